@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make train` and `make test`. Each bootstraps .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= churn.toml
+DATA   ?=
+ASOF   ?=
+DATA_ARG := $(if $(DATA),--data $(DATA),)
+ASOF_ARG := $(if $(ASOF),--as-of $(ASOF),)
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: train test lint sample score ui bench clean venv
+
+venv: $(STAMP)
+
+# Rebuilt when missing or older than pyproject.toml; pip's output goes to a log, not the screen.
+$(STAMP): pyproject.toml
+	@echo "venv: installing the project into $(VENV) (log: $(VENV)/install.log)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 \
+		|| { tail -n 25 $(VENV)/install.log; echo "venv: install failed, see $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
+
+train: $(STAMP)
+	@echo "train: features, LightGBM, evaluation and MLflow tracking on $(or $(DATA),the configured data) ($(CONFIG))"
+	@$(BIN)/churn train --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
+
+test: $(STAMP)
+	@echo "test: running the suite"
+	@$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	@echo "lint: ruff"
+	@$(BIN)/ruff check .
+
+sample: $(STAMP)
+	@echo "sample: simulating data/sample (seeded)"
+	@$(BIN)/churn simulate --out data/sample
+
+score: $(STAMP)
+	@echo "score: ranked at-risk list from the champion model"
+	@$(BIN)/churn score --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
+
+ui: $(STAMP)
+	@$(BIN)/churn ui --config $(CONFIG)
+
+bench: $(STAMP)
+	@echo "bench: feature and scoring benchmarks (results in bench/results/)"
+	@$(BIN)/python -m bench.features_bench
+	@$(BIN)/python -m bench.score_bench
+
+# Leaves mlruns/ (experiments, registry) and outputs/ (at-risk lists) alone.
+clean:
+	@echo "clean: removing $(VENV), .churn/ caches and Python caches"
+	@rm -rf $(VENV) .churn .pytest_cache .ruff_cache .hypothesis
+	@find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,108 @@
+"""Assemble per-(customer, cutoff) feature vectors from the families, for any list of cutoffs.
+
+Training passes many monthly cutoffs, nightly scoring one; both go through `build_features`,
+so the model is scored on exactly what it was trained on. Each family is one grouped query
+over its rows joined to all cutoffs at once, so twelve cutoffs share one scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from types import ModuleType
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from features import engagement, profile, purchases, support, surveys
+from features.registry import Feature, FeatureSettings, FeatureSpec
+
+EVENT_FAMILIES: tuple[ModuleType, ...] = (engagement, support, purchases, surveys)
+KEYS = ("customer_id", "cutoff")
+
+
+def families(spec: FeatureSpec) -> list[ModuleType]:
+    """The family modules this spec uses, in output order."""
+    used = [m for m in EVENT_FAMILIES if m is not surveys or spec.has_surveys]
+    return [*used, profile]
+
+
+def feature_catalogue(spec: FeatureSpec) -> list[Feature]:
+    """Every feature the spec produces, in column order."""
+    return [f for module in families(spec) for f in module.declarations(spec)]
+
+
+def resolve_spec(
+    tables: dict[str, ir.Table], settings: FeatureSettings, profile_columns
+) -> FeatureSpec:
+    """Fix the data-dependent parts of the feature set: the most frequent event types."""
+    events = tables["engagement"]
+    top = (
+        events.group_by("event_type")
+        .aggregate(n=events.count())
+        .order_by([ibis.desc("n"), "event_type"])
+        .limit(settings.top_event_types)
+        .execute()
+    )
+    return FeatureSpec(
+        settings=settings,
+        event_types=tuple(str(v) for v in top["event_type"]),
+        profile=profile_columns,
+        has_surveys="surveys" in tables,
+    )
+
+
+def cutoff_table(cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp]) -> ir.Table:
+    """An in-memory table of the cutoff timestamps (midnight when given dates)."""
+    stamps = pd.to_datetime(pd.Series(list(cutoffs)), utc=False).astype("datetime64[us]")
+    return ibis.memtable(pd.DataFrame({"cutoff": stamps.drop_duplicates().sort_values()}))
+
+
+def active_customers(customers: ir.Table, cutoffs: ir.Table) -> ir.Table:
+    """(customer, cutoff) for every customer signed up before the cutoff and not yet cancelled."""
+    spine = customers.cross_join(cutoffs)
+    return spine.filter(
+        spine.signup_at < spine.cutoff,
+        spine.churned_at.isnull() | (spine.churned_at >= spine.cutoff),
+    )
+
+
+def _family_aggregates(module: ModuleType, rows: ir.Table, cutoffs: ir.Table, spec) -> ir.Table:
+    t = module.joined(rows, cutoffs)
+    aggregates = {f.name: f.aggregate(t) for f in module.declarations(spec) if f.aggregate}
+    return t.group_by(list(KEYS)).aggregate(**aggregates)
+
+
+def build_features(
+    tables: dict[str, ir.Table],
+    cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp],
+    spec: FeatureSpec,
+) -> ir.Table:
+    """One row per (customer active at cutoff, cutoff) with every feature of the spec.
+
+    Only rows strictly before each cutoff are read. Counts are 0 for customers without
+    history; values that are unknown (e.g. days since a ticket that never happened) are null.
+    """
+    cut = cutoff_table(cutoffs)
+    row = active_customers(tables["customers"], cut)
+    catalogue = feature_catalogue(spec)
+    for module in families(spec):
+        if module is profile:
+            continue
+        agg = _family_aggregates(module, tables[module.TABLE], cut, spec)
+        names = [f.name for f in module.declarations(spec) if f.aggregate]
+        row = row.left_join(agg, list(KEYS)).select(row, *[agg[n] for n in names])
+    fills = {f.name: row[f.name].fill_null(f.fill) for f in catalogue
+             if f.aggregate and f.fill is not None}
+    row = row.mutate(**fills)
+    for feature in catalogue:
+        if feature.derive is not None:
+            row = row.mutate(**{feature.name: feature.derive(row)})
+    return row.select(*KEYS, *[f.name for f in catalogue])
+
+
+def to_frame(features: ir.Table) -> pd.DataFrame:
+    """Execute the feature query and return it as pandas, sorted by cutoff and customer."""
+    frame = features.to_pyarrow().to_pandas()
+    return frame.sort_values(list(reversed(KEYS)), kind="stable").reset_index(drop=True)

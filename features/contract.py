@@ -1,0 +1,136 @@
+"""The export contract: which tables and columns the pipeline expects, and how to find them.
+
+A company maps its own file and column names onto these contract names in `churn.toml`;
+everything downstream sees only the contract names and types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnKind = Literal["id", "timestamp", "number", "text"]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One contract column: its type, whether it must exist, and value rules."""
+
+    name: str
+    kind: ColumnKind
+    required: bool = True
+    nonnegative: bool = False
+    value_range: tuple[float, float] | None = None
+    not_null: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One contract table: its columns and whether the export must be present."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    required: bool = True
+
+    def column(self, name: str) -> ColumnSpec:
+        """Return the contract column called `name`."""
+        return next(c for c in self.columns if c.name == name)
+
+
+CUSTOMER_ID = ColumnSpec("customer_id", "id", not_null=True)
+
+TABLES: dict[str, TableSpec] = {
+    "customers": TableSpec(
+        "customers",
+        (
+            CUSTOMER_ID,
+            ColumnSpec("signup_at", "timestamp", not_null=True),
+            ColumnSpec("churned_at", "timestamp", required=False),
+        ),
+    ),
+    "engagement": TableSpec(
+        "engagement",
+        (
+            CUSTOMER_ID,
+            ColumnSpec("timestamp", "timestamp", not_null=True),
+            ColumnSpec("event_type", "text", not_null=True),
+            ColumnSpec("value", "number", required=False),
+        ),
+    ),
+    "support": TableSpec(
+        "support",
+        (
+            CUSTOMER_ID,
+            ColumnSpec("opened_at", "timestamp", not_null=True),
+            ColumnSpec("resolved_at", "timestamp", required=False),
+            ColumnSpec("priority", "text", required=False),
+            ColumnSpec("channel", "text", required=False),
+            ColumnSpec("satisfaction", "number", required=False),
+        ),
+    ),
+    "purchases": TableSpec(
+        "purchases",
+        (
+            CUSTOMER_ID,
+            ColumnSpec("timestamp", "timestamp", not_null=True),
+            ColumnSpec("amount", "number", nonnegative=True, not_null=True),
+            ColumnSpec("discount", "number", required=False, nonnegative=True),
+            ColumnSpec("status", "text", required=False),
+            ColumnSpec("kind", "text", required=False),
+        ),
+    ),
+    "surveys": TableSpec(
+        "surveys",
+        (
+            CUSTOMER_ID,
+            ColumnSpec("answered_at", "timestamp", not_null=True),
+            ColumnSpec("nps", "number", value_range=(0, 10), not_null=True),
+        ),
+        required=False,
+    ),
+}
+
+PURCHASE_STATUSES = ("paid", "failed", "refunded")
+HIGH_PRIORITIES = ("high", "urgent")
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where one contract table lives in a company's exports and how its columns are named.
+
+    `columns` maps contract names to the export's own names; `timestamp_formats` gives
+    "auto", "iso", "epoch_s", "epoch_ms", "epoch_us" or a strptime pattern per column;
+    `value_maps` renames categorical values per column (e.g. status "succeeded" -> "paid").
+    """
+
+    file: str
+    columns: dict[str, str] = field(default_factory=dict)
+    timestamp_formats: dict[str, str] = field(default_factory=dict)
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    delimiter: str | None = None
+
+    def source_column(self, contract_name: str) -> str:
+        """Return the export's name for a contract column."""
+        return self.columns.get(contract_name, contract_name)
+
+
+@dataclass(frozen=True)
+class ProfileColumns:
+    """Customer-table columns used as features: categoricals and numbers (booleans count as 0/1)."""
+
+    categorical: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.categorical + self.numeric
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """A directory of exports plus the mapping of each table onto the contract."""
+
+    directory: str
+    tables: dict[str, TableSource]
+    profile: ProfileColumns = ProfileColumns()
+    max_orphan_share: float = 0.01

@@ -1,0 +1,104 @@
+"""Engagement family: how much, how broadly and how recently a customer uses the product."""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from features.registry import (
+    Feature,
+    FeatureSpec,
+    age_days,
+    column_safe,
+    count_where,
+    join_lookback,
+    ratio,
+    within,
+)
+
+FAMILY = "engagement"
+TABLE = "engagement"
+LOOKBACK_DAYS = 90
+TS = "timestamp"
+# Stands for "each of the most frequent event types" in the catalogue and docs.
+EVENT_TYPE_PLACEHOLDER = "<event_type>"
+
+
+def _events(days: int, after: int = 0):
+    return lambda t: count_where(within(t, TS, days, after))
+
+
+def _active_days(days: int, after: int = 0):
+    return lambda t: t[TS].date().nunique(where=within(t, TS, days, after))
+
+
+def _events_of_type(event_type: str, days: int):
+    return lambda t: count_where(within(t, TS, days) & (t.event_type == event_type))
+
+
+def declarations(spec: FeatureSpec) -> list[Feature]:
+    """Every engagement feature for this spec (per-type counts for the spec's event types)."""
+    f = FAMILY
+    features = [
+        Feature("events_7d", f, "{value:.0f} events in the last 7 days", window_days=7,
+                aggregate=_events(7), fill=0, higher_is_riskier=False),
+        Feature("events_30d", f, "{value:.0f} events in the last 30 days", window_days=30,
+                aggregate=_events(30), fill=0, higher_is_riskier=False),
+        Feature("events_90d", f, "{value:.0f} events in the last 90 days", window_days=90,
+                aggregate=_events(90), fill=0, higher_is_riskier=False),
+        Feature("events_30_60d", f, "{value:.0f} events in the 30 days before the last 30",
+                window_days=60, aggregate=_events(60, 30), fill=0, higher_is_riskier=False),
+        Feature("events_7_35d", f, "{value:.0f} events in the 4 weeks before the last 7 days",
+                window_days=35, aggregate=_events(35, 7), fill=0, higher_is_riskier=False),
+        Feature("active_days_7d", f, "active on {value:.0f} of the last 7 days", window_days=7,
+                aggregate=_active_days(7), fill=0, higher_is_riskier=False),
+        Feature("active_days_30d", f,
+                "active days in last 30: {value:.0f}, vs {active_days_30_60d:.0f} in the 30 before",
+                window_days=30, aggregate=_active_days(30), fill=0, higher_is_riskier=False),
+        Feature("active_days_30_60d", f, "active on {value:.0f} days in the 30 days before the last 30",
+                window_days=60, aggregate=_active_days(60, 30), fill=0, higher_is_riskier=False),
+        Feature("active_days_90d", f, "active on {value:.0f} of the last 90 days", window_days=90,
+                aggregate=_active_days(90), fill=0, higher_is_riskier=False),
+        Feature("value_30d", f, "total usage value {value:.0f} in the last 30 days (e.g. minutes)",
+                kind="amount", window_days=30,
+                aggregate=lambda t: t.value.sum(where=within(t, TS, 30)).fill_null(0),
+                fill=0, higher_is_riskier=False),
+        Feature("value_90d", f, "total usage value {value:.0f} in the last 90 days", kind="amount",
+                window_days=90,
+                aggregate=lambda t: t.value.sum(where=within(t, TS, 90)).fill_null(0),
+                fill=0, higher_is_riskier=False),
+        Feature("days_since_last_event", f, "last active {value:.0f} days ago", kind="days",
+                window_days=LOOKBACK_DAYS, aggregate=lambda t: age_days(t, TS).min(),
+                higher_is_riskier=True),
+        Feature("event_types_30d", f, "used {value:.0f} different features in the last 30 days",
+                window_days=30, aggregate=lambda t: t.event_type.nunique(where=within(t, TS, 30)),
+                fill=0, higher_is_riskier=False),
+        Feature("event_types_90d", f, "used {value:.0f} different features in the last 90 days",
+                window_days=90, aggregate=lambda t: t.event_type.nunique(where=within(t, TS, 90)),
+                fill=0, higher_is_riskier=False),
+        Feature("activity_trend_30d", f,
+                "30-day activity at {value:.0%} of the 30 days before "
+                "({events_30d:.0f} vs {events_30_60d:.0f} events)",
+                kind="ratio", window_days=60,
+                derive=lambda r: ratio(r.events_30d, r.events_30_60d), higher_is_riskier=False),
+        Feature("activity_trend_7d", f,
+                "last week's activity at {value:.0%} of the previous 4-week weekly average",
+                kind="ratio", window_days=35,
+                derive=lambda r: ratio(r.events_7d, r.events_7_35d / 4.0), higher_is_riskier=False),
+    ]
+    for event_type in spec.event_types:
+        safe = event_type if event_type == EVENT_TYPE_PLACEHOLDER else column_safe(event_type)
+        for days in (7, 30, 90):
+            features.append(
+                Feature(f"{safe}_events_{days}d", f,
+                        f"{{value:.0f}} '{event_type}' events in the last {days} days",
+                        window_days=days, aggregate=_events_of_type(event_type, days), fill=0,
+                        higher_is_riskier=False)
+            )
+    return features
+
+
+def joined(events: ir.Table, cutoffs: ir.Table) -> ir.Table:
+    """Each event joined to every cutoff whose lookback window holds it (strictly before)."""
+    return join_lookback(
+        events.select("customer_id", TS, "event_type", "value"), cutoffs, TS, LOOKBACK_DAYS
+    )

@@ -1,0 +1,506 @@
+"""Read a company's exports, check them against the contract, and write typed Parquet copies.
+
+Every check reports one `Problem` naming the file, column, count and a few example rows.
+Fatal problems stop the run; tolerable ones (a few rows for unknown customers) are counted,
+reported and left out of the typed copy, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from features.contract import (
+    PURCHASE_STATUSES,
+    TABLES,
+    ColumnSpec,
+    ExportSource,
+    ProfileColumns,
+    TableSource,
+)
+from features.errors import ExportError, Problem
+
+EXAMPLES = 3
+EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
+
+
+@dataclass
+class TableSummary:
+    """What one export holds: rows, and the time span of its main timestamp."""
+
+    file: str
+    rows: int
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+    orphans: int = 0
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of checking all exports: problems found and a summary per table."""
+
+    problems: list[Problem] = field(default_factory=list)
+    tables: dict[str, TableSummary] = field(default_factory=dict)
+
+    @property
+    def fatal(self) -> list[Problem]:
+        return [p for p in self.problems if p.fatal]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.fatal]
+
+    def raise_if_fatal(self) -> None:
+        """Raise ExportError listing every fatal problem, if there is any."""
+        if self.fatal:
+            raise ExportError(self.fatal)
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """Open an in-process DuckDB connection with UTC as the session time zone."""
+    con = duckdb.connect()
+    con.sql("SET TimeZone = 'UTC'")
+    return con
+
+
+def locate_export(directory: Path, name: str, source: TableSource | None) -> Path | None:
+    """Find the file holding contract table `name`: the configured one, else name.{parquet,csv}."""
+    if source is not None and source.file:
+        path = directory / source.file
+        return path if path.exists() else None
+    for suffix in (".parquet", ".csv", ".csv.gz"):
+        path = directory / f"{name}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _reader(path: Path, source: TableSource | None) -> str:
+    if path.suffix == ".parquet" or path.is_dir():
+        target = str(path / "*.parquet") if path.is_dir() else str(path)
+        return f"read_parquet({_literal(target)})"
+    options = "header = true, all_varchar = true"
+    if source is not None and source.delimiter:
+        options += f", delim = {_literal(source.delimiter)}"
+    return f"read_csv({_literal(str(path))}, {options})"
+
+
+def _timestamp_sql(raw: str, raw_type: str, fmt: str) -> str:
+    """SQL turning a raw column into a naive UTC TIMESTAMP, NULL where it cannot be parsed."""
+    if fmt in EPOCH_FORMATS:
+        number = f"TRY_CAST({raw} AS DOUBLE)"
+        return f"make_timestamp(CAST({number} * {EPOCH_FORMATS[fmt]} AS BIGINT))"
+    if "%" in fmt:
+        return f"try_strptime(CAST({raw} AS VARCHAR), {_literal(fmt)})"
+    upper = raw_type.upper()
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return f"CAST({raw} AS TIMESTAMP)"
+    number = f"TRY_CAST({raw} AS DOUBLE)"
+    # Epoch numbers: magnitude tells seconds from milliseconds; below 1e8 is ambiguous
+    # (e.g. 20240115) and left unparsed so the user is told to set the format.
+    epoch = (
+        f"CASE WHEN abs({number}) >= 1e11 THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) "
+        f"WHEN abs({number}) >= 1e8 THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) END"
+    )
+    if upper in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "DECIMAL"):
+        return epoch
+    text = f"trim(CAST({raw} AS VARCHAR))"
+    if fmt == "iso":
+        return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return (
+        f"CASE WHEN regexp_full_match({text}, '-?[0-9]+(\\.[0-9]+)?') THEN {epoch} "
+        f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+    )
+
+
+def _number_sql(raw: str) -> str:
+    text = f"lower(trim(CAST({raw} AS VARCHAR)))"
+    return (
+        f"CASE WHEN {text} IN ('true', 'yes', 'y', 't') THEN 1.0 "
+        f"WHEN {text} IN ('false', 'no', 'n', 'f') THEN 0.0 "
+        f"ELSE TRY_CAST(replace({text}, ',', '') AS DOUBLE) END"
+    )
+
+
+def _text_sql(raw: str, value_map: dict[str, str]) -> str:
+    text = f"NULLIF(lower(trim(CAST({raw} AS VARCHAR))), '')"
+    if not value_map:
+        return text
+    cases = " ".join(
+        f"WHEN {_literal(k.strip().lower())} THEN {_literal(v)}" for k, v in value_map.items()
+    )
+    return f"CASE {text} {cases} ELSE {text} END"
+
+
+def _is_blank(raw: str) -> str:
+    return f"({raw} IS NULL OR trim(CAST({raw} AS VARCHAR)) = '')"
+
+
+@dataclass(frozen=True)
+class _Column:
+    spec: ColumnSpec
+    raw: str | None  # quoted source column, None when the optional column is absent
+    source_name: str
+    parsed: str  # SQL expression of the typed value
+
+
+class _TableCheck:
+    """Checks one export and builds the SQL that types it."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        path: Path,
+        source: TableSource | None,
+        profile: ProfileColumns | None = None,
+    ):
+        self.con, self.name, self.path = con, name, path
+        self.source = source or TableSource(file=path.name)
+        self.label = path.name
+        self.is_csv = _reader(path, source).startswith("read_csv")
+        self.con.sql(f"CREATE OR REPLACE VIEW raw_{name} AS SELECT * FROM {_reader(path, source)}")
+        described = self.con.sql(f"DESCRIBE raw_{name}").fetchall()
+        self.raw_types = {row[0]: row[1] for row in described}
+        contract = {c.name for c in TABLES[name].columns}
+        profile = profile or ProfileColumns()
+        self.profile_columns = [
+            (c, kind)
+            for names, kind in ((profile.categorical, "text"), (profile.numeric, "number"))
+            for c in names
+            if c not in contract
+        ]
+
+    def columns(self) -> tuple[list[_Column], list[Problem]]:
+        """Map contract columns to source columns; report required ones that are missing."""
+        columns, problems = [], []
+        for spec in TABLES[self.name].columns:
+            source_name = self.source.source_column(spec.name)
+            if source_name not in self.raw_types:
+                if spec.required:
+                    mapped = "" if source_name == spec.name else f" (mapped from '{source_name}')"
+                    present = ", ".join(list(self.raw_types)[:12])
+                    problems.append(
+                        Problem(
+                            self.label,
+                            f"missing required column '{source_name}'{mapped}; "
+                            f"columns present: {present}",
+                        )
+                    )
+                columns.append(_Column(spec, None, source_name, "NULL"))
+                continue
+            raw = _quote(source_name)
+            raw_type = self.raw_types[source_name]
+            if spec.kind == "timestamp":
+                fmt = self.source.timestamp_formats.get(spec.name, "auto")
+                parsed = _timestamp_sql(raw, raw_type, fmt)
+            elif spec.kind == "number":
+                parsed = _number_sql(raw)
+            elif spec.kind == "id":
+                parsed = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
+            else:
+                parsed = _text_sql(raw, self.source.value_maps.get(spec.name, {}))
+            columns.append(_Column(spec, raw, source_name, parsed))
+        present = ", ".join(list(self.raw_types)[:12])
+        for name, kind in self.profile_columns:
+            if name not in self.raw_types:
+                problems.append(
+                    Problem(self.label, f"profile column '{name}' named in the config is "
+                            f"missing; columns present: {present}")
+                )
+                continue
+            raw = _quote(name)
+            parsed = _number_sql(raw) if kind == "number" else _text_sql(raw, {})
+            columns.append(_Column(ColumnSpec(name, kind, required=False), raw, name, parsed))
+        return columns, problems
+
+    def examples(self, condition: str, shown: str) -> tuple[str, ...]:
+        """A few rows matching `condition`, as 'line N: value' (CSV) or 'row N: value'."""
+        offset, word = (1, "line") if self.is_csv else (0, "row")
+        rows = self.con.sql(
+            f"SELECT __row + {offset}, {shown} FROM "
+            f"(SELECT row_number() OVER () AS __row, * FROM raw_{self.name}) "
+            f"WHERE {condition} LIMIT {EXAMPLES}"
+        ).fetchall()
+        return tuple(f"{word} {r[0]}: {r[1]!r}" for r in rows)
+
+
+def _main_timestamp(name: str) -> str:
+    return {"customers": "signup_at", "support": "opened_at", "surveys": "answered_at"}.get(
+        name, "timestamp"
+    )
+
+
+def _value_checks(
+    check: _TableCheck, columns: list[_Column], as_of: dt.datetime | None
+) -> list[tuple[str, str, str, str]]:
+    """(column, condition on raw rows, message, shown value) for every row-level rule."""
+    rules = []
+    for col in columns:
+        if col.raw is None:
+            continue
+        spec, raw, parsed = col.spec, col.raw, col.parsed
+        shown = f"CAST({raw} AS VARCHAR)"
+        if spec.kind in ("timestamp", "number"):
+            what = "timestamps" if spec.kind == "timestamp" else "numbers"
+            hint = ""
+            if spec.kind == "timestamp":
+                hint = " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
+            rules.append(
+                (col.source_name, f"NOT {_is_blank(raw)} AND ({parsed}) IS NULL",
+                 f"unparseable {what}{hint}", shown)
+            )
+        if spec.not_null:
+            rules.append((col.source_name, _is_blank(raw), "empty values", shown))
+        if spec.nonnegative:
+            allowed = ""
+            if check.name == "purchases":
+                status = next(c for c in columns if c.spec.name == "status")
+                if status.raw is not None:
+                    allowed = f" AND coalesce({status.parsed}, '') <> 'refunded'"
+            rules.append(
+                (col.source_name, f"({parsed}) < 0{allowed}", "negative values not allowed", shown)
+            )
+        if spec.value_range is not None:
+            lo, hi = spec.value_range
+            rules.append(
+                (col.source_name, f"({parsed}) < {lo} OR ({parsed}) > {hi}",
+                 f"values outside {lo:g}-{hi:g}", shown)
+            )
+        if spec.kind == "timestamp" and as_of is not None:
+            rules.append(
+                (col.source_name, f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
+                 f"timestamps after the data's as-of date "
+                 f"{as_of - dt.timedelta(days=1):%Y-%m-%d}", shown)
+            )
+    by_name = {c.spec.name: c for c in columns}
+    if check.name == "customers" and by_name["churned_at"].raw is not None:
+        rules.append(
+            (by_name["churned_at"].source_name,
+             f"({by_name['churned_at'].parsed}) < ({by_name['signup_at'].parsed})",
+             "cancellation before signup", f"CAST({by_name['churned_at'].raw} AS VARCHAR)")
+        )
+    if check.name == "support" and by_name["resolved_at"].raw is not None:
+        rules.append(
+            (by_name["resolved_at"].source_name,
+             f"({by_name['resolved_at'].parsed}) < ({by_name['opened_at'].parsed})",
+             "resolved before opened", f"CAST({by_name['resolved_at'].raw} AS VARCHAR)")
+        )
+    if check.name == "purchases" and by_name["status"].raw is not None:
+        known = ", ".join(_literal(s) for s in PURCHASE_STATUSES)
+        rules.append(
+            (by_name["status"].source_name,
+             f"({by_name['status'].parsed}) IS NOT NULL AND ({by_name['status'].parsed}) "
+             f"NOT IN ({known})",
+             f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
+             "under [tables.purchases.value_maps.status] in the config)",
+             f"CAST({by_name['status'].raw} AS VARCHAR)")
+        )
+    return rules
+
+
+def _typed_select(name: str, columns: list[_Column]) -> str:
+    parts = []
+    for col in columns:
+        expr = col.parsed
+        if col.raw is None:
+            expr = {"timestamp": "CAST(NULL AS TIMESTAMP)", "number": "CAST(NULL AS DOUBLE)"}.get(
+                col.spec.kind, "CAST(NULL AS VARCHAR)"
+            )
+            if name == "purchases" and col.spec.name == "status":
+                expr = "'paid'"
+            if name == "purchases" and col.spec.name == "kind":
+                expr = "'purchase'"
+        parts.append(f"{expr} AS {_quote(col.spec.name)}")
+    return f"SELECT {', '.join(parts)} FROM raw_{name}"
+
+
+def check_exports(
+    con: duckdb.DuckDBPyConnection, source: ExportSource, as_of: dt.date | None
+) -> ValidationReport:
+    """Check every export against the contract and leave a typed view `<table>` per table.
+
+    `as_of` is the data's as-of date: timestamps after the end of that day are an error.
+    """
+    report = ValidationReport()
+    directory = Path(source.directory)
+    if not directory.is_dir():
+        raise ExportError([Problem(str(directory), "export directory not found")])
+    limit = None
+    if as_of is not None:
+        limit = dt.datetime.combine(as_of, dt.time()) + dt.timedelta(days=1)
+    present: list[str] = []
+    for name, spec in TABLES.items():
+        table_source = source.tables.get(name)
+        path = locate_export(directory, name, table_source)
+        if path is None:
+            if spec.required or (table_source is not None and table_source.file):
+                wanted = table_source.file if table_source and table_source.file else (
+                    f"{name}.parquet or {name}.csv"
+                )
+                report.problems.append(Problem(str(directory / wanted), "file not found"))
+            continue
+        profile = source.profile if name == "customers" else None
+        try:
+            check = _TableCheck(con, name, path, table_source, profile)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            report.problems.append(Problem(path.name, f"cannot be read: {first}"))
+            continue
+        columns, missing = check.columns()
+        report.problems.extend(missing)
+        if missing:
+            continue
+        rules = _value_checks(check, columns, limit)
+        counts = con.sql(
+            "SELECT count(*)"
+            + "".join(f", count(*) FILTER (WHERE {cond})" for _, cond, _, _ in rules)
+            + f" FROM raw_{name}"
+        ).fetchall()[0]
+        for (column, cond, message, shown), count in zip(rules, counts[1:], strict=True):
+            if count:
+                report.problems.append(
+                    Problem(check.label, f"{count} rows with {message}", column, count,
+                            check.examples(cond, shown))
+                )
+        con.sql(
+            f"CREATE OR REPLACE VIEW typed_{name} AS "
+            + _typed_select(name, columns)
+        )
+        report.tables[name] = TableSummary(check.label, int(counts[0]))
+        present.append(name)
+    if report.fatal:
+        return report
+    _check_customers(con, report, source)
+    return report
+
+
+def _check_customers(
+    con: duckdb.DuckDBPyConnection, report: ValidationReport, source: ExportSource
+) -> None:
+    """Duplicate ids in the customer table; rows in other tables for unknown customers."""
+    label = report.tables["customers"].file
+    dupes = con.sql(
+        "SELECT customer_id, count(*) AS n FROM typed_customers GROUP BY 1 HAVING n > 1 "
+        "ORDER BY n DESC, 1"
+    ).fetchall()
+    if dupes:
+        report.problems.append(
+            Problem(label, f"{len(dupes)} duplicate customer ids", "customer_id", len(dupes),
+                    tuple(f"{d[0]!r} x{d[1]}" for d in dupes[:EXAMPLES]))
+        )
+    for name, summary in report.tables.items():
+        if name == "customers":
+            continue
+        orphan_sql = (
+            f"FROM typed_{name} t ANTI JOIN typed_customers c ON t.customer_id = c.customer_id"
+        )
+        orphans = con.sql(f"SELECT count(*) {orphan_sql}").fetchall()[0][0]
+        if not orphans:
+            continue
+        ids = [r[0] for r in con.sql(f"SELECT DISTINCT t.customer_id {orphan_sql} LIMIT 3").fetchall()]
+        share = orphans / max(summary.rows, 1)
+        fatal = share > source.max_orphan_share
+        verdict = (
+            f"above the allowed {source.max_orphan_share:.1%}" if fatal
+            else "left out of features"
+        )
+        summary.orphans = orphans
+        report.problems.append(
+            Problem(summary.file, f"{orphans} rows ({share:.2%}) for customers not in the "
+                    f"customer table, {verdict}", "customer_id", orphans,
+                    tuple(repr(i) for i in ids), fatal=fatal)
+        )
+    for name, summary in report.tables.items():
+        column = _main_timestamp(name)
+        first, last = con.sql(
+            f"SELECT min({column}), max({column}) FROM typed_{name}"
+        ).fetchall()[0]
+        summary.first, summary.last = first, last
+
+
+def monthly_churn(con: duckdb.DuckDBPyConnection) -> list[tuple[dt.date, int, int, float]]:
+    """(month, active at month start, cancelled during the month, churn rate) per month."""
+    rows = con.sql(
+        """
+        WITH months AS (
+            SELECT unnest(generate_series(
+                date_trunc('month', min(signup_at)) + INTERVAL 1 MONTH,
+                date_trunc('month', greatest(max(signup_at), max(churned_at))),
+                INTERVAL 1 MONTH)) AS month
+            FROM typed_customers
+        )
+        SELECT CAST(m.month AS DATE),
+               count(*) FILTER (WHERE c.signup_at < m.month
+                                AND (c.churned_at IS NULL OR c.churned_at >= m.month)),
+               count(*) FILTER (WHERE c.signup_at < m.month AND c.churned_at >= m.month
+                                AND c.churned_at < m.month + INTERVAL 1 MONTH)
+        FROM months m CROSS JOIN typed_customers c
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+    return [(m, a, c, c / a if a else 0.0) for m, a, c in rows if a]
+
+
+def export_fingerprint(source: ExportSource, as_of: dt.date | None) -> str:
+    """A key that changes when any export file or its mapping changes."""
+    directory = Path(source.directory)
+    parts = [repr(source), str(as_of)]
+    for name in TABLES:
+        path = locate_export(directory, name, source.tables.get(name))
+        if path is not None:
+            stat = path.stat()
+            parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def write_typed(
+    con: duckdb.DuckDBPyConnection, report: ValidationReport, out_dir: Path
+) -> dict[str, Path]:
+    """Write each checked table as typed Parquet (orphan rows left out); returns the paths."""
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in report.tables:
+        query = f"SELECT * FROM typed_{name}"
+        if name != "customers":
+            query += " t SEMI JOIN typed_customers c ON t.customer_id = c.customer_id"
+        con.sql(f"COPY ({query}) TO {_literal(str(tmp / (name + '.parquet')))} "
+                "(FORMAT parquet, COMPRESSION zstd)")
+    (tmp / "report.json").write_text(json.dumps(
+        {n: {"file": s.file, "rows": s.rows, "orphans": s.orphans} for n, s in report.tables.items()}
+    ))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return {name: out_dir / f"{name}.parquet" for name in report.tables}
+
+
+def ingest_exports(
+    source: ExportSource, cache_dir: Path, as_of: dt.date | None
+) -> tuple[dict[str, Path], ValidationReport]:
+    """Validate the exports and return typed Parquet copies, reusing an earlier copy if unchanged.
+
+    Raises ExportError when a fatal problem is found.
+    """
+    out_dir = cache_dir / export_fingerprint(source, as_of)
+    con = connect()
+    report = check_exports(con, source, as_of)
+    report.raise_if_fatal()
+    if (out_dir / "report.json").exists():
+        return {n: out_dir / f"{n}.parquet" for n in report.tables}, report
+    return write_typed(con, report, out_dir), report

@@ -1,0 +1,153 @@
+"""The `churn` command: validate, simulate, features, train, score, ui.
+
+User mistakes (bad exports, bad config, refusals) print one line each on stderr and exit
+non-zero; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+
+from features.errors import ExportError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 2, 3
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="churn", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", type=Path, default=Path("churn.toml"), help="TOML config")
+        p.add_argument("--data", help="export directory (overrides [data].dir)")
+        return p
+
+    v = with_config(sub.add_parser("validate", help="check the exports against the contract"))
+    v.add_argument("--as-of", type=_date, help="the data's as-of date (default: today)")
+
+    s = sub.add_parser("simulate", help="write a simulated sample history")
+    s.add_argument("--out", type=Path, default=Path("data/sample"))
+    s.add_argument("--customers", type=int, default=5000)
+    s.add_argument("--months", type=int, default=24)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--end", type=_date, default=dt.date(2026, 11, 1))
+
+    f = with_config(sub.add_parser("features", help="list or write the feature catalogue"))
+    f.add_argument("--list", action="store_true", help="print every feature")
+    f.add_argument("--markdown", type=Path, help="write the catalogue as Markdown to this file")
+
+    t = with_config(sub.add_parser("train", help="build features, train, evaluate, register"))
+    t.add_argument("--as-of", type=_date, help="treat the data as exported on this date")
+
+    sc = with_config(sub.add_parser("score", help="write today's ranked at-risk list"))
+    sc.add_argument("--as-of", type=_date, help="score as of this date (default: end of data)")
+    sc.add_argument("--capacity", type=int, help="how many customers the team can contact")
+
+    u = with_config(sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1"))
+    u.add_argument("--port", type=int, default=5000)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    from pipeline.config import load_config
+
+    return load_config(args.config, data_dir=args.data)
+
+
+def _print_problems(problems) -> None:
+    for problem in problems:
+        prefix = "error" if problem.fatal else "warning"
+        print(f"{prefix}: {problem.line()}", file=sys.stderr)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from pipeline.validate import summary_lines, validate_exports
+
+    config = _load(args)
+    summary = validate_exports(config.exports, args.as_of or config.as_of or dt.date.today())
+    _print_problems(summary.report.problems)
+    if summary.report.fatal:
+        return EXIT_BAD_INPUT
+    print("\n".join(summary_lines(summary)))
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pipeline.simulate import simulate_history, write_history
+
+    tables = simulate_history(args.customers, args.months, args.seed, args.end)
+    paths = write_history(tables, args.out)
+    for name, path in paths.items():
+        print(f"{name:<12} {path}")
+    return EXIT_OK
+
+
+def _features(args: argparse.Namespace) -> int:
+    from pipeline.catalogue import catalogue_lines, catalogue_markdown
+
+    config = _load(args)
+    if args.markdown:
+        args.markdown.write_text(catalogue_markdown(config.exports.profile, config.features))
+        print(f"wrote {args.markdown}")
+    if args.list or not args.markdown:
+        print("\n".join(catalogue_lines(config.exports.profile, config.features)))
+    return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pipeline.train import run_training
+
+    return run_training(_load(args), as_of=args.as_of)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from pipeline.score import run_scoring
+
+    return run_scoring(_load(args), as_of=args.as_of, capacity=args.capacity)
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from pipeline.tracking import serve_ui
+
+    return serve_ui(_load(args).tracking, port=args.port)
+
+
+COMMANDS = {
+    "validate": _validate,
+    "simulate": _simulate,
+    "features": _features,
+    "train": _train,
+    "score": _score,
+    "ui": _ui,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one `churn` subcommand and return its exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    try:
+        return COMMANDS[args.command](args)
+    except ExportError as exc:
+        _print_problems(exc.problems)
+        return getattr(exc, "exit_code", EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,174 @@
+"""Validation of exports: every kind of bad input gives one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.ingest import check_exports, connect, ingest_exports
+from pipeline.cli import main
+from pipeline.config import load_config
+
+
+def _run(project: Path, capsys) -> tuple[int, str, str]:
+    code = main(["validate", "--config", str(project / "churn.toml")])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _edit(project: Path, table: str, change) -> None:
+    path = project / "exports" / f"{table}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(frame).to_csv(path, index=False)
+
+
+def test_valid_exports_print_a_summary(export_dir, capsys):
+    code, out, err = _run(export_dir, capsys)
+    assert code == 0, err
+    assert "customers: 5" in out
+    assert "engagement" in out and "monthly churn" in out
+    assert "2024-05" in out  # c2 cancelled in May
+
+
+def test_typed_copy_parses_every_timestamp_style(export_dir):
+    config = load_config(export_dir / "churn.toml")
+    paths, report = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    events = pd.read_parquet(paths["engagement"]).sort_values("customer_id")
+    assert list(events["timestamp"].dt.strftime("%Y-%m-%d %H:%M")) == [
+        "2024-03-01 10:00", "2024-04-02 11:00", "2024-04-01 00:00",
+        "2024-04-01 10:00", "2024-05-01 10:00",  # epoch seconds and epoch milliseconds
+    ]
+    assert report.fatal == []
+    customers = pd.read_parquet(paths["customers"])
+    assert customers["seats"].tolist() == [3.0, 1.0, 5.0, 20.0, 1.0]
+
+
+BROKEN = [
+    pytest.param(
+        lambda p: (p / "exports" / "support.csv").unlink(),
+        "support.parquet or support.csv", "file not found", id="missing-file"),
+    pytest.param(
+        lambda p: _edit(p, "engagement", lambda f: f.drop(columns=["event_type"])),
+        "engagement.csv", "missing required column 'event_type'", id="missing-column"),
+    pytest.param(
+        lambda p: _edit(p, "engagement", lambda f: f.assign(
+            timestamp=["2024-13-45", "yesterday"] + list(f.timestamp[2:]))),
+        "engagement.csv: column 'timestamp'", "2 rows with unparseable timestamps",
+        id="bad-timestamp"),
+    pytest.param(
+        lambda p: _edit(p, "purchases", lambda f: f.assign(amount=["12,x", "19", "49"])),
+        "purchases.csv: column 'amount'", "1 rows with unparseable numbers", id="bad-number"),
+    pytest.param(
+        lambda p: _edit(p, "customers", lambda f: pd.concat([f, f.iloc[[0]]])),
+        "customers.csv: column 'customer_id'", "1 duplicate customer ids", id="duplicate-ids"),
+    pytest.param(
+        lambda p: _edit(p, "purchases", lambda f: f.assign(amount=["-5", "19", "49"])),
+        "purchases.csv: column 'amount'", "negative values not allowed", id="negative-amount"),
+    pytest.param(
+        lambda p: _edit(p, "engagement", lambda f: f.assign(customer_id=["zz"] * len(f))),
+        "engagement.csv: column 'customer_id'", "customers not in the customer table",
+        id="unknown-customers"),
+    pytest.param(
+        lambda p: _edit(p, "engagement", lambda f: f.assign(
+            timestamp=["2031-01-01"] + list(f.timestamp[1:]))),
+        "engagement.csv: column 'timestamp'", "after the data's as-of date 2024-06-30",
+        id="future-timestamp"),
+    pytest.param(
+        lambda p: _edit(p, "purchases", lambda f: f.assign(status=["paid", "chargeback", "paid"])),
+        "purchases.csv: column 'status'", "unknown status values", id="unknown-status"),
+    pytest.param(
+        lambda p: _edit(p, "surveys", lambda f: f.assign(nps=["11"])),
+        "surveys.csv: column 'nps'", "values outside 0-10", id="nps-range"),
+    pytest.param(
+        lambda p: _edit(p, "customers", lambda f: f.assign(
+            churned_at=["2023-01-01", "2024-05-10", "", "", ""])),
+        "customers.csv: column 'churned_at'", "cancellation before signup", id="churn-before-signup"),
+]
+
+
+@pytest.mark.parametrize(("breakage", "where", "message"), BROKEN)
+def test_broken_exports_fail_with_one_clear_line(export_dir, capsys, breakage, where, message):
+    breakage(export_dir)
+    code, out, err = _run(export_dir, capsys)
+    assert code == 2
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, err
+    assert where in errors[0] and message in errors[0], errors[0]
+    assert "Traceback" not in err
+
+
+def test_examples_name_the_offending_lines(export_dir, capsys):
+    _edit(export_dir, "engagement", lambda f: f.assign(
+        timestamp=list(f.timestamp[:3]) + ["not a date", f.timestamp[4]]))
+    _, _, err = _run(export_dir, capsys)
+    assert "line 5: 'not a date'" in err  # header is line 1, so the 4th row is line 5
+
+
+def test_a_few_orphan_rows_are_tolerated_and_reported(export_dir, capsys):
+    events = pd.read_csv(export_dir / "exports" / "engagement.csv", dtype=str)
+    many = pd.concat([events] * 40, ignore_index=True)
+    many.loc[0, "customer_id"] = "ghost"
+    many.to_csv(export_dir / "exports" / "engagement.csv", index=False)
+    code, out, err = _run(export_dir, capsys)
+    assert code == 0
+    assert "warning: engagement.csv: column 'customer_id': 1 rows (0.50%)" in err
+    assert "left out of features" in err and "'ghost'" in err
+
+    config = load_config(export_dir / "churn.toml")
+    paths, _ = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    typed = pd.read_parquet(paths["engagement"])
+    assert len(typed) == len(many) - 1 and "ghost" not in set(typed["customer_id"])
+
+
+def test_column_mapping_and_timestamp_format_come_from_config(export_dir, capsys):
+    _edit(export_dir, "engagement", lambda f: f.rename(columns={"timestamp": "event_time"}).assign(
+        event_time=["20240301", "20240402", "20240401", "20240401", "20240501"]))
+    config = export_dir / "churn.toml"
+    config.write_text(config.read_text() + """
+[tables.engagement.columns]
+timestamp = "event_time"
+[tables.engagement.timestamps]
+timestamp = "%Y%m%d"
+""")
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0, err
+
+
+def test_ambiguous_numeric_dates_are_not_guessed(export_dir, capsys):
+    _edit(export_dir, "engagement", lambda f: f.assign(timestamp=["20240301"] * len(f)))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "set its format in the config" in err
+
+
+def test_config_typos_are_reported(export_dir, capsys):
+    (export_dir / "churn.toml").write_text("[churn]\nhorizon_dayz = 30\n")
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "horizon_dayz" in err and "Traceback" not in err
+
+
+def test_command_line_exit_code_without_traceback(export_dir):
+    (export_dir / "exports" / "customers.csv").unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "validate", "--config", "churn.toml"],
+        cwd=export_dir, capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "customers" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_parquet_exports_are_read_natively(export_dir):
+    exports = export_dir / "exports"
+    frame = pd.read_csv(exports / "engagement.csv", dtype=str, keep_default_na=False)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"].str[:10].where(
+        ~frame["timestamp"].str.isdigit(), "2024-04-01"))
+    frame.to_parquet(exports / "engagement.parquet")
+    (exports / "engagement.csv").unlink()
+    config = load_config(export_dir / "churn.toml")
+    report = check_exports(connect(), config.exports, dt.date(2024, 6, 30))
+    assert report.fatal == [] and report.tables["engagement"].file == "engagement.parquet"
