@@ -56,7 +56,8 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         ]
     features += [
         Feature("monthly_revenue", f, "recent monthly revenue {value:,.0f}", kind="amount",
-                window_days=90, derive=lambda r: r.revenue_90d / 3.0, higher_is_riskier=False),
+                window_days=90, derive=lambda r: r.revenue_90d / 3.0, fill=0,
+                higher_is_riskier=False),
         Feature("failed_payments_30d", f, "{value:.0f} failed payments in the last 30 days",
                 window_days=30, aggregate=_status_count("failed", 30), fill=0,
                 higher_is_riskier=True),

@@ -1,0 +1,164 @@
+"""Feature values on a tiny hand-made history, checked against values computed by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from features.build import build_features, feature_catalogue, resolve_spec, to_frame
+from features.contract import ProfileColumns
+from features.registry import FeatureSettings, FeatureSpec
+from tests.tables import open_frames
+
+CUTOFF = dt.datetime(2024, 4, 1)
+
+CUSTOMERS = [
+    {"customer_id": "a", "signup_at": "2023-12-01", "plan": "pro", "seats": 3},
+    {"customer_id": "b", "signup_at": "2024-03-20", "plan": "basic", "seats": 1},  # new, no history
+    {"customer_id": "gone", "signup_at": "2023-01-01", "churned_at": "2024-03-01", "plan": "pro",
+     "seats": 1},  # cancelled before the cutoff: not in the population
+    {"customer_id": "later", "signup_at": "2024-04-01", "plan": "pro", "seats": 1},  # signs up at
+]
+ENGAGEMENT = [
+    # last 7 days [03-25, 04-01): two logins on one day, one export
+    {"customer_id": "a", "timestamp": "2024-03-30 09:00", "event_type": "login", "value": 10},
+    {"customer_id": "a", "timestamp": "2024-03-30 18:00", "event_type": "login", "value": 20},
+    {"customer_id": "a", "timestamp": "2024-03-26 12:00", "event_type": "export"},
+    # 8-30 days before: one login
+    {"customer_id": "a", "timestamp": "2024-03-10 12:00", "event_type": "login", "value": 5},
+    # 30-60 days before [01-31, 03-02): four logins on four days
+    {"customer_id": "a", "timestamp": "2024-02-01 12:00", "event_type": "login", "value": 1},
+    {"customer_id": "a", "timestamp": "2024-02-05 12:00", "event_type": "login", "value": 1},
+    {"customer_id": "a", "timestamp": "2024-02-10 12:00", "event_type": "login", "value": 1},
+    {"customer_id": "a", "timestamp": "2024-02-20 12:00", "event_type": "login", "value": 1},
+    # at and after the cutoff: must be ignored
+    {"customer_id": "a", "timestamp": "2024-04-01 00:00", "event_type": "login", "value": 99},
+    {"customer_id": "a", "timestamp": "2024-04-05 00:00", "event_type": "export", "value": 99},
+]
+SUPPORT = [
+    # resolved before the cutoff after 48 h, satisfaction 2, high priority
+    {"customer_id": "a", "opened_at": "2024-03-01 08:00", "resolved_at": "2024-03-03 08:00",
+     "priority": "high", "satisfaction": 2},
+    # opened before, resolved after the cutoff: open at the cutoff, its satisfaction unknown yet
+    {"customer_id": "a", "opened_at": "2024-03-21 00:00", "resolved_at": "2024-04-03 00:00",
+     "priority": "normal", "satisfaction": 5},
+    # never resolved
+    {"customer_id": "a", "opened_at": "2024-03-29 00:00", "priority": "urgent"},
+    # opened after the cutoff
+    {"customer_id": "a", "opened_at": "2024-04-02 00:00", "priority": "urgent"},
+]
+PURCHASES = [
+    {"customer_id": "a", "timestamp": "2024-01-10", "amount": 40, "discount": 0,
+     "status": "paid", "kind": "subscription"},  # 82 days before: the 60-90 day invoice
+    {"customer_id": "a", "timestamp": "2024-02-10", "amount": 40, "discount": 0,
+     "status": "paid", "kind": "subscription"},
+    {"customer_id": "a", "timestamp": "2024-03-10", "amount": 50, "discount": 10,
+     "status": "failed", "kind": "subscription"},  # price rise, first charge failed
+    {"customer_id": "a", "timestamp": "2024-03-12", "amount": 50, "discount": 10,
+     "status": "paid", "kind": "subscription"},
+    {"customer_id": "a", "timestamp": "2024-03-20", "amount": 15, "discount": 0,
+     "status": "paid", "kind": "addon"},
+    {"customer_id": "a", "timestamp": "2024-04-01", "amount": 500, "discount": 0,
+     "status": "paid", "kind": "addon"},  # at the cutoff: ignored
+]
+SURVEYS = [
+    {"customer_id": "a", "answered_at": "2024-01-01", "nps": 9},
+    {"customer_id": "a", "answered_at": "2024-03-01", "nps": 4},
+    {"customer_id": "a", "answered_at": "2024-04-01", "nps": 10},  # at the cutoff: ignored
+]
+
+
+@pytest.fixture(scope="module")
+def frame(tmp_path_factory) -> pd.DataFrame:
+    tables = open_frames(tmp_path_factory.mktemp("tiny"), {
+        "customers": CUSTOMERS, "engagement": ENGAGEMENT, "support": SUPPORT,
+        "purchases": PURCHASES, "surveys": SURVEYS,
+    })
+    spec = resolve_spec(tables, FeatureSettings(top_event_types=2),
+                        ProfileColumns(("plan",), ("seats",)))
+    return to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id")
+
+
+def test_population_is_exactly_the_customers_active_at_the_cutoff(frame):
+    assert sorted(frame.index) == ["a", "b"]
+
+
+def test_engagement_values(frame):
+    a = frame.loc["a"]
+    expected = {
+        "events_7d": 3, "events_30d": 4, "events_90d": 8, "events_30_60d": 4,
+        "events_7_35d": 1, "active_days_7d": 2, "active_days_30d": 3, "active_days_30_60d": 4,
+        "active_days_90d": 7, "value_30d": 35.0, "value_90d": 39.0, "event_types_30d": 2,
+        "event_types_90d": 2, "login_events_7d": 2, "login_events_30d": 3,
+        "login_events_90d": 7, "export_events_7d": 1, "export_events_90d": 1,
+    }
+    assert {k: a[k] for k in expected} == expected
+    assert a["days_since_last_event"] == pytest.approx(1.25)  # 2024-03-30 18:00 -> 04-01
+    assert a["activity_trend_30d"] == pytest.approx(4 / 4)
+    assert a["activity_trend_7d"] == pytest.approx(3 / (1 / 4))
+
+
+def test_support_values(frame):
+    a = frame.loc["a"]
+    assert a["tickets_30d"] == 2 and a["tickets_90d"] == 3  # 03-01 08:00 is 31 days back
+    assert a["open_tickets"] == 2
+    assert a["oldest_open_ticket_days"] == pytest.approx(11.0)
+    assert a["resolution_hours_mean_90d"] == pytest.approx(48.0)
+    assert a["resolution_hours_max_90d"] == pytest.approx(48.0)
+    assert a["high_priority_tickets_90d"] == 2
+    assert a["high_priority_share_90d"] == pytest.approx(2 / 3)
+    assert a["satisfaction_mean_90d"] == pytest.approx(2.0)  # the 5 is not known yet
+    assert a["last_satisfaction"] == pytest.approx(2.0)
+    assert a["days_since_last_ticket"] == pytest.approx(3.0)
+
+
+def test_purchase_values(frame):
+    a = frame.loc["a"]
+    assert a["orders_30d"] == 2 and a["orders_90d"] == 4 and a["orders_365d"] == 4
+    assert a["revenue_30d"] == pytest.approx(65.0)
+    assert a["revenue_90d"] == pytest.approx(145.0)
+    assert a["monthly_revenue"] == pytest.approx(145.0 / 3)
+    assert a["failed_payments_30d"] == 1 and a["failed_payments_90d"] == 1
+    assert a["refunds_90d"] == 0
+    assert a["discount_share_365d"] == pytest.approx(10 / (145 + 10))
+    assert a["addon_purchases_90d"] == 1
+    assert a["last_invoice_amount"] == pytest.approx(50.0)
+    assert a["invoice_amount_60_90d"] == pytest.approx(40.0)
+    assert a["invoice_change"] == pytest.approx(0.25)
+    assert a["days_since_last_purchase"] == pytest.approx(12.0)
+
+
+def test_survey_and_profile_values(frame):
+    a, b = frame.loc["a"], frame.loc["b"]
+    assert a["last_nps"] == 4 and a["nps_category"] == "detractor"
+    assert a["days_since_nps"] == pytest.approx(31.0)
+    assert a["tenure_days"] == pytest.approx(122.0) and a["is_new_customer"] == 0
+    assert b["tenure_days"] == pytest.approx(12.0) and b["is_new_customer"] == 1
+    assert a["plan"] == "pro" and a["seats"] == 3.0
+
+
+def test_customer_without_history_gets_zero_counts_and_null_unknowns(frame):
+    b = frame.loc["b"]
+    spec = FeatureSpec(FeatureSettings(top_event_types=2), ("login", "export"),
+                       ProfileColumns(("plan",), ("seats",)))
+    for feature in feature_catalogue(spec):
+        if feature.family == "profile":
+            continue
+        if feature.fill is not None:
+            assert b[feature.name] == feature.fill, feature.name
+        else:
+            assert pd.isna(b[feature.name]), feature.name
+
+
+def test_many_cutoffs_in_one_pass_equal_one_cutoff_at_a_time(tmp_path):
+    tables = open_frames(tmp_path, {
+        "customers": CUSTOMERS, "engagement": ENGAGEMENT, "support": SUPPORT,
+        "purchases": PURCHASES, "surveys": SURVEYS,
+    })
+    spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
+    cutoffs = [dt.datetime(2024, 2, 15), dt.datetime(2024, 3, 15), CUTOFF]
+    together = to_frame(build_features(tables, cutoffs, spec))
+    apart = pd.concat([to_frame(build_features(tables, [c], spec)) for c in cutoffs])
+    pd.testing.assert_frame_equal(together, apart.reset_index(drop=True))
