@@ -1,0 +1,95 @@
+"""One training experiment on a time split: the LightGBM model, both baselines, the truth
+where known, out-of-time evaluation, and an expanding-window backtest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.baselines import fit_health_calibration, fit_logistic, health_risk, predict_logistic
+from models.evaluate import evaluate_scores
+from models.matrix import FeatureLayout
+from models.split import TimeSplit
+from models.trainer import TrainedModel, train_churn_model
+
+LABEL = "churned"
+TRUTH = "true_probability"
+
+
+@dataclass
+class ExperimentResult:
+    """The fitted model and everything measured about it out of time."""
+
+    model: TrainedModel
+    scores: dict[str, dict[str, float]]
+    test: pd.DataFrame  # test rows: keys, label, one probability column per model
+    backtest: pd.DataFrame
+    contributions: pd.DataFrame
+
+
+def _rows(frame: pd.DataFrame, cutoffs) -> pd.DataFrame:
+    return frame[frame["cutoff"].isin(list(cutoffs))]
+
+
+def run_experiment(
+    frame: pd.DataFrame,
+    split: TimeSplit,
+    layout: FeatureLayout,
+    seed: int = 7,
+    search_seconds: float = 0.0,
+    backtest: list[TimeSplit] | None = None,
+) -> ExperimentResult:
+    """Train on the split's train cutoffs, validate/calibrate on its valid cutoffs, and score
+    the model and baselines on its test cutoffs."""
+    train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
+    model = train_churn_model(train, valid, layout, LABEL, seed, search_seconds)
+    logistic = fit_logistic(train, layout, LABEL)
+    health = fit_health_calibration(valid, LABEL)
+    out = test[["customer_id", "cutoff", LABEL]].copy()
+    out["model"] = model.predict_proba(test)
+    out["logistic_regression"] = predict_logistic(logistic, test, layout)
+    out["health_score"] = health.predict(health_risk(test))
+    if TRUTH in test.columns and test[TRUTH].notna().all():
+        out["true_probability"] = test[TRUTH].to_numpy()
+    y = out[LABEL].to_numpy()
+    names = [c for c in ("model", "logistic_regression", "health_score", "true_probability")
+             if c in out.columns]
+    scores = {name: evaluate_scores(y, out[name].to_numpy()) for name in names}
+    return ExperimentResult(
+        model=model,
+        scores=scores,
+        test=out,
+        backtest=run_backtest(frame, backtest or [], layout, seed),
+        contributions=model.contributions(test),
+    )
+
+
+def run_backtest(
+    frame: pd.DataFrame, splits: list[TimeSplit], layout: FeatureLayout, seed: int
+) -> pd.DataFrame:
+    """Re-fit on expanding windows and score each next cutoff: is quality stable over time?"""
+    rows = []
+    for split in splits:
+        train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
+        model = train_churn_model(train, valid, layout, LABEL, seed)
+        y = test[LABEL].to_numpy()
+        m = evaluate_scores(y, model.predict_proba(test))
+        row = {"cutoff": split.test[0], "train_cutoffs": len(split.train)}
+        row |= {k: m[k] for k in ("roc_auc", "pr_auc", "lift_at_10", "ece", "base_rate", "rows")}
+        if TRUTH in test.columns and test[TRUTH].notna().all():
+            row["truth_roc_auc"] = evaluate_scores(y, test[TRUTH].to_numpy())["roc_auc"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def promotion_decision(
+    challenger: float, champion: float | None, metric: str
+) -> tuple[bool, str]:
+    """Promote only when the challenger beats the champion on the same test rows."""
+    if champion is None or np.isnan(champion):
+        return True, "no comparable champion"
+    if challenger > champion:
+        return True, f"{metric} {challenger:.4f} beats champion {champion:.4f}"
+    return False, f"{metric} {challenger:.4f} does not beat champion {champion:.4f}"
