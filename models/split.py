@@ -50,21 +50,20 @@ def _purged(earlier: list[pd.Timestamp], later_start: pd.Timestamp, label_days: 
 def split_cutoffs(
     cutoffs: list[pd.Timestamp], test: int, valid: int, label_days: int
 ) -> TimeSplit:
-    """The most recent `test` cutoffs test, the `valid` before them validate, older ones train.
-
-    A cutoff is dropped from an earlier set when its label window reaches a later set's
-    first cutoff, so nothing known at test time leaks into training.
-    """
+    """The most recent `test` cutoffs test; the latest `valid` cutoffs whose label windows end
+    by the first test cutoff validate; those whose windows end by the first validation
+    cutoff train. So nothing known at test time leaks into training (a gap is left when the
+    label window is longer than the cutoff spacing)."""
     ordered = sorted(cutoffs)
     if len(ordered) < test + valid + 1:
         raise ValueError(
             f"need at least {test + valid + 1} gradable cutoffs, the history gives {len(ordered)}"
         )
     test_set = tuple(ordered[-test:])
-    valid_set = _purged(ordered[-test - valid : -test], test_set[0], label_days)
+    valid_set = _purged(ordered[:-test], test_set[0], label_days)[-valid:]
     if not valid_set:
         raise ValueError("no validation cutoff ends its label window before the test cutoff")
-    train_set = _purged(ordered[: -test - valid], valid_set[0], label_days)
+    train_set = _purged(ordered[: ordered.index(valid_set[0])], valid_set[0], label_days)
     if not train_set:
         raise ValueError("no training cutoff ends its label window before validation")
     return TimeSplit(train_set, valid_set, test_set)
