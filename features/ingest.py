@@ -434,13 +434,18 @@ def _check_customers(
         summary.first, summary.last = first, last
 
 
-def monthly_churn(con: duckdb.DuckDBPyConnection) -> list[tuple[dt.date, int, int, float]]:
-    """(month, active at month start, cancelled during the month, churn rate) per month."""
+def monthly_churn(
+    con: duckdb.DuckDBPyConnection, since: dt.datetime | None = None
+) -> list[tuple[dt.date, int, int, float]]:
+    """(month, active at month start, cancelled during the month, churn rate) per month, from
+    the first month after `since` (the start of the event history; before it, cancellations
+    were not recorded) or after the first signup."""
+    start = f"TIMESTAMP '{since:%Y-%m-%d}'" if since else "min(signup_at)"
     rows = con.sql(
-        """
+        f"""
         WITH months AS (
             SELECT unnest(generate_series(
-                date_trunc('month', min(signup_at)) + INTERVAL 1 MONTH,
+                date_trunc('month', {start}) + INTERVAL 1 MONTH,
                 date_trunc('month', greatest(max(signup_at), max(churned_at))),
                 INTERVAL 1 MONTH)) AS month
             FROM typed_customers

@@ -24,7 +24,9 @@ def validate_exports(source: ExportSource, as_of: dt.date | None) -> ExportSumma
     report = check_exports(con, source, as_of)
     if report.fatal:
         return ExportSummary(report, 0, [])
-    return ExportSummary(report, report.tables["customers"].rows, monthly_churn(con))
+    starts = [t.first for name, t in report.tables.items() if name != "customers" and t.first]
+    since = min(starts) - dt.timedelta(days=1) if starts else None
+    return ExportSummary(report, report.tables["customers"].rows, monthly_churn(con, since))
 
 
 def summary_lines(summary: ExportSummary) -> list[str]:
