@@ -83,6 +83,11 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
                 window_days=45,
                 aggregate=lambda t: t.amount.argmax(t[TS], where=invoice(t) & within(t, TS, 45)),
                 higher_is_riskier=None),
+        Feature("last_invoice_failed", f, "last invoice payment failed and is not yet paid",
+                kind="flag", window_days=45,
+                aggregate=lambda t: (t.status.argmax(t[TS], where=invoice(t) & within(t, TS, 45))
+                                     == "failed").fill_null(False).cast("int8"),
+                fill=0, higher_is_riskier=True),
         Feature("invoice_amount_60_90d", f, "invoice amount 2-3 months ago {value:,.2f}",
                 kind="amount", window_days=90,
                 aggregate=lambda t: t.amount.mean(where=invoice(t) & within(t, TS, 90, 60)),

@@ -127,6 +127,7 @@ def test_purchase_values(frame):
     assert a["last_invoice_amount"] == pytest.approx(50.0)
     assert a["invoice_amount_60_90d"] == pytest.approx(40.0)
     assert a["invoice_change"] == pytest.approx(0.25)
+    assert a["last_invoice_failed"] == 0  # the failed charge was retried and paid
     assert a["days_since_last_purchase"] == pytest.approx(12.0)
 
 

@@ -1,0 +1,89 @@
+"""The ranked at-risk list: probability, tier, revenue at risk, reasons, play, contact set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.explain import top_reasons
+from models.plays import suggest_play
+
+HIGH_VALUE_QUANTILE = 0.8  # top 20% by monthly revenue count as high-value customers
+
+
+@dataclass(frozen=True)
+class ListSettings:
+    """Tiering and capacity choices for one list."""
+
+    high_threshold: float = 0.30
+    medium_threshold: float = 0.10
+    capacity: int = 0
+    capacity_rank_by: str = "revenue"  # or "probability"
+    horizon_days: int = 30
+
+
+def risk_tier(probability: np.ndarray, high: float, medium: float) -> np.ndarray:
+    """high / medium / low by probability thresholds."""
+    return np.where(probability >= high, "high", np.where(probability >= medium, "medium", "low"))
+
+
+def monthly_value(frame: pd.DataFrame) -> pd.Series:
+    """Recent monthly revenue per customer; the configured monthly fee where nothing was paid."""
+    revenue = frame.get("monthly_revenue", pd.Series(0.0, index=frame.index)).astype(float)
+    if "monthly_fee" in frame.columns:
+        revenue = revenue.where(revenue > 0, frame["monthly_fee"].astype(float))
+    return revenue.fillna(0.0)
+
+
+def rank_customers(
+    features: pd.DataFrame,
+    probability: np.ndarray,
+    contributions: pd.DataFrame,
+    templates: dict[str, str],
+    profile_columns: list[str],
+    settings: ListSettings,
+) -> pd.DataFrame:
+    """One row per customer, highest probability first, with everything the team acts on."""
+    frame = features.reset_index(drop=True)
+    value = monthly_value(frame)
+    at_risk = probability * value.to_numpy() * settings.horizon_days / 30.0
+    reasons = top_reasons(contributions.reset_index(drop=True), frame, templates, k=3)
+    high_value_line = value.quantile(HIGH_VALUE_QUANTILE) if len(value) else 0.0
+    records = frame.to_dict("records")
+    plays = [
+        suggest_play(row, [r["feature"] for r in why], bool(v > 0 and v >= high_value_line))
+        for row, why, v in zip(records, reasons, value, strict=True)
+    ]
+    out = pd.DataFrame({
+        "customer_id": frame["customer_id"].astype(str),
+        "churn_probability": probability,
+        "risk_tier": risk_tier(probability, settings.high_threshold, settings.medium_threshold),
+        "monthly_revenue": value.to_numpy(),
+        "revenue_at_risk": at_risk,
+        **{f"reason_{i + 1}": [w[i]["text"] if len(w) > i else "" for w in reasons]
+           for i in range(3)},
+        "reason_features": [[r["feature"] for r in w] for w in reasons],
+        "suggested_play": plays,
+        **{c: frame[c].to_numpy() for c in profile_columns if c in frame.columns},
+    })
+    out = out.sort_values(["churn_probability", "revenue_at_risk", "customer_id"],
+                          ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return mark_contacts(out, settings.capacity, settings.capacity_rank_by)
+
+
+def mark_contacts(ranked: pd.DataFrame, capacity: int, rank_by: str) -> pd.DataFrame:
+    """Flag the `capacity` customers to contact first, by revenue at risk or probability."""
+    out = ranked.copy()
+    out["contact_first"] = False
+    out["contact_order"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    if capacity <= 0 or out.empty:
+        return out
+    key = "revenue_at_risk" if rank_by == "revenue" else "churn_probability"
+    order = out.sort_values([key, "churn_probability", "customer_id"],
+                            ascending=[False, False, True], kind="stable").index[:capacity]
+    out.loc[order, "contact_first"] = True
+    out.loc[order, "contact_order"] = np.arange(1, len(order) + 1)
+    return out

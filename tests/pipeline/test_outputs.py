@@ -1,0 +1,64 @@
+"""At-risk lists are written whole or not at all, one folder per date, under a lock."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from pipeline.outputs import ListLocked, date_lock, partition_dir, write_list
+
+DAY1, DAY2 = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-02")
+
+
+def _ranked(n: int, tag: str) -> pd.DataFrame:
+    return pd.DataFrame({"rank": range(1, n + 1), "customer_id": [f"{tag}{i}" for i in range(n)],
+                         "reason_features": [["events_30d"]] * n})
+
+
+def test_lists_of_other_dates_are_never_touched(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "a"), {"run": 1})
+    write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 2})
+    day1 = pd.read_parquet(partition_dir(tmp_path, DAY1) / "at_risk.parquet")
+    assert list(day1["customer_id"]) == ["a0", "a1", "a2"]
+    assert json.loads((partition_dir(tmp_path, DAY2) / "manifest.json").read_text()) == {"run": 2}
+    csv = pd.read_csv(partition_dir(tmp_path, DAY1) / "at_risk.csv")
+    assert csv.loc[0, "reason_features"] == '["events_30d"]'
+
+
+def test_rerunning_a_date_replaces_its_list_whole(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
+    folder = partition_dir(tmp_path, DAY1)
+    assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == ["new0"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".as_of")) == [
+        folder.name
+    ]
+
+
+def test_a_failure_mid_write_leaves_the_previous_list_intact(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+
+    def crash(staging):
+        assert (staging / "at_risk.parquet").exists()  # the new list was half written
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, write_hook=crash)
+    folder = partition_dir(tmp_path, DAY1)
+    assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == ["old0", "old1",
+                                                                                "old2"]
+    assert json.loads((folder / "manifest.json").read_text()) == {"run": 1}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".staging")] == []
+
+
+def test_two_scorers_cannot_write_the_same_date(tmp_path):
+    with date_lock(tmp_path, DAY1):
+        with pytest.raises(ListLocked, match="another scorer"):
+            with date_lock(tmp_path, DAY1):
+                pass
+        with date_lock(tmp_path, DAY2):  # another date is free
+            pass
+    with date_lock(tmp_path, DAY1):  # released afterwards
+        pass
