@@ -81,6 +81,10 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
                 window_days=90,
                 aggregate=lambda t: t.satisfaction.mean(where=_recently_resolved(t)),
                 higher_is_riskier=False),
+        Feature("satisfaction_min_90d", f, "worst support satisfaction {value:.0f} (last 90 days)",
+                kind="score", window_days=90,
+                aggregate=lambda t: t.satisfaction.min(where=_recently_resolved(t)),
+                higher_is_riskier=False),
         Feature("last_satisfaction", f, "last support satisfaction score {value:.0f}",
                 kind="score", window_days=365,
                 aggregate=lambda t: t.satisfaction.argmax(

@@ -40,11 +40,12 @@ def run_experiment(
     seed: int = 7,
     search_seconds: float = 0.0,
     backtest: list[TimeSplit] | None = None,
+    calibration: str = "sigmoid",
 ) -> ExperimentResult:
     """Train on the split's train cutoffs, validate/calibrate on its valid cutoffs, and score
     the model and baselines on its test cutoffs."""
     train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-    model = train_churn_model(train, valid, layout, LABEL, seed, search_seconds)
+    model = train_churn_model(train, valid, layout, LABEL, seed, search_seconds, calibration)
     logistic = fit_logistic(train, layout, LABEL)
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
@@ -61,19 +62,25 @@ def run_experiment(
         model=model,
         scores=scores,
         test=out,
-        backtest=run_backtest(frame, backtest or [], layout, seed),
+        backtest=run_backtest(frame, backtest or [], layout, seed, model.params, calibration),
         contributions=model.contributions(test),
     )
 
 
 def run_backtest(
-    frame: pd.DataFrame, splits: list[TimeSplit], layout: FeatureLayout, seed: int
+    frame: pd.DataFrame,
+    splits: list[TimeSplit],
+    layout: FeatureLayout,
+    seed: int,
+    params: dict | None = None,
+    calibration: str = "sigmoid",
 ) -> pd.DataFrame:
     """Re-fit on expanding windows and score each next cutoff: is quality stable over time?"""
     rows = []
     for split in splits:
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-        model = train_churn_model(train, valid, layout, LABEL, seed)
+        model = train_churn_model(train, valid, layout, LABEL, seed, calibration=calibration,
+                                  params=params)
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
         row = {"cutoff": split.test[0], "train_cutoffs": len(split.train)}

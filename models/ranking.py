@@ -30,11 +30,16 @@ def risk_tier(probability: np.ndarray, high: float, medium: float) -> np.ndarray
 
 
 def monthly_value(frame: pd.DataFrame) -> pd.Series:
-    """Recent monthly revenue per customer; the configured monthly fee where nothing was paid."""
-    revenue = frame.get("monthly_revenue", pd.Series(0.0, index=frame.index)).astype(float)
+    """What a customer is worth per month: the larger of recent paid revenue and the last
+    invoice billed (a failed payment should not make a customer look cheap); the profile's
+    monthly fee where neither is known."""
+    zero = pd.Series(0.0, index=frame.index)
+    paid = frame.get("monthly_revenue", zero).astype(float).fillna(0.0)
+    billed = frame.get("last_invoice_amount", zero).astype(float).fillna(0.0)
+    value = np.maximum(paid, billed)
     if "monthly_fee" in frame.columns:
-        revenue = revenue.where(revenue > 0, frame["monthly_fee"].astype(float))
-    return revenue.fillna(0.0)
+        value = value.where(value > 0, frame["monthly_fee"].astype(float))
+    return value.fillna(0.0)
 
 
 def rank_customers(
@@ -44,12 +49,14 @@ def rank_customers(
     templates: dict[str, str],
     profile_columns: list[str],
     settings: ListSettings,
+    groups: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per customer, highest probability first, with everything the team acts on."""
     frame = features.reset_index(drop=True)
     value = monthly_value(frame)
     at_risk = probability * value.to_numpy() * settings.horizon_days / 30.0
-    reasons = top_reasons(contributions.reset_index(drop=True), frame, templates, k=3)
+    reasons = top_reasons(contributions.reset_index(drop=True), frame, templates, k=3,
+                          groups=groups)
     high_value_line = value.quantile(HIGH_VALUE_QUANTILE) if len(value) else 0.0
     records = frame.to_dict("records")
     plays = [

@@ -10,21 +10,22 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 
+from models.calibration import Calibrator, Method
 from models.matrix import FeatureLayout
 
 # Churn is imbalanced (a few percent a month): keep the natural class balance so scores stay
-# calibratable, and guard against over-fitting rare positives with larger leaves.
+# calibratable, stop on log loss (steadier than AUC with few churners), and guard against
+# over-fitting rare positives with small trees, large leaves and a slow learning rate.
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "metric": ["auc", "binary_logloss"],
+    "metric": ["binary_logloss", "auc"],
     "first_metric_only": True,
-    "learning_rate": 0.03,
-    "num_leaves": 15,
-    "min_child_samples": 60,
-    "feature_fraction": 0.7,
+    "learning_rate": 0.01,
+    "num_leaves": 7,
+    "min_child_samples": 150,
+    "feature_fraction": 0.5,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 5.0,
@@ -43,7 +44,7 @@ SEARCH_SPACE: dict[str, list[Any]] = {
     "min_child_samples": [20, 60, 150, 300],
     "feature_fraction": [0.5, 0.7, 0.9],
     "lambda_l2": [0.0, 1.0, 5.0, 20.0],
-    "learning_rate": [0.02, 0.03, 0.05],
+    "learning_rate": [0.01, 0.02, 0.03],
 }
 
 
@@ -52,7 +53,7 @@ class TrainedModel:
     """A fitted booster, its calibrator and the column layout it expects."""
 
     booster: lgb.Booster
-    calibrator: IsotonicRegression
+    calibrator: Calibrator
     layout: FeatureLayout
     params: dict[str, Any]
     best_iteration: int
@@ -64,7 +65,7 @@ class TrainedModel:
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probabilities in [0, 1]."""
-        return np.clip(self.calibrator.predict(self.raw_probability(frame)), 0.0, 1.0)
+        return self.calibrator.predict(self.raw_probability(frame))
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions to each row's log-odds (LightGBM's pred_contrib)."""
@@ -110,30 +111,33 @@ def train_churn_model(
     label: str = "churned",
     seed: int = 7,
     search_seconds: float = 0.0,
+    calibration: Method = "sigmoid",
+    params: dict[str, Any] | None = None,
 ) -> TrainedModel:
     """Fit LightGBM on the training rows with early stopping on validation, optionally try
-    random parameter sets for `search_seconds`, then calibrate on the validation rows."""
+    random parameter sets for `search_seconds` (best validation log loss wins), then
+    calibrate on the validation rows."""
     train_set, valid_set = _datasets(layout, train, valid, label)
     y_valid = valid[label].to_numpy()
-    candidates = [dict(DEFAULT_PARAMS)]
+    candidates = [dict(params or DEFAULT_PARAMS)]
     rng = np.random.default_rng(seed)
     best: tuple[float, dict[str, Any], lgb.Booster] | None = None
     tried: list[dict[str, Any]] = []
     deadline = time.monotonic() + search_seconds
     while candidates:
-        params = candidates.pop()
-        booster = _fit(params, train_set, valid_set, seed)
-        auc = roc_auc_score(y_valid, booster.predict(valid_set.data, num_iteration=booster.best_iteration))
-        tried.append({"valid_auc": auc, "rounds": booster.best_iteration,
-                      **{k: params[k] for k in SEARCH_SPACE}})
-        if best is None or auc > best[0]:
-            best = (auc, params, booster)
+        trial = candidates.pop()
+        booster = _fit(trial, train_set, valid_set, seed)
+        valid_p = booster.predict(valid_set.data, num_iteration=booster.best_iteration)
+        loss = log_loss(y_valid, valid_p)
+        tried.append({"valid_log_loss": loss, "valid_auc": roc_auc_score(y_valid, valid_p),
+                      "rounds": booster.best_iteration, **{k: trial[k] for k in SEARCH_SPACE}})
+        if best is None or loss < best[0]:
+            best = (loss, trial, booster)
         if time.monotonic() < deadline:
             candidates.append(
                 {**DEFAULT_PARAMS, **{k: v[rng.integers(len(v))] for k, v in SEARCH_SPACE.items()}}
             )
-    _, params, booster = best
+    _, chosen, booster = best
     raw_valid = booster.predict(valid_set.data, num_iteration=booster.best_iteration)
-    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-    calibrator.fit(raw_valid, y_valid)
-    return TrainedModel(booster, calibrator, layout, params, booster.best_iteration, tried)
+    calibrator = Calibrator(calibration).fit(raw_valid, y_valid)
+    return TrainedModel(booster, calibrator, layout, chosen, booster.best_iteration, tried)

@@ -25,6 +25,7 @@ class TrainingSettings:
     backtest_folds: int = 4
     seed: int = 7
     search_seconds: float = 0.0
+    calibration: str = "sigmoid"
     truth_file: str = ""
 
 

@@ -73,6 +73,9 @@ def run_scoring(config: Config, as_of: dt.date | None = None, capacity: int | No
                       f"{latest_event:%Y-%m-%d}, {stale_days} days before the as-of date "
                       f"{when:%Y-%m-%d} (allowed: {config.scoring.max_staleness_days})")
     spec = FeatureSpec.from_dict(metadata["feature_spec"])
+    if spec.has_surveys and "surveys" not in tables:
+        raise _refuse(config.exports.directory, "the model was trained with survey (NPS) "
+                      "features but the exports have no surveys table")
     features = scoring_features(tables, when, spec, config.churn)
     missing = [f for f in model.features if f not in features.columns]
     if missing:
@@ -89,7 +92,8 @@ def run_scoring(config: Config, as_of: dt.date | None = None, capacity: int | No
         config.scoring.capacity_rank_by, config.churn.horizon_days,
     )
     ranked = rank_customers(features, scored["probability"].to_numpy(), contributions,
-                            metadata["descriptions"], list(spec.profile.categorical), settings)
+                            metadata["descriptions"], list(spec.profile.categorical), settings,
+                            metadata.get("families"))
     drift = population_stability(features, metadata.get("reference_profile", {}))
     manifest = _manifest(config, registry, when, latest_event, ranked, drift)
     output_dir = Path(config.scoring.output_dir)

@@ -111,6 +111,7 @@ def test_support_values(frame):
     assert a["high_priority_share_90d"] == pytest.approx(2 / 3)
     assert a["satisfaction_mean_90d"] == pytest.approx(2.0)  # the 5 is not known yet
     assert a["last_satisfaction"] == pytest.approx(2.0)
+    assert a["satisfaction_min_90d"] == pytest.approx(2.0)
     assert a["days_since_last_ticket"] == pytest.approx(3.0)
 
 

@@ -1,0 +1,180 @@
+"""`churn train`: exports -> point-in-time features -> labels -> LightGBM -> MLflow registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import lightgbm
+import mlflow
+import numpy as np
+import pandas as pd
+import sklearn
+
+import models
+from features.build import feature_catalogue, resolve_spec
+from features.engine import open_tables
+from features.ingest import ingest_exports
+from features.registry import FeatureSpec
+from models.drift import reference_profile
+from models.evaluate import compare_models
+from models.experiment import LABEL, promotion_decision, run_experiment
+from models.matrix import FeatureLayout
+from models.pyfunc import ChurnModel
+from models.split import backtest_splits, monthly_cutoffs, split_cutoffs
+from pipeline import report, tracking
+from pipeline.config import Config
+from pipeline.datasets import attach_truth, data_span, labelled_features, today
+
+STAGES = ("validate", "features", "training", "logging")
+
+
+class Timer:
+    """Wall time per stage, for the closing summary and the run's metrics."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        yield
+        self.seconds[stage] = time.perf_counter() - start
+
+
+def model_metadata(
+    spec: FeatureSpec, config: Config, layout: FeatureLayout, train_rows: pd.DataFrame
+) -> dict:
+    """What travels with the model: feature set, descriptions, churn definition, and the
+    training distribution of each feature (for drift monitoring at scoring time)."""
+    catalogue = feature_catalogue(spec)
+    numeric = [f for f in layout.features if f not in layout.categories]
+    return {
+        "features": list(layout.features),
+        "categories": {k: list(v) for k, v in layout.categories.items()},
+        "descriptions": {f.name: f.describe for f in catalogue},
+        "families": {f.name: f.family for f in catalogue},
+        "feature_spec": spec.to_dict(),
+        "churn_definition": config.churn.to_dict(),
+        "reference_profile": reference_profile(train_rows, numeric, list(layout.categories)),
+    }
+
+
+def run_training(config: Config, as_of: dt.date | None = None) -> int:
+    """Train, evaluate and register a model on the configured exports; prints a summary."""
+    timer = Timer()
+    with timer("validate"):
+        paths, validation = ingest_exports(
+            config.exports, config.cache_dir, as_of or config.as_of or today()
+        )
+    report.print_warnings(validation.warnings)
+    tables = open_tables(paths)
+    data_start, data_end = data_span(tables)
+    label_days = config.churn.lead_days + config.churn.horizon_days
+    cutoffs = monthly_cutoffs(data_start, data_end, label_days, config.training.cutoffs,
+                              config.training.spacing_months)
+    split = split_cutoffs(cutoffs, config.training.test_cutoffs, config.training.valid_cutoffs,
+                          label_days)
+    with timer("features"):
+        spec = resolve_spec(tables, config.features, config.exports.profile)
+        frame = labelled_features(tables, list(split.all), spec, config.churn, data_end)
+        frame = attach_truth(frame, config.training.truth_file)
+    catalogue = feature_catalogue(spec)
+    categorical = [f.name for f in catalogue if f.kind == "categorical"]
+    layout = FeatureLayout.from_frame(
+        frame[frame["cutoff"].isin(split.train)], [f.name for f in catalogue], categorical
+    )
+    with timer("training"):
+        result = run_experiment(
+            frame, split, layout, config.training.seed, config.training.search_seconds,
+            backtest_splits(list(split.all), config.training.backtest_folds, label_days),
+            config.training.calibration,
+        )
+    with timer("logging"):
+        outcome = _track(config, frame, split, spec, layout, result, data_start, data_end)
+    report.print_training_summary(
+        compare_models(result.scores), outcome, timer.seconds, frame, split
+    )
+    return 0
+
+
+def _track(config, frame, split, spec, layout, result, data_start, data_end) -> dict:
+    store = tracking.open_store(config.tracking)
+    metric = config.model.promote_metric
+    name, alias = config.model.name, config.model.alias
+    rows = {s: int(frame["cutoff"].isin(getattr(split, s)).sum()) for s in ("train", "valid", "test")}
+    with tracking.run(store, config.tracking.experiment, f"train-{split.test[-1]:%Y-%m-%d}") as run_id:
+        tracking.set_tags({"mlflow.source.git.commit": tracking.git_commit(Path.cwd()) or "unknown",
+                           "data.dir": config.exports.directory})
+        tracking.log_params({
+            **{f"churn.{k}": v for k, v in config.churn.to_dict().items()},
+            **{f"training.{k}": v for k, v in vars(config.training).items()},
+            **{f"lgbm.{k}": v for k, v in result.model.params.items()},
+            "lgbm.best_iteration": result.model.best_iteration,
+            "data.start": f"{data_start:%Y-%m-%d}", "data.end": f"{data_end:%Y-%m-%d}",
+            "cutoffs.train": ",".join(f"{c:%Y-%m-%d}" for c in split.train),
+            "cutoffs.valid": ",".join(f"{c:%Y-%m-%d}" for c in split.valid),
+            "cutoffs.test": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
+            "features.count": len(layout.features),
+            **{f"rows.{k}": v for k, v in rows.items()},
+        })
+        for model_name, scores in result.scores.items():
+            prefix = "" if model_name == "model" else f"{model_name}."
+            tracking.log_metrics(scores, prefix=f"test.{prefix}")
+        for _, row in result.backtest.iterrows():
+            tracking.log_metrics(
+                {k: row[k] for k in ("roc_auc", "lift_at_10", "ece")}, "backtest.",
+                step=int(row["cutoff"].strftime("%Y%m")),
+            )
+        tracking.log_text(Path(config.path).read_text(), "config/churn.toml")
+        metadata = model_metadata(spec, config, layout, frame[frame["cutoff"].isin(split.train)])
+        tracking.log_dict(metadata, "model_metadata.json")
+        tracking.log_table(result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
+                           "evaluation/backtest.json")
+        tracking.log_table(compare_models(result.scores).reset_index(), "evaluation/compare.json")
+        if result.model.search:
+            tracking.log_table(pd.DataFrame(result.model.search), "evaluation/search.json")
+        for path, figure in report.evaluation_figures(result).items():
+            tracking.log_figure(figure, path)
+        tracking.log_dataset(frame[frame["cutoff"].isin(split.test)], config.exports.directory,
+                             "test", "test")
+        champion = tracking.champion_version(name, alias)
+        champion_score = _champion_score(name, alias, frame, split, metric) if champion else None
+        python_model = ChurnModel(result.model, metadata)
+        example = layout.plain(frame[frame["cutoff"].isin(split.test)].head(5))
+        version = tracking.log_churn_model(
+            python_model, example, name, _requirements(), [str(Path(models.__file__).parent)]
+        )
+        promote, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
+        if promote:
+            tracking.set_alias(name, alias, version)
+        tracking.tag_version(name, version, {"promoted": str(promote), "reason": reason})
+        tracking.set_tags({"promoted": str(promote), "promotion_reason": reason})
+        url = tracking.runs_table_url(store, config.tracking.experiment)
+    return {"run_id": run_id, "version": version, "promoted": promote, "reason": reason,
+            "name": name, "alias": alias, "champion": champion, "ui": url,
+            "store": store.tracking_uri}
+
+
+def _champion_score(name, alias, frame, split, metric) -> float | None:
+    """The current champion's metric on the new out-of-time test rows (None if incomparable)."""
+    from models.evaluate import evaluate_scores
+
+    champion = tracking.load_model(name, alias).unwrap_python_model()
+    test = frame[frame["cutoff"].isin(split.test)]
+    if any(f not in test.columns for f in champion.features):
+        return None
+    probability = champion.predict(None, test)["probability"].to_numpy()
+    return evaluate_scores(test[LABEL].to_numpy(), probability)[metric]
+
+
+def _requirements() -> list[str]:
+    import cloudpickle
+
+    return [
+        f"mlflow=={mlflow.__version__}", f"lightgbm=={lightgbm.__version__}",
+        f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}",
+        f"numpy=={np.__version__}", f"cloudpickle=={cloudpickle.__version__}",
+    ]
