@@ -93,8 +93,11 @@ def build_features(
         agg = _family_aggregates(module, tables[module.TABLE], cut, spec)
         names = [f.name for f in module.declarations(spec) if f.aggregate]
         row = row.left_join(agg, list(KEYS)).select(row, *[agg[n] for n in names])
-    fills = {f.name: row[f.name].fill_null(f.fill) for f in catalogue
-             if f.aggregate and f.fill is not None}
+    fills = {
+        f.name: row[f.name].fill_null(f.fill)
+        for f in catalogue
+        if f.aggregate and f.fill is not None
+    }
     row = row.mutate(**fills)
     for feature in catalogue:
         if feature.derive is not None:

@@ -26,4 +26,6 @@ def duckdb_connection(threads: int | None = None, memory_limit: str | None = Non
 def open_tables(paths: dict[str, Path], con=None) -> dict[str, ir.Table]:
     """Ibis tables over typed Parquet files, read lazily by the engine (not into pandas)."""
     con = con or duckdb_connection()
-    return {name: con.read_parquet(str(path), table_name=f"t_{name}") for name, path in paths.items()}
+    return {
+        name: con.read_parquet(str(path), table_name=f"t_{name}") for name, path in paths.items()
+    }

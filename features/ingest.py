@@ -220,8 +220,11 @@ class _TableCheck:
         for name, kind in self.profile_columns:
             if name not in self.raw_types:
                 problems.append(
-                    Problem(self.label, f"profile column '{name}' named in the config is "
-                            f"missing; columns present: {present}")
+                    Problem(
+                        self.label,
+                        f"profile column '{name}' named in the config is "
+                        f"missing; columns present: {present}",
+                    )
                 )
                 continue
             raw = _quote(name)
@@ -260,10 +263,16 @@ def _value_checks(
             what = "timestamps" if spec.kind == "timestamp" else "numbers"
             hint = ""
             if spec.kind == "timestamp":
-                hint = " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
+                hint = (
+                    " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
+                )
             rules.append(
-                (col.source_name, f"NOT {_is_blank(raw)} AND ({parsed}) IS NULL",
-                 f"unparseable {what}{hint}", shown)
+                (
+                    col.source_name,
+                    f"NOT {_is_blank(raw)} AND ({parsed}) IS NULL",
+                    f"unparseable {what}{hint}",
+                    shown,
+                )
             )
         if spec.not_null:
             rules.append((col.source_name, _is_blank(raw), "empty values", shown))
@@ -279,37 +288,53 @@ def _value_checks(
         if spec.value_range is not None:
             lo, hi = spec.value_range
             rules.append(
-                (col.source_name, f"({parsed}) < {lo} OR ({parsed}) > {hi}",
-                 f"values outside {lo:g}-{hi:g}", shown)
+                (
+                    col.source_name,
+                    f"({parsed}) < {lo} OR ({parsed}) > {hi}",
+                    f"values outside {lo:g}-{hi:g}",
+                    shown,
+                )
             )
         if spec.kind == "timestamp" and as_of is not None:
             rules.append(
-                (col.source_name, f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
-                 f"timestamps after the data's as-of date "
-                 f"{as_of - dt.timedelta(days=1):%Y-%m-%d}", shown)
+                (
+                    col.source_name,
+                    f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
+                    f"timestamps after the data's as-of date "
+                    f"{as_of - dt.timedelta(days=1):%Y-%m-%d}",
+                    shown,
+                )
             )
     by_name = {c.spec.name: c for c in columns}
     if check.name == "customers" and by_name["churned_at"].raw is not None:
         rules.append(
-            (by_name["churned_at"].source_name,
-             f"({by_name['churned_at'].parsed}) < ({by_name['signup_at'].parsed})",
-             "cancellation before signup", f"CAST({by_name['churned_at'].raw} AS VARCHAR)")
+            (
+                by_name["churned_at"].source_name,
+                f"({by_name['churned_at'].parsed}) < ({by_name['signup_at'].parsed})",
+                "cancellation before signup",
+                f"CAST({by_name['churned_at'].raw} AS VARCHAR)",
+            )
         )
     if check.name == "support" and by_name["resolved_at"].raw is not None:
         rules.append(
-            (by_name["resolved_at"].source_name,
-             f"({by_name['resolved_at'].parsed}) < ({by_name['opened_at'].parsed})",
-             "resolved before opened", f"CAST({by_name['resolved_at'].raw} AS VARCHAR)")
+            (
+                by_name["resolved_at"].source_name,
+                f"({by_name['resolved_at'].parsed}) < ({by_name['opened_at'].parsed})",
+                "resolved before opened",
+                f"CAST({by_name['resolved_at'].raw} AS VARCHAR)",
+            )
         )
     if check.name == "purchases" and by_name["status"].raw is not None:
         known = ", ".join(_literal(s) for s in PURCHASE_STATUSES)
         rules.append(
-            (by_name["status"].source_name,
-             f"({by_name['status'].parsed}) IS NOT NULL AND ({by_name['status'].parsed}) "
-             f"NOT IN ({known})",
-             f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
-             "under [tables.purchases.value_maps.status] in the config)",
-             f"CAST({by_name['status'].raw} AS VARCHAR)")
+            (
+                by_name["status"].source_name,
+                f"({by_name['status'].parsed}) IS NOT NULL AND ({by_name['status'].parsed}) "
+                f"NOT IN ({known})",
+                f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
+                "under [tables.purchases.value_maps.status] in the config)",
+                f"CAST({by_name['status'].raw} AS VARCHAR)",
+            )
         )
     return rules
 
@@ -350,8 +375,10 @@ def check_exports(
         path = locate_export(directory, name, table_source)
         if path is None:
             if spec.required or (table_source is not None and table_source.file):
-                wanted = table_source.file if table_source and table_source.file else (
-                    f"{name}.parquet or {name}.csv"
+                wanted = (
+                    table_source.file
+                    if table_source and table_source.file
+                    else (f"{name}.parquet or {name}.csv")
                 )
                 report.problems.append(Problem(str(directory / wanted), "file not found"))
             continue
@@ -375,13 +402,15 @@ def check_exports(
         for (column, cond, message, shown), count in zip(rules, counts[1:], strict=True):
             if count:
                 report.problems.append(
-                    Problem(check.label, f"{count} rows with {message}", column, count,
-                            check.examples(cond, shown))
+                    Problem(
+                        check.label,
+                        f"{count} rows with {message}",
+                        column,
+                        count,
+                        check.examples(cond, shown),
+                    )
                 )
-        con.sql(
-            f"CREATE OR REPLACE VIEW typed_{name} AS "
-            + _typed_select(name, columns)
-        )
+        con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns))
         report.tables[name] = TableSummary(check.label, int(counts[0]))
         present.append(name)
     if report.fatal:
@@ -401,8 +430,13 @@ def _check_customers(
     ).fetchall()
     if dupes:
         report.problems.append(
-            Problem(label, f"{len(dupes)} duplicate customer ids", "customer_id", len(dupes),
-                    tuple(f"{d[0]!r} x{d[1]}" for d in dupes[:EXAMPLES]))
+            Problem(
+                label,
+                f"{len(dupes)} duplicate customer ids",
+                "customer_id",
+                len(dupes),
+                tuple(f"{d[0]!r} x{d[1]}" for d in dupes[:EXAMPLES]),
+            )
         )
     for name, summary in report.tables.items():
         if name == "customers":
@@ -413,24 +447,30 @@ def _check_customers(
         orphans = con.sql(f"SELECT count(*) {orphan_sql}").fetchall()[0][0]
         if not orphans:
             continue
-        ids = [r[0] for r in con.sql(f"SELECT DISTINCT t.customer_id {orphan_sql} LIMIT 3").fetchall()]
+        ids = [
+            r[0] for r in con.sql(f"SELECT DISTINCT t.customer_id {orphan_sql} LIMIT 3").fetchall()
+        ]
         share = orphans / max(summary.rows, 1)
         fatal = share > source.max_orphan_share
         verdict = (
-            f"above the allowed {source.max_orphan_share:.1%}" if fatal
-            else "left out of features"
+            f"above the allowed {source.max_orphan_share:.1%}" if fatal else "left out of features"
         )
         summary.orphans = orphans
         report.problems.append(
-            Problem(summary.file, f"{orphans} rows ({share:.2%}) for customers not in the "
-                    f"customer table, {verdict}", "customer_id", orphans,
-                    tuple(repr(i) for i in ids), fatal=fatal)
+            Problem(
+                summary.file,
+                f"{orphans} rows ({share:.2%}) for customers not in the customer table, {verdict}",
+                "customer_id",
+                orphans,
+                tuple(repr(i) for i in ids),
+                fatal=fatal,
+            )
         )
     for name, summary in report.tables.items():
         column = _main_timestamp(name)
-        first, last = con.sql(
-            f"SELECT min({column}), max({column}) FROM typed_{name}"
-        ).fetchall()[0]
+        first, last = con.sql(f"SELECT min({column}), max({column}) FROM typed_{name}").fetchall()[
+            0
+        ]
         summary.first, summary.last = first, last
 
 
@@ -485,11 +525,18 @@ def write_typed(
         query = f"SELECT * FROM typed_{name}"
         if name != "customers":
             query += " t SEMI JOIN typed_customers c ON t.customer_id = c.customer_id"
-        con.sql(f"COPY ({query}) TO {_literal(str(tmp / (name + '.parquet')))} "
-                "(FORMAT parquet, COMPRESSION zstd)")
-    (tmp / "report.json").write_text(json.dumps(
-        {n: {"file": s.file, "rows": s.rows, "orphans": s.orphans} for n, s in report.tables.items()}
-    ))
+        con.sql(
+            f"COPY ({query}) TO {_literal(str(tmp / (name + '.parquet')))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+    (tmp / "report.json").write_text(
+        json.dumps(
+            {
+                n: {"file": s.file, "rows": s.rows, "orphans": s.orphans}
+                for n, s in report.tables.items()
+            }
+        )
+    )
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return {name: out_dir / f"{name}.parquet" for name in report.tables}

@@ -16,21 +16,42 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     f = FAMILY
     new_days = spec.settings.new_customer_days
     features = [
-        Feature("tenure_days", f, "customer for {value:.0f} days", kind="days",
-                derive=lambda r: age_days(r, "signup_at"), higher_is_riskier=False),
-        Feature("is_new_customer", f, f"new customer (first {new_days} days)", kind="flag",
-                window_days=new_days,
-                derive=lambda r: (age_days(r, "signup_at") < new_days).cast("int8"),
-                higher_is_riskier=True),
+        Feature(
+            "tenure_days",
+            f,
+            "customer for {value:.0f} days",
+            kind="days",
+            derive=lambda r: age_days(r, "signup_at"),
+            higher_is_riskier=False,
+        ),
+        Feature(
+            "is_new_customer",
+            f,
+            f"new customer (first {new_days} days)",
+            kind="flag",
+            window_days=new_days,
+            derive=lambda r: (age_days(r, "signup_at") < new_days).cast("int8"),
+            higher_is_riskier=True,
+        ),
     ]
     for column in spec.profile.categorical:
         features.append(
-            Feature(column, f, f"{column}: {{value}}", kind="categorical",
-                    derive=lambda r, c=column: r[c].cast("string"))
+            Feature(
+                column,
+                f,
+                f"{column}: {{value}}",
+                kind="categorical",
+                derive=lambda r, c=column: r[c].cast("string"),
+            )
         )
     for column in spec.profile.numeric:
         features.append(
-            Feature(column, f, f"{column}: {{value:,.0f}}", kind="amount",
-                    derive=lambda r, c=column: r[c].cast("float64"))
+            Feature(
+                column,
+                f,
+                f"{column}: {{value:,.0f}}",
+                kind="amount",
+                derive=lambda r, c=column: r[c].cast("float64"),
+            )
         )
     return features

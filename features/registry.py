@@ -107,8 +107,10 @@ class FeatureSpec:
         s = raw["settings"]
         return cls(
             settings=FeatureSettings(
-                s["top_event_types"], s["new_customer_days"],
-                tuple(s["invoice_kinds"]), tuple(s["addon_kinds"]),
+                s["top_event_types"],
+                s["new_customer_days"],
+                tuple(s["invoice_kinds"]),
+                tuple(s["addon_kinds"]),
             ),
             event_types=tuple(raw["event_types"]),
             profile=ProfileColumns(
@@ -151,7 +153,7 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
 
 
 def join_lookback(rows: ir.Table, cutoffs: ir.Table, column: str, days: int) -> ir.Table:
-    """Rows joined to every cutoff with `column` in [cutoff - days, cutoff): never at or after it."""
+    """Rows joined to every cutoff with `column` in [cutoff - days, cutoff), never after it."""
     return rows.join(
         cutoffs,
         [rows[column] < cutoffs.cutoff, rows[column] >= cutoffs.cutoff - ibis.interval(days=days)],

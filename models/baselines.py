@@ -26,15 +26,23 @@ def fit_logistic(train: pd.DataFrame, layout: FeatureLayout, label: str = "churn
     categorical = list(layout.categories)
     prep = ColumnTransformer(
         [
-            ("num", make_pipeline(
-                FunctionTransformer(_signed_log),
-                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                StandardScaler(),
-            ), numeric),
-            ("cat", make_pipeline(
-                SimpleImputer(strategy="constant", fill_value="missing"),
-                OneHotEncoder(handle_unknown="ignore", min_frequency=20),
-            ), categorical),
+            (
+                "num",
+                make_pipeline(
+                    FunctionTransformer(_signed_log),
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                numeric,
+            ),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                ),
+                categorical,
+            ),
         ]
     )
     model = make_pipeline(prep, LogisticRegression(C=0.3, max_iter=2000))

@@ -11,8 +11,9 @@ EPS = 1e-4
 MISSING = "__missing__"
 
 
-def reference_profile(frame: pd.DataFrame, numeric: list[str], categorical: list[str],
-                      bins: int = 10) -> dict[str, Any]:
+def reference_profile(
+    frame: pd.DataFrame, numeric: list[str], categorical: list[str], bins: int = 10
+) -> dict[str, Any]:
     """Bin edges and shares of each feature in the training rows, saved with the model."""
     profile: dict[str, Any] = {}
     for name in numeric:
@@ -20,12 +21,17 @@ def reference_profile(frame: pd.DataFrame, numeric: list[str], categorical: list
         present = values.dropna()
         edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1))) if len(present) else []
         edges = [float(e) for e in edges]
-        profile[name] = {"kind": "numeric", "edges": edges,
-                         "shares": _numeric_shares(values, edges)}
+        profile[name] = {
+            "kind": "numeric",
+            "edges": edges,
+            "shares": _numeric_shares(values, edges),
+        }
     for name in categorical:
         shares = frame[name].astype(object).fillna(MISSING).value_counts(normalize=True)
-        profile[name] = {"kind": "categorical", "shares": {str(k): float(v)
-                                                          for k, v in shares.items()}}
+        profile[name] = {
+            "kind": "categorical",
+            "shares": {str(k): float(v) for k, v in shares.items()},
+        }
     return profile
 
 

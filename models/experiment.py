@@ -55,8 +55,11 @@ def run_experiment(
     if TRUTH in test.columns and test[TRUTH].notna().all():
         out["true_probability"] = test[TRUTH].to_numpy()
     y = out[LABEL].to_numpy()
-    names = [c for c in ("model", "logistic_regression", "health_score", "true_probability")
-             if c in out.columns]
+    names = [
+        c
+        for c in ("model", "logistic_regression", "health_score", "true_probability")
+        if c in out.columns
+    ]
     scores = {name: evaluate_scores(y, out[name].to_numpy()) for name in names}
     return ExperimentResult(
         model=model,
@@ -79,8 +82,9 @@ def run_backtest(
     rows = []
     for split in splits:
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-        model = train_churn_model(train, valid, layout, LABEL, seed, calibration=calibration,
-                                  params=params)
+        model = train_churn_model(
+            train, valid, layout, LABEL, seed, calibration=calibration, params=params
+        )
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
         row = {"cutoff": split.test[0], "train_cutoffs": len(split.train)}
@@ -91,9 +95,7 @@ def run_backtest(
     return pd.DataFrame(rows)
 
 
-def promotion_decision(
-    challenger: float, champion: float | None, metric: str
-) -> tuple[bool, str]:
+def promotion_decision(challenger: float, champion: float | None, metric: str) -> tuple[bool, str]:
     """Promote only when the challenger beats the champion on the same test rows."""
     if champion is None or np.isnan(champion):
         return True, "no comparable champion"

@@ -60,11 +60,15 @@ def top_reasons(
             if used.get(group, 0) >= per_group:
                 continue
             used[group] = used.get(group, 0) + 1
-            chosen.append({
-                "feature": name,
-                "contribution": float(matrix[i, j]),
-                "value": row.get(name),
-                "text": describe(templates.get(name, name + " = {value}"), name, row.get(name), row),
-            })
+            chosen.append(
+                {
+                    "feature": name,
+                    "contribution": float(matrix[i, j]),
+                    "value": row.get(name),
+                    "text": describe(
+                        templates.get(name, name + " = {value}"), name, row.get(name), row
+                    ),
+                }
+            )
         reasons.append(chosen)
     return reasons

@@ -78,11 +78,17 @@ def eligible_customers(
     if definition.kind == "contractual":
         return c
     act = _activity(tables, definition.inactivity_sources)
-    recent = act.join(
-        cutoffs,
-        [act.at < cutoffs.cutoff,
-         act.at >= cutoffs.cutoff - ibis.interval(days=definition.horizon_days)],
-    ).select("customer_id", "cutoff").distinct()
+    recent = (
+        act.join(
+            cutoffs,
+            [
+                act.at < cutoffs.cutoff,
+                act.at >= cutoffs.cutoff - ibis.interval(days=definition.horizon_days),
+            ],
+        )
+        .select("customer_id", "cutoff")
+        .distinct()
+    )
     return c.join(recent, ["customer_id", "cutoff"]).select("customer_id", "cutoff")
 
 
@@ -108,9 +114,14 @@ def label_churn(
         churned = (j.churned_at.notnull() & (j.churned_at < j.cutoff + end_offset)).cast("int8")
         return j.select("customer_id", "cutoff", churned=churned)
     act = _activity(tables, definition.inactivity_sources)
-    w = act.join(
-        cutoffs,
-        [act.at >= cutoffs.cutoff + start_offset, act.at < cutoffs.cutoff + end_offset],
-    ).select("customer_id", "cutoff").distinct().mutate(seen=ibis.literal(1, "int8"))
+    w = (
+        act.join(
+            cutoffs,
+            [act.at >= cutoffs.cutoff + start_offset, act.at < cutoffs.cutoff + end_offset],
+        )
+        .select("customer_id", "cutoff")
+        .distinct()
+        .mutate(seen=ibis.literal(1, "int8"))
+    )
     j = e.left_join(w, ["customer_id", "cutoff"])
     return j.select("customer_id", "cutoff", churned=(1 - j.seen.fill_null(0)).cast("int8"))

@@ -19,9 +19,7 @@ class FeatureLayout:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, features: list[str], categorical: list[str]):
         """Learn the layout (categorical levels) from the training rows."""
-        levels = {
-            c: tuple(sorted(str(v) for v in frame[c].dropna().unique())) for c in categorical
-        }
+        levels = {c: tuple(sorted(str(v) for v in frame[c].dropna().unique())) for c in categorical}
         return cls(tuple(features), levels)
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:

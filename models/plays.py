@@ -34,32 +34,66 @@ def _reason_in(reasons: set[str], *prefixes: str) -> bool:
 
 
 PLAYS: tuple[Play, ...] = (
-    Play("billing follow-up", lambda r, why, hv: _num(r, "failed_payments_30d") > 0
-         or _reason_in(why, "failed_payments"),
-         "a recent payment failed: fix the card or invoice before it becomes a cancellation"),
-    Play("personal call (account manager)", lambda r, why, hv: hv
-         and _num(r, "open_tickets") > 0,
-         "high-value customer with support tickets still open"),
-    Play("support escalation", lambda r, why, hv: _num(r, "open_tickets") > 0
-         and _reason_in(why, "open_tickets", "oldest_open", "resolution", "tickets", "satisfaction",
-                        "last_satisfaction", "high_priority"),
-         "support problems drive the risk: resolve open tickets and follow up"),
-    Play("onboarding help", lambda r, why, hv: _num(r, "is_new_customer") >= 1,
-         "new customer: guided onboarding to reach first value"),
-    Play("price conversation", lambda r, why, hv: _num(r, "invoice_change") > 0.05
-         and _reason_in(why, "invoice_change", "last_invoice"),
-         "invoice went up recently: explain the value or offer a plan that fits"),
-    Play("re-engagement campaign", lambda r, why, hv: _reason_in(
-        why, "events_", "active_days", "days_since_last_event", "activity_trend", "value_")
-        or _num(r, "activity_trend_30d", 1.0) < 0.7,
-        "usage is fading: re-engage with what they used to value"),
-    Play("feature education", lambda r, why, hv: _num(r, "event_types_90d", 99) <= 2
-         or _reason_in(why, "event_types"),
-         "uses few features: show the ones similar customers rely on"),
-    Play("NPS follow-up", lambda r, why, hv: r.get("nps_category") == "detractor",
-         "recent detractor: close the loop on their feedback"),
-    Play("customer-success check-in", lambda r, why, hv: True,
-         "no single driver: a check-in call"),
+    Play(
+        "billing follow-up",
+        lambda r, why, hv: _num(r, "failed_payments_30d") > 0 or _reason_in(why, "failed_payments"),
+        "a recent payment failed: fix the card or invoice before it becomes a cancellation",
+    ),
+    Play(
+        "personal call (account manager)",
+        lambda r, why, hv: hv and _num(r, "open_tickets") > 0,
+        "high-value customer with support tickets still open",
+    ),
+    Play(
+        "support escalation",
+        lambda r, why, hv: (
+            _num(r, "open_tickets") > 0
+            and _reason_in(
+                why,
+                "open_tickets",
+                "oldest_open",
+                "resolution",
+                "tickets",
+                "satisfaction",
+                "last_satisfaction",
+                "high_priority",
+            )
+        ),
+        "support problems drive the risk: resolve open tickets and follow up",
+    ),
+    Play(
+        "onboarding help",
+        lambda r, why, hv: _num(r, "is_new_customer") >= 1,
+        "new customer: guided onboarding to reach first value",
+    ),
+    Play(
+        "price conversation",
+        lambda r, why, hv: (
+            _num(r, "invoice_change") > 0.05 and _reason_in(why, "invoice_change", "last_invoice")
+        ),
+        "invoice went up recently: explain the value or offer a plan that fits",
+    ),
+    Play(
+        "re-engagement campaign",
+        lambda r, why, hv: (
+            _reason_in(
+                why, "events_", "active_days", "days_since_last_event", "activity_trend", "value_"
+            )
+            or _num(r, "activity_trend_30d", 1.0) < 0.7
+        ),
+        "usage is fading: re-engage with what they used to value",
+    ),
+    Play(
+        "feature education",
+        lambda r, why, hv: _num(r, "event_types_90d", 99) <= 2 or _reason_in(why, "event_types"),
+        "uses few features: show the ones similar customers rely on",
+    ),
+    Play(
+        "NPS follow-up",
+        lambda r, why, hv: r.get("nps_category") == "detractor",
+        "recent detractor: close the loop on their feedback",
+    ),
+    Play("customer-success check-in", lambda r, why, hv: True, "no single driver: a check-in call"),
 )
 
 

@@ -55,28 +55,36 @@ def rank_customers(
     frame = features.reset_index(drop=True)
     value = monthly_value(frame)
     at_risk = probability * value.to_numpy() * settings.horizon_days / 30.0
-    reasons = top_reasons(contributions.reset_index(drop=True), frame, templates, k=3,
-                          groups=groups)
+    reasons = top_reasons(
+        contributions.reset_index(drop=True), frame, templates, k=3, groups=groups
+    )
     high_value_line = value.quantile(HIGH_VALUE_QUANTILE) if len(value) else 0.0
     records = frame.to_dict("records")
     plays = [
         suggest_play(row, [r["feature"] for r in why], bool(v > 0 and v >= high_value_line))
         for row, why, v in zip(records, reasons, value, strict=True)
     ]
-    out = pd.DataFrame({
-        "customer_id": frame["customer_id"].astype(str),
-        "churn_probability": probability,
-        "risk_tier": risk_tier(probability, settings.high_threshold, settings.medium_threshold),
-        "monthly_revenue": value.to_numpy(),
-        "revenue_at_risk": at_risk,
-        **{f"reason_{i + 1}": [w[i]["text"] if len(w) > i else "" for w in reasons]
-           for i in range(3)},
-        "reason_features": [[r["feature"] for r in w] for w in reasons],
-        "suggested_play": plays,
-        **{c: frame[c].to_numpy() for c in profile_columns if c in frame.columns},
-    })
-    out = out.sort_values(["churn_probability", "revenue_at_risk", "customer_id"],
-                          ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype(str),
+            "churn_probability": probability,
+            "risk_tier": risk_tier(probability, settings.high_threshold, settings.medium_threshold),
+            "monthly_revenue": value.to_numpy(),
+            "revenue_at_risk": at_risk,
+            **{
+                f"reason_{i + 1}": [w[i]["text"] if len(w) > i else "" for w in reasons]
+                for i in range(3)
+            },
+            "reason_features": [[r["feature"] for r in w] for w in reasons],
+            "suggested_play": plays,
+            **{c: frame[c].to_numpy() for c in profile_columns if c in frame.columns},
+        }
+    )
+    out = out.sort_values(
+        ["churn_probability", "revenue_at_risk", "customer_id"],
+        ascending=[False, False, True],
+        kind="stable",
+    ).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return mark_contacts(out, settings.capacity, settings.capacity_rank_by)
 
@@ -89,8 +97,9 @@ def mark_contacts(ranked: pd.DataFrame, capacity: int, rank_by: str) -> pd.DataF
     if capacity <= 0 or out.empty:
         return out
     key = "revenue_at_risk" if rank_by == "revenue" else "churn_probability"
-    order = out.sort_values([key, "churn_probability", "customer_id"],
-                            ascending=[False, False, True], kind="stable").index[:capacity]
+    order = out.sort_values(
+        [key, "churn_probability", "customer_id"], ascending=[False, False, True], kind="stable"
+    ).index[:capacity]
     out.loc[order, "contact_first"] = True
     out.loc[order, "contact_order"] = np.arange(1, len(order) + 1)
     return out

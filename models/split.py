@@ -47,9 +47,7 @@ def _purged(earlier: list[pd.Timestamp], later_start: pd.Timestamp, label_days: 
     return tuple(c for c in earlier if c + pd.Timedelta(days=label_days) <= later_start)
 
 
-def split_cutoffs(
-    cutoffs: list[pd.Timestamp], test: int, valid: int, label_days: int
-) -> TimeSplit:
+def split_cutoffs(cutoffs: list[pd.Timestamp], test: int, valid: int, label_days: int) -> TimeSplit:
     """The most recent `test` cutoffs test; the latest `valid` cutoffs whose label windows end
     by the first test cutoff validate; those whose windows end by the first validation
     cutoff train. So nothing known at test time leaks into training (a gap is left when the

@@ -72,9 +72,7 @@ class TrainedModel:
         values = self.booster.predict(
             self.layout.matrix(frame), num_iteration=self.best_iteration, pred_contrib=True
         )
-        return pd.DataFrame(
-            values[:, :-1], columns=list(self.layout.features), index=frame.index
-        )
+        return pd.DataFrame(values[:, :-1], columns=list(self.layout.features), index=frame.index)
 
     def importance(self) -> pd.Series:
         """Total gain per feature, largest first."""
@@ -98,7 +96,9 @@ def _datasets(layout: FeatureLayout, train: pd.DataFrame, valid: pd.DataFrame, l
         layout.matrix(train), label=train[label].to_numpy(), free_raw_data=False
     )
     valid_set = lgb.Dataset(
-        layout.matrix(valid), label=valid[label].to_numpy(), reference=train_set,
+        layout.matrix(valid),
+        label=valid[label].to_numpy(),
+        reference=train_set,
         free_raw_data=False,
     )
     return train_set, valid_set
@@ -129,8 +129,14 @@ def train_churn_model(
         booster = _fit(trial, train_set, valid_set, seed)
         valid_p = booster.predict(valid_set.data, num_iteration=booster.best_iteration)
         loss = log_loss(y_valid, valid_p)
-        tried.append({"valid_log_loss": loss, "valid_auc": roc_auc_score(y_valid, valid_p),
-                      "rounds": booster.best_iteration, **{k: trial[k] for k in SEARCH_SPACE}})
+        tried.append(
+            {
+                "valid_log_loss": loss,
+                "valid_auc": roc_auc_score(y_valid, valid_p),
+                "rounds": booster.best_iteration,
+                **{k: trial[k] for k in SEARCH_SPACE},
+            }
+        )
         if best is None or loss < best[0]:
             best = (loss, trial, booster)
         if time.monotonic() < deadline:

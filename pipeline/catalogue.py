@@ -21,9 +21,7 @@ def catalogue_lines(profile: ProfileColumns, settings: FeatureSettings) -> list[
     """One line per feature: name, family, window, description template."""
     rows = _catalogue(profile, settings)
     width = max(len(f.name) for f in rows)
-    return [
-        f"{f.name:<{width}}  {f.family:<10}  {_window(f):>5}  {f.describe}" for f in rows
-    ]
+    return [f"{f.name:<{width}}  {f.family:<10}  {_window(f):>5}  {f.describe}" for f in rows]
 
 
 def catalogue_markdown(profile: ProfileColumns, settings: FeatureSettings) -> str:
@@ -44,7 +42,5 @@ def catalogue_markdown(profile: ProfileColumns, settings: FeatureSettings) -> st
     for f in _catalogue(profile, settings):
         fill = "null" if f.fill is None else f"{f.fill:g}"
         describe = f.describe.replace("|", "\\|")
-        lines.append(
-            f"| `{f.name}` | {f.family} | {_window(f)} | {f.kind} | {fill} | {describe} |"
-        )
+        lines.append(f"| `{f.name}` | {f.family} | {_window(f)} | {f.kind} | {fill} | {describe} |")
     return "\n".join(lines) + "\n"

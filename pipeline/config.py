@@ -187,4 +187,3 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         tracking=tracking,
         path=path,
     )
-

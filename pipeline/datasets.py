@@ -64,11 +64,11 @@ def attach_truth(frame: pd.DataFrame, truth_file: str) -> pd.DataFrame:
     truth = pd.read_csv(truth_file, parse_dates=["month_start"], dtype={"customer_id": str})
     truth = truth.rename(columns={"month_start": "cutoff", "churn_probability": "true_probability"})
     truth["cutoff"] = truth["cutoff"].astype(frame["cutoff"].dtype)
-    return frame.merge(truth[["customer_id", "cutoff", "true_probability"]], on=list(KEYS), how="left")
+    return frame.merge(
+        truth[["customer_id", "cutoff", "true_probability"]], on=list(KEYS), how="left"
+    )
 
 
 def today() -> dt.date:
     """The wall-clock date, read only at the edge."""
     return dt.date.today()
-
-

@@ -41,8 +41,14 @@ def date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ListLocked([Problem(str(path), "another scorer is writing this date's list; "
-                                      "try again when it finishes")]) from None
+            raise ListLocked(
+                [
+                    Problem(
+                        str(path),
+                        "another scorer is writing this date's list; try again when it finishes",
+                    )
+                ]
+            ) from None
         try:
             yield
         finally:

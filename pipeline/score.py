@@ -37,8 +37,11 @@ def load_champion(config: Config):
     store = tracking.open_store(config.tracking)
     name, alias = config.model.name, config.model.alias
     if tracking.champion_version(name, alias) is None:
-        raise _refuse(f"models:/{name}@{alias}", "no model has this alias in the registry "
-                      f"({store.tracking_uri}); run `make train` first")
+        raise _refuse(
+            f"models:/{name}@{alias}",
+            "no model has this alias in the registry "
+            f"({store.tracking_uri}); run `make train` first",
+        )
     loaded = tracking.load_model(name, alias)
     return store, loaded.unwrap_python_model(), tracking.model_version_info(name, alias)
 
@@ -50,12 +53,16 @@ def check_definition(config: Config, metadata: dict) -> None:
     differs = {k: (trained.get(k), v) for k, v in current.items() if trained.get(k) != v}
     if differs:
         detail = ", ".join(f"{k}: model {a!r} vs config {b!r}" for k, (a, b) in differs.items())
-        raise _refuse(str(config.path), f"[churn] differs from the model's definition ({detail}); "
-                      "retrain or restore the config")
+        raise _refuse(
+            str(config.path),
+            f"[churn] differs from the model's definition ({detail}); "
+            "retrain or restore the config",
+        )
 
 
-def run_scoring(config: Config, as_of: dt.date | None = None, capacity: int | None = None,
-                write_hook=None) -> int:
+def run_scoring(
+    config: Config, as_of: dt.date | None = None, capacity: int | None = None, write_hook=None
+) -> int:
     """Validate, build today's features, score, rank, write the list, log monitoring."""
     started = time.perf_counter()
     paths, validation = ingest_exports(config.exports, config.cache_dir, config.as_of or today())
@@ -69,31 +76,47 @@ def run_scoring(config: Config, as_of: dt.date | None = None, capacity: int | No
     latest_event = data_end - pd.Timedelta(days=1)
     stale_days = (when - data_end).days + 1
     if stale_days > config.scoring.max_staleness_days:
-        raise _refuse(config.exports.directory, f"data is stale: latest event on "
-                      f"{latest_event:%Y-%m-%d}, {stale_days} days before the as-of date "
-                      f"{when:%Y-%m-%d} (allowed: {config.scoring.max_staleness_days})")
+        raise _refuse(
+            config.exports.directory,
+            f"data is stale: latest event on "
+            f"{latest_event:%Y-%m-%d}, {stale_days} days before the as-of date "
+            f"{when:%Y-%m-%d} (allowed: {config.scoring.max_staleness_days})",
+        )
     spec = FeatureSpec.from_dict(metadata["feature_spec"])
     if spec.has_surveys and "surveys" not in tables:
-        raise _refuse(config.exports.directory, "the model was trained with survey (NPS) "
-                      "features but the exports have no surveys table")
+        raise _refuse(
+            config.exports.directory,
+            "the model was trained with survey (NPS) "
+            "features but the exports have no surveys table",
+        )
     features = scoring_features(tables, when, spec, config.churn)
     missing = [f for f in model.features if f not in features.columns]
     if missing:
-        raise _refuse(config.exports.directory, f"the model needs features the data no longer "
-                      f"produces: {missing[:8]}")
+        raise _refuse(
+            config.exports.directory,
+            f"the model needs features the data no longer produces: {missing[:8]}",
+        )
     if features.empty:
         raise _refuse(config.exports.directory, f"no active customers as of {when:%Y-%m-%d}")
     scored = model.predict(None, features, params={"contributions": True})
     contributions = scored.filter(like=CONTRIBUTION_PREFIX)
     contributions.columns = [c.removeprefix(CONTRIBUTION_PREFIX) for c in contributions.columns]
     settings = ListSettings(
-        config.scoring.high_threshold, config.scoring.medium_threshold,
+        config.scoring.high_threshold,
+        config.scoring.medium_threshold,
         config.scoring.capacity if capacity is None else capacity,
-        config.scoring.capacity_rank_by, config.churn.horizon_days,
+        config.scoring.capacity_rank_by,
+        config.churn.horizon_days,
     )
-    ranked = rank_customers(features, scored["probability"].to_numpy(), contributions,
-                            metadata["descriptions"], list(spec.profile.categorical), settings,
-                            metadata.get("families"))
+    ranked = rank_customers(
+        features,
+        scored["probability"].to_numpy(),
+        contributions,
+        metadata["descriptions"],
+        list(spec.profile.categorical),
+        settings,
+        metadata.get("families"),
+    )
     drift = population_stability(features, metadata.get("reference_profile", {}))
     manifest = _manifest(config, registry, when, latest_event, ranked, drift)
     output_dir = Path(config.scoring.output_dir)
@@ -130,41 +153,62 @@ def _log_monitoring(store, config, manifest, ranked, drift) -> None:
     from models.plots import score_distribution_figure
 
     with tracking.run(store, config.tracking.scoring_experiment, f"score-{manifest['as_of']}"):
-        tracking.log_params({"model.version": manifest["model"]["version"],
-                             "model.run_id": manifest["model"]["run_id"],
-                             "as_of": manifest["as_of"]})
+        tracking.log_params(
+            {
+                "model.version": manifest["model"]["version"],
+                "model.run_id": manifest["model"]["run_id"],
+                "as_of": manifest["as_of"],
+            }
+        )
         tracking.log_metrics({f"tier.{k}": v for k, v in manifest["tiers"].items()})
-        tracking.log_metrics({
-            "customers": manifest["customers"],
-            "revenue_at_risk": manifest["revenue_at_risk"],
-            "probability.mean": float(ranked["churn_probability"].mean()),
-            "probability.p90": float(ranked["churn_probability"].quantile(0.9)),
-            "features.drifted": len(manifest["drifted_features"]),
-        })
+        tracking.log_metrics(
+            {
+                "customers": manifest["customers"],
+                "revenue_at_risk": manifest["revenue_at_risk"],
+                "probability.mean": float(ranked["churn_probability"].mean()),
+                "probability.p90": float(ranked["churn_probability"].quantile(0.9)),
+                "features.drifted": len(manifest["drifted_features"]),
+            }
+        )
         tracking.log_metrics({f"psi.{k}": v for k, v in drift.items()})
         tracking.log_dict(manifest, "manifest.json")
-        tracking.log_figure(score_distribution_figure(ranked["churn_probability"].to_numpy()),
-                            "plots/score_distribution.png")
+        tracking.log_figure(
+            score_distribution_figure(ranked["churn_probability"].to_numpy()),
+            "plots/score_distribution.png",
+        )
 
 
 def _print_summary(ranked: pd.DataFrame, manifest: dict, folder: Path, seconds: float) -> None:
-    print(f"at-risk list as of {manifest['as_of']} (data through {manifest['latest_event']}), "
-          f"model {manifest['model']['name']} v{manifest['model']['version']}")
+    print(
+        f"at-risk list as of {manifest['as_of']} (data through {manifest['latest_event']}), "
+        f"model {manifest['model']['name']} v{manifest['model']['version']}"
+    )
     tiers = manifest["tiers"]
-    print(f"customers {manifest['customers']:,}: high {tiers['high']:,}, "
-          f"medium {tiers['medium']:,}, low {tiers['low']:,}; "
-          f"revenue at risk {manifest['revenue_at_risk']:,.0f}")
+    print(
+        f"customers {manifest['customers']:,}: high {tiers['high']:,}, "
+        f"medium {tiers['medium']:,}, low {tiers['low']:,}; "
+        f"revenue at risk {manifest['revenue_at_risk']:,.0f}"
+    )
     if manifest["contact_capacity"]:
-        print(f"contact first: {manifest['contact_capacity']} customers covering "
-              f"{manifest['contact_revenue_at_risk']:,.0f} "
-              f"({manifest['contact_share_of_revenue_at_risk']:.0%}) of revenue at risk")
+        print(
+            f"contact first: {manifest['contact_capacity']} customers covering "
+            f"{manifest['contact_revenue_at_risk']:,.0f} "
+            f"({manifest['contact_share_of_revenue_at_risk']:.0%}) of revenue at risk"
+        )
     if manifest["drifted_features"]:
-        print(f"drift: {len(manifest['drifted_features'])} features beyond the PSI threshold: "
-              + ", ".join(list(manifest["drifted_features"])[:5]))
+        print(
+            f"drift: {len(manifest['drifted_features'])} features beyond the PSI threshold: "
+            + ", ".join(list(manifest["drifted_features"])[:5])
+        )
     print("top 10:")
     for row in ranked.head(10).itertuples():
-        print(f"  {row.rank:>3}. {row.customer_id:<10} p={row.churn_probability:.2f} "
-              f"{row.risk_tier:<6} at risk {row.revenue_at_risk:>8,.0f}  {row.suggested_play}")
-        print(f"       {row.reason_1}" + (f"; {row.reason_2}" if row.reason_2 else "")
-              + (f"; {row.reason_3}" if row.reason_3 else ""))
+        print(
+            f"  {row.rank:>3}. {row.customer_id:<10} p={row.churn_probability:.2f} "
+            f"{row.risk_tier:<6} at risk {row.revenue_at_risk:>8,.0f}  {row.suggested_play}"
+        )
+        print(
+            f"       {row.reason_1}"
+            + (f"; {row.reason_2}" if row.reason_2 else "")
+            + (f"; {row.reason_3}" if row.reason_3 else "")
+        )
     print(f"written: {folder}/at_risk.parquet, at_risk.csv, manifest.json ({seconds:.1f}s)")

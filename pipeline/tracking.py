@@ -81,15 +81,13 @@ def git_commit(cwd: Path) -> str | None:
 
 
 def log_params(params: dict[str, Any]) -> None:
-    """Log parameters (values longer than MLflow's limit are cut, the full config is an artifact)."""
+    """Log parameters (long values are cut; the full config is logged as an artifact)."""
     mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
 
 
 def log_metrics(metrics: dict[str, float], prefix: str = "", step: int | None = None) -> None:
     """Log finite metrics under an optional prefix."""
-    clean = {
-        f"{prefix}{k}": float(v) for k, v in metrics.items() if v is not None and v == v
-    }
+    clean = {f"{prefix}{k}": float(v) for k, v in metrics.items() if v is not None and v == v}
     mlflow.log_metrics(clean, step=step)
 
 
@@ -188,8 +186,18 @@ def serve_ui(settings: TrackingSettings, port: int = 5000) -> int:
     store = open_store(settings)
     url = runs_table_url(store, settings.experiment, port=port)
     print(f"MLflow UI: {url}  (Ctrl-C to stop)", flush=True)
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store.tracking_uri,
-               "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        store.tracking_uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if store.artifact_root:
         command += ["--default-artifact-root", store.artifact_root]
     try:

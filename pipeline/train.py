@@ -73,10 +73,12 @@ def run_training(config: Config, as_of: dt.date | None = None) -> int:
     tables = open_tables(paths)
     data_start, data_end = data_span(tables)
     label_days = config.churn.lead_days + config.churn.horizon_days
-    cutoffs = monthly_cutoffs(data_start, data_end, label_days, config.training.cutoffs,
-                              config.training.spacing_months)
-    split = split_cutoffs(cutoffs, config.training.test_cutoffs, config.training.valid_cutoffs,
-                          label_days)
+    cutoffs = monthly_cutoffs(
+        data_start, data_end, label_days, config.training.cutoffs, config.training.spacing_months
+    )
+    split = split_cutoffs(
+        cutoffs, config.training.test_cutoffs, config.training.valid_cutoffs, label_days
+    )
     with timer("features"):
         spec = resolve_spec(tables, config.features, config.exports.profile)
         frame = labelled_features(tables, list(split.all), spec, config.churn, data_end)
@@ -88,7 +90,11 @@ def run_training(config: Config, as_of: dt.date | None = None) -> int:
     )
     with timer("training"):
         result = run_experiment(
-            frame, split, layout, config.training.seed, config.training.search_seconds,
+            frame,
+            split,
+            layout,
+            config.training.seed,
+            config.training.search_seconds,
             backtest_splits(list(split.all), config.training.backtest_folds, label_days),
             config.training.calibration,
         )
@@ -104,42 +110,57 @@ def _track(config, frame, split, spec, layout, result, data_start, data_end) -> 
     store = tracking.open_store(config.tracking)
     metric = config.model.promote_metric
     name, alias = config.model.name, config.model.alias
-    rows = {s: int(frame["cutoff"].isin(getattr(split, s)).sum()) for s in ("train", "valid", "test")}
-    with tracking.run(store, config.tracking.experiment, f"train-{split.test[-1]:%Y-%m-%d}") as run_id:
-        tracking.set_tags({"mlflow.source.git.commit": tracking.git_commit(Path.cwd()) or "unknown",
-                           "data.dir": config.exports.directory})
-        tracking.log_params({
-            **{f"churn.{k}": v for k, v in config.churn.to_dict().items()},
-            **{f"training.{k}": v for k, v in vars(config.training).items()},
-            **{f"lgbm.{k}": v for k, v in result.model.params.items()},
-            "lgbm.best_iteration": result.model.best_iteration,
-            "data.start": f"{data_start:%Y-%m-%d}", "data.end": f"{data_end:%Y-%m-%d}",
-            "cutoffs.train": ",".join(f"{c:%Y-%m-%d}" for c in split.train),
-            "cutoffs.valid": ",".join(f"{c:%Y-%m-%d}" for c in split.valid),
-            "cutoffs.test": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
-            "features.count": len(layout.features),
-            **{f"rows.{k}": v for k, v in rows.items()},
-        })
+    rows = {
+        s: int(frame["cutoff"].isin(getattr(split, s)).sum()) for s in ("train", "valid", "test")
+    }
+    with tracking.run(
+        store, config.tracking.experiment, f"train-{split.test[-1]:%Y-%m-%d}"
+    ) as run_id:
+        tracking.set_tags(
+            {
+                "mlflow.source.git.commit": tracking.git_commit(Path.cwd()) or "unknown",
+                "data.dir": config.exports.directory,
+            }
+        )
+        tracking.log_params(
+            {
+                **{f"churn.{k}": v for k, v in config.churn.to_dict().items()},
+                **{f"training.{k}": v for k, v in vars(config.training).items()},
+                **{f"lgbm.{k}": v for k, v in result.model.params.items()},
+                "lgbm.best_iteration": result.model.best_iteration,
+                "data.start": f"{data_start:%Y-%m-%d}",
+                "data.end": f"{data_end:%Y-%m-%d}",
+                "cutoffs.train": ",".join(f"{c:%Y-%m-%d}" for c in split.train),
+                "cutoffs.valid": ",".join(f"{c:%Y-%m-%d}" for c in split.valid),
+                "cutoffs.test": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
+                "features.count": len(layout.features),
+                **{f"rows.{k}": v for k, v in rows.items()},
+            }
+        )
         for model_name, scores in result.scores.items():
             prefix = "" if model_name == "model" else f"{model_name}."
             tracking.log_metrics(scores, prefix=f"test.{prefix}")
         for _, row in result.backtest.iterrows():
             tracking.log_metrics(
-                {k: row[k] for k in ("roc_auc", "lift_at_10", "ece")}, "backtest.",
+                {k: row[k] for k in ("roc_auc", "lift_at_10", "ece")},
+                "backtest.",
                 step=int(row["cutoff"].strftime("%Y%m")),
             )
         tracking.log_text(Path(config.path).read_text(), "config/churn.toml")
         metadata = model_metadata(spec, config, layout, frame[frame["cutoff"].isin(split.train)])
         tracking.log_dict(metadata, "model_metadata.json")
-        tracking.log_table(result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
-                           "evaluation/backtest.json")
+        tracking.log_table(
+            result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
+            "evaluation/backtest.json",
+        )
         tracking.log_table(compare_models(result.scores).reset_index(), "evaluation/compare.json")
         if result.model.search:
             tracking.log_table(pd.DataFrame(result.model.search), "evaluation/search.json")
         for path, figure in report.evaluation_figures(result).items():
             tracking.log_figure(figure, path)
-        tracking.log_dataset(frame[frame["cutoff"].isin(split.test)], config.exports.directory,
-                             "test", "test")
+        tracking.log_dataset(
+            frame[frame["cutoff"].isin(split.test)], config.exports.directory, "test", "test"
+        )
         champion = tracking.champion_version(name, alias)
         champion_score = _champion_score(name, alias, frame, split, metric) if champion else None
         python_model = ChurnModel(result.model, metadata)
@@ -153,9 +174,17 @@ def _track(config, frame, split, spec, layout, result, data_start, data_end) -> 
         tracking.tag_version(name, version, {"promoted": str(promote), "reason": reason})
         tracking.set_tags({"promoted": str(promote), "promotion_reason": reason})
         url = tracking.runs_table_url(store, config.tracking.experiment)
-    return {"run_id": run_id, "version": version, "promoted": promote, "reason": reason,
-            "name": name, "alias": alias, "champion": champion, "ui": url,
-            "store": store.tracking_uri}
+    return {
+        "run_id": run_id,
+        "version": version,
+        "promoted": promote,
+        "reason": reason,
+        "name": name,
+        "alias": alias,
+        "champion": champion,
+        "ui": url,
+        "store": store.tracking_uri,
+    }
 
 
 def _champion_score(name, alias, frame, split, metric) -> float | None:
@@ -174,7 +203,10 @@ def _requirements() -> list[str]:
     import cloudpickle
 
     return [
-        f"mlflow=={mlflow.__version__}", f"lightgbm=={lightgbm.__version__}",
-        f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}",
-        f"numpy=={np.__version__}", f"cloudpickle=={cloudpickle.__version__}",
+        f"mlflow=={mlflow.__version__}",
+        f"lightgbm=={lightgbm.__version__}",
+        f"scikit-learn=={sklearn.__version__}",
+        f"pandas=={pd.__version__}",
+        f"numpy=={np.__version__}",
+        f"cloudpickle=={cloudpickle.__version__}",
     ]

@@ -44,5 +44,7 @@ def summary_lines(summary: ExportSummary) -> list[str]:
             f"max {max(rates):.1%} over {len(rates)} months"
         )
         for month, active, churned, rate in summary.churn_by_month:
-            lines.append(f"  {month:%Y-%m}  active {active:>7,}  churned {churned:>6,}  {rate:6.1%}")
+            lines.append(
+                f"  {month:%Y-%m}  active {active:>7,}  churned {churned:>6,}  {rate:6.1%}"
+            )
     return lines

@@ -33,8 +33,13 @@ def write_valid_exports(directory: Path) -> None:
     pd.DataFrame(
         {
             "customer_id": ["c1", "c1", "c2", "c3", "c4"],
-            "timestamp": ["2024-03-01 10:00:00", "2024-04-02T11:00:00", "2024-04-01",
-                          "1711965600", "1714557600000"],
+            "timestamp": [
+                "2024-03-01 10:00:00",
+                "2024-04-02T11:00:00",
+                "2024-04-01",
+                "1711965600",
+                "1714557600000",
+            ],
             "event_type": ["login", "export", "login", "login", "report"],
             "value": ["5", "", "3.5", "1", "2"],
         }
@@ -59,9 +64,9 @@ def write_valid_exports(directory: Path) -> None:
             "kind": ["subscription", "subscription", "addon"],
         }
     ).to_csv(directory / "purchases.csv", index=False)
-    pd.DataFrame(
-        {"customer_id": ["c1"], "answered_at": ["2024-04-15"], "nps": ["9"]}
-    ).to_csv(directory / "surveys.csv", index=False)
+    pd.DataFrame({"customer_id": ["c1"], "answered_at": ["2024-04-15"], "nps": ["9"]}).to_csv(
+        directory / "surveys.csv", index=False
+    )
 
 
 @pytest.fixture

@@ -11,10 +11,22 @@ from features.engine import open_tables
 COLUMNS = {
     "customers": {"customer_id": str, "signup_at": "ts", "churned_at": "ts"},
     "engagement": {"customer_id": str, "timestamp": "ts", "event_type": str, "value": float},
-    "support": {"customer_id": str, "opened_at": "ts", "resolved_at": "ts", "priority": str,
-                "channel": str, "satisfaction": float},
-    "purchases": {"customer_id": str, "timestamp": "ts", "amount": float, "discount": float,
-                  "status": str, "kind": str},
+    "support": {
+        "customer_id": str,
+        "opened_at": "ts",
+        "resolved_at": "ts",
+        "priority": str,
+        "channel": str,
+        "satisfaction": float,
+    },
+    "purchases": {
+        "customer_id": str,
+        "timestamp": "ts",
+        "amount": float,
+        "discount": float,
+        "status": str,
+        "kind": str,
+    },
     "surveys": {"customer_id": str, "answered_at": "ts", "nps": float},
 }
 

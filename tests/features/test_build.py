@@ -17,8 +17,13 @@ CUTOFF = dt.datetime(2024, 4, 1)
 CUSTOMERS = [
     {"customer_id": "a", "signup_at": "2023-12-01", "plan": "pro", "seats": 3},
     {"customer_id": "b", "signup_at": "2024-03-20", "plan": "basic", "seats": 1},  # new, no history
-    {"customer_id": "gone", "signup_at": "2023-01-01", "churned_at": "2024-03-01", "plan": "pro",
-     "seats": 1},  # cancelled before the cutoff: not in the population
+    {
+        "customer_id": "gone",
+        "signup_at": "2023-01-01",
+        "churned_at": "2024-03-01",
+        "plan": "pro",
+        "seats": 1,
+    },  # cancelled before the cutoff: not in the population
     {"customer_id": "later", "signup_at": "2024-04-01", "plan": "pro", "seats": 1},  # signs up at
 ]
 ENGAGEMENT = [
@@ -39,29 +44,75 @@ ENGAGEMENT = [
 ]
 SUPPORT = [
     # resolved before the cutoff after 48 h, satisfaction 2, high priority
-    {"customer_id": "a", "opened_at": "2024-03-01 08:00", "resolved_at": "2024-03-03 08:00",
-     "priority": "high", "satisfaction": 2},
+    {
+        "customer_id": "a",
+        "opened_at": "2024-03-01 08:00",
+        "resolved_at": "2024-03-03 08:00",
+        "priority": "high",
+        "satisfaction": 2,
+    },
     # opened before, resolved after the cutoff: open at the cutoff, its satisfaction unknown yet
-    {"customer_id": "a", "opened_at": "2024-03-21 00:00", "resolved_at": "2024-04-03 00:00",
-     "priority": "normal", "satisfaction": 5},
+    {
+        "customer_id": "a",
+        "opened_at": "2024-03-21 00:00",
+        "resolved_at": "2024-04-03 00:00",
+        "priority": "normal",
+        "satisfaction": 5,
+    },
     # never resolved
     {"customer_id": "a", "opened_at": "2024-03-29 00:00", "priority": "urgent"},
     # opened after the cutoff
     {"customer_id": "a", "opened_at": "2024-04-02 00:00", "priority": "urgent"},
 ]
 PURCHASES = [
-    {"customer_id": "a", "timestamp": "2024-01-10", "amount": 40, "discount": 0,
-     "status": "paid", "kind": "subscription"},  # 82 days before: the 60-90 day invoice
-    {"customer_id": "a", "timestamp": "2024-02-10", "amount": 40, "discount": 0,
-     "status": "paid", "kind": "subscription"},
-    {"customer_id": "a", "timestamp": "2024-03-10", "amount": 50, "discount": 10,
-     "status": "failed", "kind": "subscription"},  # price rise, first charge failed
-    {"customer_id": "a", "timestamp": "2024-03-12", "amount": 50, "discount": 10,
-     "status": "paid", "kind": "subscription"},
-    {"customer_id": "a", "timestamp": "2024-03-20", "amount": 15, "discount": 0,
-     "status": "paid", "kind": "addon"},
-    {"customer_id": "a", "timestamp": "2024-04-01", "amount": 500, "discount": 0,
-     "status": "paid", "kind": "addon"},  # at the cutoff: ignored
+    {
+        "customer_id": "a",
+        "timestamp": "2024-01-10",
+        "amount": 40,
+        "discount": 0,
+        "status": "paid",
+        "kind": "subscription",
+    },  # 82 days before: the 60-90 day invoice
+    {
+        "customer_id": "a",
+        "timestamp": "2024-02-10",
+        "amount": 40,
+        "discount": 0,
+        "status": "paid",
+        "kind": "subscription",
+    },
+    {
+        "customer_id": "a",
+        "timestamp": "2024-03-10",
+        "amount": 50,
+        "discount": 10,
+        "status": "failed",
+        "kind": "subscription",
+    },  # price rise, first charge failed
+    {
+        "customer_id": "a",
+        "timestamp": "2024-03-12",
+        "amount": 50,
+        "discount": 10,
+        "status": "paid",
+        "kind": "subscription",
+    },
+    {
+        "customer_id": "a",
+        "timestamp": "2024-03-20",
+        "amount": 15,
+        "discount": 0,
+        "status": "paid",
+        "kind": "addon",
+    },
+    {
+        "customer_id": "a",
+        "timestamp": "2024-04-01",
+        "amount": 500,
+        "discount": 0,
+        "status": "paid",
+        "kind": "addon",
+    },  # at the cutoff: ignored
 ]
 SURVEYS = [
     {"customer_id": "a", "answered_at": "2024-01-01", "nps": 9},
@@ -72,12 +123,19 @@ SURVEYS = [
 
 @pytest.fixture(scope="module")
 def frame(tmp_path_factory) -> pd.DataFrame:
-    tables = open_frames(tmp_path_factory.mktemp("tiny"), {
-        "customers": CUSTOMERS, "engagement": ENGAGEMENT, "support": SUPPORT,
-        "purchases": PURCHASES, "surveys": SURVEYS,
-    })
-    spec = resolve_spec(tables, FeatureSettings(top_event_types=2),
-                        ProfileColumns(("plan",), ("seats",)))
+    tables = open_frames(
+        tmp_path_factory.mktemp("tiny"),
+        {
+            "customers": CUSTOMERS,
+            "engagement": ENGAGEMENT,
+            "support": SUPPORT,
+            "purchases": PURCHASES,
+            "surveys": SURVEYS,
+        },
+    )
+    spec = resolve_spec(
+        tables, FeatureSettings(top_event_types=2), ProfileColumns(("plan",), ("seats",))
+    )
     return to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id")
 
 
@@ -88,11 +146,24 @@ def test_population_is_exactly_the_customers_active_at_the_cutoff(frame):
 def test_engagement_values(frame):
     a = frame.loc["a"]
     expected = {
-        "events_7d": 3, "events_30d": 4, "events_90d": 8, "events_30_60d": 4,
-        "events_7_35d": 1, "active_days_7d": 2, "active_days_30d": 3, "active_days_30_60d": 4,
-        "active_days_90d": 7, "value_30d": 35.0, "value_90d": 39.0, "event_types_30d": 2,
-        "event_types_90d": 2, "login_events_7d": 2, "login_events_30d": 3,
-        "login_events_90d": 7, "export_events_7d": 1, "export_events_90d": 1,
+        "events_7d": 3,
+        "events_30d": 4,
+        "events_90d": 8,
+        "events_30_60d": 4,
+        "events_7_35d": 1,
+        "active_days_7d": 2,
+        "active_days_30d": 3,
+        "active_days_30_60d": 4,
+        "active_days_90d": 7,
+        "value_30d": 35.0,
+        "value_90d": 39.0,
+        "event_types_30d": 2,
+        "event_types_90d": 2,
+        "login_events_7d": 2,
+        "login_events_30d": 3,
+        "login_events_90d": 7,
+        "export_events_7d": 1,
+        "export_events_90d": 1,
     }
     assert {k: a[k] for k in expected} == expected
     assert a["days_since_last_event"] == pytest.approx(1.25)  # 2024-03-30 18:00 -> 04-01
@@ -143,8 +214,11 @@ def test_survey_and_profile_values(frame):
 
 def test_customer_without_history_gets_zero_counts_and_null_unknowns(frame):
     b = frame.loc["b"]
-    spec = FeatureSpec(FeatureSettings(top_event_types=2), ("login", "export"),
-                       ProfileColumns(("plan",), ("seats",)))
+    spec = FeatureSpec(
+        FeatureSettings(top_event_types=2),
+        ("login", "export"),
+        ProfileColumns(("plan",), ("seats",)),
+    )
     for feature in feature_catalogue(spec):
         if feature.family == "profile":
             continue
@@ -155,10 +229,16 @@ def test_customer_without_history_gets_zero_counts_and_null_unknowns(frame):
 
 
 def test_many_cutoffs_in_one_pass_equal_one_cutoff_at_a_time(tmp_path):
-    tables = open_frames(tmp_path, {
-        "customers": CUSTOMERS, "engagement": ENGAGEMENT, "support": SUPPORT,
-        "purchases": PURCHASES, "surveys": SURVEYS,
-    })
+    tables = open_frames(
+        tmp_path,
+        {
+            "customers": CUSTOMERS,
+            "engagement": ENGAGEMENT,
+            "support": SUPPORT,
+            "purchases": PURCHASES,
+            "surveys": SURVEYS,
+        },
+    )
     spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
     cutoffs = [dt.datetime(2024, 2, 15), dt.datetime(2024, 3, 15), CUTOFF]
     together = to_frame(build_features(tables, cutoffs, spec))

@@ -40,8 +40,11 @@ def test_typed_copy_parses_every_timestamp_style(export_dir):
     paths, report = ingest_exports(config.exports, export_dir / "cache", config.as_of)
     events = pd.read_parquet(paths["engagement"]).sort_values("customer_id")
     assert list(events["timestamp"].dt.strftime("%Y-%m-%d %H:%M")) == [
-        "2024-03-01 10:00", "2024-04-02 11:00", "2024-04-01 00:00",
-        "2024-04-01 10:00", "2024-05-01 10:00",  # epoch seconds and epoch milliseconds
+        "2024-03-01 10:00",
+        "2024-04-02 11:00",
+        "2024-04-01 00:00",
+        "2024-04-01 10:00",
+        "2024-05-01 10:00",  # epoch seconds and epoch milliseconds
     ]
     assert report.fatal == []
     customers = pd.read_parquet(paths["customers"])
@@ -51,43 +54,78 @@ def test_typed_copy_parses_every_timestamp_style(export_dir):
 BROKEN = [
     pytest.param(
         lambda p: (p / "exports" / "support.csv").unlink(),
-        "support.parquet or support.csv", "file not found", id="missing-file"),
+        "support.parquet or support.csv",
+        "file not found",
+        id="missing-file",
+    ),
     pytest.param(
         lambda p: _edit(p, "engagement", lambda f: f.drop(columns=["event_type"])),
-        "engagement.csv", "missing required column 'event_type'", id="missing-column"),
+        "engagement.csv",
+        "missing required column 'event_type'",
+        id="missing-column",
+    ),
     pytest.param(
-        lambda p: _edit(p, "engagement", lambda f: f.assign(
-            timestamp=["2024-13-45", "yesterday"] + list(f.timestamp[2:]))),
-        "engagement.csv: column 'timestamp'", "2 rows with unparseable timestamps",
-        id="bad-timestamp"),
+        lambda p: _edit(
+            p,
+            "engagement",
+            lambda f: f.assign(timestamp=["2024-13-45", "yesterday"] + list(f.timestamp[2:])),
+        ),
+        "engagement.csv: column 'timestamp'",
+        "2 rows with unparseable timestamps",
+        id="bad-timestamp",
+    ),
     pytest.param(
         lambda p: _edit(p, "purchases", lambda f: f.assign(amount=["12,x", "19", "49"])),
-        "purchases.csv: column 'amount'", "1 rows with unparseable numbers", id="bad-number"),
+        "purchases.csv: column 'amount'",
+        "1 rows with unparseable numbers",
+        id="bad-number",
+    ),
     pytest.param(
         lambda p: _edit(p, "customers", lambda f: pd.concat([f, f.iloc[[0]]])),
-        "customers.csv: column 'customer_id'", "1 duplicate customer ids", id="duplicate-ids"),
+        "customers.csv: column 'customer_id'",
+        "1 duplicate customer ids",
+        id="duplicate-ids",
+    ),
     pytest.param(
         lambda p: _edit(p, "purchases", lambda f: f.assign(amount=["-5", "19", "49"])),
-        "purchases.csv: column 'amount'", "negative values not allowed", id="negative-amount"),
+        "purchases.csv: column 'amount'",
+        "negative values not allowed",
+        id="negative-amount",
+    ),
     pytest.param(
         lambda p: _edit(p, "engagement", lambda f: f.assign(customer_id=["zz"] * len(f))),
-        "engagement.csv: column 'customer_id'", "customers not in the customer table",
-        id="unknown-customers"),
+        "engagement.csv: column 'customer_id'",
+        "customers not in the customer table",
+        id="unknown-customers",
+    ),
     pytest.param(
-        lambda p: _edit(p, "engagement", lambda f: f.assign(
-            timestamp=["2031-01-01"] + list(f.timestamp[1:]))),
-        "engagement.csv: column 'timestamp'", "after the data's as-of date 2024-06-30",
-        id="future-timestamp"),
+        lambda p: _edit(
+            p, "engagement", lambda f: f.assign(timestamp=["2031-01-01"] + list(f.timestamp[1:]))
+        ),
+        "engagement.csv: column 'timestamp'",
+        "after the data's as-of date 2024-06-30",
+        id="future-timestamp",
+    ),
     pytest.param(
         lambda p: _edit(p, "purchases", lambda f: f.assign(status=["paid", "chargeback", "paid"])),
-        "purchases.csv: column 'status'", "unknown status values", id="unknown-status"),
+        "purchases.csv: column 'status'",
+        "unknown status values",
+        id="unknown-status",
+    ),
     pytest.param(
         lambda p: _edit(p, "surveys", lambda f: f.assign(nps=["11"])),
-        "surveys.csv: column 'nps'", "values outside 0-10", id="nps-range"),
+        "surveys.csv: column 'nps'",
+        "values outside 0-10",
+        id="nps-range",
+    ),
     pytest.param(
-        lambda p: _edit(p, "customers", lambda f: f.assign(
-            churned_at=["2023-01-01", "2024-05-10", "", "", ""])),
-        "customers.csv: column 'churned_at'", "cancellation before signup", id="churn-before-signup"),
+        lambda p: _edit(
+            p, "customers", lambda f: f.assign(churned_at=["2023-01-01", "2024-05-10", "", "", ""])
+        ),
+        "customers.csv: column 'churned_at'",
+        "cancellation before signup",
+        id="churn-before-signup",
+    ),
 ]
 
 
@@ -103,8 +141,11 @@ def test_broken_exports_fail_with_one_clear_line(export_dir, capsys, breakage, w
 
 
 def test_examples_name_the_offending_lines(export_dir, capsys):
-    _edit(export_dir, "engagement", lambda f: f.assign(
-        timestamp=list(f.timestamp[:3]) + ["not a date", f.timestamp[4]]))
+    _edit(
+        export_dir,
+        "engagement",
+        lambda f: f.assign(timestamp=list(f.timestamp[:3]) + ["not a date", f.timestamp[4]]),
+    )
     _, _, err = _run(export_dir, capsys)
     assert "line 5: 'not a date'" in err  # header is line 1, so the 4th row is line 5
 
@@ -126,15 +167,23 @@ def test_a_few_orphan_rows_are_tolerated_and_reported(export_dir, capsys):
 
 
 def test_column_mapping_and_timestamp_format_come_from_config(export_dir, capsys):
-    _edit(export_dir, "engagement", lambda f: f.rename(columns={"timestamp": "event_time"}).assign(
-        event_time=["20240301", "20240402", "20240401", "20240401", "20240501"]))
+    _edit(
+        export_dir,
+        "engagement",
+        lambda f: f.rename(columns={"timestamp": "event_time"}).assign(
+            event_time=["20240301", "20240402", "20240401", "20240401", "20240501"]
+        ),
+    )
     config = export_dir / "churn.toml"
-    config.write_text(config.read_text() + """
+    config.write_text(
+        config.read_text()
+        + """
 [tables.engagement.columns]
 timestamp = "event_time"
 [tables.engagement.timestamps]
 timestamp = "%Y%m%d"
-""")
+"""
+    )
     code, _, err = _run(export_dir, capsys)
     assert code == 0, err
 
@@ -155,7 +204,9 @@ def test_command_line_exit_code_without_traceback(export_dir):
     (export_dir / "exports" / "customers.csv").unlink()
     result = subprocess.run(
         [sys.executable, "-m", "pipeline", "validate", "--config", "churn.toml"],
-        cwd=export_dir, capture_output=True, text=True,
+        cwd=export_dir,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "customers" in result.stderr
@@ -165,8 +216,9 @@ def test_command_line_exit_code_without_traceback(export_dir):
 def test_parquet_exports_are_read_natively(export_dir):
     exports = export_dir / "exports"
     frame = pd.read_csv(exports / "engagement.csv", dtype=str, keep_default_na=False)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"].str[:10].where(
-        ~frame["timestamp"].str.isdigit(), "2024-04-01"))
+    frame["timestamp"] = pd.to_datetime(
+        frame["timestamp"].str[:10].where(~frame["timestamp"].str.isdigit(), "2024-04-01")
+    )
     frame.to_parquet(exports / "engagement.parquet")
     (exports / "engagement.csv").unlink()
     config = load_config(export_dir / "churn.toml")

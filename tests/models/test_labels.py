@@ -24,22 +24,43 @@ def _labels(tables, definition, cutoffs=(CUTOFF,), end=END) -> dict[str, int]:
 def contract_tables(tmp_path):
     day = pd.Timedelta(days=1)
     c = pd.Timestamp(CUTOFF)
-    return open_frames(tmp_path, {"customers": [
-        {"customer_id": "stays", "signup_at": "2023-01-01"},
-        {"customer_id": "last_day_in", "signup_at": "2023-01-01", "churned_at": c + 29 * day},
-        {"customer_id": "first_day_out", "signup_at": "2023-01-01", "churned_at": c + 30 * day},
-        {"customer_id": "on_cutoff", "signup_at": "2023-01-01", "churned_at": c},
-        {"customer_id": "before", "signup_at": "2023-01-01", "churned_at": c - day},
-        {"customer_id": "new", "signup_at": c - 3 * day},
-        {"customer_id": "future", "signup_at": c},
-        {"customer_id": "in_lead", "signup_at": "2023-01-01", "churned_at": c + 5 * day},
-    ], "engagement": [], "purchases": []})
+    return open_frames(
+        tmp_path,
+        {
+            "customers": [
+                {"customer_id": "stays", "signup_at": "2023-01-01"},
+                {
+                    "customer_id": "last_day_in",
+                    "signup_at": "2023-01-01",
+                    "churned_at": c + 29 * day,
+                },
+                {
+                    "customer_id": "first_day_out",
+                    "signup_at": "2023-01-01",
+                    "churned_at": c + 30 * day,
+                },
+                {"customer_id": "on_cutoff", "signup_at": "2023-01-01", "churned_at": c},
+                {"customer_id": "before", "signup_at": "2023-01-01", "churned_at": c - day},
+                {"customer_id": "new", "signup_at": c - 3 * day},
+                {"customer_id": "future", "signup_at": c},
+                {"customer_id": "in_lead", "signup_at": "2023-01-01", "churned_at": c + 5 * day},
+            ],
+            "engagement": [],
+            "purchases": [],
+        },
+    )
 
 
 def test_contractual_horizon_edges(contract_tables):
     labels = _labels(contract_tables, ChurnDefinition("contractual", horizon_days=30))
-    assert labels == {"stays": 0, "last_day_in": 1, "first_day_out": 0, "on_cutoff": 1,
-                      "new": 0, "in_lead": 1}
+    assert labels == {
+        "stays": 0,
+        "last_day_in": 1,
+        "first_day_out": 0,
+        "on_cutoff": 1,
+        "new": 0,
+        "in_lead": 1,
+    }
 
 
 def test_lead_time_moves_the_window_and_drops_customers_gone_during_it(contract_tables):
@@ -72,9 +93,12 @@ def activity_tables(tmp_path):
     c = pd.Timestamp(CUTOFF)
     day = pd.Timedelta(days=1)
     events = [
-        ("active", c - 3 * day), ("active", c + 10 * day),
-        ("lapses_returns", c - 2 * day), ("lapses_returns", c + 25 * day),
-        ("goes_quiet", c - 1 * day), ("goes_quiet", c + 31 * day),
+        ("active", c - 3 * day),
+        ("active", c + 10 * day),
+        ("lapses_returns", c - 2 * day),
+        ("lapses_returns", c + 25 * day),
+        ("goes_quiet", c - 1 * day),
+        ("goes_quiet", c + 31 * day),
         ("long_gone", c - 40 * day),
         ("buyer", c - 5 * day),
     ]
@@ -82,13 +106,19 @@ def activity_tables(tmp_path):
         {"customer_id": "buyer", "timestamp": c + 3 * day, "amount": 10, "status": "paid"},
         {"customer_id": "goes_quiet", "timestamp": c + 3 * day, "amount": 10, "status": "failed"},
     ]
-    return open_frames(tmp_path, {
-        "customers": [{"customer_id": cid, "signup_at": "2023-01-01"}
-                      for cid in ("active", "lapses_returns", "goes_quiet", "long_gone", "buyer")],
-        "engagement": [{"customer_id": cid, "timestamp": ts, "event_type": "login"}
-                       for cid, ts in events],
-        "purchases": purchases,
-    })
+    return open_frames(
+        tmp_path,
+        {
+            "customers": [
+                {"customer_id": cid, "signup_at": "2023-01-01"}
+                for cid in ("active", "lapses_returns", "goes_quiet", "long_gone", "buyer")
+            ],
+            "engagement": [
+                {"customer_id": cid, "timestamp": ts, "event_type": "login"} for cid, ts in events
+            ],
+            "purchases": purchases,
+        },
+    )
 
 
 def test_inactivity_definition(activity_tables):

@@ -1,4 +1,4 @@
-"""The feature catalogue: `churn features --list` and docs/features.md stay in sync with the registry."""
+"""The catalogue: `churn features --list` and docs/features.md follow the registry."""
 
 from __future__ import annotations
 

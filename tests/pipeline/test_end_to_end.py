@@ -51,8 +51,10 @@ capacity = 25
 def project(tmp_path_factory) -> Path:
     """A project folder with a small simulated history and a model trained on it."""
     root = tmp_path_factory.mktemp("project")
-    write_history(simulate_history(customers=1200, months=15, seed=11,
-                                   end=dt.date(2025, 11, 1)), root / "exports")
+    write_history(
+        simulate_history(customers=1200, months=15, seed=11, end=dt.date(2025, 11, 1)),
+        root / "exports",
+    )
     (root / "churn.toml").write_text(CONFIG)
     assert main(["train", "--config", str(root / "churn.toml")]) == 0
     return root
@@ -76,8 +78,14 @@ def test_training_logs_a_run_and_registers_a_champion_that_returns_probabilities
     assert inputs["plan"] == "string" and inputs["seats"] == "double"
     assert signature.params is not None
     run = tracking.mlflow.get_run(tracking.model_version_info("test-churn", "champion")["run_id"])
-    for metric in ("test.roc_auc", "test.lift_at_10", "test.logistic_regression.roc_auc",
-                   "test.health_score.roc_auc", "test.true_probability.roc_auc", "test.ece"):
+    for metric in (
+        "test.roc_auc",
+        "test.lift_at_10",
+        "test.logistic_regression.roc_auc",
+        "test.health_score.roc_auc",
+        "test.true_probability.roc_auc",
+        "test.ece",
+    ):
         assert metric in run.data.metrics, metric
     assert run.data.params["churn.horizon_days"] == "30"
     assert run.data.tags["promoted"] == "True"
@@ -97,7 +105,9 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
     signup = pd.to_datetime(customers["signup_at"])
     churned = pd.to_datetime(customers["churned_at"])
     cutoff = pd.Timestamp("2025-11-01")
-    active = customers.loc[(signup < cutoff) & (churned.isna() | (churned >= cutoff)), "customer_id"]
+    active = customers.loc[
+        (signup < cutoff) & (churned.isna() | (churned >= cutoff)), "customer_id"
+    ]
     assert sorted(ranked["customer_id"]) == sorted(active)
     assert ranked["churn_probability"].between(0, 1).all()
     assert ranked["churn_probability"].is_monotonic_decreasing
@@ -123,8 +133,9 @@ def test_reasons_name_features_that_really_drive_the_score(project):
     cache = next((project / ".churn" / "cache").glob("*/"))
     tables = open_tables({p.stem: p for p in cache.glob("*.parquet")})
     spec = FeatureSpec.from_dict(churn_model.metadata["feature_spec"])
-    features = scoring_features(tables, pd.Timestamp("2025-11-01"), spec,
-                                load_config(project / "churn.toml").churn).set_index("customer_id")
+    features = scoring_features(
+        tables, pd.Timestamp("2025-11-01"), spec, load_config(project / "churn.toml").churn
+    ).set_index("customer_id")
     safest = pd.read_parquet(folder / "at_risk.parquet").iloc[-1]["customer_id"]
     low_risk = features.loc[safest]
     lowered = 0
@@ -150,12 +161,20 @@ def test_a_second_training_that_is_no_better_is_not_promoted(project, capsys):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda p: p.joinpath("churn.toml").write_text(
-            p.joinpath("churn.toml").read_text().replace('name = "test-churn"', 'name = "nope"')),
-         "no model has this alias"),
-        (lambda p: p.joinpath("churn.toml").write_text(
-            p.joinpath("churn.toml").read_text().replace("horizon_days = 30", "horizon_days = 60")),
-         "differs from the model's definition"),
+        (
+            lambda p: p.joinpath("churn.toml").write_text(
+                p.joinpath("churn.toml").read_text().replace('name = "test-churn"', 'name = "nope"')
+            ),
+            "no model has this alias",
+        ),
+        (
+            lambda p: p.joinpath("churn.toml").write_text(
+                p.joinpath("churn.toml")
+                .read_text()
+                .replace("horizon_days = 30", "horizon_days = 60")
+            ),
+            "differs from the model's definition",
+        ),
         (lambda p: p.joinpath("exports", "surveys.csv").unlink(), "no surveys table"),
     ],
     ids=["no-alias", "definition-changed", "feature-mismatch"],
@@ -170,7 +189,8 @@ def test_scoring_refuses_clearly(project, tmp_path, capsys, change, message):
     err = capsys.readouterr().err
     assert code == 3 and message in err and "Traceback" not in err
     assert not (copy / "outputs" / "at_risk").exists() or not any(
-        (copy / "outputs" / "at_risk").glob("as_of=*"))
+        (copy / "outputs" / "at_risk").glob("as_of=*")
+    )
 
 
 def test_stale_data_and_empty_population_are_refused(project, capsys):

@@ -13,8 +13,13 @@ DAY1, DAY2 = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-02")
 
 
 def _ranked(n: int, tag: str) -> pd.DataFrame:
-    return pd.DataFrame({"rank": range(1, n + 1), "customer_id": [f"{tag}{i}" for i in range(n)],
-                         "reason_features": [["events_30d"]] * n})
+    return pd.DataFrame(
+        {
+            "rank": range(1, n + 1),
+            "customer_id": [f"{tag}{i}" for i in range(n)],
+            "reason_features": [["events_30d"]] * n,
+        }
+    )
 
 
 def test_lists_of_other_dates_are_never_touched(tmp_path):
@@ -47,17 +52,19 @@ def test_a_failure_mid_write_leaves_the_previous_list_intact(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, write_hook=crash)
     folder = partition_dir(tmp_path, DAY1)
-    assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == ["old0", "old1",
-                                                                                "old2"]
+    assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == [
+        "old0",
+        "old1",
+        "old2",
+    ]
     assert json.loads((folder / "manifest.json").read_text()) == {"run": 1}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".staging")] == []
 
 
 def test_two_scorers_cannot_write_the_same_date(tmp_path):
     with date_lock(tmp_path, DAY1):
-        with pytest.raises(ListLocked, match="another scorer"):
-            with date_lock(tmp_path, DAY1):
-                pass
+        with pytest.raises(ListLocked, match="another scorer"), date_lock(tmp_path, DAY1):
+            pass
         with date_lock(tmp_path, DAY2):  # another date is free
             pass
     with date_lock(tmp_path, DAY1):  # released afterwards
