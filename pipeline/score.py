@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ from pipeline.config import Config
 from pipeline.datasets import data_span, scoring_features, today
 from pipeline.outputs import date_lock, write_list
 from pipeline.report import print_warnings
+from pipeline.timing import Timer
 
 
 class Refusal(ExportError):
@@ -60,34 +60,22 @@ def check_definition(config: Config, metadata: dict) -> None:
         )
 
 
-def run_scoring(
-    config: Config, as_of: dt.date | None = None, capacity: int | None = None, write_hook=None
-) -> int:
-    """Validate, build today's features, score, rank, write the list, log monitoring."""
-    started = time.perf_counter()
-    paths, validation = ingest_exports(config.exports, config.cache_dir, config.as_of or today())
-    print_warnings(validation.warnings)
-    store, model, registry = load_champion(config)
-    metadata = model.metadata
-    check_definition(config, metadata)
-    tables = open_tables(paths)
-    _, data_end = data_span(tables)
-    when = pd.Timestamp(as_of) if as_of else data_end
+def _check_freshness(config: Config, when: pd.Timestamp, data_end: pd.Timestamp) -> None:
     latest_event = data_end - pd.Timedelta(days=1)
     stale_days = (when - data_end).days + 1
     if stale_days > config.scoring.max_staleness_days:
         raise _refuse(
             config.exports.directory,
-            f"data is stale: latest event on "
-            f"{latest_event:%Y-%m-%d}, {stale_days} days before the as-of date "
-            f"{when:%Y-%m-%d} (allowed: {config.scoring.max_staleness_days})",
+            f"data is stale: latest event on {latest_event:%Y-%m-%d}, {stale_days} days before "
+            f"the as-of date {when:%Y-%m-%d} (allowed: {config.scoring.max_staleness_days})",
         )
-    spec = FeatureSpec.from_dict(metadata["feature_spec"])
+
+
+def _current_features(config, tables, when, spec, model) -> pd.DataFrame:
     if spec.has_surveys and "surveys" not in tables:
         raise _refuse(
             config.exports.directory,
-            "the model was trained with survey (NPS) "
-            "features but the exports have no surveys table",
+            "the model was trained with survey (NPS) features; the exports have no surveys",
         )
     features = scoring_features(tables, when, spec, config.churn)
     missing = [f for f in model.features if f not in features.columns]
@@ -98,7 +86,32 @@ def run_scoring(
         )
     if features.empty:
         raise _refuse(config.exports.directory, f"no active customers as of {when:%Y-%m-%d}")
-    scored = model.predict(None, features, params={"contributions": True})
+    return features
+
+
+def run_scoring(
+    config: Config, as_of: dt.date | None = None, capacity: int | None = None, write_hook=None
+) -> int:
+    """Validate, build today's features, score, rank, write the list, log monitoring."""
+    timer = Timer()
+    with timer("validate"):
+        paths, validation = ingest_exports(
+            config.exports, config.cache_dir, config.as_of or today()
+        )
+    print_warnings(validation.warnings)
+    with timer("load_model"):
+        store, model, registry = load_champion(config)
+    metadata = model.metadata
+    check_definition(config, metadata)
+    spec = FeatureSpec.from_dict(metadata["feature_spec"])
+    with timer("features"):
+        tables = open_tables(paths)
+        _, data_end = data_span(tables)
+        when = pd.Timestamp(as_of) if as_of else data_end
+        _check_freshness(config, when, data_end)
+        features = _current_features(config, tables, when, spec, model)
+    with timer("predict"):
+        scored = model.predict(None, features, params={"contributions": True})
     contributions = scored.filter(like=CONTRIBUTION_PREFIX)
     contributions.columns = [c.removeprefix(CONTRIBUTION_PREFIX) for c in contributions.columns]
     settings = ListSettings(
@@ -108,22 +121,25 @@ def run_scoring(
         config.scoring.capacity_rank_by,
         config.churn.horizon_days,
     )
-    ranked = rank_customers(
-        features,
-        scored["probability"].to_numpy(),
-        contributions,
-        metadata["descriptions"],
-        list(spec.profile.categorical),
-        settings,
-        metadata.get("families"),
-    )
-    drift = population_stability(features, metadata.get("reference_profile", {}))
-    manifest = _manifest(config, registry, when, latest_event, ranked, drift)
+    with timer("rank_and_reasons"):
+        ranked = rank_customers(
+            features,
+            scored["probability"].to_numpy(),
+            contributions,
+            metadata["descriptions"],
+            list(spec.profile.categorical),
+            settings,
+            metadata.get("families"),
+        )
+    with timer("drift"):
+        drift = population_stability(features, metadata.get("reference_profile", {}))
+    manifest = _manifest(config, registry, when, data_end - pd.Timedelta(days=1), ranked, drift)
     output_dir = Path(config.scoring.output_dir)
-    with date_lock(output_dir, when):
+    with timer("write"), date_lock(output_dir, when):
         folder = write_list(output_dir, when, ranked, manifest, write_hook)
-    _log_monitoring(store, config, manifest, ranked, drift)
-    _print_summary(ranked, manifest, folder, time.perf_counter() - started)
+    with timer("monitoring"):
+        _log_monitoring(store, config, manifest, ranked, drift, timer.seconds)
+    _print_summary(ranked, manifest, folder, timer.seconds)
     return 0
 
 
@@ -149,7 +165,7 @@ def _manifest(config, registry, when, latest_event, ranked, drift) -> dict:
     }
 
 
-def _log_monitoring(store, config, manifest, ranked, drift) -> None:
+def _log_monitoring(store, config, manifest, ranked, drift, seconds) -> None:
     from models.plots import score_distribution_figure
 
     with tracking.run(store, config.tracking.scoring_experiment, f"score-{manifest['as_of']}"):
@@ -171,6 +187,7 @@ def _log_monitoring(store, config, manifest, ranked, drift) -> None:
             }
         )
         tracking.log_metrics({f"psi.{k}": v for k, v in drift.items()})
+        tracking.log_metrics({f"seconds.{k}": v for k, v in seconds.items()})
         tracking.log_dict(manifest, "manifest.json")
         tracking.log_figure(
             score_distribution_figure(ranked["churn_probability"].to_numpy()),
@@ -178,7 +195,9 @@ def _log_monitoring(store, config, manifest, ranked, drift) -> None:
         )
 
 
-def _print_summary(ranked: pd.DataFrame, manifest: dict, folder: Path, seconds: float) -> None:
+def _print_summary(
+    ranked: pd.DataFrame, manifest: dict, folder: Path, seconds: dict[str, float]
+) -> None:
     print(
         f"at-risk list as of {manifest['as_of']} (data through {manifest['latest_event']}), "
         f"model {manifest['model']['name']} v{manifest['model']['version']}"
@@ -211,4 +230,5 @@ def _print_summary(ranked: pd.DataFrame, manifest: dict, folder: Path, seconds: 
             + (f"; {row.reason_2}" if row.reason_2 else "")
             + (f"; {row.reason_3}" if row.reason_3 else "")
         )
-    print(f"written: {folder}/at_risk.parquet, at_risk.csv, manifest.json ({seconds:.1f}s)")
+    print(f"written: {folder}/at_risk.parquet, at_risk.csv, manifest.json")
+    print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))

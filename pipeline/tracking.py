@@ -113,6 +113,9 @@ def log_table(frame: pd.DataFrame, path: str) -> None:
 
 def log_dataset(frame: pd.DataFrame, source: str, name: str, context: str) -> None:
     """Record which rows (and where they came from) a run used."""
+    # Integers become floats: MLflow's schema cannot hold missing values in integer columns.
+    numeric = frame.select_dtypes("integer").columns
+    frame = frame.astype(dict.fromkeys(numeric, "float64"))
     dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="churned")
     mlflow.log_input(dataset, context=context)
 
@@ -137,6 +140,23 @@ def log_churn_model(
         registered_model_name=registered_name,
     )
     return str(info.registered_model_version)
+
+
+def model_requirements() -> list[str]:
+    """Pinned pip requirements of the logged model (inferring them costs seconds)."""
+    import cloudpickle
+    import lightgbm
+    import numpy
+    import sklearn
+
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"lightgbm=={lightgbm.__version__}",
+        f"scikit-learn=={sklearn.__version__}",
+        f"pandas=={pd.__version__}",
+        f"numpy=={numpy.__version__}",
+        f"cloudpickle=={cloudpickle.__version__}",
+    ]
 
 
 def champion_version(name: str, alias: str) -> str | None:

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
-import lightgbm
-import mlflow
-import numpy as np
 import pandas as pd
-import sklearn
 
 import models
 from features.build import feature_catalogue, resolve_spec
@@ -27,21 +21,7 @@ from models.split import backtest_splits, monthly_cutoffs, split_cutoffs
 from pipeline import report, tracking
 from pipeline.config import Config
 from pipeline.datasets import attach_truth, data_span, labelled_features, today
-
-STAGES = ("validate", "features", "training", "logging")
-
-
-class Timer:
-    """Wall time per stage, for the closing summary and the run's metrics."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, stage: str):
-        start = time.perf_counter()
-        yield
-        self.seconds[stage] = time.perf_counter() - start
+from pipeline.timing import Timer
 
 
 def model_metadata(
@@ -166,7 +146,11 @@ def _track(config, frame, split, spec, layout, result, data_start, data_end) -> 
         python_model = ChurnModel(result.model, metadata)
         example = layout.plain(frame[frame["cutoff"].isin(split.test)].head(5))
         version = tracking.log_churn_model(
-            python_model, example, name, _requirements(), [str(Path(models.__file__).parent)]
+            python_model,
+            example,
+            name,
+            tracking.model_requirements(),
+            [str(Path(models.__file__).parent)],
         )
         promote, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
         if promote:
@@ -197,16 +181,3 @@ def _champion_score(name, alias, frame, split, metric) -> float | None:
         return None
     probability = champion.predict(None, test)["probability"].to_numpy()
     return evaluate_scores(test[LABEL].to_numpy(), probability)[metric]
-
-
-def _requirements() -> list[str]:
-    import cloudpickle
-
-    return [
-        f"mlflow=={mlflow.__version__}",
-        f"lightgbm=={lightgbm.__version__}",
-        f"scikit-learn=={sklearn.__version__}",
-        f"pandas=={pd.__version__}",
-        f"numpy=={np.__version__}",
-        f"cloudpickle=={cloudpickle.__version__}",
-    ]

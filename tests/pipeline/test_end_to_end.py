@@ -175,7 +175,7 @@ def test_a_second_training_that_is_no_better_is_not_promoted(project, capsys):
             ),
             "differs from the model's definition",
         ),
-        (lambda p: p.joinpath("exports", "surveys.csv").unlink(), "no surveys table"),
+        (lambda p: p.joinpath("exports", "surveys.csv").unlink(), "the exports have no surveys"),
     ],
     ids=["no-alias", "definition-changed", "feature-mismatch"],
 )
@@ -187,7 +187,7 @@ def test_scoring_refuses_clearly(project, tmp_path, capsys, change, message):
     capsys.readouterr()
     code = main(["score", "--config", str(cfg)])
     err = capsys.readouterr().err
-    assert code == 3 and message in err and "Traceback" not in err
+    assert code == 3 and message in err and "Traceback" not in err, err
     assert not (copy / "outputs" / "at_risk").exists() or not any(
         (copy / "outputs" / "at_risk").glob("as_of=*")
     )
