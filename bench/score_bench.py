@@ -1,0 +1,135 @@
+"""Benchmark: the nightly scorer end to end (validate, features, predict, reasons, write).
+
+Trains one model on the 100k synthetic set through the real `churn train`, then runs
+`churn score` on the 100k and 1M sets, each in a fresh process, recording wall time, peak RSS
+and the scorer's own stage timings. Results go to bench/results/score.json.
+
+    python -m bench.score_bench [--sizes 100000 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.synthetic import ensure_dataset
+
+ROOT = Path(__file__).resolve().parent
+WORK = ROOT / "work"
+RESULTS = ROOT / "results" / "score.json"
+AS_OF = "2025-01-01"  # the synthetic year ends on 2024-12-31
+
+CONFIG = """
+[data]
+dir = "{data}"
+as_of = "{as_of}"
+cache_dir = "{work}/cache"
+
+[tables.customers.profile]
+categorical = ["plan"]
+numeric = ["seats"]
+
+[training]
+cutoffs = 9
+test_cutoffs = 1
+valid_cutoffs = 1
+backtest_folds = 0
+
+[model]
+name = "bench-churn"
+
+[scoring]
+output_dir = "{work}/outputs"
+capacity = 1000
+
+[tracking]
+store_dir = "{work}/mlruns"
+"""
+
+
+def write_config(n_customers: int) -> Path:
+    """A config pointing the pipeline at one synthetic set."""
+    data = ensure_dataset(n_customers)["customers"].parent
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"churn-{n_customers}.toml"
+    path.write_text(CONFIG.format(data=data, as_of=AS_OF, work=WORK))
+    return path
+
+
+# A fresh wrapper process per measurement, so RUSAGE_CHILDREN holds only that command's peak.
+WRAPPER = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+    "print('peak_kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(r.returncode)"
+)
+
+
+def run_measured(command: list[str]) -> dict:
+    """Run a command in a fresh process; its wall time, peak RSS and output."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *command], capture_output=True, text=True, cwd=ROOT.parent
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    peak_kb = int(re.findall(r"peak_kb (\d+)", done.stderr)[-1])
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak_kb / 1024, 1),
+            "stdout": done.stdout}
+
+
+def stage_seconds(stdout: str) -> dict[str, float]:
+    """The scorer's 'time: stage 1.2s, ...' line as a dict."""
+    line = next(x for x in stdout.splitlines() if x.startswith("time: "))
+    return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)s", line)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train once, score every size, write the results file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    args = parser.parse_args(argv)
+    churn = [sys.executable, "-m", "pipeline"]
+    train = run_measured([*churn, "train", "--config", str(write_config(100_000))])
+    results = {"train_100000": {k: v for k, v in train.items() if k != "stdout"}}
+    for n in args.sizes:
+        # Warm the typed-Parquet cache first so the measured run is the nightly steady state
+        # (the exports are validated again in the measured run either way).
+        config = write_config(n)
+        run_measured([*churn, "score", "--config", str(config)])
+        measured = run_measured([*churn, "score", "--config", str(config)])
+        customers = int(re.search(r"customers ([\d,]+):", measured["stdout"])[1].replace(",", ""))
+        results[str(n)] = {
+            "wall_s": measured["wall_s"],
+            "peak_rss_mb": measured["peak_rss_mb"],
+            "customers_scored": customers,
+            "customers_per_s": round(customers / measured["wall_s"]),
+            "stages_s": stage_seconds(measured["stdout"]),
+        }
+        print(f"{n:>9,} customers: {measured['wall_s']:.1f}s wall, "
+              f"{measured['peak_rss_mb']:.0f} MB peak RSS, stages {results[str(n)]['stages_s']}")
+    payload = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+        "results": results,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, RESULTS)
+
+
+if __name__ == "__main__":
+    main()
