@@ -11,6 +11,7 @@ ASOF_ARG := $(if $(ASOF),--as-of $(ASOF),)
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: train test lint sample score ui bench clean venv
 
