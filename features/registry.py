@@ -6,6 +6,7 @@ docs/features.md) and the per-customer reasons all read these declarations.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 from features.contract import ProfileColumns
 
@@ -42,11 +44,7 @@ class Feature:
 
     def text(self, value: Any, row: dict[str, Any] | None = None) -> str:
         """The plain-language description of this feature's value for one customer."""
-        values = {k: _blank(v) for k, v in (row or {}).items()}
-        try:
-            return self.describe.format(value=_blank(value), **values)
-        except (ValueError, TypeError, KeyError):
-            return f"{self.name} = {value}"
+        return render_description(self.describe, self.name, value, row or {})
 
 
 class _Missing(float):
@@ -57,9 +55,21 @@ class _Missing(float):
 
 
 def _blank(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return _Missing("nan")
+    if isinstance(value, np.generic):
+        return value.item()
     return value
+
+
+def render_description(template: str, name: str, value: Any, row: dict[str, Any]) -> str:
+    """Fill a description template with one customer's value and row; missing values read
+    'n/a', and a template that cannot be filled falls back to 'name = value'."""
+    values = {k: _blank(v) for k, v in row.items()}
+    try:
+        return template.format(value=_blank(value), **values)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return f"{name} = {value}"
 
 
 @dataclass(frozen=True)

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-
-class _Missing(float):
-    def __format__(self, spec: str) -> str:
-        return "n/a"
-
-
-def _clean(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return _Missing("nan")
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def describe(template: str, name: str, value: Any, row: dict[str, Any]) -> str:
-    """Fill a feature's description template with this customer's values."""
-    values = {k: _clean(v) for k, v in row.items()}
-    try:
-        return template.format(value=_clean(value), **values)
-    except (ValueError, TypeError, KeyError, IndexError):
-        return f"{name} = {value}"
+from features.registry import render_description
 
 
 def top_reasons(
@@ -65,7 +44,7 @@ def top_reasons(
                     "feature": name,
                     "contribution": float(matrix[i, j]),
                     "value": row.get(name),
-                    "text": describe(
+                    "text": render_description(
                         templates.get(name, name + " = {value}"), name, row.get(name), row
                     ),
                 }
