@@ -17,7 +17,7 @@ def test_committed_sample_is_valid_with_realistic_monthly_churn():
     assert summary.customers == 5000
     rates = [rate for *_, rate in summary.churn_by_month]
     assert len(rates) == 24
-    assert 0.02 <= min(rates) and max(rates) <= 0.06
+    assert min(rates) >= 0.02 and max(rates) <= 0.06
     assert summary.report.tables["engagement"].rows > 1_000_000
 
 
