@@ -25,7 +25,7 @@ from bench.synthetic import ensure_dataset
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / "work"
 RESULTS = ROOT / "results" / "score.json"
-AS_OF = "2025-01-01"  # the synthetic year ends on 2024-12-31
+AS_OF = "2025-01-15"  # the export date: the synthetic year ends on 2024-12-31
 
 CONFIG = """
 [data]

@@ -129,10 +129,11 @@ def _track(config, frame, split, spec, layout, result, data_start, data_end) -> 
         tracking.log_text(Path(config.path).read_text(), "config/churn.toml")
         metadata = model_metadata(spec, config, layout, frame[frame["cutoff"].isin(split.train)])
         tracking.log_dict(metadata, "model_metadata.json")
-        tracking.log_table(
-            result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
-            "evaluation/backtest.json",
-        )
+        if not result.backtest.empty:
+            tracking.log_table(
+                result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
+                "evaluation/backtest.json",
+            )
         tracking.log_table(compare_models(result.scores).reset_index(), "evaluation/compare.json")
         if result.model.search:
             tracking.log_table(pd.DataFrame(result.model.search), "evaluation/search.json")
