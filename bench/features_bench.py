@@ -72,10 +72,16 @@ def measure_resolve_spec(paths: dict[str, Path]) -> dict[str, Any]:
 
     tables = open_tables(paths)
     began = time.perf_counter()
-    spec = resolve_spec(tables, FeatureSettings(),
-                        ProfileColumns(tuple(PROFILE["categorical"]), tuple(PROFILE["numeric"])))
-    return {"wall": time.perf_counter() - began, "rows": len(spec.event_types),
-            "spec": spec.to_dict()}
+    spec = resolve_spec(
+        tables,
+        FeatureSettings(),
+        ProfileColumns(tuple(PROFILE["categorical"]), tuple(PROFILE["numeric"])),
+    )
+    return {
+        "wall": time.perf_counter() - began,
+        "rows": len(spec.event_types),
+        "spec": spec.to_dict(),
+    }
 
 
 def _tables(paths: dict[str, Path], memory_limit: str | None) -> dict:
@@ -98,8 +104,14 @@ def measure_builder(
     built = time.perf_counter()
     result = expr.to_pyarrow()
     done = time.perf_counter()
-    return {"wall": done - began, "build_expr": built - began, "execute": done - built,
-            "rows": result.num_rows, "columns": result.num_columns, "cutoffs": len(cutoffs)}
+    return {
+        "wall": done - began,
+        "build_expr": built - began,
+        "execute": done - built,
+        "rows": result.num_rows,
+        "columns": result.num_columns,
+        "cutoffs": len(cutoffs),
+    }
 
 
 def engagement_expr(tables: dict, cutoffs: list[dt.datetime], spec_dict: dict[str, Any]):
@@ -121,8 +133,11 @@ def measure_engagement_builder(
     tables = _tables(paths, memory_limit)
     began = time.perf_counter()
     result = engagement_expr(tables, _cutoffs("all_1"), spec_dict).to_pyarrow()
-    return {"wall": time.perf_counter() - began, "rows": result.num_rows,
-            "columns": result.num_columns}
+    return {
+        "wall": time.perf_counter() - began,
+        "rows": result.num_rows,
+        "columns": result.num_columns,
+    }
 
 
 def _sql_quoted(value: str) -> str:
@@ -158,8 +173,10 @@ def floor_sql(parquet: Path, cutoff: dt.datetime, event_types: list[str], tuned:
         offset = f"date_diff('day', timestamp::DATE, ({c})::DATE)"
         low = f"CASE WHEN {offset} < 63 THEN 1::BIGINT << {offset} ELSE 0::BIGINT END"
         high = f"CASE WHEN {offset} >= 63 THEN 1::BIGINT << ({offset} - 63) ELSE 0::BIGINT END"
-        return (f"coalesce(bit_count(bit_or({low}){where(condition)}), 0) + "
-                f"coalesce(bit_count(bit_or({high}){where(condition)}), 0) AS {name}")
+        return (
+            f"coalesce(bit_count(bit_or({low}){where(condition)}), 0) + "
+            f"coalesce(bit_count(bit_or({high}){where(condition)}), 0) AS {name}"
+        )
 
     columns = [
         f"count(*) FILTER (WHERE {since(7)}) AS events_7d",
@@ -187,8 +204,10 @@ def floor_sql(parquet: Path, cutoff: dt.datetime, event_types: list[str], tuned:
                 f"{_sql_quoted(event_type)}) AS {column_safe(event_type)}_events_{days}d"
             )
     body = ",\n  ".join(columns)
-    main = (f"SELECT customer_id, {c} AS cutoff,\n  {body}\n"
-            f"FROM {source}\nWHERE {window}\nGROUP BY customer_id")
+    main = (
+        f"SELECT customer_id, {c} AS cutoff,\n  {body}\n"
+        f"FROM {source}\nWHERE {window}\nGROUP BY customer_id"
+    )
     if not tuned:
         return main
     known = ", ".join(_sql_quoted(e) for e in event_types) or "NULL"
@@ -222,8 +241,11 @@ def measure_engagement_floor(
     query = floor_sql(paths["engagement"], _cutoffs("all_1")[0], spec_dict["event_types"], tuned)
     began = time.perf_counter()
     result = con.sql(query).to_arrow_table()
-    return {"wall": time.perf_counter() - began, "rows": result.num_rows,
-            "columns": result.num_columns}
+    return {
+        "wall": time.perf_counter() - began,
+        "rows": result.num_rows,
+        "columns": result.num_columns,
+    }
 
 
 def measure_pandas(paths: dict[str, Path], spec_dict: dict[str, Any]) -> dict:
@@ -238,8 +260,13 @@ def measure_pandas(paths: dict[str, Path], spec_dict: dict[str, Any]) -> dict:
     read = time.perf_counter()
     result = reference_features(frames, _cutoffs("all_1"), spec)
     done = time.perf_counter()
-    return {"wall": done - began, "read": read - began, "compute": done - read,
-            "rows": len(result), "columns": result.shape[1]}
+    return {
+        "wall": done - began,
+        "read": read - began,
+        "compute": done - read,
+        "rows": len(result),
+        "columns": result.shape[1],
+    }
 
 
 def run_child(kind: str, size: int, spec_path: Path | None, out: Path, options: dict) -> None:
@@ -273,8 +300,9 @@ def run_child(kind: str, size: int, spec_path: Path | None, out: Path, options: 
 # ---------------------------------------------------------------- orchestration (parent side)
 
 
-def spawn(kind: str, size: int, spec_path: Path | None, workdir: Path, options: dict,
-          timeout: float) -> dict[str, Any]:
+def spawn(
+    kind: str, size: int, spec_path: Path | None, workdir: Path, options: dict, timeout: float
+) -> dict[str, Any]:
     """Run one measurement in a fresh Python process; add its peak RSS and process wall.
 
     The child runs in `workdir`, so anything DuckDB spills (an in-memory database's default
@@ -282,13 +310,26 @@ def spawn(kind: str, size: int, spec_path: Path | None, workdir: Path, options: 
     seconds is killed and reported as timed out, with its peak RSS so far.
     """
     out = workdir / f"{kind}-{size}-{time.monotonic_ns()}.json"
-    command = [sys.executable, "-m", "bench.features_bench", "--child", kind,
-               "--size", str(size), "--out", str(out), "--options", json.dumps(options)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.features_bench",
+        "--child",
+        kind,
+        "--size",
+        str(size),
+        "--out",
+        str(out),
+        "--options",
+        json.dumps(options),
+    ]
     if spec_path is not None:
         command += ["--spec", str(spec_path)]
     repo = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])),
+    }
     load = os.getloadavg()[0]  # other work on the machine skews the figures: record it
     began = time.perf_counter()
     err_path = out.with_suffix(".err")
@@ -309,8 +350,10 @@ def spawn(kind: str, size: int, spec_path: Path | None, workdir: Path, options: 
         result: dict[str, Any] = {"wall": elapsed, "rows": None, "status": "timeout"}
     elif process.returncode != 0:
         lines = [line for line in err_path.read_text().splitlines() if line.strip()]
-        error = next((line for line in reversed(lines) if "Error" in line or "Exception" in line),
-                     lines[-1] if lines else f"exit code {process.returncode}")
+        error = next(
+            (line for line in reversed(lines) if "Error" in line or "Exception" in line),
+            lines[-1] if lines else f"exit code {process.returncode}",
+        )
         result = {"wall": elapsed, "rows": None, "status": f"error: {error.strip()[:300]}"}
     else:
         result = {**json.loads(out.read_text()), "status": "ok"}
@@ -320,8 +363,15 @@ def spawn(kind: str, size: int, spec_path: Path | None, workdir: Path, options: 
     return result
 
 
-def measure(kind: str, size: int, spec_path: Path | None, workdir: Path, options: dict,
-            timeout: float, repeat: int) -> list[dict[str, Any]]:
+def measure(
+    kind: str,
+    size: int,
+    spec_path: Path | None,
+    workdir: Path,
+    options: dict,
+    timeout: float,
+    repeat: int,
+) -> list[dict[str, Any]]:
     """`repeat` runs of one measurement, or one when the first is slow or did not finish."""
     runs = [spawn(kind, size, spec_path, workdir, options, timeout)]
     if runs[0]["status"] != "ok" or runs[0]["wall"] > REPEAT_UNDER_S:
@@ -377,6 +427,7 @@ def ratios(sizes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     A ratio involving a timed-out measurement is a bound and says so (">" or "<"); one
     involving a failed measurement is None.
     """
+
     def ratio(a: dict[str, Any], b: dict[str, Any]) -> float | str | None:
         value = round(a["wall_s"] / b["wall_s"], 2)
         if a["status"].startswith("error") or b["status"].startswith("error"):
@@ -411,20 +462,28 @@ def write_atomically(path: Path, payload: dict[str, Any]) -> None:
 
 def print_table(sizes: dict[str, dict[str, Any]], derived: dict[str, Any]) -> None:
     """A small human-readable table of the summaries and ratios."""
-    print(f"{'size':>9} {'measurement':<24} {'wall s':>9} {'peak MB':>8} {'rows':>9} "
-          f"{'events/s':>12} {'load':>5}")
+    print(
+        f"{'size':>9} {'measurement':<24} {'wall s':>9} {'peak MB':>8} {'rows':>9} "
+        f"{'events/s':>12} {'load':>5}"
+    )
     for size, measurements in sizes.items():
         for kind, m in measurements.items():
             mark = {"ok": "", "timeout": ">"}.get(m["status"], "!")
             wall = f"{mark}{m['wall_s']:.2f}"
             rate = "-" if m["events_per_s"] is None else f"{m['events_per_s']:,}"
             load = max(r["loadavg_1min_before"] for r in m["runs"])
-            print(f"{size:>9} {kind:<24} {wall:>9} {m['peak_rss_mb']:>8.0f} "
-                  f"{m['rows_out'] or '-':>9} {rate:>12} {load:>5.1f}")
+            print(
+                f"{size:>9} {kind:<24} {wall:>9} {m['peak_rss_mb']:>8.0f} "
+                f"{m['rows_out'] or '-':>9} {rate:>12} {load:>5.1f}"
+            )
     for size, r in derived.items():
         print(size, ", ".join(f"{k} = {v}" for k, v in r.items()))
-    problems = [(size, kind, m["status"]) for size, measurements in sizes.items()
-                for kind, m in measurements.items() if m["status"] != "ok"]
+    problems = [
+        (size, kind, m["status"])
+        for size, measurements in sizes.items()
+        for kind, m in measurements.items()
+        if m["status"] != "ok"
+    ]
     if problems:
         print("'>': timed out (wall is a lower bound); '!': failed after wall seconds")
     for size, kind, status in problems:
@@ -435,17 +494,37 @@ def main(argv: list[str] | None = None) -> None:
     """CLI: run every measurement for the given sizes, write and print the results."""
     parser = argparse.ArgumentParser(description="Feature builder benchmark")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=3,
-                        help=f"runs per measurement (1 when the first takes > {REPEAT_UNDER_S} s)")
-    parser.add_argument("--timeout", type=float, default=900.0,
-                        help="seconds before a measurement is killed and reported as timed out")
-    parser.add_argument("--memory-limit", default=None,
-                        help="DuckDB memory_limit for the engine runs (default: DuckDB's own)")
-    parser.add_argument("--prelude", type=Path, default=None,
-                        help="Python file each measurement runs first (to try a change)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help=f"runs per measurement (1 when the first takes > {REPEAT_UNDER_S} s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="seconds before a measurement is killed and reported as timed out",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DuckDB memory_limit for the engine runs (default: DuckDB's own)",
+    )
+    parser.add_argument(
+        "--prelude",
+        type=Path,
+        default=None,
+        help="Python file each measurement runs first (to try a change)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON output path")
-    parser.add_argument("--only", nargs="+", choices=[*KINDS, "pandas_all_1"], default=None,
-                        help="run only these measurements (ratios need all_1, all_12, ...)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[*KINDS, "pandas_all_1"],
+        default=None,
+        help="run only these measurements (ratios need all_1, all_12, ...)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
@@ -458,11 +537,18 @@ def main(argv: list[str] | None = None) -> None:
 
     from bench.synthetic import ensure_dataset
 
-    options = {"memory_limit": args.memory_limit,
-               "prelude": str(args.prelude.resolve()) if args.prelude else None}
-    settings = {"repeat": args.repeat, "repeat_under_s": REPEAT_UNDER_S, "timeout_s": args.timeout,
-                **options, "cutoffs_1": [str(c) for c in _cutoffs("all_1")],
-                "cutoffs_12": [str(c) for c in _cutoffs("all_12")]}
+    options = {
+        "memory_limit": args.memory_limit,
+        "prelude": str(args.prelude.resolve()) if args.prelude else None,
+    }
+    settings = {
+        "repeat": args.repeat,
+        "repeat_under_s": REPEAT_UNDER_S,
+        "timeout_s": args.timeout,
+        **options,
+        "cutoffs_1": [str(c) for c in _cutoffs("all_1")],
+        "cutoffs_12": [str(c) for c in _cutoffs("all_12")],
+    }
     sizes: dict[str, dict[str, Any]] = {}
     datasets: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="features-bench-") as tmp:
@@ -482,13 +568,23 @@ def main(argv: list[str] | None = None) -> None:
                 repeat = 1 if kind == "pandas_all_1" else args.repeat
                 runs = measure(kind, size, spec_path, workdir, options, args.timeout, repeat)
                 measured[kind] = summarise(runs, events)
-                print(f"{size} {kind}: {measured[kind]['wall_runs_s']} s, "
-                      f"{measured[kind]['peak_rss_mb']:.0f} MB", file=sys.stderr)
+                print(
+                    f"{size} {kind}: {measured[kind]['wall_runs_s']} s, "
+                    f"{measured[kind]['peak_rss_mb']:.0f} MB",
+                    file=sys.stderr,
+                )
             sizes[str(size)] = measured
             # Written after every size, so a long run's figures survive an interruption.
-            write_atomically(args.results, {"machine": machine(), "settings": settings,
-                                            "datasets": datasets, "measurements": sizes,
-                                            "ratios": ratios(sizes)})
+            write_atomically(
+                args.results,
+                {
+                    "machine": machine(),
+                    "settings": settings,
+                    "datasets": datasets,
+                    "measurements": sizes,
+                    "ratios": ratios(sizes),
+                },
+            )
     print_table(sizes, ratios(sizes))
 
 

@@ -179,8 +179,10 @@ def purchases_features(
     status = p["status"]
     paid = (status == "paid").fillna(False).astype(bool)
     invoice = (
-        p["kind"].isin(spec.settings.invoice_kinds) & status.notna() & (status != "refunded")
-    ).fillna(False).astype(bool)
+        (p["kind"].isin(spec.settings.invoice_kinds) & status.notna() & (status != "refunded"))
+        .fillna(False)
+        .astype(bool)
+    )
 
     def status_count(value: str, days: int) -> pd.Series:
         mask = (status == value).fillna(False).astype(bool) & in_window(ts, cutoff, days)
@@ -200,9 +202,11 @@ def purchases_features(
 
     paid_rows = p.loc[paid]
     discounts = paid_rows.groupby("customer_id")["discount"].sum(min_count=1)
-    gross = (paid_rows["amount"] + paid_rows["discount"].fillna(0)).groupby(
-        paid_rows["customer_id"]
-    ).sum()
+    gross = (
+        (paid_rows["amount"] + paid_rows["discount"].fillna(0))
+        .groupby(paid_rows["customer_id"])
+        .sum()
+    )
     out["discount_share_365d"] = safe_ratio(null_filled(discounts, ids), null_filled(gross, ids))
 
     addon = paid & p["kind"].isin(spec.settings.addon_kinds) & in_window(ts, cutoff, 90)
@@ -248,9 +252,7 @@ def surveys_features(answers: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index)
     return out
 
 
-def profile_features(
-    active: pd.DataFrame, cutoff: pd.Timestamp, spec: FeatureSpec
-) -> pd.DataFrame:
+def profile_features(active: pd.DataFrame, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFrame:
     """Tenure, new-customer flag and the profile columns, for the active customers' rows."""
     out = pd.DataFrame(index=pd.Index(active["customer_id"], name="customer_id"))
     tenure = days_before(cutoff, active["signup_at"]).to_numpy()
@@ -258,9 +260,7 @@ def profile_features(
     out["is_new_customer"] = (tenure < spec.settings.new_customer_days).astype("int8")
     for column in spec.profile.categorical:
         values = active[column].astype(object)
-        out[column] = pd.Series(
-            [None if pd.isna(v) else str(v) for v in values], index=out.index
-        )
+        out[column] = pd.Series([None if pd.isna(v) else str(v) for v in values], index=out.index)
     for column in spec.profile.numeric:
         out[column] = active[column].astype("float64").to_numpy()
     return out

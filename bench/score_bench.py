@@ -82,8 +82,11 @@ def run_measured(command: list[str]) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     peak_kb = int(re.findall(r"peak_kb (\d+)", done.stderr)[-1])
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak_kb / 1024, 1),
-            "stdout": done.stdout}
+    return {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "stdout": done.stdout,
+    }
 
 
 def stage_seconds(stdout: str) -> dict[str, float]:
@@ -114,8 +117,10 @@ def main(argv: list[str] | None = None) -> None:
             "customers_per_s": round(customers / measured["wall_s"]),
             "stages_s": stage_seconds(measured["stdout"]),
         }
-        print(f"{n:>9,} customers: {measured['wall_s']:.1f}s wall, "
-              f"{measured['peak_rss_mb']:.0f} MB peak RSS, stages {results[str(n)]['stages_s']}")
+        print(
+            f"{n:>9,} customers: {measured['wall_s']:.1f}s wall, "
+            f"{measured['peak_rss_mb']:.0f} MB peak RSS, stages {results[str(n)]['stages_s']}"
+        )
     payload = {
         "machine": {
             "cpu_count": os.cpu_count(),

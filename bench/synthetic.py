@@ -36,8 +36,16 @@ TICKETS_PER_CUSTOMER = 2.0
 PURCHASES_PER_CUSTOMER = 5.0
 SURVEYS_PER_CUSTOMER = 0.5
 
-EVENT_TYPES = ("login", "page_view", "search", "report_view", "export", "invite", "api_call",
-               "settings_change")
+EVENT_TYPES = (
+    "login",
+    "page_view",
+    "search",
+    "report_view",
+    "export",
+    "invite",
+    "api_call",
+    "settings_change",
+)
 EVENT_WEIGHTS = (0.34, 0.24, 0.13, 0.10, 0.07, 0.05, 0.04, 0.03)
 PLANS = ("basic", "pro", "business", "enterprise")
 PLAN_WEIGHTS = (0.5, 0.3, 0.15, 0.05)
@@ -116,14 +124,17 @@ class _Customers:
     def table(self, rng: np.random.Generator) -> pa.Table:
         n = self.n
         seats = np.maximum(1, np.round(rng.lognormal(1.2, 1.0, n)))
-        return pa.table({
-            "customer_id": self.ids,
-            "signup_at": _stamps(self.signup),
-            "churned_at": pa.array(self.churned.astype("datetime64[us]"), type=TS,
-                                   mask=self.churned < 0),
-            "plan": _strings(PLANS, _choice(rng, PLANS, PLAN_WEIGHTS, n)),
-            "seats": _floats(seats, rng.random(n) < 0.02),
-        })
+        return pa.table(
+            {
+                "customer_id": self.ids,
+                "signup_at": _stamps(self.signup),
+                "churned_at": pa.array(
+                    self.churned.astype("datetime64[us]"), type=TS, mask=self.churned < 0
+                ),
+                "plan": _strings(PLANS, _choice(rng, PLANS, PLAN_WEIGHTS, n)),
+                "seats": _floats(seats, rng.random(n) < 0.02),
+            }
+        )
 
     def spread(self, rng: np.random.Generator, per_customer: float, lo: int, hi: int):
         """(customer index, timestamp us) for Poisson rows in [lo, hi) within each active span."""
@@ -137,8 +148,14 @@ class _Customers:
 
 
 def _engagement(rng: np.random.Generator, people: _Customers, path: Path) -> int:
-    schema = pa.schema([("customer_id", pa.string()), ("timestamp", TS),
-                        ("event_type", pa.string()), ("value", pa.float64())])
+    schema = pa.schema(
+        [
+            ("customer_id", pa.string()),
+            ("timestamp", TS),
+            ("event_type", pa.string()),
+            ("value", pa.float64()),
+        ]
+    )
     year_start = int(YEAR_START.astype(np.int64))
     year_end = int(YEAR_END.astype(np.int64))
     rows = 0
@@ -149,12 +166,17 @@ def _engagement(rng: np.random.Generator, people: _Customers, path: Path) -> int
             order = np.argsort(stamps, kind="stable")
             who, stamps = who[order], stamps[order]
             n = len(who)
-            chunk = pa.table({
-                "customer_id": people.ids.take(pa.array(who)),
-                "timestamp": _stamps(stamps),
-                "event_type": _strings(EVENT_TYPES, _choice(rng, EVENT_TYPES, EVENT_WEIGHTS, n)),
-                "value": _floats(np.round(rng.exponential(12.0, n), 2), rng.random(n) < 0.1),
-            }, schema=schema)
+            chunk = pa.table(
+                {
+                    "customer_id": people.ids.take(pa.array(who)),
+                    "timestamp": _stamps(stamps),
+                    "event_type": _strings(
+                        EVENT_TYPES, _choice(rng, EVENT_TYPES, EVENT_WEIGHTS, n)
+                    ),
+                    "value": _floats(np.round(rng.exponential(12.0, n), 2), rng.random(n) < 0.1),
+                },
+                schema=schema,
+            )
             writer.write_table(chunk, row_group_size=ROW_GROUP)
             rows += n
     return rows
@@ -165,17 +187,22 @@ def _support(rng: np.random.Generator, people: _Customers) -> pa.Table:
     who, opened = people.spread(rng, TICKETS_PER_CUSTOMER, lo, hi)
     n = len(who)
     resolved = opened + (rng.exponential(30.0, n) * 3_600_000_000).astype(np.int64)
-    return pa.table({
-        "customer_id": people.ids.take(pa.array(who)),
-        "opened_at": _stamps(opened),
-        "resolved_at": pa.array(resolved.astype("datetime64[us]"), type=TS,
-                                mask=rng.random(n) < 0.1),
-        "priority": _strings(PRIORITIES, _choice(rng, PRIORITIES, (4, 4, 2, 1), n),
-                             rng.random(n) < 0.05),
-        "channel": _strings(CHANNELS, _choice(rng, CHANNELS, (4, 3, 2, 1), n),
-                            rng.random(n) < 0.05),
-        "satisfaction": _floats(rng.integers(1, 6, n).astype(float), rng.random(n) < 0.5),
-    })
+    return pa.table(
+        {
+            "customer_id": people.ids.take(pa.array(who)),
+            "opened_at": _stamps(opened),
+            "resolved_at": pa.array(
+                resolved.astype("datetime64[us]"), type=TS, mask=rng.random(n) < 0.1
+            ),
+            "priority": _strings(
+                PRIORITIES, _choice(rng, PRIORITIES, (4, 4, 2, 1), n), rng.random(n) < 0.05
+            ),
+            "channel": _strings(
+                CHANNELS, _choice(rng, CHANNELS, (4, 3, 2, 1), n), rng.random(n) < 0.05
+            ),
+            "satisfaction": _floats(rng.integers(1, 6, n).astype(float), rng.random(n) < 0.5),
+        }
+    )
 
 
 def _purchases(rng: np.random.Generator, people: _Customers) -> pa.Table:
@@ -184,24 +211,28 @@ def _purchases(rng: np.random.Generator, people: _Customers) -> pa.Table:
     n = len(who)
     amount = np.round(rng.gamma(2.0, 40.0, n), 2)
     discount = np.where(rng.random(n) < 0.7, 0.0, np.round(amount * rng.random(n) * 0.3, 2))
-    return pa.table({
-        "customer_id": people.ids.take(pa.array(who)),
-        "timestamp": _stamps(stamps),
-        "amount": _floats(amount),
-        "discount": _floats(discount, rng.random(n) < 0.2),
-        "status": _strings(STATUSES, _choice(rng, STATUSES, (0.85, 0.10, 0.05), n)),
-        "kind": _strings(KINDS, _choice(rng, KINDS, (0.55, 0.1, 0.15, 0.15, 0.05), n)),
-    })
+    return pa.table(
+        {
+            "customer_id": people.ids.take(pa.array(who)),
+            "timestamp": _stamps(stamps),
+            "amount": _floats(amount),
+            "discount": _floats(discount, rng.random(n) < 0.2),
+            "status": _strings(STATUSES, _choice(rng, STATUSES, (0.85, 0.10, 0.05), n)),
+            "kind": _strings(KINDS, _choice(rng, KINDS, (0.55, 0.1, 0.15, 0.15, 0.05), n)),
+        }
+    )
 
 
 def _surveys(rng: np.random.Generator, people: _Customers) -> pa.Table:
     lo, hi = int(YEAR_START.astype(np.int64)), int(YEAR_END.astype(np.int64))
     who, stamps = people.spread(rng, SURVEYS_PER_CUSTOMER, lo, hi)
-    return pa.table({
-        "customer_id": people.ids.take(pa.array(who)),
-        "answered_at": _stamps(stamps),
-        "nps": _floats(rng.integers(0, 11, len(who)).astype(float)),
-    })
+    return pa.table(
+        {
+            "customer_id": people.ids.take(pa.array(who)),
+            "answered_at": _stamps(stamps),
+            "nps": _floats(rng.integers(0, 11, len(who)).astype(float)),
+        }
+    )
 
 
 def generate(n_customers: int, directory: Path, seed: int = 0) -> dict[str, int]:

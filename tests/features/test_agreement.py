@@ -30,8 +30,18 @@ EDGES = {
     "purchases": (30, 45, 60, 90, 365),
     "surveys": (730,),
 }
-EVENT_TYPES = ["login", "Page View", "export.csv", "report", "invite", "api-call", "search",
-               "billing", "settings", "rare type"]
+EVENT_TYPES = [
+    "login",
+    "Page View",
+    "export.csv",
+    "report",
+    "invite",
+    "api-call",
+    "search",
+    "billing",
+    "settings",
+    "rare type",
+]
 US = pd.Timedelta(microseconds=1)
 RTOL = ATOL = 1e-9
 
@@ -81,31 +91,39 @@ def _random_exports(rng: np.random.Generator, n_customers: int) -> dict[str, pd.
         signup[3 * i + 2] = cutoff - pd.Timedelta(days=400)
         churned[3 * i + 2] = cutoff
     plans = np.array(["basic", "pro", "enterprise"])
-    customers = pd.DataFrame({
-        "customer_id": ids,
-        "signup_at": signup,
-        "churned_at": churned.astype("datetime64[us]"),
-        "plan": _maybe_null(rng, rng.choice(plans, n_customers), 0.1),
-        "seats": np.where(rng.random(n_customers) < 0.1, np.nan,
-                          rng.integers(1, 50, n_customers).astype(float)),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_at": signup,
+            "churned_at": churned.astype("datetime64[us]"),
+            "plan": _maybe_null(rng, rng.choice(plans, n_customers), 0.1),
+            "seats": np.where(
+                rng.random(n_customers) < 0.1,
+                np.nan,
+                rng.integers(1, 50, n_customers).astype(float),
+            ),
+        }
+    )
 
     def rows(table: str, per_customer: float, share: float, start: str) -> pd.DataFrame:
         edges = _edge_stamps(table)
         n = int(n_customers * per_customer)
-        stamps = pd.concat([_stamps(rng, n, start, "2024-05-20"), pd.Series(edges)],
-                           ignore_index=True).astype("datetime64[us]")
+        stamps = pd.concat(
+            [_stamps(rng, n, start, "2024-05-20"), pd.Series(edges)], ignore_index=True
+        ).astype("datetime64[us]")
         return pd.DataFrame({"customer_id": _owners(rng, ids, len(stamps), share), "ts": stamps})
 
     events = rows("engagement", 40, 0.8, "2023-12-15")
     n = len(events)
     weights = 0.6 ** np.arange(len(EVENT_TYPES))
-    events = pd.DataFrame({
-        "customer_id": events["customer_id"],
-        "timestamp": events["ts"],
-        "event_type": rng.choice(EVENT_TYPES, n, p=weights / weights.sum()),
-        "value": np.where(rng.random(n) < 0.2, np.nan, rng.exponential(10, n).round(2)),
-    })
+    events = pd.DataFrame(
+        {
+            "customer_id": events["customer_id"],
+            "timestamp": events["ts"],
+            "event_type": rng.choice(EVENT_TYPES, n, p=weights / weights.sum()),
+            "value": np.where(rng.random(n) < 0.2, np.nan, rng.exponential(10, n).round(2)),
+        }
+    )
 
     tickets = rows("support", 2, 0.6, "2023-03-01")
     n = len(tickets)
@@ -115,14 +133,16 @@ def _random_exports(rng: np.random.Generator, n_customers: int) -> dict[str, pd.
     at_cutoff = rng.random(n) < 0.03
     resolved[at_cutoff] = rng.choice(np.array(STAMPS, dtype="datetime64[us]"), at_cutoff.sum())
     resolved[at_cutoff & (resolved <= tickets["ts"])] = pd.NaT
-    support = pd.DataFrame({
-        "customer_id": tickets["customer_id"],
-        "opened_at": tickets["ts"],
-        "resolved_at": resolved.astype("datetime64[us]"),
-        "priority": _maybe_null(rng, rng.choice(["low", "normal", "high", "urgent"], n), 0.15),
-        "channel": _maybe_null(rng, rng.choice(["email", "chat", "phone"], n), 0.2),
-        "satisfaction": np.where(rng.random(n) < 0.4, np.nan, rng.integers(1, 6, n)),
-    })
+    support = pd.DataFrame(
+        {
+            "customer_id": tickets["customer_id"],
+            "opened_at": tickets["ts"],
+            "resolved_at": resolved.astype("datetime64[us]"),
+            "priority": _maybe_null(rng, rng.choice(["low", "normal", "high", "urgent"], n), 0.15),
+            "channel": _maybe_null(rng, rng.choice(["email", "chat", "phone"], n), 0.2),
+            "satisfaction": np.where(rng.random(n) < 0.4, np.nan, rng.integers(1, 6, n)),
+        }
+    )
     # The latest rated resolution is a feature: keep resolution times distinct per customer.
     clash = support["resolved_at"].notna() & support.duplicated(["customer_id", "resolved_at"])
     support = support.loc[~clash]
@@ -130,28 +150,40 @@ def _random_exports(rng: np.random.Generator, n_customers: int) -> dict[str, pd.
     bought = rows("purchases", 5, 0.7, "2023-03-01")
     n = len(bought)
     kinds = ["subscription", "invoice", "renewal", "addon", "add-on", "one_off"]
-    purchases = pd.DataFrame({
-        "customer_id": bought["customer_id"],
-        "timestamp": bought["ts"],
-        "amount": np.where(rng.random(n) < 0.05, 0.0, rng.gamma(2, 40, n).round(2)),
-        "discount": np.where(rng.random(n) < 0.3, np.nan,
-                             np.where(rng.random(n) < 0.5, 0.0, rng.gamma(1, 5, n).round(2))),
-        "status": _maybe_null(
-            rng, rng.choice(["paid", "failed", "refunded"], n, p=[0.75, 0.15, 0.1]), 0.05
-        ),
-        "kind": _maybe_null(rng, rng.choice(kinds, n), 0.1),
-    })
+    purchases = pd.DataFrame(
+        {
+            "customer_id": bought["customer_id"],
+            "timestamp": bought["ts"],
+            "amount": np.where(rng.random(n) < 0.05, 0.0, rng.gamma(2, 40, n).round(2)),
+            "discount": np.where(
+                rng.random(n) < 0.3,
+                np.nan,
+                np.where(rng.random(n) < 0.5, 0.0, rng.gamma(1, 5, n).round(2)),
+            ),
+            "status": _maybe_null(
+                rng, rng.choice(["paid", "failed", "refunded"], n, p=[0.75, 0.15, 0.1]), 0.05
+            ),
+            "kind": _maybe_null(rng, rng.choice(kinds, n), 0.1),
+        }
+    )
     purchases = purchases.drop_duplicates(["customer_id", "timestamp"])  # latest invoice
 
     answers = rows("surveys", 0.8, 0.5, "2022-03-01")
-    surveys = pd.DataFrame({
-        "customer_id": answers["customer_id"],
-        "answered_at": answers["ts"],
-        "nps": rng.integers(0, 11, len(answers)).astype(float),
-    }).drop_duplicates(["customer_id", "answered_at"])  # latest answer is a feature
+    surveys = pd.DataFrame(
+        {
+            "customer_id": answers["customer_id"],
+            "answered_at": answers["ts"],
+            "nps": rng.integers(0, 11, len(answers)).astype(float),
+        }
+    ).drop_duplicates(["customer_id", "answered_at"])  # latest answer is a feature
 
-    return {"customers": customers, "engagement": events, "support": support,
-            "purchases": purchases, "surveys": surveys}
+    return {
+        "customers": customers,
+        "engagement": events,
+        "support": support,
+        "purchases": purchases,
+        "surveys": surveys,
+    }
 
 
 def _disagreements(got: pd.DataFrame, want: pd.DataFrame) -> list[str]:
