@@ -9,7 +9,7 @@ own rusage) is its own. Measured per size, all with the result fully materialise
 - `all_1`, `all_12`: `build_features` for every family, one cutoff (end of the year) and
   twelve monthly cutoffs; wall = building the expression plus executing it to Arrow.
 - `engagement_builder`: the engagement family alone, one cutoff: the builder's own
-  per-family query (`build._family_aggregates`: `engagement.joined` + the declared
+  per-family query (`build.family_aggregates`: `engagement.joined` + the declared
   aggregates grouped by customer and cutoff), without the customer spine, fills and ratios.
 - `engagement_floor`: the same engagement aggregates as one hand-written DuckDB SQL query
   straight over the Parquet file (no Ibis), cutoff as a literal, COUNT(DISTINCT) as usual.
@@ -93,16 +93,21 @@ def _tables(paths: dict[str, Path], memory_limit: str | None) -> dict:
 def measure_builder(
     paths: dict[str, Path], spec_dict: dict[str, Any], kind: str, memory_limit: str | None
 ) -> dict:
-    """`build_features` over every family for one or twelve cutoffs, executed to Arrow."""
-    from features.build import build_features
+    """`build_features` over every family for one or twelve cutoffs, executed to Arrow, in
+    the cutoff batches training uses (`cutoff_batches`: one query for small data)."""
+    import pyarrow as pa
+
+    from features.build import build_features, cutoff_batches
 
     tables = _tables(paths, memory_limit)
     spec = _spec(spec_dict)
     cutoffs = _cutoffs(kind)
     began = time.perf_counter()
-    expr = build_features(tables, cutoffs, spec)
+    customers = int(tables["customers"].count().execute())
+    batches = cutoff_batches(cutoffs, customers)
+    exprs = [build_features(tables, batch, spec) for batch in batches]
     built = time.perf_counter()
-    result = expr.to_pyarrow()
+    result = pa.concat_tables([expr.to_pyarrow() for expr in exprs])
     done = time.perf_counter()
     return {
         "wall": done - began,
@@ -111,6 +116,7 @@ def measure_builder(
         "rows": result.num_rows,
         "columns": result.num_columns,
         "cutoffs": len(cutoffs),
+        "queries": len(batches),
     }
 
 
@@ -121,9 +127,10 @@ def engagement_expr(tables: dict, cutoffs: list[dt.datetime], spec_dict: dict[st
     engagement (its `_family_aggregates`), so it follows any change to how families are built.
     """
     from features import build, engagement
+    from features.registry import Cutoffs
 
-    cut = build.cutoff_table(cutoffs)
-    return build._family_aggregates(engagement, tables[engagement.TABLE], cut, _spec(spec_dict))
+    cut = Cutoffs.of(cutoffs)
+    return build.family_aggregates(engagement, tables[engagement.TABLE], cut, _spec(spec_dict))
 
 
 def measure_engagement_builder(

@@ -93,8 +93,10 @@ def engagement_features(
         mask = in_window(ts, cutoff, days)
         return zero_filled(e.loc[mask].groupby("customer_id")["value"].sum(), ids, "float64")
 
-    def type_count(days: int) -> pd.Series:
+    def type_count(days: int, rare_only: bool = False) -> pd.Series:
         mask = in_window(ts, cutoff, days)
+        if rare_only:
+            mask &= ~e["event_type"].isin(spec.event_types)
         return zero_filled(e.loc[mask].groupby("customer_id")["event_type"].nunique(), ids)
 
     out = pd.DataFrame(index=ids)
@@ -116,6 +118,8 @@ def engagement_features(
     out["event_types_90d"] = type_count(90)
     out["activity_trend_30d"] = safe_ratio(out["events_30d"], out["events_30_60d"])
     out["activity_trend_7d"] = safe_ratio(out["events_7d"], out["events_7_35d"] / 4.0)
+    out["rare_event_types_30d"] = type_count(30, rare_only=True)
+    out["rare_event_types_90d"] = type_count(90, rare_only=True)
     for event_type in spec.event_types:
         of_type = e["event_type"] == event_type
         for days in (7, 30, 90):

@@ -5,13 +5,17 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.registry import (
+    Cutoffs,
     Feature,
     FeatureSpec,
     age_days,
     column_safe,
     count_where,
+    days_before,
+    distinct_days,
     join_lookback,
     ratio,
+    when,
     within,
 )
 
@@ -28,7 +32,25 @@ def _events(days: int, after: int = 0):
 
 
 def _active_days(days: int, after: int = 0):
-    return lambda t: t[TS].date().nunique(where=within(t, TS, days, after))
+    return lambda t: distinct_days(t.days_before, within(t, TS, days, after), days)
+
+
+def _rare_types(spec: FeatureSpec):
+    """Rows of event types outside the spec's most frequent ones."""
+    if not spec.event_types:
+        return lambda t: t.event_type.notnull()
+    return lambda t: t.event_type.notnull() & ~t.event_type.isin(spec.event_types)
+
+
+def _types_used(spec: FeatureSpec, days: int):
+    """Distinct event types in the window: the frequent types seen (from their per-type
+    counts) plus the distinct rare ones (counted over the rare rows only, which is cheap)."""
+
+    def derive(r: ir.Table) -> ir.IntegerValue:
+        seen = [(r[f"{column_safe(e)}_events_{days}d"] > 0).cast("int64") for e in spec.event_types]
+        return sum(seen, r[f"rare_event_types_{days}d"].cast("int64"))
+
+    return derive
 
 
 def _events_of_type(event_type: str, days: int):
@@ -126,7 +148,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             "usage value (e.g. minutes) in the last 30 days: {value:.0f}",
             kind="amount",
             window_days=30,
-            aggregate=lambda t: t.value.sum(where=within(t, TS, 30)).fill_null(0),
+            aggregate=lambda t: when(within(t, TS, 30), t.value).sum().fill_null(0),
             fill=0,
             higher_is_riskier=False,
         ),
@@ -136,7 +158,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             "usage value (e.g. minutes) in the last 90 days: {value:.0f}",
             kind="amount",
             window_days=90,
-            aggregate=lambda t: t.value.sum(where=within(t, TS, 90)).fill_null(0),
+            aggregate=lambda t: when(within(t, TS, 90), t.value).sum().fill_null(0),
             fill=0,
             higher_is_riskier=False,
         ),
@@ -154,7 +176,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             f,
             "used {value:.0f} different features in the last 30 days",
             window_days=30,
-            aggregate=lambda t: t.event_type.nunique(where=within(t, TS, 30)),
+            derive=_types_used(spec, 30),
             fill=0,
             higher_is_riskier=False,
         ),
@@ -163,7 +185,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             f,
             "used {value:.0f} different features in the last 90 days",
             window_days=90,
-            aggregate=lambda t: t.event_type.nunique(where=within(t, TS, 90)),
+            derive=_types_used(spec, 90),
             fill=0,
             higher_is_riskier=False,
         ),
@@ -187,6 +209,20 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             higher_is_riskier=False,
         ),
     ]
+    rare = _rare_types(spec)
+    for days in (30, 90):
+        features.append(
+            Feature(
+                f"rare_event_types_{days}d",
+                f,
+                f"used {{value:.0f}} less common features in the last {days} days",
+                window_days=days,
+                aggregate=lambda t, d=days: t.event_type.nunique(where=within(t, TS, d)),
+                fill=0,
+                higher_is_riskier=False,
+                rows=rare,
+            )
+        )
     for event_type in spec.event_types:
         safe = event_type if event_type == EVENT_TYPE_PLACEHOLDER else column_safe(event_type)
         for days in (7, 30, 90):
@@ -204,8 +240,10 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     return features
 
 
-def joined(events: ir.Table, cutoffs: ir.Table) -> ir.Table:
-    """Each event joined to every cutoff whose lookback window holds it (strictly before)."""
-    return join_lookback(
+def joined(events: ir.Table, cutoffs: Cutoffs) -> ir.Table:
+    """Each event paired with every cutoff whose lookback window holds it (strictly before),
+    with its distance in days to that cutoff."""
+    t = join_lookback(
         events.select("customer_id", TS, "event_type", "value"), cutoffs, TS, LOOKBACK_DAYS
     )
+    return t.mutate(days_before=days_before(t, TS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.registry import (
+    Cutoffs,
     Feature,
     FeatureSpec,
     age_days,
@@ -184,7 +185,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     return features
 
 
-def joined(purchases: ir.Table, cutoffs: ir.Table) -> ir.Table:
+def joined(purchases: ir.Table, cutoffs: Cutoffs) -> ir.Table:
     """Purchases in the year before each cutoff, joined to that cutoff."""
     columns = ("customer_id", TS, "amount", "discount", "status", "kind")
     return join_lookback(purchases.select(*columns), cutoffs, TS, LOOKBACK_DAYS)

@@ -6,15 +6,17 @@ docs/features.md) and the per-customer reasons all read these declarations.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pandas as pd
 
 from features.contract import ProfileColumns
 
@@ -29,7 +31,9 @@ class Feature:
     table plus `cutoff`) to one value per (customer, cutoff); `derive(r)` computes a value
     from other features of the same row instead. `fill` is the value for a customer with
     no rows at all (0 where zero is the truth, None where the value is unknown).
-    `describe` is formatted with `value` and the row's other feature values.
+    `describe` is formatted with `value` and the row's other feature values. `rows`, when
+    given, keeps only the rows an aggregate needs, so the engine can filter before grouping
+    (aggregates sharing the same `rows` callable are computed together).
     """
 
     name: str
@@ -41,6 +45,7 @@ class Feature:
     derive: Callable[[ir.Table], ir.Value] | None = None
     fill: float | None = None
     higher_is_riskier: bool | None = None
+    rows: Callable[[ir.Table], ir.BooleanValue] | None = None
 
     def text(self, value: Any, row: dict[str, Any] | None = None) -> str:
         """The plain-language description of this feature's value for one customer."""
@@ -154,7 +159,53 @@ def within(t: ir.Table, column: str, days: int, after_days: int = 0) -> ir.Boole
 
 def count_where(condition: ir.BooleanValue) -> ir.IntegerValue:
     """Number of rows meeting the condition (0 when none)."""
-    return condition.cast("int32").sum()
+    # COUNT(CASE WHEN ...) runs faster on DuckDB than SUM(CAST(...)) or COUNT(*) FILTER.
+    return when(condition, 1).count()
+
+
+def when(condition: ir.BooleanValue, value: ir.Value | Any) -> ir.Value:
+    """`value` where the condition holds, else null: the input of a conditional aggregate."""
+    return ibis.ifelse(condition, value, ibis.null())
+
+
+# Bit masks for counting distinct days: bit k of a word marks "active k days before the
+# cutoff", OR-ed over a customer's rows; the number of set bits is the number of active days.
+# A word holds 63 days so every mask stays a non-negative BIGINT on every engine.
+WORD_BITS = 63
+_ONE = ibis.literal(1).cast("int64")
+
+
+def bit_count(word: ir.IntegerValue) -> ir.IntegerValue:
+    """Number of set bits of a non-negative 64-bit integer (portable: shifts, masks, adds)."""
+    m1 = ibis.literal(0x5555555555555555, type="int64")
+    m2 = ibis.literal(0x3333333333333333, type="int64")
+    m4 = ibis.literal(0x0F0F0F0F0F0F0F0F, type="int64")
+    x = word - ((word >> 1) & m1)
+    x = (x & m2) + ((x >> 2) & m2)
+    x = (x + (x >> 4)) & m4
+    x = x + (x >> 8)
+    x = x + (x >> 16)
+    x = x + (x >> 32)
+    return x & 0x7F
+
+
+def days_before(t: ir.Table, column: str) -> ir.IntegerValue:
+    """Whole calendar days from a row's date to its cutoff's date (0: the cutoff's day)."""
+    return t.cutoff.date().delta(t[column].date(), unit="day")
+
+
+def distinct_days(offset: ir.IntegerValue, condition: ir.BooleanValue, days: int):
+    """Number of distinct days among rows meeting the condition, given each row's
+    `days_before` offset (at most `days`): COUNT(DISTINCT date) without its cost."""
+    total = None
+    for low in range(0, days + 1, WORD_BITS):
+        in_word = offset < low + WORD_BITS
+        if low:
+            in_word = in_word & (offset >= low)
+        bit = _ONE << (offset - low if low else offset)
+        word = bit_count(when(condition & in_word, bit).bit_or().fill_null(0))
+        total = word if total is None else total + word
+    return total
 
 
 def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
@@ -162,9 +213,34 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
     return ibis.ifelse(denominator > 0, numerator.cast("float64") / denominator, ibis.null())
 
 
-def join_lookback(rows: ir.Table, cutoffs: ir.Table, column: str, days: int) -> ir.Table:
-    """Rows joined to every cutoff with `column` in [cutoff - days, cutoff), never after it."""
-    return rows.join(
-        cutoffs,
-        [rows[column] < cutoffs.cutoff, rows[column] >= cutoffs.cutoff - ibis.interval(days=days)],
-    )
+@dataclass(frozen=True)
+class Cutoffs:
+    """The cutoffs of one build: as literal timestamps (so the engine can skip rows outside
+    every window) and as a one-column table `cutoff` to join rows to."""
+
+    stamps: tuple[dt.datetime, ...]
+    table: ir.Table
+
+    @classmethod
+    def of(cls, cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp]) -> Cutoffs:
+        """Cutoffs from dates or timestamps (midnight when given dates), deduplicated."""
+        stamps = pd.to_datetime(pd.Series(list(cutoffs)), utc=False).astype("datetime64[us]")
+        stamps = stamps.drop_duplicates().sort_values()
+        table = ibis.memtable(pd.DataFrame({"cutoff": stamps}))
+        return cls(tuple(s.to_pydatetime() for s in stamps), table)
+
+
+def join_lookback(rows: ir.Table, cutoffs: Cutoffs, column: str, days: int) -> ir.Table:
+    """Rows paired with every cutoff with `column` in [cutoff - days, cutoff), never after it.
+
+    Rows outside all windows are dropped first by literal bounds, which the engine pushes
+    into the Parquet scan; a single cutoff becomes a constant column instead of a join.
+    """
+    first, last = cutoffs.stamps[0], cutoffs.stamps[-1]
+    ts = rows[column]
+    rows = rows.filter(ts < last, ts >= first - dt.timedelta(days=days))
+    if len(cutoffs.stamps) == 1:
+        return rows.mutate(cutoff=ibis.literal(last, type="timestamp(6)"))
+    table = cutoffs.table
+    ts = rows[column]
+    return rows.join(table, [ts < table.cutoff, ts >= table.cutoff - ibis.interval(days=days)])

@@ -9,6 +9,7 @@ import ibis.expr.types as ir
 
 from features.contract import HIGH_PRIORITIES
 from features.registry import (
+    Cutoffs,
     Feature,
     FeatureSpec,
     age_days,
@@ -159,7 +160,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     ]
 
 
-def joined(tickets: ir.Table, cutoffs: ir.Table) -> ir.Table:
+def joined(tickets: ir.Table, cutoffs: Cutoffs) -> ir.Table:
     """Tickets opened in the year before each cutoff, joined to that cutoff."""
     columns = ("customer_id", TS, "resolved_at", "priority", "satisfaction")
     return join_lookback(tickets.select(*columns), cutoffs, TS, LOOKBACK_DAYS)

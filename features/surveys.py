@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from features.registry import Feature, FeatureSpec, age_days, join_lookback
+from features.registry import Cutoffs, Feature, FeatureSpec, age_days, join_lookback
 
 FAMILY = "surveys"
 TABLE = "surveys"
@@ -56,6 +56,6 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     ]
 
 
-def joined(surveys: ir.Table, cutoffs: ir.Table) -> ir.Table:
+def joined(surveys: ir.Table, cutoffs: Cutoffs) -> ir.Table:
     """Survey answers in the two years before each cutoff, joined to that cutoff."""
     return join_lookback(surveys.select("customer_id", TS, "nps"), cutoffs, TS, LOOKBACK_DAYS)

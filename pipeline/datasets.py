@@ -8,7 +8,7 @@ from pathlib import Path
 import ibis.expr.types as ir
 import pandas as pd
 
-from features.build import KEYS, build_features, cutoff_table, to_frame
+from features.build import KEYS, build_features, cutoff_batches, cutoff_table, to_frame
 from features.registry import FeatureSpec
 from models.labels import ChurnDefinition, eligible_customers, label_churn
 
@@ -40,9 +40,13 @@ def labelled_features(
     data_end: pd.Timestamp,
 ) -> pd.DataFrame:
     """Features and churn labels for every eligible, gradable (customer, cutoff)."""
-    features = build_features(tables, cutoffs, spec)
-    labels = label_churn(tables, cutoff_table(cutoffs), definition, data_end.to_pydatetime())
-    return to_frame(features.join(labels, list(KEYS)))
+    customers = int(tables["customers"].count().execute())
+    parts = []
+    for batch in cutoff_batches(cutoffs, customers):
+        features = build_features(tables, batch, spec)
+        labels = label_churn(tables, cutoff_table(batch), definition, data_end.to_pydatetime())
+        parts.append(features.join(labels, list(KEYS)))
+    return to_frame(parts)
 
 
 def scoring_features(

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import pandas as pd
 import pytest
 
-from features.build import build_features, feature_catalogue, resolve_spec, to_frame
+from features.build import (
+    build_features,
+    cutoff_batches,
+    feature_catalogue,
+    resolve_spec,
+    to_frame,
+)
 from features.contract import ProfileColumns
-from features.registry import FeatureSettings, FeatureSpec
+from features.registry import FeatureSettings, FeatureSpec, bit_count
 from tests.tables import open_frames
 
 CUTOFF = dt.datetime(2024, 4, 1)
@@ -244,3 +251,56 @@ def test_many_cutoffs_in_one_pass_equal_one_cutoff_at_a_time(tmp_path):
     together = to_frame(build_features(tables, cutoffs, spec))
     apart = pd.concat([to_frame(build_features(tables, [c], spec)) for c in cutoffs])
     pd.testing.assert_frame_equal(together, apart.reset_index(drop=True))
+
+
+def test_cutoff_batches_cover_every_cutoff_once_in_order():
+    cutoffs = [dt.datetime(2024, m, 1) for m in (5, 1, 3, 2, 4)]
+    assert cutoff_batches(cutoffs, customers=1_000, max_pairs=2_000) == [
+        [dt.datetime(2024, m, 1) for m in ms] for ms in ((1, 2), (3, 4), (5,))
+    ]
+    assert cutoff_batches(cutoffs, customers=10, max_pairs=2_000) == [sorted(cutoffs)]
+    assert len(cutoff_batches(cutoffs, customers=10**6, max_pairs=2_000)) == 5
+
+
+def test_batched_queries_give_the_same_frame_as_one_query(tmp_path):
+    tables = open_frames(
+        tmp_path,
+        {
+            "customers": CUSTOMERS,
+            "engagement": ENGAGEMENT,
+            "support": SUPPORT,
+            "purchases": PURCHASES,
+            "surveys": SURVEYS,
+        },
+    )
+    spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
+    cutoffs = [dt.datetime(2024, 2, 15), dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 15), CUTOFF]
+    one = to_frame(build_features(tables, cutoffs, spec))
+    batches = cutoff_batches(cutoffs, customers=4, max_pairs=8)
+    assert [len(b) for b in batches] == [2, 2]
+    batched = to_frame([build_features(tables, b, spec) for b in batches])
+    pd.testing.assert_frame_equal(one, batched)
+
+
+def test_rare_event_types_still_count_towards_breadth(tmp_path):
+    tables = open_frames(
+        tmp_path,
+        {
+            "customers": CUSTOMERS,
+            "engagement": ENGAGEMENT,
+            "support": SUPPORT,
+            "purchases": PURCHASES,
+        },
+    )
+    spec = resolve_spec(tables, FeatureSettings(top_event_types=1), ProfileColumns(("plan",), ()))
+    assert spec.event_types == ("login",)
+    a = to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id").loc["a"]
+    assert (a["rare_event_types_30d"], a["event_types_30d"]) == (1, 2)  # login + export
+    assert (a["rare_event_types_90d"], a["event_types_90d"]) == (1, 2)
+    assert "export_events_30d" not in a.index
+
+
+@pytest.mark.parametrize("word", [0, 1, 2, 3, 2**31, 2**62, 2**63 - 1, 0x5A5A5A5A5A5A5A5A])
+def test_bit_count_matches_python(word):
+    value = ibis.literal(word, type="int64")
+    assert ibis.duckdb.connect().execute(bit_count(value)) == bin(word).count("1")
