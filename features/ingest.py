@@ -128,7 +128,30 @@ def _timestamp_sql(raw: str, raw_type: str, fmt: str) -> str:
     )
 
 
-def _number_sql(raw: str) -> str:
+NUMERIC_TYPES = (
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "DOUBLE",
+    "FLOAT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+    "BOOLEAN",
+)
+
+
+def _is_text(raw_type: str) -> bool:
+    return raw_type.upper() == "VARCHAR"
+
+
+def _number_sql(raw: str, raw_type: str = "VARCHAR") -> str:
+    upper = raw_type.upper()
+    if upper in NUMERIC_TYPES or upper.startswith("DECIMAL"):
+        return f"CAST({raw} AS DOUBLE)"  # already typed (Parquet): no text round trip
     text = f"lower(trim(CAST({raw} AS VARCHAR)))"
     return (
         f"CASE WHEN {text} IN ('true', 'yes', 'y', 't') THEN 1.0 "
@@ -137,8 +160,9 @@ def _number_sql(raw: str) -> str:
     )
 
 
-def _text_sql(raw: str, value_map: dict[str, str]) -> str:
-    text = f"NULLIF(lower(trim(CAST({raw} AS VARCHAR))), '')"
+def _text_sql(raw: str, value_map: dict[str, str], raw_type: str = "VARCHAR") -> str:
+    value = raw if _is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
+    text = f"NULLIF(lower(trim({value})), '')"
     if not value_map:
         return text
     cases = " ".join(
@@ -147,8 +171,10 @@ def _text_sql(raw: str, value_map: dict[str, str]) -> str:
     return f"CASE {text} {cases} ELSE {text} END"
 
 
-def _is_blank(raw: str) -> str:
-    return f"({raw} IS NULL OR trim(CAST({raw} AS VARCHAR)) = '')"
+def _is_blank(raw: str, raw_type: str = "VARCHAR") -> str:
+    if not _is_text(raw_type):
+        return f"({raw} IS NULL)"  # only text can be blank
+    return f"({raw} IS NULL OR trim({raw}) = '')"
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,7 @@ class _Column:
     raw: str | None  # quoted source column, None when the optional column is absent
     source_name: str
     parsed: str  # SQL expression of the typed value
+    raw_type: str = "VARCHAR"  # the engine's type of the source column
 
 
 class _TableCheck:
@@ -210,12 +237,13 @@ class _TableCheck:
                 fmt = self.source.timestamp_formats.get(spec.name, "auto")
                 parsed = _timestamp_sql(raw, raw_type, fmt)
             elif spec.kind == "number":
-                parsed = _number_sql(raw)
+                parsed = _number_sql(raw, raw_type)
             elif spec.kind == "id":
-                parsed = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
+                text = raw if _is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
+                parsed = f"NULLIF(trim({text}), '')"
             else:
-                parsed = _text_sql(raw, self.source.value_maps.get(spec.name, {}))
-            columns.append(_Column(spec, raw, source_name, parsed))
+                parsed = _text_sql(raw, self.source.value_maps.get(spec.name, {}), raw_type)
+            columns.append(_Column(spec, raw, source_name, parsed, raw_type))
         present = ", ".join(list(self.raw_types)[:12])
         for name, kind in self.profile_columns:
             if name not in self.raw_types:
@@ -228,8 +256,13 @@ class _TableCheck:
                 )
                 continue
             raw = _quote(name)
-            parsed = _number_sql(raw) if kind == "number" else _text_sql(raw, {})
-            columns.append(_Column(ColumnSpec(name, kind, required=False), raw, name, parsed))
+            raw_type = self.raw_types[name]
+            parsed = (
+                _number_sql(raw, raw_type) if kind == "number" else _text_sql(raw, {}, raw_type)
+            )
+            columns.append(
+                _Column(ColumnSpec(name, kind, required=False), raw, name, parsed, raw_type)
+            )
         return columns, problems
 
     def examples(self, condition: str, shown: str) -> tuple[str, ...]:
@@ -269,13 +302,13 @@ def _value_checks(
             rules.append(
                 (
                     col.source_name,
-                    f"NOT {_is_blank(raw)} AND ({parsed}) IS NULL",
+                    f"NOT {_is_blank(raw, col.raw_type)} AND ({parsed}) IS NULL",
                     f"unparseable {what}{hint}",
                     shown,
                 )
             )
         if spec.not_null:
-            rules.append((col.source_name, _is_blank(raw), "empty values", shown))
+            rules.append((col.source_name, _is_blank(raw, col.raw_type), "empty values", shown))
         if spec.nonnegative:
             allowed = ""
             if check.name == "purchases":
@@ -521,9 +554,9 @@ def write_typed(
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in report.tables:
+    for name, summary in report.tables.items():
         query = f"SELECT * FROM typed_{name}"
-        if name != "customers":
+        if summary.orphans:
             query += " t SEMI JOIN typed_customers c ON t.customer_id = c.customer_id"
         con.sql(
             f"COPY ({query}) TO {_literal(str(tmp / (name + '.parquet')))} "
