@@ -24,19 +24,39 @@ class FeatureLayout:
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model input for these rows; raises KeyError naming any missing feature."""
+        self._require(frame)
+        out = {name: self._column(frame[name], name) for name in self.features}
+        return pd.DataFrame(out, index=frame.index)
+
+    def _require(self, frame: pd.DataFrame) -> None:
         missing = [f for f in self.features if f not in frame.columns]
         if missing:
             raise KeyError(f"missing feature columns: {missing}")
-        out = {}
-        for name in self.features:
-            column = frame[name]
+
+    def _column(self, column: pd.Series, name: str, levels: list[str] | None = None):
+        if name in self.categories:
+            values = column.astype(object).where(column.notna(), None)
+            values = values.map(lambda v: None if v is None else str(v))
+            return pd.Categorical(values, categories=levels or list(self.categories[name]))
+        return pd.to_numeric(column, errors="coerce").astype(np.float64)
+
+    def numeric(self, frame: pd.DataFrame, levels: list[list[str]] | None = None) -> np.ndarray:
+        """The model input as LightGBM reads it: rows x features floats, categoricals as the
+        position of the value among `levels` (one list per categorical, in order; by default
+        the training levels), NaN for missing. Feature-major in memory, so a feature's values
+        are contiguous."""
+        self._require(frame)
+        out = np.empty((len(self.features), len(frame)))
+        categorical = iter(levels or [])
+        for j, name in enumerate(self.features):
             if name in self.categories:
-                values = column.astype(object).where(column.notna(), None)
-                values = values.map(lambda v: None if v is None else str(v))
-                out[name] = pd.Categorical(values, categories=list(self.categories[name]))
+                column = self._column(frame[name], name, next(categorical, None))
+                codes = column.codes.astype(np.float64)
+                codes[codes < 0] = np.nan
+                out[j] = codes
             else:
-                out[name] = pd.to_numeric(column, errors="coerce").astype(np.float64)
-        return pd.DataFrame(out, index=frame.index)
+                out[j] = self._column(frame[name], name).to_numpy()
+        return out.T
 
     def plain(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The same columns with categoricals as plain strings (object): what the logged

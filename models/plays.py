@@ -1,7 +1,8 @@
 """Suggested retention plays: transparent rules over a customer's reasons and segment.
 
 The first rule that matches wins, so the order below is the priority order. Each rule reads
-only feature values and the names of the customer's top reasons; README lists them.
+only feature values and the names of the customer's top reasons; README lists them. Rules are
+evaluated for all customers at once (one boolean per customer).
 """
 
 from __future__ import annotations
@@ -10,46 +11,70 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+
+class Customers:
+    """What the rules read, for many customers at once: feature values, the names of each
+    customer's top reasons, and whether each is high-value."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        reason_columns: np.ndarray,
+        reason_names: list[str],
+        high_value: np.ndarray,
+    ):
+        self.frame = frame
+        self.reason_columns = reason_columns  # customers x k positions in reason_names, -1: none
+        self.reason_names = reason_names
+        self.high_value = np.asarray(high_value, dtype=bool)
+
+    def num(self, name: str, default: float = 0.0) -> np.ndarray:
+        """A feature as numbers; `default` where it is missing, not a number, or absent."""
+        if name not in self.frame.columns:
+            return np.full(len(self.frame), default)
+        values = pd.to_numeric(self.frame[name], errors="coerce").astype(float).to_numpy()
+        return np.where(np.isnan(values), default, values)
+
+    def equals(self, name: str, value: Any) -> np.ndarray:
+        """Whether a feature equals `value` (False where missing or absent)."""
+        if name not in self.frame.columns:
+            return np.zeros(len(self.frame), dtype=bool)
+        return (self.frame[name] == value).fillna(False).to_numpy(dtype=bool)
+
+    def reason(self, *prefixes: str) -> np.ndarray:
+        """Whether any of the customer's reasons starts with one of `prefixes`."""
+        hits = np.array([n.startswith(prefixes) for n in self.reason_names] + [False])
+        return hits[self.reason_columns].any(axis=1)  # -1 looks up the trailing False
+
 
 @dataclass(frozen=True)
 class Play:
     """A named retention action and when it applies."""
 
     name: str
-    applies: Callable[[dict[str, Any], set[str], bool], bool]
+    applies: Callable[[Customers], np.ndarray]
     why: str
-
-
-def _num(row: dict[str, Any], name: str, default: float = 0.0) -> float:
-    value = row.get(name)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return default if value != value else value
-
-
-def _reason_in(reasons: set[str], *prefixes: str) -> bool:
-    return any(r.startswith(prefixes) for r in reasons)
 
 
 PLAYS: tuple[Play, ...] = (
     Play(
         "billing follow-up",
-        lambda r, why, hv: _num(r, "failed_payments_30d") > 0 or _reason_in(why, "failed_payments"),
+        lambda c: (c.num("failed_payments_30d") > 0) | c.reason("failed_payments"),
         "a recent payment failed: fix the card or invoice before it becomes a cancellation",
     ),
     Play(
         "personal call (account manager)",
-        lambda r, why, hv: hv and _num(r, "open_tickets") > 0,
+        lambda c: c.high_value & (c.num("open_tickets") > 0),
         "high-value customer with support tickets still open",
     ),
     Play(
         "support escalation",
-        lambda r, why, hv: (
-            _num(r, "open_tickets") > 0
-            and _reason_in(
-                why,
+        lambda c: (
+            (c.num("open_tickets") > 0)
+            & c.reason(
                 "open_tickets",
                 "oldest_open",
                 "resolution",
@@ -63,41 +88,56 @@ PLAYS: tuple[Play, ...] = (
     ),
     Play(
         "onboarding help",
-        lambda r, why, hv: _num(r, "is_new_customer") >= 1,
+        lambda c: c.num("is_new_customer") >= 1,
         "new customer: guided onboarding to reach first value",
     ),
     Play(
         "price conversation",
-        lambda r, why, hv: (
-            _num(r, "invoice_change") > 0.05 and _reason_in(why, "invoice_change", "last_invoice")
-        ),
+        lambda c: (c.num("invoice_change") > 0.05) & c.reason("invoice_change", "last_invoice"),
         "invoice went up recently: explain the value or offer a plan that fits",
     ),
     Play(
         "re-engagement campaign",
-        lambda r, why, hv: (
-            _reason_in(
-                why, "events_", "active_days", "days_since_last_event", "activity_trend", "value_"
-            )
-            or _num(r, "activity_trend_30d", 1.0) < 0.7
+        lambda c: (
+            c.reason("events_", "active_days", "days_since_last_event", "activity_trend", "value_")
+            | (c.num("activity_trend_30d", 1.0) < 0.7)
         ),
         "usage is fading: re-engage with what they used to value",
     ),
     Play(
         "feature education",
-        lambda r, why, hv: _num(r, "event_types_90d", 99) <= 2 or _reason_in(why, "event_types"),
+        lambda c: (c.num("event_types_90d", 99) <= 2) | c.reason("event_types"),
         "uses few features: show the ones similar customers rely on",
     ),
     Play(
         "NPS follow-up",
-        lambda r, why, hv: r.get("nps_category") == "detractor",
+        lambda c: c.equals("nps_category", "detractor"),
         "recent detractor: close the loop on their feedback",
     ),
-    Play("customer-success check-in", lambda r, why, hv: True, "no single driver: a check-in call"),
+    Play(
+        "customer-success check-in",
+        lambda c: np.ones(len(c.frame), dtype=bool),
+        "no single driver: a check-in call",
+    ),
 )
 
 
+def suggest_plays(customers: Customers) -> np.ndarray:
+    """The retention play per customer: the first rule in PLAYS that applies."""
+    return np.select(
+        [np.asarray(p.applies(customers), dtype=bool) for p in PLAYS],
+        [p.name for p in PLAYS],
+        default=PLAYS[-1].name,
+    ).astype(object)
+
+
 def suggest_play(row: dict[str, Any], reason_features: list[str], high_value: bool) -> str:
-    """The retention play for one customer: the first rule in PLAYS that applies."""
-    reasons = set(reason_features)
-    return next(p.name for p in PLAYS if p.applies(row, reasons, high_value))
+    """The retention play for one customer (a dict of feature values)."""
+    names = list(dict.fromkeys(reason_features))
+    customers = Customers(
+        pd.DataFrame([row]),
+        np.array([[names.index(n) for n in reason_features]], dtype=np.int64).reshape(1, -1),
+        names,
+        np.array([high_value]),
+    )
+    return str(suggest_plays(customers)[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 
 from models.trainer import TrainedModel
@@ -29,8 +30,17 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         """Churn probability per row (column `probability`); with contributions=True also one
         `contrib__<feature>` column per feature (log-odds contributions)."""
         frame = pd.DataFrame(model_input)
-        out = pd.DataFrame({"probability": self.trained.predict_proba(frame)}, index=frame.index)
-        if params and params.get("contributions"):
-            contrib = self.trained.contributions(frame).add_prefix(CONTRIBUTION_PREFIX)
-            out = pd.concat([out, contrib], axis=1)
+        if not (params and params.get("contributions")):
+            probability = self.trained.predict_proba(frame)
+            return pd.DataFrame({"probability": probability}, index=frame.index)
+        probability, contributions = self.scores(frame)
+        out = contributions.add_prefix(CONTRIBUTION_PREFIX)
+        out.insert(0, "probability", probability)
         return out
+
+    def scores(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """Churn probability per row and the per-feature contributions (log-odds), one column
+        per feature, indexed like `frame`."""
+        probability, contributions = self.trained.scores(frame)
+        columns = pd.DataFrame(contributions, columns=self.features, index=frame.index, copy=False)
+        return probability, columns

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.explain import top_reasons
-from models.plays import suggest_play
+from models.explain import explain
+from models.plays import Customers, suggest_plays
 
 HIGH_VALUE_QUANTILE = 0.8  # top 20% by monthly revenue count as high-value customers
 
@@ -55,15 +55,10 @@ def rank_customers(
     frame = features.reset_index(drop=True)
     value = monthly_value(frame)
     at_risk = probability * value.to_numpy() * settings.horizon_days / 30.0
-    reasons = top_reasons(
-        contributions.reset_index(drop=True), frame, templates, k=3, groups=groups
-    )
+    reasons = explain(contributions, frame, templates, k=3, groups=groups)
     high_value_line = value.quantile(HIGH_VALUE_QUANTILE) if len(value) else 0.0
-    records = frame.to_dict("records")
-    plays = [
-        suggest_play(row, [r["feature"] for r in why], bool(v > 0 and v >= high_value_line))
-        for row, why, v in zip(records, reasons, value, strict=True)
-    ]
+    high_value = ((value > 0) & (value >= high_value_line)).to_numpy()
+    plays = suggest_plays(Customers(frame, reasons.columns, reasons.names, high_value))
     out = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str),
@@ -71,11 +66,8 @@ def rank_customers(
             "risk_tier": risk_tier(probability, settings.high_threshold, settings.medium_threshold),
             "monthly_revenue": value.to_numpy(),
             "revenue_at_risk": at_risk,
-            **{
-                f"reason_{i + 1}": [w[i]["text"] if len(w) > i else "" for w in reasons]
-                for i in range(3)
-            },
-            "reason_features": [[r["feature"] for r in w] for w in reasons],
+            **{f"reason_{i + 1}": reasons.texts[i] for i in range(3)},
+            "reason_features": reasons.features(),
             "suggested_play": plays,
             **{c: frame[c].to_numpy() for c in profile_columns if c in frame.columns},
         }
@@ -91,15 +83,18 @@ def rank_customers(
 
 def mark_contacts(ranked: pd.DataFrame, capacity: int, rank_by: str) -> pd.DataFrame:
     """Flag the `capacity` customers to contact first, by revenue at risk or probability."""
-    out = ranked.copy()
+    out = ranked.copy(deep=False)  # copy-on-write: the new columns leave `ranked` as it is
     out["contact_first"] = False
     out["contact_order"] = pd.array([pd.NA] * len(out), dtype="Int64")
     if capacity <= 0 or out.empty:
         return out
     key = "revenue_at_risk" if rank_by == "revenue" else "churn_probability"
-    order = out.sort_values(
-        [key, "churn_probability", "customer_id"], ascending=[False, False, True], kind="stable"
-    ).index[:capacity]
+    keys = [key, "churn_probability", "customer_id"]
+    order = (
+        out[list(dict.fromkeys(keys))]  # sort the keys only, not every column
+        .sort_values(keys, ascending=[False, False, True], kind="stable")
+        .index[:capacity]
+    )
     out.loc[order, "contact_first"] = True
     out.loc[order, "contact_order"] = np.arange(1, len(order) + 1)
     return out

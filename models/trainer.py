@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.metrics import log_loss, roc_auc_score
 
 from models.calibration import Calibrator, Method
+from models.contributions import PatternExplainer
 from models.matrix import FeatureLayout
 
 # Churn is imbalanced (a few percent a month): keep the natural class balance so scores stay
@@ -74,10 +75,24 @@ class TrainedModel:
         )
         return pd.DataFrame(values[:, :-1], columns=list(self.layout.features), index=frame.index)
 
+    def scores(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated churn probabilities and per-feature contributions (rows x features, in
+        layout order), the same numbers as `predict_proba` and `contributions` from one pass
+        over the trees."""
+        matrix = self.layout.numeric(frame, self.booster.pandas_categorical)
+        raw, contributions = PatternExplainer(self.booster, self.best_iteration).explain(matrix)
+        scale = float(self.booster.params.get("sigmoid", 1.0))
+        return self.calibrator.predict(_sigmoid(raw, scale)), contributions[:, :-1]
+
     def importance(self) -> pd.Series:
         """Total gain per feature, largest first."""
         gain = self.booster.feature_importance(importance_type="gain")
         return pd.Series(gain, index=list(self.layout.features)).sort_values(ascending=False)
+
+
+def _sigmoid(raw: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """LightGBM's binary output transform (its `sigmoid` parameter is `scale`)."""
+    return 1.0 / (1.0 + np.exp(-scale * raw))
 
 
 def _fit(params: dict[str, Any], train: lgb.Dataset, valid: lgb.Dataset, seed: int) -> lgb.Booster:

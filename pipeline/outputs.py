@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from features.errors import ExportError, Problem
 
@@ -63,6 +66,21 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _lists_as_json(table: pa.Table) -> pa.Table:
+    """List columns (e.g. reason_features) as JSON text, which a CSV cell can hold."""
+    for i, column in enumerate(table.schema):
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+            texts: dict[tuple, str] = {}  # few distinct lists: encode each once
+            encoded = []
+            for value in table.column(i).to_pylist():
+                key = None if value is None else tuple(value)
+                if key is not None and key not in texts:
+                    texts[key] = json.dumps(value)
+                encoded.append(None if key is None else texts[key])
+            table = table.set_column(i, column.name, pa.array(encoded, type=pa.string()))
+    return table
+
+
 def write_list(
     output_dir: Path,
     as_of: pd.Timestamp,
@@ -77,12 +95,9 @@ def write_list(
     staging = output_dir / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
-        ranked.to_parquet(staging / "at_risk.parquet", index=False)
-        csv = ranked.copy()
-        for column in csv.columns:
-            if csv[column].map(lambda v: isinstance(v, list)).any():
-                csv[column] = csv[column].map(lambda v: json.dumps(list(v)))
-        csv.to_csv(staging / "at_risk.csv", index=False)
+        table = pa.Table.from_pandas(ranked, preserve_index=False)
+        pq.write_table(table, staging / "at_risk.parquet")
+        pa_csv.write_csv(_lists_as_json(table), staging / "at_risk.csv")
         if write_hook is not None:
             write_hook(staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))

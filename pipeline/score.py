@@ -12,7 +12,6 @@ from features.errors import ExportError, Problem
 from features.ingest import ingest_exports
 from features.registry import FeatureSpec
 from models.drift import population_stability
-from models.pyfunc import CONTRIBUTION_PREFIX
 from models.ranking import ListSettings, rank_customers
 from pipeline import tracking
 from pipeline.config import Config
@@ -111,9 +110,7 @@ def run_scoring(
         _check_freshness(config, when, data_end)
         features = _current_features(config, tables, when, spec, model)
     with timer("predict"):
-        scored = model.predict(None, features, params={"contributions": True})
-    contributions = scored.filter(like=CONTRIBUTION_PREFIX)
-    contributions.columns = [c.removeprefix(CONTRIBUTION_PREFIX) for c in contributions.columns]
+        probability, contributions = model.scores(features)
     settings = ListSettings(
         config.scoring.high_threshold,
         config.scoring.medium_threshold,
@@ -124,7 +121,7 @@ def run_scoring(
     with timer("rank_and_reasons"):
         ranked = rank_customers(
             features,
-            scored["probability"].to_numpy(),
+            probability,
             contributions,
             metadata["descriptions"],
             list(spec.profile.categorical),

@@ -32,6 +32,33 @@ def test_lists_of_other_dates_are_never_touched(tmp_path):
     assert csv.loc[0, "reason_features"] == '["events_30d"]'
 
 
+def test_the_csv_reads_back_as_the_list_with_reasons_as_json(tmp_path):
+    ranked = pd.DataFrame(
+        {
+            "rank": [1, 2, 3],
+            "customer_id": ["007", "b", "c"],
+            "churn_probability": [0.123456789012345, 1e-7, 0.5],
+            "reason_1": ["active days: 2, vs 14 before", 'said "too pricey"', ""],
+            "reason_features": [["events_30d", "open_tickets"], [], ["events_30d", "open_tickets"]],
+            "contact_first": [True, False, False],
+            "contact_order": pd.array([1, pd.NA, pd.NA], dtype="Int64"),
+        }
+    )
+    write_list(tmp_path, DAY1, ranked, {"run": 1})
+    csv = pd.read_csv(
+        partition_dir(tmp_path, DAY1) / "at_risk.csv",
+        dtype={"customer_id": str, "contact_order": "Int64"},
+        keep_default_na=False,
+        na_values={"contact_order": [""]},
+    )
+    assert list(csv.columns) == list(ranked.columns)
+    assert [json.loads(v) for v in csv["reason_features"]] == list(ranked["reason_features"])
+    expected = ranked.drop(columns="reason_features")
+    pd.testing.assert_frame_equal(csv.drop(columns="reason_features"), expected, check_dtype=False)
+    back = pd.read_parquet(partition_dir(tmp_path, DAY1) / "at_risk.parquet")
+    assert [list(v) for v in back["reason_features"]] == list(ranked["reason_features"])
+
+
 def test_rerunning_a_date_replaces_its_list_whole(tmp_path):
     write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
     write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
