@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -95,6 +96,11 @@ def stage_seconds(stdout: str) -> dict[str, float]:
     return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)s", line)}
 
 
+def clear_cache() -> None:
+    """Forget the typed-Parquet copies, so the next run ingests the exports afresh."""
+    shutil.rmtree(WORK / "cache", ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train once, score every size, write the results file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,10 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     train = run_measured([*churn, "train", "--config", str(write_config(100_000))])
     results = {"train_100000": {k: v for k, v in train.items() if k != "stdout"}}
     for n in args.sizes:
-        # Warm the typed-Parquet cache first so the measured run is the nightly steady state
-        # (the exports are validated again in the measured run either way).
+        # The first run meets new exports (full checks and the typed-Parquet copy), as a
+        # nightly run does after each export; the second finds them cached (a re-run, or a
+        # second list the same day). Both are recorded; the exports are validated either way.
         config = write_config(n)
-        run_measured([*churn, "score", "--config", str(config)])
+        clear_cache()
+        first = run_measured([*churn, "score", "--config", str(config)])
         measured = run_measured([*churn, "score", "--config", str(config)])
         customers = int(re.search(r"customers ([\d,]+):", measured["stdout"])[1].replace(",", ""))
         results[str(n)] = {
@@ -116,9 +124,18 @@ def main(argv: list[str] | None = None) -> None:
             "customers_scored": customers,
             "customers_per_s": round(customers / measured["wall_s"]),
             "stages_s": stage_seconds(measured["stdout"]),
+            "new_exports": {
+                "wall_s": first["wall_s"],
+                "peak_rss_mb": first["peak_rss_mb"],
+                "stages_s": stage_seconds(first["stdout"]),
+            },
         }
         print(
-            f"{n:>9,} customers: {measured['wall_s']:.1f}s wall, "
+            f"{n:>9,} customers, new exports: {first['wall_s']:.1f}s wall, "
+            f"{first['peak_rss_mb']:.0f} MB peak RSS, stages {stage_seconds(first['stdout'])}"
+        )
+        print(
+            f"{n:>9,} customers, cached: {measured['wall_s']:.1f}s wall, "
             f"{measured['peak_rss_mb']:.0f} MB peak RSS, stages {results[str(n)]['stages_s']}"
         )
     payload = {
