@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.baselines import fit_health_calibration, fit_logistic, health_risk, predict_logistic
-from models.evaluate import evaluate_scores
+from models.evaluate import evaluate_scores, paired_auc_difference
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
 from models.trainer import TrainedModel, train_churn_model
@@ -27,6 +27,8 @@ class ExperimentResult:
     test: pd.DataFrame  # test rows: keys, label, one probability column per model
     backtest: pd.DataFrame
     contributions: pd.DataFrame
+    gaps: dict[str, dict[str, float]]
+    """Per other scorer: the model's ROC AUC minus its own, with a paired bootstrap interval."""
 
 
 def _rows(frame: pd.DataFrame, cutoffs) -> pd.DataFrame:
@@ -61,12 +63,18 @@ def run_experiment(
         if c in out.columns
     ]
     scores = {name: evaluate_scores(y, out[name].to_numpy()) for name in names}
+    gaps = {
+        name: paired_auc_difference(y, out["model"].to_numpy(), out[name].to_numpy(), seed=seed)
+        for name in names
+        if name != "model"
+    }
     return ExperimentResult(
         model=model,
         scores=scores,
         test=out,
         backtest=run_backtest(frame, backtest or [], layout, seed, model.params, calibration),
         contributions=model.contributions(test),
+        gaps=gaps,
     )
 
 
@@ -87,8 +95,10 @@ def run_backtest(
         )
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
+        logistic = predict_logistic(fit_logistic(train, layout, LABEL), test, layout)
         row = {"cutoff": split.test[0], "train_cutoffs": len(split.train)}
         row |= {k: m[k] for k in ("roc_auc", "pr_auc", "lift_at_10", "ece", "base_rate", "rows")}
+        row["logistic_roc_auc"] = evaluate_scores(y, logistic)["roc_auc"]
         if TRUTH in test.columns and test[TRUTH].notna().all():
             row["truth_roc_auc"] = evaluate_scores(y, test[TRUTH].to_numpy())["roc_auc"]
         rows.append(row)

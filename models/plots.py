@@ -236,12 +236,21 @@ def backtest_figure(table: pd.DataFrame, group: str | None = None) -> Figure:
     figure, axes = single_axes("Backtest across test cutoffs", group, "ROC AUC")
     x = table[group].to_numpy()
     (auc_line,) = axes.plot(x, table["roc_auc"], marker="o", color="tab:blue", label="ROC AUC")
+    handles = [auc_line]
+    # Baseline and best-achievable AUC per cutoff, when the backtest measured them.
+    for column, label, style in (
+        ("logistic_roc_auc", "logistic regression AUC", ":"),
+        ("truth_roc_auc", "true probability AUC", "--"),
+    ):
+        if column in table.columns:
+            (line,) = axes.plot(x, table[column], linestyle=style, color="tab:gray", label=label)
+            handles.append(line)
     lift_axes = axes.twinx()
     (lift_line,) = lift_axes.plot(
         x, table["lift_at_10"], marker="s", color="tab:orange", label="lift in top 10%"
     )
     lift_axes.set_ylabel("lift in top 10%")
-    axes.legend(handles=[auc_line, lift_line], loc="lower left")
+    axes.legend(handles=[*handles, lift_line], loc="lower left")
     if pd.api.types.is_datetime64_any_dtype(table[group]):
         # Full dates overlap when several monthly cutoffs sit side by side.
         axes.tick_params(axis="x", labelrotation=30)

@@ -40,9 +40,16 @@ def evaluation_figures(result: ExperimentResult) -> dict[str, object]:
 
 
 def print_training_summary(
-    comparison: pd.DataFrame, outcome: dict, seconds: dict[str, float], frame, split
+    comparison: pd.DataFrame,
+    outcome: dict,
+    seconds: dict[str, float],
+    frame,
+    split,
+    gaps: dict[str, dict[str, float]] | None = None,
+    backtest: pd.DataFrame | None = None,
 ) -> None:
-    """The short table `make train` ends with: quality, promotion, timings, where to look."""
+    """The short table `make train` ends with: quality, how sure the gaps to the baselines
+    are, stability over time, promotion, timings, where to look."""
     print(
         f"rows: {len(frame):,} customer-months over {len(split.all)} cutoffs "
         f"(train {len(split.train)}, valid {len(split.valid)}, "
@@ -50,6 +57,25 @@ def print_training_summary(
     )
     print("out-of-time test:")
     print(comparison.to_string(float_format=lambda v: f"{v:.3f}"))
+    if gaps:
+        print(
+            "model ROC AUC minus, 95% paired bootstrap interval: "
+            + "; ".join(
+                f"{name} {g['roc_auc_diff']:+.3f} [{g['roc_auc_diff_low']:+.3f}, "
+                f"{g['roc_auc_diff_high']:+.3f}]"
+                for name, g in gaps.items()
+            )
+        )
+    if backtest is not None and not backtest.empty:
+        columns = [c for c in ("roc_auc", "logistic_roc_auc", "truth_roc_auc") if c in backtest]
+        names = {"roc_auc": "model", "logistic_roc_auc": "logistic", "truth_roc_auc": "truth"}
+        print(
+            f"backtest ROC AUC ({' / '.join(names[c] for c in columns)}): "
+            + ", ".join(
+                f"{row['cutoff']:%Y-%m} " + "/".join(f"{row[c]:.3f}" for c in columns)
+                for _, row in backtest.iterrows()
+            )
+        )
     verdict = "promoted to" if outcome["promoted"] else "NOT promoted to"
     print(
         f"model {outcome['name']} version {outcome['version']} {verdict} "

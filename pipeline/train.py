@@ -81,7 +81,13 @@ def run_training(config: Config, as_of: dt.date | None = None) -> int:
     with timer("logging"):
         outcome = _track(config, frame, split, spec, layout, result, data_start, data_end)
     report.print_training_summary(
-        compare_models(result.scores), outcome, timer.seconds, frame, split
+        compare_models(result.scores),
+        outcome,
+        timer.seconds,
+        frame,
+        split,
+        result.gaps,
+        result.backtest,
     )
     return 0
 
@@ -120,9 +126,11 @@ def _track(config, frame, split, spec, layout, result, data_start, data_end) -> 
         for model_name, scores in result.scores.items():
             prefix = "" if model_name == "model" else f"{model_name}."
             tracking.log_metrics(scores, prefix=f"test.{prefix}")
+        for other, gap in result.gaps.items():
+            tracking.log_metrics(gap, prefix=f"test.gap_vs_{other}.")
         for _, row in result.backtest.iterrows():
             tracking.log_metrics(
-                {k: row[k] for k in ("roc_auc", "lift_at_10", "ece")},
+                {k: row[k] for k in ("roc_auc", "lift_at_10", "ece", "logistic_roc_auc")},
                 "backtest.",
                 step=int(row["cutoff"].strftime("%Y%m")),
             )

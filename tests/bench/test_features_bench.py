@@ -30,9 +30,7 @@ def synthetic(tmp_path_factory):
 
 
 def _builder(tables, spec, cutoffs: list[dt.datetime]) -> pd.DataFrame:
-    expr = build.family_aggregates(
-        engagement, tables[engagement.TABLE], Cutoffs.of(cutoffs), spec
-    )
+    expr = build.family_aggregates(engagement, tables[engagement.TABLE], Cutoffs.of(cutoffs), spec)
     return expr.to_pandas()
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_auc_score
 
 from models.evaluate import (
     DEFAULT_COMPARISON,
@@ -18,6 +19,7 @@ from models.evaluate import (
     expected_calibration_error,
     labels_by_rank,
     metrics_by_group,
+    paired_auc_difference,
     top_count,
 )
 
@@ -297,3 +299,27 @@ def test_metrics_by_group_evaluates_each_cutoff_in_order():
     no_churn = table[table["cutoff"] == cutoffs[2]].iloc[0]
     assert math.isnan(no_churn["roc_auc"])
     assert no_churn["base_rate"] == 0.0
+
+
+def test_paired_auc_difference_point_estimate_matches_sklearn_with_ties():
+    rng = np.random.default_rng(3)
+    y = rng.binomial(1, 0.2, 2_000)
+    a = np.round(y * 0.6 + rng.uniform(size=2_000), 1)  # rounded: many ties
+    b = rng.uniform(size=2_000)
+    gap = paired_auc_difference(y, a, b, rounds=200)
+    expected = roc_auc_score(y, a) - roc_auc_score(y, b)
+    assert gap["roc_auc_diff"] == pytest.approx(expected, abs=1e-12)
+    assert gap["roc_auc_diff_low"] < expected < gap["roc_auc_diff_high"]
+
+
+def test_paired_auc_difference_separates_a_real_gain_from_noise():
+    rng = np.random.default_rng(4)
+    y = rng.binomial(1, 0.1, 5_000)
+    signal = y + rng.normal(0, 1.0, 5_000)
+    better = paired_auc_difference(y, signal, signal + rng.normal(0, 2.0, 5_000), rounds=300)
+    assert better["roc_auc_diff_low"] > 0 and better["share_better"] > 0.99
+    same = paired_auc_difference(y, signal, signal + rng.normal(0, 0.01, 5_000), rounds=300)
+    assert same["roc_auc_diff_low"] < 0 < same["roc_auc_diff_high"]
+    identical = paired_auc_difference(y, signal, signal, rounds=50)
+    assert identical["roc_auc_diff"] == identical["roc_auc_diff_low"] == 0.0
+    assert identical["share_better"] == 0.0

@@ -288,3 +288,16 @@ def test_figures_stay_out_of_pyplot_and_are_freed(scored, contributions, backtes
     assert plt.get_fignums() == before
     gc.collect()
     assert all(reference() is None for reference in references)
+
+
+def test_backtest_figure_draws_baseline_and_truth_when_measured(backtest_table):
+    table = backtest_table.assign(
+        logistic_roc_auc=backtest_table["roc_auc"] - 0.01,
+        truth_roc_auc=backtest_table["roc_auc"] + 0.05,
+    )
+    auc_axes, _ = backtest_figure(table).axes
+    lines = auc_axes.get_lines()
+    assert len(lines) == 3
+    np.testing.assert_allclose(lines[1].get_ydata(), table["logistic_roc_auc"])
+    np.testing.assert_allclose(lines[2].get_ydata(), table["truth_roc_auc"])
+    assert len(legend_texts(auc_axes)) == 4

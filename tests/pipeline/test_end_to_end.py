@@ -87,6 +87,15 @@ def test_training_logs_a_run_and_registers_a_champion_that_returns_probabilities
         "test.ece",
     ):
         assert metric in run.data.metrics, metric
+    m = run.data.metrics
+    gap = m["test.gap_vs_logistic_regression.roc_auc_diff"]
+    assert gap == pytest.approx(m["test.roc_auc"] - m["test.logistic_regression.roc_auc"])
+    assert m["test.gap_vs_logistic_regression.roc_auc_diff_low"] <= gap
+    assert gap <= m["test.gap_vs_logistic_regression.roc_auc_diff_high"]
+    history = tracking.mlflow.MlflowClient().get_metric_history(
+        run.info.run_id, "backtest.logistic_roc_auc"
+    )
+    assert len(history) == 2 and all(0 < h.value < 1 for h in history)
     assert run.data.params["churn.horizon_days"] == "30"
     assert run.data.tags["promoted"] == "True"
     artifacts = {a.path for a in tracking.mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}

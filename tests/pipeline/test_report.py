@@ -1,0 +1,53 @@
+"""The summary `make train` ends with states the gaps to the baselines and the backtest."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from models.evaluate import compare_models, evaluate_scores, paired_auc_difference
+from pipeline.report import print_training_summary
+
+
+def test_summary_prints_gap_intervals_and_backtest_per_cutoff(capsys):
+    rng = np.random.default_rng(1)
+    y = rng.binomial(1, 0.1, 3_000)
+    model = y * 0.5 + rng.uniform(size=3_000)
+    logistic = y * 0.3 + rng.uniform(size=3_000)
+    scores = {"model": evaluate_scores(y, model / 1.5), "logistic_regression": {}}
+    scores["logistic_regression"] = evaluate_scores(y, logistic / 1.3)
+    gap = paired_auc_difference(y, model, logistic, rounds=100)
+    cutoffs = pd.to_datetime(["2026-07-01", "2026-08-01"])
+    backtest = pd.DataFrame(
+        {"cutoff": cutoffs, "roc_auc": [0.76, 0.74], "logistic_roc_auc": [0.75, 0.73]}
+    )
+    split = SimpleNamespace(all=list(cutoffs), train=cutoffs[:1], valid=[], test=cutoffs[1:])
+    outcome = {
+        "promoted": True,
+        "name": "m",
+        "version": "3",
+        "alias": "champion",
+        "reason": "no comparable champion",
+        "store": "sqlite:///x.db",
+        "ui": "http://127.0.0.1:5000",
+    }
+    frame = pd.DataFrame({"cutoff": cutoffs})
+    print_training_summary(
+        compare_models(scores),
+        outcome,
+        {"features": 1.0},
+        frame,
+        split,
+        {"logistic_regression": gap},
+        backtest,
+    )
+    out = capsys.readouterr().out
+    expected = (
+        f"logistic_regression {gap['roc_auc_diff']:+.3f} "
+        f"[{gap['roc_auc_diff_low']:+.3f}, {gap['roc_auc_diff_high']:+.3f}]"
+    )
+    assert expected in out
+    assert gap["roc_auc_diff"] > 0.05
+    assert "backtest ROC AUC (model / logistic): 2026-07 0.760/0.750, 2026-08 0.740/0.730" in out
