@@ -116,10 +116,28 @@ def build_features(
         if f.aggregate and f.fill is not None
     }
     row = row.mutate(**fills)
-    for feature in catalogue:
-        if feature.derive is not None:
-            row = row.mutate(**{feature.name: feature.derive(row)})
+    row = _derive_in_layers(row, [f for f in catalogue if f.derive is not None])
     return row.select(*KEYS, *[f.name for f in catalogue])
+
+
+def _derive_in_layers(row: ir.Table, derived: list[Feature]) -> ir.Table:
+    """Add derived features in as few projections as their dependencies allow: every one
+    whose inputs already exist goes into the same mutate (each extra projection costs Ibis
+    a select-merging pass at compile time)."""
+    pending = list(derived)
+    while pending:
+        ready, waiting = {}, []
+        for feature in pending:
+            try:
+                ready[feature.name] = feature.derive(row)
+            except (AttributeError, ibis.common.exceptions.IbisTypeError):
+                waiting.append(feature)  # it reads a derived feature not added yet
+        if not ready:
+            names = ", ".join(f.name for f in waiting)
+            raise ValueError(f"derived features read columns that never exist: {names}")
+        row = row.mutate(**ready)
+        pending = waiting
+    return row
 
 
 def cutoff_batches(

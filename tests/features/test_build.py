@@ -308,3 +308,17 @@ def test_rare_event_types_still_count_towards_breadth(tmp_path):
 def test_bit_count_matches_python(word):
     value = ibis.literal(word, type="int64")
     assert ibis.duckdb.connect().execute(bit_count(value)) == bin(word).count("1")
+
+
+def test_derived_features_may_read_each_other_in_any_declared_order():
+    from features.build import _derive_in_layers
+    from features.registry import Feature
+
+    table = ibis.memtable({"a": [1, 2], "b": [3, 5]})
+    later = Feature("c_twice", "test", "{value}", derive=lambda r: r.c * 2)
+    first = Feature("c", "test", "{value}", derive=lambda r: r.a + r["b"])
+    out = _derive_in_layers(table, [later, first]).execute()
+    assert out["c"].tolist() == [4, 7] and out["c_twice"].tolist() == [8, 14]
+    orphan = Feature("d", "test", "{value}", derive=lambda r: r.missing + 1)
+    with pytest.raises(ValueError, match="d"):
+        _derive_in_layers(table, [orphan])
