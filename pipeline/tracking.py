@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,32 @@ class Store:
     artifact_root: str | None  # None when a server decides
 
 
+class _DropKnownNoise(logging.Filter):
+    """Drops MLflow log lines about routine steps and choices made here on purpose (the model
+    is pickled with its own code logged beside it; the store's tables are created on first
+    use; the input example is checked against the signature on every log)."""
+
+    NOISE = (
+        "serialized using CloudPickle",
+        "Validating input example against model signature",
+        "Creating initial MLflow database tables",
+        "Updating database tables",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(text in record.getMessage() for text in self.NOISE)
+
+
+def _quiet_mlflow() -> None:
+    for name in ("mlflow.pyfunc", "mlflow.store.db.utils"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _DropKnownNoise) for f in target.filters):
+            target.addFilter(_DropKnownNoise())
+
+
 def open_store(settings: TrackingSettings) -> Store:
     """Point MLflow at MLFLOW_TRACKING_URI, or create/open the local SQLite store once."""
+    _quiet_mlflow()
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         store = Store(uri, None)
@@ -116,7 +141,10 @@ def log_dataset(frame: pd.DataFrame, source: str, name: str, context: str) -> No
     # Integers become floats: MLflow's schema cannot hold missing values in integer columns.
     numeric = frame.select_dtypes("integer").columns
     frame = frame.astype(dict.fromkeys(numeric, "float64"))
-    dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="churned")
+    with warnings.catch_warnings():
+        # MLflow registers its local-file source type twice and warns that a path is ambiguous.
+        warnings.filterwarnings("ignore", "The specified dataset source can be interpreted")
+        dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="churned")
     mlflow.log_input(dataset, context=context)
 
 
