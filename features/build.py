@@ -36,6 +36,21 @@ def feature_catalogue(spec: FeatureSpec) -> list[Feature]:
     return [f for module in families(spec) for f in module.declarations(spec)]
 
 
+def reason_topics(spec: FeatureSpec) -> dict[str, str]:
+    """What each feature's reason is about (e.g. "usage", "payment problems"), from each
+    family's `TOPICS` (name prefix -> topic, longest prefix wins) and `DEFAULT_TOPIC` (None:
+    the feature is its own topic; a family without either is one topic). Per-customer reasons
+    name one feature per topic, so the three slots say three different things."""
+    topics = {}
+    for module in families(spec):
+        prefixes = sorted(getattr(module, "TOPICS", {}).items(), key=lambda kv: -len(kv[0]))
+        default = getattr(module, "DEFAULT_TOPIC", module.FAMILY)
+        for feature in module.declarations(spec):
+            match = next((t for p, t in prefixes if feature.name.startswith(p)), None)
+            topics[feature.name] = match or default or feature.name
+    return topics
+
+
 def resolve_spec(
     tables: dict[str, ir.Table], settings: FeatureSettings, profile_columns
 ) -> FeatureSpec:

@@ -25,6 +25,10 @@ LOOKBACK_DAYS = 90
 TS = "timestamp"
 # Stands for "each of the most frequent event types" in the catalogue and docs.
 EVENT_TYPE_PLACEHOLDER = "<event_type>"
+# What each feature's reason is about (name prefix -> topic; the rest: "usage"), so a
+# customer's top reasons are not three ways of saying "usage dropped".
+TOPICS = {"event_types_": "adoption", "rare_event_types_": "adoption"}
+DEFAULT_TOPIC = "usage"
 
 
 def _events(days: int, after: int = 0):
@@ -60,6 +64,7 @@ def _events_of_type(event_type: str, days: int):
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every engagement feature for this spec (per-type counts for the spec's event types)."""
     f = FAMILY
+    label = spec.settings.value_label
     features = [
         Feature(
             "events_7d",
@@ -100,7 +105,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         Feature(
             "events_60_90d",
             f,
-            "{value:.0f} events 60-90 days ago",
+            "{value:.0f} events 60-90 days ago, {events_30d:.0f} in the last 30 days",
             window_days=90,
             aggregate=_events(90, 60),
             fill=0,
@@ -145,7 +150,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         Feature(
             "active_days_60_90d",
             f,
-            "active on {value:.0f} days 60-90 days ago",
+            "active on {value:.0f} days 60-90 days ago, {active_days_30d:.0f} in the last 30",
             window_days=90,
             aggregate=_active_days(90, 60),
             fill=0,
@@ -163,7 +168,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         Feature(
             "value_30d",
             f,
-            "usage value (e.g. minutes) in the last 30 days: {value:.0f}",
+            f"{label} in the last 30 days: {{value:.0f}} ({{value_90d:.0f}} over 90 days)",
             kind="amount",
             window_days=30,
             aggregate=lambda t: when(within(t, TS, 30), t.value).sum().fill_null(0),
@@ -173,7 +178,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         Feature(
             "value_90d",
             f,
-            "usage value (e.g. minutes) in the last 90 days: {value:.0f}",
+            f"{label} in the last 90 days: {{value:.0f}}",
             kind="amount",
             window_days=90,
             aggregate=lambda t: when(within(t, TS, 90), t.value).sum().fill_null(0),

@@ -9,6 +9,9 @@ from __future__ import annotations
 from features.registry import Feature, FeatureSpec, age_days
 
 FAMILY = "profile"
+# What each feature's reason is about (name prefix -> topic; the rest: the column itself).
+TOPICS = {"tenure_days": "tenure", "is_new_customer": "tenure"}
+DEFAULT_TOPIC = None
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
@@ -39,7 +42,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             Feature(
                 column,
                 f,
-                f"{column}: {{value}}",
+                f"{column.replace('_', ' ')}: {{value}}",
                 kind="categorical",
                 derive=lambda r, c=column: r[c].cast("string"),
             )
@@ -49,7 +52,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             Feature(
                 column,
                 f,
-                f"{column}: {{value:,.0f}}",
+                f"{column.replace('_', ' ')}: {{value:,.0f}}",
                 kind="amount",
                 derive=lambda r, c=column: r[c].cast("float64"),
             )

@@ -16,6 +16,16 @@ from features.registry import (
 )
 
 FAMILY = "purchases"
+# What each feature's reason is about (name prefix -> topic; the rest: "spend").
+TOPICS = {
+    "failed_payments": "payment problems",
+    "last_invoice_failed": "payment problems",
+    "refunds": "payment problems",
+    "invoice_change": "price change",
+    "invoice_amount_60_90d": "price change",
+    "last_invoice_amount": "price change",
+}
+DEFAULT_TOPIC = "spend"
 TABLE = "purchases"
 LOOKBACK_DAYS = 365
 TS = "timestamp"

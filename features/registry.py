@@ -86,6 +86,8 @@ class FeatureSettings:
     new_customer_days: int = 90
     invoice_kinds: tuple[str, ...] = ("subscription", "invoice", "renewal")
     addon_kinds: tuple[str, ...] = ("addon", "add_on", "add-on")
+    value_label: str = "usage value"
+    """What the engagement `value` column measures, as reasons say it (e.g. "minutes of use")."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class FeatureSpec:
                 "new_customer_days": self.settings.new_customer_days,
                 "invoice_kinds": list(self.settings.invoice_kinds),
                 "addon_kinds": list(self.settings.addon_kinds),
+                "value_label": self.settings.value_label,
             },
             "event_types": list(self.event_types),
             "profile": {
@@ -127,6 +130,7 @@ class FeatureSpec:
                 s["new_customer_days"],
                 tuple(s["invoice_kinds"]),
                 tuple(s["addon_kinds"]),
+                s.get("value_label", FeatureSettings.value_label),
             ),
             event_types=tuple(raw["event_types"]),
             profile=ProfileColumns(

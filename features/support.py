@@ -20,6 +20,15 @@ from features.registry import (
 )
 
 FAMILY = "support"
+# What each feature's reason is about (name prefix -> topic; the rest: "ticket volume").
+TOPICS = {
+    "open_tickets": "open tickets",
+    "oldest_open_ticket": "open tickets",
+    "resolution_hours": "support experience",
+    "satisfaction": "support experience",
+    "last_satisfaction": "support experience",
+}
+DEFAULT_TOPIC = "ticket volume"
 TABLE = "support"
 LOOKBACK_DAYS = 365
 TS = "opened_at"

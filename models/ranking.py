@@ -50,12 +50,16 @@ def rank_customers(
     profile_columns: list[str],
     settings: ListSettings,
     groups: dict[str, str] | None = None,
+    per_group: int = 2,
 ) -> pd.DataFrame:
-    """One row per customer, highest probability first, with everything the team acts on."""
+    """One row per customer, highest probability first, with everything the team acts on.
+
+    `groups` (feature -> topic or family) with `per_group` caps how many of a customer's three
+    reasons come from one group."""
     frame = features.reset_index(drop=True)
     value = monthly_value(frame)
     at_risk = probability * value.to_numpy() * settings.horizon_days / 30.0
-    reasons = explain(contributions, frame, templates, k=3, groups=groups)
+    reasons = explain(contributions, frame, templates, k=3, groups=groups, per_group=per_group)
     high_value_line = value.quantile(HIGH_VALUE_QUANTILE) if len(value) else 0.0
     high_value = ((value > 0) & (value >= high_value_line)).to_numpy()
     plays = suggest_plays(Customers(frame, reasons.columns, reasons.names, high_value))

@@ -126,7 +126,8 @@ def run_scoring(
             metadata["descriptions"],
             list(spec.profile.categorical),
             settings,
-            metadata.get("families"),
+            # One reason per topic; models trained before topics existed group by family.
+            *((metadata["topics"], 1) if "topics" in metadata else (metadata.get("families"), 2)),
         )
     with timer("drift"):
         drift = population_stability(features, metadata.get("reference_profile", {}))

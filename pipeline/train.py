@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 import models
-from features.build import feature_catalogue, resolve_spec
+from features.build import feature_catalogue, reason_topics, resolve_spec
 from features.engine import open_tables
 from features.ingest import ingest_exports
 from features.registry import FeatureSpec
@@ -36,6 +36,7 @@ def model_metadata(
         "categories": {k: list(v) for k, v in layout.categories.items()},
         "descriptions": {f.name: f.describe for f in catalogue},
         "families": {f.name: f.family for f in catalogue},
+        "topics": reason_topics(spec),
         "feature_spec": spec.to_dict(),
         "churn_definition": config.churn.to_dict(),
         "reference_profile": reference_profile(train_rows, numeric, list(layout.categories)),

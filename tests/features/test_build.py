@@ -322,3 +322,33 @@ def test_derived_features_may_read_each_other_in_any_declared_order():
     orphan = Feature("d", "test", "{value}", derive=lambda r: r.missing + 1)
     with pytest.raises(ValueError, match="d"):
         _derive_in_layers(table, [orphan])
+
+
+def test_reason_topics_group_features_by_what_they_say():
+    from features.build import feature_catalogue, reason_topics
+
+    spec = FeatureSpec(
+        event_types=("login", "export"), profile=ProfileColumns(("plan",), ("seats",))
+    )
+    topics = reason_topics(spec)
+    assert set(topics) == {f.name for f in feature_catalogue(spec)}
+    assert topics["events_30d"] == topics["value_30d"] == topics["login_events_7d"] == "usage"
+    assert topics["event_types_90d"] == topics["rare_event_types_30d"] == "adoption"
+    assert topics["open_tickets"] == topics["oldest_open_ticket_days"] != topics["tickets_30d"]
+    assert topics["failed_payments_30d"] == topics["last_invoice_failed"] != topics["orders_30d"]
+    assert topics["last_nps"] == topics["days_since_nps"]
+    assert topics["tenure_days"] == topics["is_new_customer"] != topics["plan"] != topics["seats"]
+
+
+def test_value_label_names_the_usage_value_in_reasons_and_survives_the_saved_spec():
+    from features.build import feature_catalogue
+
+    spec = FeatureSpec(settings=FeatureSettings(value_label="minutes of use"))
+    value_30d = next(f for f in feature_catalogue(spec) if f.name == "value_30d")
+    assert value_30d.text(12, {"value_90d": 40}) == (
+        "minutes of use in the last 30 days: 12 (40 over 90 days)"
+    )
+    assert FeatureSpec.from_dict(spec.to_dict()) == spec
+    saved_before_labels = spec.to_dict()
+    del saved_before_labels["settings"]["value_label"]
+    assert FeatureSpec.from_dict(saved_before_labels).settings.value_label == "usage value"

@@ -123,6 +123,11 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
     assert ranked["contact_first"].sum() == 25
     assert set(ranked["risk_tier"]) <= {"high", "medium", "low"}
     assert (ranked["reason_1"] != "").mean() > 0.9
+    # three reasons say three different things: one feature per topic (usage, payments, ...)
+    topics = tracking.load_model("test-churn", "champion").unwrap_python_model().metadata["topics"]
+    for features in ranked["reason_features"]:
+        named = [topics[f] for f in features]
+        assert len(set(named)) == len(named), features
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["customers"] == len(ranked)
     assert manifest["model"]["version"] == tracking.champion_version("test-churn", "champion")
