@@ -179,12 +179,15 @@ def floor_sql(
     c = stamps[0] if len(stamps) == 1 else "k.cutoff"
     window = f"timestamp >= {c} - INTERVAL 90 DAY AND timestamp < {c}"
     scan = f"read_parquet({_sql_quoted(str(parquet))})"
+    # source: the rows with their cutoff; row_filter: the rows' window (in the join when several);
+    # keys: the grouping; output: the grouping as selected (cutoff named for the join below).
     if len(stamps) == 1:
-        source, keys, using = f"{scan}\nWHERE {window}", "customer_id", "customer_id"
+        source, row_filter, keys = scan, f"WHERE {window}", "customer_id"
+        output = f"customer_id, {c} AS cutoff"
     else:
         values = ", ".join(f"({s})" for s in stamps)
         source = f"{scan} AS e\nJOIN (VALUES {values}) AS k(cutoff) ON {window}"
-        keys, using = "customer_id, k.cutoff", "customer_id, cutoff"
+        row_filter, keys, output = "WHERE TRUE", "customer_id, k.cutoff", "customer_id, k.cutoff"
 
     def since(days: int) -> str:
         return f"timestamp >= {c} - INTERVAL {days} DAY"
@@ -234,9 +237,7 @@ def floor_sql(
                 f"{_sql_quoted(event_type)}) AS {column_safe(event_type)}_events_{days}d"
             )
     body = ",\n  ".join(columns)
-    main = f"SELECT {keys},\n  {body}\nFROM {source}\nGROUP BY {keys}"
-    if len(stamps) == 1:
-        main = f"SELECT customer_id, {c} AS cutoff,\n  {body}\nFROM {source}\nGROUP BY {keys}"
+    main = f"SELECT {output},\n  {body}\nFROM {source}\n{row_filter}\nGROUP BY {keys}"
     if not tuned:
         return main
     known = ", ".join(_sql_quoted(e) for e in event_types) or "NULL"
@@ -246,15 +247,14 @@ def floor_sql(
         return " + ".join(terms or ["0"])
 
     others = (
-        f"SELECT {keys}, count(DISTINCT event_type) FILTER (WHERE {since(30)}) AS o30, "
+        f"SELECT {output}, count(DISTINCT event_type) FILTER (WHERE {since(30)}) AS o30, "
         f"count(DISTINCT event_type) AS o90\nFROM {source}\n"
-        f"{'AND' if len(stamps) == 1 else 'WHERE'} event_type NOT IN ({known})\n"
-        f"GROUP BY {keys}"
+        f"{row_filter} AND event_type NOT IN ({known})\nGROUP BY {keys}"
     )
     return (
         f"SELECT m.*, {seen(30)} + coalesce(o.o30, 0) AS event_types_30d,\n"
         f"  {seen(90)} + coalesce(o.o90, 0) AS event_types_90d\n"
-        f"FROM ({main}) AS m\nLEFT JOIN ({others}) AS o USING ({using})"
+        f"FROM ({main}) AS m\nLEFT JOIN ({others}) AS o USING (customer_id, cutoff)"
     )
 
 

@@ -130,9 +130,10 @@ def main(argv: list[str] | None = None) -> None:
                 "stages_s": stage_seconds(first["stdout"]),
             },
         }
+        new_exports = results[str(n)]["new_exports"]
         print(
             f"{n:>9,} customers, new exports: {first['wall_s']:.1f}s wall, "
-            f"{first['peak_rss_mb']:.0f} MB peak RSS, stages {stage_seconds(first['stdout'])}"
+            f"{first['peak_rss_mb']:.0f} MB peak RSS, stages {new_exports['stages_s']}"
         )
         print(
             f"{n:>9,} customers, cached: {measured['wall_s']:.1f}s wall, "

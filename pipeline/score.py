@@ -118,6 +118,10 @@ def run_scoring(
         config.scoring.capacity_rank_by,
         config.churn.horizon_days,
     )
+    # One reason per topic; models trained before topics existed group by family, two each.
+    groups, per_group = (
+        (metadata["topics"], 1) if "topics" in metadata else (metadata.get("families"), 2)
+    )
     with timer("rank_and_reasons"):
         ranked = rank_customers(
             features,
@@ -126,8 +130,8 @@ def run_scoring(
             metadata["descriptions"],
             list(spec.profile.categorical),
             settings,
-            # One reason per topic; models trained before topics existed group by family.
-            *((metadata["topics"], 1) if "topics" in metadata else (metadata.get("families"), 2)),
+            groups,
+            per_group,
         )
     with timer("drift"):
         drift = population_stability(features, metadata.get("reference_profile", {}))
