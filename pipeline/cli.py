@@ -13,9 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from features.errors import ExportError
-
-EXIT_OK, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 2, 3
+from features.errors import EXIT_BAD_INPUT, EXIT_OK, UserError
 
 
 def _date(text: str) -> dt.date:
@@ -145,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
         return COMMANDS[args.command](args)
-    except ExportError as exc:
+    except UserError as exc:
         _print_problems(exc.problems)
-        return getattr(exc, "exit_code", EXIT_BAD_INPUT)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from features.contract import TABLES, ExportSource, ProfileColumns, TableSource
-from features.errors import ExportError, Problem
+from features.errors import ConfigError, Problem
 from features.registry import FeatureSettings
 from models.labels import ChurnDefinition
 
@@ -76,8 +76,8 @@ class Config:
     path: Path = field(default=Path("churn.toml"))
 
 
-def _fail(path: Path, message: str) -> ExportError:
-    return ExportError([Problem(str(path), message)])
+def _fail(path: Path, message: str) -> ConfigError:
+    return ConfigError([Problem(str(path), message)])
 
 
 def _section(path: Path, cls: type, raw: dict[str, Any], where: str) -> Any:

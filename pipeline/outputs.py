@@ -21,13 +21,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from features.errors import ExportError, Problem
+from features.errors import Problem, Refusal
 
 
-class ListLocked(ExportError):
+class ListLocked(Refusal):
     """Another scorer holds the lock for this date."""
-
-    exit_code = 3
 
 
 def partition_dir(output_dir: Path, as_of: pd.Timestamp) -> Path:

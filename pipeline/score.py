@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.engine import open_tables
-from features.errors import ExportError, Problem
+from features.errors import Problem, Refusal
 from features.ingest import ingest_exports
 from features.registry import FeatureSpec
 from models.drift import population_stability
@@ -19,12 +19,6 @@ from pipeline.datasets import data_span, scoring_features, today
 from pipeline.outputs import date_lock, write_list
 from pipeline.report import print_warnings
 from pipeline.timing import Timer
-
-
-class Refusal(ExportError):
-    """The scorer will not produce a list (no model, mismatch, stale data, nobody to score)."""
-
-    exit_code = 3
 
 
 def _refuse(where: str, message: str) -> Refusal:
