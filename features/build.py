@@ -26,8 +26,10 @@ MAX_PAIRS_PER_QUERY = 500_000
 
 
 def families(spec: FeatureSpec) -> list[ModuleType]:
-    """The family modules this spec uses, in output order."""
-    used = [m for m in EVENT_FAMILIES if m is not surveys or spec.has_surveys]
+    """The family modules this spec uses, in output order (support and surveys only when the
+    exports had them)."""
+    absent = {surveys: not spec.has_surveys, support: not spec.has_support}
+    used = [m for m in EVENT_FAMILIES if not absent.get(m, False)]
     return [*used, profile]
 
 
@@ -68,6 +70,7 @@ def resolve_spec(
         event_types=tuple(str(v) for v in top["event_type"]),
         profile=profile_columns,
         has_surveys="surveys" in tables,
+        has_support="support" in tables,
     )
 
 

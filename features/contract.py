@@ -116,10 +116,14 @@ class TableSource:
 
 @dataclass(frozen=True)
 class ProfileColumns:
-    """Customer-table columns used as features: categoricals and numbers (booleans count as 0/1)."""
+    """Customer-table columns used as features: categoricals and numbers (booleans count as 0/1).
+
+    `actionable` names those the team can act on (e.g. plan): only they may appear as a
+    customer's reason; the others (country, channel) inform the model but are not reasons."""
 
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
+    actionable: tuple[str, ...] = ()
 
     @property
     def all(self) -> tuple[str, ...]:

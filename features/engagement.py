@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
+from features.describe import Risk
 from features.registry import (
     Cutoffs,
     Feature,
@@ -61,143 +62,111 @@ def _events_of_type(event_type: str, days: int):
     return lambda t: count_where(within(t, TS, days) & (t.event_type == event_type))
 
 
+def _usage(name: str, describe: str, days: int, aggregate, **overrides) -> Feature:
+    """An engagement feature with the family's defaults: 0 without events, lower is riskier."""
+    defaults = {"window_days": days, "fill": 0, "higher_is_riskier": False}
+    return Feature(name, FAMILY, describe, aggregate=aggregate, **{**defaults, **overrides})
+
+
+def _display(event_type: str) -> str:
+    """An event type as reasons show it (braces would break the template)."""
+    return event_type.replace("{", "(").replace("}", ")")
+
+
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every engagement feature for this spec (per-type counts for the spec's event types)."""
-    f = FAMILY
     label = spec.settings.value_label
+    typical = "(typical customer: {typical:,.0f})"
+    # A decline: the earlier window's value above the recent one's (scaled to its length).
+    fell_from = {"risk": Risk("higher", than="events_30d")}
     features = [
-        Feature(
-            "events_7d",
-            f,
-            "{value:.0f} events in the last 7 days",
-            window_days=7,
-            aggregate=_events(7),
-            fill=0,
-            higher_is_riskier=False,
-        ),
-        Feature(
-            "events_30d",
-            f,
-            "{value:.0f} events in the last 30 days",
-            window_days=30,
-            aggregate=_events(30),
-            fill=0,
-            higher_is_riskier=False,
-        ),
-        Feature(
-            "events_90d",
-            f,
-            "{value:.0f} events in the last 90 days",
-            window_days=90,
-            aggregate=_events(90),
-            fill=0,
-            higher_is_riskier=False,
-        ),
-        Feature(
+        _usage("events_7d", f"{{value:n:event}} in the last 7 days {typical}", 7, _events(7)),
+        _usage("events_30d", f"{{value:n:event}} in the last 30 days {typical}", 30, _events(30)),
+        _usage("events_90d", f"{{value:n:event}} in the last 90 days {typical}", 90, _events(90)),
+        _usage(
             "events_30_60d",
-            f,
-            "{value:.0f} events in the 30 days before the last 30",
-            window_days=60,
-            aggregate=_events(60, 30),
-            fill=0,
-            higher_is_riskier=False,
+            "events fell to {events_30d:,.0f} in the last 30 days from {value:,.0f} in the 30 "
+            "days before",
+            60,
+            _events(60, 30),
+            **fell_from,
         ),
-        Feature(
+        _usage(
             "events_60_90d",
-            f,
-            "{value:.0f} events 60-90 days ago, {events_30d:.0f} in the last 30 days",
-            window_days=90,
-            aggregate=_events(90, 60),
-            fill=0,
-            higher_is_riskier=False,
+            "events fell to {events_30d:,.0f} in the last 30 days from {value:,.0f} 60-90 days ago",
+            90,
+            _events(90, 60),
+            **fell_from,
         ),
-        Feature(
+        _usage(
             "events_7_35d",
-            f,
-            "{value:.0f} events in the 4 weeks before the last 7 days",
-            window_days=35,
-            aggregate=_events(35, 7),
-            fill=0,
-            higher_is_riskier=False,
+            "{events_7d:n:event} in the last 7 days, {value:,.0f} in the 4 weeks before",
+            35,
+            _events(35, 7),
+            risk=Risk("higher", than="events_7d", scale=0.25),
         ),
-        Feature(
+        _usage(
             "active_days_7d",
-            f,
-            "active on {value:.0f} of the last 7 days",
-            window_days=7,
-            aggregate=_active_days(7),
-            fill=0,
-            higher_is_riskier=False,
+            f"active on {{value:n:day}} of the last 7 {typical}",
+            7,
+            _active_days(7),
         ),
-        Feature(
+        _usage(
             "active_days_30d",
-            f,
-            "active days in last 30: {value:.0f}, vs {active_days_30_60d:.0f} in the 30 before",
-            window_days=30,
-            aggregate=_active_days(30),
-            fill=0,
-            higher_is_riskier=False,
+            f"active on {{value:n:day}} of the last 30 {typical}",
+            30,
+            _active_days(30),
         ),
-        Feature(
+        _usage(
             "active_days_30_60d",
-            f,
-            "active on {value:.0f} days in the 30 days before the last 30",
-            window_days=60,
-            aggregate=_active_days(60, 30),
-            fill=0,
-            higher_is_riskier=False,
+            "active days fell to {active_days_30d:,.0f} in the last 30 from {value:,.0f} in the "
+            "30 before",
+            60,
+            _active_days(60, 30),
+            risk=Risk("higher", than="active_days_30d"),
         ),
-        Feature(
+        _usage(
             "active_days_60_90d",
-            f,
-            "active on {value:.0f} days 60-90 days ago, {active_days_30d:.0f} in the last 30",
-            window_days=90,
-            aggregate=_active_days(90, 60),
-            fill=0,
-            higher_is_riskier=False,
+            "active days fell to {active_days_30d:,.0f} in the last 30 from {value:,.0f} 60-90 "
+            "days ago",
+            90,
+            _active_days(90, 60),
+            risk=Risk("higher", than="active_days_30d"),
         ),
-        Feature(
+        _usage(
             "active_days_90d",
-            f,
-            "active on {value:.0f} of the last 90 days",
-            window_days=90,
-            aggregate=_active_days(90),
-            fill=0,
-            higher_is_riskier=False,
+            f"active on {{value:n:day}} of the last 90 {typical}",
+            90,
+            _active_days(90),
         ),
-        Feature(
+        _usage(
             "value_30d",
-            f,
-            f"{label} in the last 30 days: {{value:.0f}} ({{value_90d:.0f}} over 90 days)",
+            f"{label} in the last 30 days: {{value:,.0f}} {typical}",
+            30,
+            lambda t: when(within(t, TS, 30), t.value).sum().fill_null(0),
             kind="amount",
-            window_days=30,
-            aggregate=lambda t: when(within(t, TS, 30), t.value).sum().fill_null(0),
-            fill=0,
-            higher_is_riskier=False,
         ),
-        Feature(
+        _usage(
             "value_90d",
-            f,
-            f"{label} in the last 90 days: {{value:.0f}}",
+            f"{label} in the last 90 days: {{value:,.0f}} {typical}",
+            90,
+            lambda t: when(within(t, TS, 90), t.value).sum().fill_null(0),
             kind="amount",
-            window_days=90,
-            aggregate=lambda t: when(within(t, TS, 90), t.value).sum().fill_null(0),
-            fill=0,
-            higher_is_riskier=False,
         ),
-        Feature(
+        _usage(
             "days_since_last_event",
-            f,
-            "last active {value:.0f} days ago",
+            "last active {value:n:day} ago (typical customer: {typical:n:day})",
+            LOOKBACK_DAYS,
+            lambda t: age_days(t, TS).min(),
             kind="days",
-            window_days=LOOKBACK_DAYS,
-            aggregate=lambda t: age_days(t, TS).min(),
+            fill=None,
             higher_is_riskier=True,
+            describe_missing=f"no activity in the last {LOOKBACK_DAYS} days",
         ),
         Feature(
             "event_types_30d",
-            f,
-            "used {value:.0f} different features in the last 30 days",
+            FAMILY,
+            f"used {{value:n:different feature}} in the last 30 days {typical}",
             window_days=30,
             derive=_types_used(spec, 30),
             fill=0,
@@ -205,8 +174,8 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         ),
         Feature(
             "event_types_90d",
-            f,
-            "used {value:.0f} different features in the last 90 days",
+            FAMILY,
+            f"used {{value:n:different feature}} in the last 90 days {typical}",
             window_days=90,
             derive=_types_used(spec, 90),
             fill=0,
@@ -214,50 +183,45 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         ),
         Feature(
             "activity_trend_30d",
-            f,
-            "30-day activity at {value:.0%} of the 30 days before "
-            "({events_30d:.0f} vs {events_30_60d:.0f} events)",
+            FAMILY,
+            "activity fell to {value:.0%} of the 30 days before ({events_30d:,.0f} vs "
+            "{events_30_60d:,.0f} events)",
             kind="ratio",
             window_days=60,
             derive=lambda r: ratio(r.events_30d, r.events_30_60d),
-            higher_is_riskier=False,
+            risk=Risk("lower", than=1.0),
         ),
         Feature(
             "activity_trend_7d",
-            f,
-            "last week's activity at {value:.0%} of the previous 4-week weekly average",
+            FAMILY,
+            "last week's activity at {value:.0%} of its weekly average over the 4 weeks before",
             kind="ratio",
             window_days=35,
             derive=lambda r: ratio(r.events_7d, r.events_7_35d / 4.0),
-            higher_is_riskier=False,
+            risk=Risk("lower", than=1.0),
         ),
     ]
     rare = _rare_types(spec)
     for days in (30, 90):
         features.append(
-            Feature(
+            _usage(
                 f"rare_event_types_{days}d",
-                f,
-                f"used {{value:.0f}} less common features in the last {days} days",
-                window_days=days,
-                aggregate=lambda t, d=days: t.event_type.nunique(where=within(t, TS, d)),
-                fill=0,
-                higher_is_riskier=False,
+                f"used {{value:n:less common feature}} in the last {days} days {typical}",
+                days,
+                lambda t, d=days: t.event_type.nunique(where=within(t, TS, d)),
                 rows=rare,
             )
         )
     for event_type in spec.event_types:
         safe = event_type if event_type == EVENT_TYPE_PLACEHOLDER else column_safe(event_type)
+        shown = _display(event_type)
         for days in (7, 30, 90):
             features.append(
-                Feature(
+                _usage(
                     f"{safe}_events_{days}d",
-                    f,
-                    f"{{value:.0f}} '{event_type}' events in the last {days} days",
-                    window_days=days,
-                    aggregate=_events_of_type(event_type, days),
-                    fill=0,
-                    higher_is_riskier=False,
+                    f"{{value:n:'{shown}' event}} in the last {days} days {typical}",
+                    days,
+                    _events_of_type(event_type, days),
                 )
             )
     return features

@@ -6,6 +6,7 @@ that changes over time (e.g. plan) reflects its exported value at every cutoff.
 
 from __future__ import annotations
 
+from features.describe import Risk
 from features.registry import Feature, FeatureSpec, age_days
 
 FAMILY = "profile"
@@ -15,14 +16,19 @@ DEFAULT_TOPIC = None
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
-    """Tenure, new-customer flag, then each configured categorical and numeric profile column."""
+    """Tenure, new-customer flag, then each configured categorical and numeric profile column
+    (a reason only when the configuration marks it actionable)."""
     f = FAMILY
     new_days = spec.settings.new_customer_days
+
+    def risk(column: str) -> Risk | None:
+        return Risk("any") if column in spec.profile.actionable else None
+
     features = [
         Feature(
             "tenure_days",
             f,
-            "customer for {value:.0f} days",
+            "customer for {value:n:day} (typical customer: {typical:n:day})",
             kind="days",
             derive=lambda r: age_days(r, "signup_at"),
             higher_is_riskier=False,
@@ -30,11 +36,12 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         Feature(
             "is_new_customer",
             f,
-            f"new customer (first {new_days} days)",
+            f"new customer (first {new_days} days): signed up {{tenure_days:n:day}} ago",
             kind="flag",
             window_days=new_days,
             derive=lambda r: (age_days(r, "signup_at") < new_days).cast("int8"),
             higher_is_riskier=True,
+            risk=Risk("higher", than=0),
         ),
     ]
     for column in spec.profile.categorical:
@@ -42,9 +49,10 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             Feature(
                 column,
                 f,
-                f"{column.replace('_', ' ')}: {{value}}",
+                f"{_label(column)}: {{value}}",
                 kind="categorical",
                 derive=lambda r, c=column: r[c].cast("string"),
+                risk=risk(column),
             )
         )
     for column in spec.profile.numeric:
@@ -52,9 +60,15 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             Feature(
                 column,
                 f,
-                f"{column.replace('_', ' ')}: {{value:,.0f}}",
+                f"{_label(column)}: {{value:,.0f}}",
                 kind="amount",
                 derive=lambda r, c=column: r[c].cast("float64"),
+                risk=risk(column),
             )
         )
     return features
+
+
+def _label(column: str) -> str:
+    """A column name as reasons show it (braces would break the template)."""
+    return column.replace("_", " ").replace("{", "(").replace("}", ")")

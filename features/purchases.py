@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
+from features.describe import Risk
 from features.registry import (
     Cutoffs,
     Feature,
@@ -29,6 +30,9 @@ DEFAULT_TOPIC = "spend"
 TABLE = "purchases"
 LOOKBACK_DAYS = 365
 TS = "timestamp"
+# An invoice this much above the one 2-3 months before counts as a price rise (below it, a
+# rounding or proration difference).
+PRICE_RISE = 0.01
 
 
 def _paid(t: ir.Table) -> ir.BooleanValue:
@@ -47,11 +51,18 @@ def _status_count(status: str, days: int):
     return lambda t: count_where((t.status == status).fill_null(False) & within(t, TS, days))
 
 
+def _purchase(name: str, describe: str, days: int, **overrides) -> Feature:
+    """A purchases feature with the family's defaults: 0 without purchases, less is riskier."""
+    defaults = {"window_days": days, "fill": 0, "higher_is_riskier": False}
+    return Feature(name, FAMILY, describe, **{**defaults, **overrides})
+
+
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every purchases feature; invoice and add-on kinds come from the spec's settings."""
-    f = FAMILY
     invoice_kinds = spec.settings.invoice_kinds
     addon_kinds = spec.settings.addon_kinds
+    typical = "(typical customer: {typical:,.0f})"
+    problem = {"higher_is_riskier": True, "risk": Risk("higher", than=0)}
 
     def invoice(t: ir.Table) -> ir.BooleanValue:
         return t.kind.isin(invoice_kinds).fill_null(False) & (t.status != "refunded")
@@ -59,137 +70,120 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     features = []
     for days in (30, 90, 365):
         features += [
-            Feature(
+            _purchase(
                 f"orders_{days}d",
-                f,
-                f"{{value:.0f}} paid orders in the last {days} days",
-                window_days=days,
+                f"{{value:n:paid order}} in the last {days} days {typical}",
+                days,
                 aggregate=_orders(days),
-                fill=0,
-                higher_is_riskier=False,
             ),
-            Feature(
+            _purchase(
                 f"revenue_{days}d",
-                f,
-                f"{{value:,.0f}} paid in the last {days} days",
+                f"{{value:money}} paid in the last {days} days "
+                "(typical customer: {typical:money})",
+                days,
                 kind="amount",
-                window_days=days,
                 aggregate=_revenue(days),
-                fill=0,
-                higher_is_riskier=False,
             ),
         ]
     features += [
-        Feature(
+        _purchase(
             "monthly_revenue",
-            f,
-            "recent monthly revenue {value:,.0f}",
+            "recent monthly revenue {value:money} (typical customer: {typical:money})",
+            90,
             kind="amount",
-            window_days=90,
             derive=lambda r: r.revenue_90d / 3.0,
-            fill=0,
-            higher_is_riskier=False,
         ),
-        Feature(
+        _purchase(
             "failed_payments_30d",
-            f,
-            "{value:.0f} failed payments in the last 30 days",
-            window_days=30,
+            "{value:n:failed payment} in the last 30 days",
+            30,
             aggregate=_status_count("failed", 30),
-            fill=0,
-            higher_is_riskier=True,
+            **problem,
         ),
-        Feature(
+        _purchase(
             "failed_payments_90d",
-            f,
-            "{value:.0f} failed payments in the last 90 days",
-            window_days=90,
+            "{value:n:failed payment} in the last 90 days",
+            90,
             aggregate=_status_count("failed", 90),
-            fill=0,
-            higher_is_riskier=True,
+            **problem,
         ),
-        Feature(
+        _purchase(
             "refunds_90d",
-            f,
-            "{value:.0f} refunds in the last 90 days",
-            window_days=90,
+            "{value:n:refund} in the last 90 days",
+            90,
             aggregate=_status_count("refunded", 90),
-            fill=0,
-            higher_is_riskier=True,
+            **problem,
         ),
-        Feature(
+        _purchase(
             "discount_share_365d",
-            f,
             "{value:.0%} of the last year's spend was discounted",
+            365,
             kind="ratio",
-            window_days=365,
             aggregate=lambda t: ratio(
                 t.discount.sum(where=_paid(t) & within(t, TS, 365)),
                 (t.amount + t.discount.fill_null(0)).sum(where=_paid(t) & within(t, TS, 365)),
             ),
+            fill=None,
             higher_is_riskier=None,
         ),
-        Feature(
+        _purchase(
             "addon_purchases_90d",
-            f,
-            "{value:.0f} add-on purchases in the last 90 days",
-            window_days=90,
+            f"{{value:n:add-on purchase}} in the last 90 days {typical}",
+            90,
             aggregate=lambda t: count_where(
                 _paid(t) & t.kind.isin(addon_kinds).fill_null(False) & within(t, TS, 90)
             ),
-            fill=0,
-            higher_is_riskier=False,
         ),
-        Feature(
+        _purchase(
             "last_invoice_amount",
-            f,
-            "last invoice {value:,.2f}",
+            "last invoice {value:money}",
+            45,
             kind="amount",
-            window_days=45,
             aggregate=lambda t: t.amount.argmax(t[TS], where=invoice(t) & within(t, TS, 45)),
+            fill=None,
             higher_is_riskier=None,
         ),
-        Feature(
+        _purchase(
             "last_invoice_failed",
-            f,
             "last invoice payment failed and is not yet paid",
+            45,
             kind="flag",
-            window_days=45,
             aggregate=lambda t: (
                 (t.status.argmax(t[TS], where=invoice(t) & within(t, TS, 45)) == "failed")
                 .fill_null(False)
                 .cast("int8")
             ),
-            fill=0,
-            higher_is_riskier=True,
+            **problem,
         ),
-        Feature(
+        _purchase(
             "invoice_amount_60_90d",
-            f,
-            "invoice amount 2-3 months ago {value:,.2f}",
+            "invoice amount 2-3 months ago {value:money}",
+            90,
             kind="amount",
-            window_days=90,
             aggregate=lambda t: t.amount.mean(where=invoice(t) & within(t, TS, 90, 60)),
+            fill=None,
             higher_is_riskier=None,
         ),
-        Feature(
+        _purchase(
             "invoice_change",
-            f,
-            "invoice changed {value:+.0%} vs 2-3 months ago "
-            "({invoice_amount_60_90d:,.2f} to {last_invoice_amount:,.2f})",
+            "invoice up {value:.0%} on 2-3 months ago "
+            "({invoice_amount_60_90d:money} to {last_invoice_amount:money})",
+            90,
             kind="ratio",
-            window_days=90,
             derive=lambda r: ratio(r.last_invoice_amount, r.invoice_amount_60_90d) - 1.0,
+            fill=None,
             higher_is_riskier=True,
+            risk=Risk("higher", than=PRICE_RISE),
         ),
-        Feature(
+        _purchase(
             "days_since_last_purchase",
-            f,
-            "last paid order {value:.0f} days ago",
+            "last paid order {value:n:day} ago (typical customer: {typical:n:day})",
+            365,
             kind="days",
-            window_days=365,
             aggregate=lambda t: age_days(t, TS).min(where=_paid(t)),
+            fill=None,
             higher_is_riskier=True,
+            describe_missing="no paid order in the last 365 days",
         ),
     ]
     return features

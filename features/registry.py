@@ -7,7 +7,6 @@ docs/features.md) and the per-customer reasons all read these declarations.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +15,10 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.datatypes as dt_types
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
 from features.contract import ProfileColumns
+from features.describe import Risk, is_missing, render_text
 
 Kind = Literal["count", "amount", "days", "ratio", "score", "flag", "categorical"]
 
@@ -32,9 +31,13 @@ class Feature:
     table plus `cutoff`) to one value per (customer, cutoff); `derive(r)` computes a value
     from other features of the same row instead. `fill` is the value for a customer with
     no rows at all (0 where zero is the truth, None where the value is unknown).
-    `describe` is formatted with `value` and the row's other feature values. `rows`, when
-    given, keeps only the rows an aggregate needs, so the engine can filter before grouping
-    (aggregates sharing the same `rows` callable are computed together).
+    `describe` is formatted with `value`, `typical` (the training median) and the row's other
+    feature values (features/describe.py); `describe_missing` is the sentence for a customer
+    without a value (None: a missing value is never a reason). `risk` says when a value is a
+    risk for one customer; by default it follows `higher_is_riskier` against the typical
+    value, and a feature with neither is never a reason. `rows`, when given, keeps only the
+    rows an aggregate needs, so the engine can filter before grouping (aggregates sharing the
+    same `rows` callable are computed together).
     """
 
     name: str
@@ -47,35 +50,30 @@ class Feature:
     fill: float | None = None
     higher_is_riskier: bool | None = None
     rows: Callable[[ir.Table], ir.BooleanValue] | None = None
+    risk: Risk | None = None
+    describe_missing: str | None = None
 
-    def text(self, value: Any, row: dict[str, Any] | None = None) -> str:
-        """The plain-language description of this feature's value for one customer."""
-        return render_description(self.describe, self.name, value, row or {})
+    def risk_rule(self) -> Risk | None:
+        """When this feature's value is a risk for a customer (None: never a reason)."""
+        if self.risk is not None or self.higher_is_riskier is None:
+            return self.risk
+        return Risk("higher" if self.higher_is_riskier else "lower")
 
-
-class _Missing(float):
-    """Formats as 'n/a' whatever the format spec, so templates never crash on nulls."""
-
-    def __format__(self, spec: str) -> str:
-        return "n/a"
-
-
-def _blank(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return _Missing("nan")
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def render_description(template: str, name: str, value: Any, row: dict[str, Any]) -> str:
-    """Fill a description template with one customer's value and row; missing values read
-    'n/a', and a template that cannot be filled falls back to 'name = value'."""
-    values = {k: _blank(v) for k, v in row.items()}
-    try:
-        return template.format(value=_blank(value), **values)
-    except (ValueError, TypeError, KeyError, IndexError):
-        return f"{name} = {value}"
+    def text(
+        self,
+        value: Any,
+        row: dict[str, Any] | None = None,
+        typical: float | None = None,
+        currency: str = "",
+    ) -> str | None:
+        """The plain-language description of this feature's value for one customer; None
+        when it would have to show a value that is missing."""
+        if is_missing(value):
+            if self.describe_missing is None:
+                return None
+            return render_text(self.describe_missing, {**(row or {}), "typical": typical}, currency)
+        values = {**(row or {}), "value": value, "typical": typical}
+        return render_text(self.describe, values, currency)
 
 
 @dataclass(frozen=True)
@@ -88,6 +86,8 @@ class FeatureSettings:
     addon_kinds: tuple[str, ...] = ("addon", "add_on", "add-on")
     value_label: str = "usage value"
     """What the engagement `value` column measures, as reasons say it (e.g. "minutes of use")."""
+    currency: str = ""
+    """The currency of purchase amounts (e.g. "GBP"), shown with every amount in reasons."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class FeatureSpec:
     event_types: tuple[str, ...] = ()
     profile: ProfileColumns = field(default_factory=ProfileColumns)
     has_surveys: bool = True
+    has_support: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the spec."""
@@ -111,19 +112,24 @@ class FeatureSpec:
                 "invoice_kinds": list(self.settings.invoice_kinds),
                 "addon_kinds": list(self.settings.addon_kinds),
                 "value_label": self.settings.value_label,
+                "currency": self.settings.currency,
             },
             "event_types": list(self.event_types),
             "profile": {
                 "categorical": list(self.profile.categorical),
                 "numeric": list(self.profile.numeric),
+                "actionable": list(self.profile.actionable),
             },
             "has_surveys": self.has_surveys,
+            "has_support": self.has_support,
         }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FeatureSpec:
-        """Rebuild a spec saved with `to_dict`."""
+        """Rebuild a spec saved with `to_dict` (specs saved before a setting existed get its
+        default)."""
         s = raw["settings"]
+        profile = raw["profile"]
         return cls(
             settings=FeatureSettings(
                 s["top_event_types"],
@@ -131,12 +137,16 @@ class FeatureSpec:
                 tuple(s["invoice_kinds"]),
                 tuple(s["addon_kinds"]),
                 s.get("value_label", FeatureSettings.value_label),
+                s.get("currency", FeatureSettings.currency),
             ),
             event_types=tuple(raw["event_types"]),
             profile=ProfileColumns(
-                tuple(raw["profile"]["categorical"]), tuple(raw["profile"]["numeric"])
+                tuple(profile["categorical"]),
+                tuple(profile["numeric"]),
+                tuple(profile.get("actionable", ())),
             ),
             has_surveys=raw["has_surveys"],
+            has_support=raw.get("has_support", True),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.contract import HIGH_PRIORITIES
+from features.describe import Risk
 from features.registry import (
     Cutoffs,
     Feature,
@@ -32,6 +33,7 @@ DEFAULT_TOPIC = "ticket volume"
 TABLE = "support"
 LOOKBACK_DAYS = 365
 TS = "opened_at"
+RECENT_TICKET_DAYS = 30
 
 
 def _resolved(t: ir.Table) -> ir.BooleanValue:
@@ -50,121 +52,121 @@ def _recently_resolved(t: ir.Table) -> ir.BooleanValue:
     return _resolved(t) & within(t, TS, 90)
 
 
+def _ticket(name: str, describe: str, days: int, aggregate, **overrides) -> Feature:
+    """A support feature with the family's defaults: a count, 0 without tickets, more is
+    riskier."""
+    defaults = {"window_days": days, "fill": 0, "higher_is_riskier": True}
+    return Feature(name, FAMILY, describe, aggregate=aggregate, **{**defaults, **overrides})
+
+
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every support feature."""
-    f = FAMILY
+    unknown = {"fill": None}  # no resolved ticket: the value is unknown, not zero
     return [
-        Feature(
+        _ticket(
             "tickets_30d",
-            f,
-            "{value:.0f} support tickets in the last 30 days",
-            window_days=30,
-            aggregate=lambda t: count_where(within(t, TS, 30)),
-            fill=0,
-            higher_is_riskier=True,
+            "{value:n:support ticket} in the last 30 days",
+            30,
+            lambda t: count_where(within(t, TS, 30)),
         ),
-        Feature(
+        _ticket(
             "tickets_90d",
-            f,
-            "{value:.0f} support tickets in the last 90 days",
-            window_days=90,
-            aggregate=lambda t: count_where(within(t, TS, 90)),
-            fill=0,
-            higher_is_riskier=True,
+            "{value:n:support ticket} in the last 90 days",
+            90,
+            lambda t: count_where(within(t, TS, 90)),
         ),
-        Feature(
+        _ticket(
             "open_tickets",
-            f,
-            "{value:.0f} support tickets still open",
-            window_days=365,
-            aggregate=lambda t: count_where(_open(t)),
-            fill=0,
-            higher_is_riskier=True,
+            "{value:n:support ticket} still open",
+            LOOKBACK_DAYS,
+            lambda t: count_where(_open(t)),
+            risk=Risk("higher", than=0),
         ),
-        Feature(
+        _ticket(
             "oldest_open_ticket_days",
-            f,
-            "oldest open ticket waiting {value:.0f} days",
+            "oldest open ticket waiting {value:n:day}",
+            LOOKBACK_DAYS,
+            lambda t: age_days(t, TS).max(where=_open(t)),
             kind="days",
-            window_days=365,
-            aggregate=lambda t: age_days(t, TS).max(where=_open(t)),
-            higher_is_riskier=True,
+            risk=Risk("higher", than=0),
+            **unknown,
         ),
-        Feature(
+        _ticket(
             "resolution_hours_mean_90d",
-            f,
-            "tickets took {value:.0f} hours to resolve on average (last 90 days)",
+            "tickets took {value:,.0f} hours to resolve on average in the last 90 days "
+            "(typical customer: {typical:,.0f})",
+            90,
+            lambda t: _resolution_hours(t).mean(where=_recently_resolved(t)),
             kind="amount",
-            window_days=90,
-            aggregate=lambda t: _resolution_hours(t).mean(where=_recently_resolved(t)),
-            higher_is_riskier=True,
+            **unknown,
         ),
-        Feature(
+        _ticket(
             "resolution_hours_max_90d",
-            f,
-            "slowest ticket took {value:.0f} hours to resolve (last 90 days)",
+            "slowest ticket took {value:,.0f} hours to resolve in the last 90 days "
+            "(typical customer: {typical:,.0f})",
+            90,
+            lambda t: _resolution_hours(t).max(where=_recently_resolved(t)),
             kind="amount",
-            window_days=90,
-            aggregate=lambda t: _resolution_hours(t).max(where=_recently_resolved(t)),
-            higher_is_riskier=True,
+            **unknown,
         ),
-        Feature(
+        _ticket(
             "high_priority_tickets_90d",
-            f,
-            "{value:.0f} high-priority or urgent tickets in the last 90 days",
-            window_days=90,
-            aggregate=lambda t: count_where(
+            "{value:n:high-priority or urgent ticket} in the last 90 days",
+            90,
+            lambda t: count_where(
                 within(t, TS, 90) & t.priority.isin(HIGH_PRIORITIES).fill_null(False)
             ),
-            fill=0,
-            higher_is_riskier=True,
         ),
         Feature(
             "high_priority_share_90d",
-            f,
-            "{value:.0%} of last 90 days' tickets were high priority",
+            FAMILY,
+            "{value:.0%} of the last 90 days' tickets were high priority",
             kind="ratio",
             window_days=90,
             derive=lambda r: ratio(r.high_priority_tickets_90d, r.tickets_90d),
             higher_is_riskier=True,
         ),
-        Feature(
+        _ticket(
             "satisfaction_mean_90d",
-            f,
-            "average support satisfaction {value:.1f} (last 90 days)",
+            "average support satisfaction {value:.1f} in the last 90 days "
+            "(typical customer: {typical:.1f})",
+            90,
+            lambda t: t.satisfaction.mean(where=_recently_resolved(t)),
             kind="score",
-            window_days=90,
-            aggregate=lambda t: t.satisfaction.mean(where=_recently_resolved(t)),
             higher_is_riskier=False,
+            **unknown,
         ),
-        Feature(
+        _ticket(
             "satisfaction_min_90d",
-            f,
-            "worst support satisfaction {value:.0f} (last 90 days)",
+            "worst support satisfaction {value:.0f} in the last 90 days "
+            "(typical customer: {typical:.0f})",
+            90,
+            lambda t: t.satisfaction.min(where=_recently_resolved(t)),
             kind="score",
-            window_days=90,
-            aggregate=lambda t: t.satisfaction.min(where=_recently_resolved(t)),
             higher_is_riskier=False,
+            **unknown,
         ),
-        Feature(
+        _ticket(
             "last_satisfaction",
-            f,
-            "last support satisfaction score {value:.0f}",
-            kind="score",
-            window_days=365,
-            aggregate=lambda t: t.satisfaction.argmax(
+            "last support satisfaction score {value:.0f} (typical customer: {typical:.0f})",
+            LOOKBACK_DAYS,
+            lambda t: t.satisfaction.argmax(
                 t.resolved_at, where=_resolved(t) & t.satisfaction.notnull()
             ),
+            kind="score",
             higher_is_riskier=False,
+            **unknown,
         ),
-        Feature(
+        _ticket(
             "days_since_last_ticket",
-            f,
-            "last support ticket {value:.0f} days ago",
+            "contacted support {value:n:day} ago",
+            LOOKBACK_DAYS,
+            lambda t: age_days(t, TS).min(),
             kind="days",
-            window_days=365,
-            aggregate=lambda t: age_days(t, TS).min(),
             higher_is_riskier=False,
+            # a ticket in the last month is a risk signal; an old one is not
+            risk=Risk("lower", than=RECENT_TICKET_DAYS),
+            **unknown,
         ),
     ]
 

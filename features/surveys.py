@@ -5,19 +5,22 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from features.describe import Risk
 from features.registry import Cutoffs, Feature, FeatureSpec, age_days, join_lookback
 
 FAMILY = "surveys"
+DEFAULT_TOPIC = "nps"
 TABLE = "surveys"
 LOOKBACK_DAYS = 730
 TS = "answered_at"
+PROMOTER_FROM, PASSIVE_FROM = 9, 7  # NPS: 9-10 promoters, 7-8 passives, 0-6 detractors
 
 
 def nps_category(score: ir.NumericValue) -> ir.StringValue:
     """promoter (9-10), passive (7-8) or detractor (0-6); null without an answer."""
     return ibis.cases(
-        (score >= 9, "promoter"),
-        (score >= 7, "passive"),
+        (score >= PROMOTER_FROM, "promoter"),
+        (score >= PASSIVE_FROM, "passive"),
         (score.notnull(), "detractor"),
         else_=ibis.null("string"),
     )
@@ -30,19 +33,21 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         Feature(
             "last_nps",
             f,
-            "last NPS {value:.0f} ({nps_category})",
+            "gave an NPS of {value:.0f} (a detractor)",
             kind="score",
             window_days=LOOKBACK_DAYS,
             aggregate=lambda t: t.nps.argmax(t[TS]),
             higher_is_riskier=False,
+            risk=Risk("lower", than=PASSIVE_FROM),
         ),
         Feature(
             "nps_category",
             f,
-            "NPS category: {value}",
+            "NPS detractor (last score {last_nps:.0f})",
             kind="categorical",
             window_days=LOOKBACK_DAYS,
             derive=lambda r: nps_category(r.last_nps),
+            risk=Risk("in", values=("detractor",)),
         ),
         Feature(
             "days_since_nps",

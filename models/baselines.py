@@ -57,11 +57,18 @@ def predict_logistic(model: Pipeline, frame: pd.DataFrame, layout: FeatureLayout
 
 def health_risk(frame: pd.DataFrame) -> np.ndarray:
     """A customer-success style rule: risk points (0-100) from recency, engagement trend,
-    open tickets and failed payments. Health score = 100 - risk."""
-    recency = frame["days_since_last_event"].fillna(90).clip(0, 30) / 30
-    trend = 1 - frame["activity_trend_30d"].fillna(0.5).clip(0, 1.5) / 1.5
-    tickets = frame["open_tickets"].fillna(0).clip(0, 2) / 2
-    failed = frame["failed_payments_90d"].fillna(0).clip(0, 1)
+    open tickets and failed payments. Health score = 100 - risk. A signal the exports do not
+    have (e.g. no support table) counts as healthy."""
+
+    def column(name: str, missing: float, healthy: float) -> pd.Series:
+        if name not in frame.columns:
+            return pd.Series(healthy, index=frame.index, dtype=float)
+        return frame[name].astype(float).fillna(missing)
+
+    recency = column("days_since_last_event", 90, 0).clip(0, 30) / 30
+    trend = 1 - column("activity_trend_30d", 0.5, 1.5).clip(0, 1.5) / 1.5
+    tickets = column("open_tickets", 0, 0).clip(0, 2) / 2
+    failed = column("failed_payments_90d", 0, 0).clip(0, 1)
     return (100 * (0.35 * recency + 0.25 * trend + 0.2 * tickets + 0.2 * failed)).to_numpy()
 
 

@@ -70,3 +70,41 @@ def population_stability(frame: pd.DataFrame, profile: dict[str, Any]) -> pd.Ser
             actual = np.array([float(shares.get(k, 0.0)) for k in keys])
             out[name] = _psi(expected, actual)
     return pd.Series(out, dtype=float).sort_values(ascending=False)
+
+
+def typical_values(frame: pd.DataFrame, numeric: list[str]) -> dict[str, float]:
+    """Each numeric feature's median over the rows (missing values left out): the "typical
+    customer" reasons compare a customer with."""
+    out = {}
+    for name in numeric:
+        values = pd.to_numeric(frame[name], errors="coerce").astype(float)
+        median = values.median()
+        if pd.notna(median):
+            out[name] = float(median)
+    return out
+
+
+def active_shares(frame: pd.DataFrame, numeric: list[str]) -> dict[str, float]:
+    """Each numeric feature's share of rows with a value other than 0 or missing: a feature
+    that was alive in training and is dead today points at an export that changed."""
+    out = {}
+    for name in numeric:
+        values = pd.to_numeric(frame[name], errors="coerce").astype(float)
+        out[name] = float(((values != 0) & values.notna()).mean()) if len(values) else 0.0
+    return out
+
+
+def vanished_features(
+    frame: pd.DataFrame, trained: dict[str, float], alive: float = 0.2, ratio: float = 0.05
+) -> dict[str, tuple[float, float]]:
+    """Features with a value (not 0, not missing) for at least `alive` of the training rows
+    but under `ratio` times that share today: {feature: (training share, today's share)}.
+    A renamed event type, a dropped column or an export that stopped produce exactly this."""
+    out = {}
+    for name, before in trained.items():
+        if before < alive or name not in frame.columns:
+            continue
+        now = active_shares(frame, [name])[name]
+        if now < ratio * before:
+            out[name] = (before, now)
+    return out

@@ -1,16 +1,22 @@
-"""Per-customer reasons: the features that push each customer's risk up most, in words."""
+"""Per-customer reasons: the risks that push each customer's churn probability up most, in words."""
 
 from __future__ import annotations
 
-import re
-import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.registry import render_description
+from features.describe import (
+    TYPICAL,
+    TYPICAL_MARGIN,
+    Risk,
+    is_missing,
+    render_text,
+    template_fields,
+)
+from features.registry import Feature
 
 
 @dataclass(frozen=True)
@@ -93,16 +99,92 @@ def select_reasons(
     return np.stack(columns, axis=1), np.stack(values, axis=1)
 
 
-_FIELD = re.compile(r"[.\[]")
+@dataclass(frozen=True)
+class ReasonRule:
+    """How one feature becomes a reason: its sentence, when a value is a risk, the sentence
+    for a missing value (None: a missing value is never a reason), and the typical value
+    (training median) that `Risk(than=TYPICAL)` and `{typical}` refer to."""
+
+    template: str
+    risk: Risk | None
+    missing: str | None = None
+    typical: float | None = None
+
+    @classmethod
+    def of(cls, feature: Feature, typical: float | None = None) -> ReasonRule:
+        """The rule a feature declaration states."""
+        return cls(feature.describe, feature.risk_rule(), feature.describe_missing, typical)
 
 
-def _fields(template: str) -> list[str]:
-    """The named fields a format template reads (`{active_days_30_60d:.0f}` -> that name)."""
-    try:
-        parsed = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-    except ValueError:
-        return []
-    return [_FIELD.split(f, maxsplit=1)[0] for f in parsed]
+@dataclass(frozen=True)
+class ReasonSettings:
+    """What may be a reason and how many: rules per feature (a feature without one is never a
+    reason), topics (feature -> what it is about; at most `per_topic` reasons per topic, so
+    three reasons say three things), `k` reasons per customer, the currency of amounts."""
+
+    rules: dict[str, ReasonRule]
+    topics: dict[str, str] = field(default_factory=dict)
+    per_topic: int = 1
+    k: int = 3
+    currency: str = ""
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _readable(template: str, values: pd.DataFrame, typical: float | None) -> np.ndarray:
+    """Rows where every value the template reads, other than the feature's own, is there."""
+    ok = np.ones(len(values), dtype=bool)
+    for name in template_fields(template):
+        if name == "value":
+            continue
+        if name == "typical":
+            ok &= typical is not None and bool(np.isfinite(typical))
+        elif name in values.columns:
+            column = values[name]
+            present = column.notna().to_numpy(dtype=bool, na_value=False)
+            if column.dtype.kind == "f":
+                present = present & np.isfinite(column.to_numpy(dtype=float))
+            ok &= present
+        else:
+            return np.zeros(len(values), dtype=bool)
+    return ok
+
+
+def risk_mask(values: pd.DataFrame, names: list[str], rules: dict[str, ReasonRule]) -> np.ndarray:
+    """rows x features: whether the feature may be a reason for the row, i.e. its value is a
+    risk by the feature's rule (or it is missing and has a sentence for that) and its
+    sentence can be written without a missing value."""
+    n = len(values)
+    mask = np.zeros((len(names), n), dtype=bool)
+    for j, name in enumerate(names):
+        rule = rules.get(name)
+        if rule is None or rule.risk is None or name not in values.columns:
+            continue
+        risk, column = rule.risk, values[name]
+        missing = column.isna().to_numpy(dtype=bool, na_value=True)
+        if risk.when == "any":
+            is_risk = ~missing
+        elif risk.when == "in":
+            is_risk = column.isin(risk.values).to_numpy(dtype=bool, na_value=False) & ~missing
+        else:
+            x = _numbers(column) * risk.scale
+            if risk.than == TYPICAL:
+                typical = np.nan if rule.typical is None else float(rule.typical)
+                sign = 1.0 if risk.when == "higher" else -1.0
+                than = typical + sign * TYPICAL_MARGIN * abs(typical)
+            elif isinstance(risk.than, str):
+                than = _numbers(values[risk.than]) if risk.than in values else np.nan
+            else:
+                than = float(risk.than)
+            with np.errstate(invalid="ignore"):
+                is_risk = (x > than) if risk.when == "higher" else (x < than)
+            is_risk &= np.isfinite(x)
+        mask[j] = is_risk & _readable(rule.template, values, rule.typical)
+        if rule.missing is not None:
+            mask[j] |= missing & _readable(rule.missing, values, rule.typical)
+    return mask.T
 
 
 def _exact_key(column: pd.Series) -> np.ndarray | None:
@@ -119,9 +201,25 @@ def _exact_key(column: pd.Series) -> np.ndarray | None:
     return None
 
 
-def _render_group(template: str, name: str, values: pd.DataFrame, wanted: list[str]) -> list:
-    """`template` filled for every row of `values` (the reason's own column `name` and the
-    columns it reads); each distinct combination of values is formatted once."""
+def _render_rows(
+    rule: ReasonRule, name: str, values: pd.DataFrame, wanted: list[str], currency: str
+) -> list:
+    own = values[name].tolist() if name in values.columns else [None] * len(values)
+    others = [values[f].tolist() for f in wanted]
+    out = []
+    for value, *fields in zip(own, *others, strict=True):
+        row = dict(zip(wanted, fields, strict=True))
+        template = rule.missing if is_missing(value) else rule.template
+        row |= {"value": value, "typical": rule.typical}
+        out.append((template and render_text(template, row, currency)) or "")
+    return out
+
+
+def _render_group(
+    rule: ReasonRule, name: str, values: pd.DataFrame, wanted: list[str], currency: str
+) -> list:
+    """The reason filled for every row of `values` (the feature's own column `name` and the
+    columns its sentences read); each distinct combination of values is written once."""
     columns = [values[name]] if name in values.columns else []
     columns += [values[f] for f in wanted]
     keys = [_exact_key(c) for c in columns]
@@ -132,72 +230,56 @@ def _render_group(template: str, name: str, values: pd.DataFrame, wanted: list[s
             return_index=True,
             return_inverse=True,
         )
-        texts = _render_rows(template, name, values.iloc[first], wanted)
+        texts = _render_rows(rule, name, values.iloc[first], wanted, currency)
         return np.asarray(texts, dtype=object)[inverse.ravel()].tolist()
-    return _render_rows(template, name, values, wanted)
-
-
-def _render_rows(template: str, name: str, values: pd.DataFrame, wanted: list[str]) -> list:
-    own = values[name].tolist() if name in values.columns else [None] * len(values)
-    others = [values[f].tolist() for f in wanted]
-    return [
-        render_description(template, name, value, dict(zip(wanted, fields, strict=True)))
-        for value, *fields in zip(own, *others, strict=True)
-    ]
+    return _render_rows(rule, name, values, wanted, currency)
 
 
 def render_reasons(
-    columns: np.ndarray, names: list[str], values: pd.DataFrame, templates: dict[str, str]
+    columns: np.ndarray, names: list[str], values: pd.DataFrame, settings: ReasonSettings
 ) -> list[np.ndarray]:
     """The reasons picked by `columns` (rows x k positions in `names`) in words: per slot, an
-    array of texts ("" where there is no reason). Only the few columns a template reads are
+    array of texts ("" where there is no reason). Only the few columns a sentence reads are
     looked at."""
     n, k = columns.shape
     texts = [np.full(n, "", dtype=object) for _ in range(k)]
     frame_columns = set(values.columns)
     for j in np.unique(columns[columns >= 0]):
         name = names[j]
-        template = templates.get(name, name + " = {value}")
-        # The template sees the row's values by name; "value" as a column clashes with the
-        # keyword and makes every text fall back, as it would when formatted against the row.
-        wanted = [f for f in dict.fromkeys([*_fields(template), "value"]) if f in frame_columns]
+        rule = settings.rules[name]
+        read = template_fields(rule.template) + template_fields(rule.missing or "")
+        wanted = [f for f in dict.fromkeys(read) if f in frame_columns and f != name]
+        wanted = [f for f in wanted if f not in ("value", "typical")]
         slot, rows = np.nonzero(j == columns.T)
         needed = [c for c in dict.fromkeys([name, *wanted]) if c in frame_columns]
-        rendered = _render_group(template, name, values[needed].iloc[rows], wanted)
+        rendered = _render_group(rule, name, values[needed].iloc[rows], wanted, settings.currency)
         for s in range(k):
             mine = slot == s
             texts[s][rows[mine]] = np.asarray(rendered, dtype=object)[mine]
     return texts
 
 
-def explain(
-    contributions: pd.DataFrame,
-    values: pd.DataFrame,
-    templates: dict[str, str],
-    k: int = 3,
-    groups: dict[str, str] | None = None,
-    per_group: int = 2,
-) -> Reasons:
-    """For each row, the `k` features with the largest positive contribution to churn risk
-    (log-odds), in words; fewer when fewer push risk up. With `groups` (feature -> family),
-    at most `per_group` reasons come from one family, so the list is not three ways of
-    saying "usage dropped"."""
+def explain(contributions: pd.DataFrame, values: pd.DataFrame, settings: ReasonSettings) -> Reasons:
+    """For each row, up to `settings.k` reasons: the features with the largest positive
+    contribution to churn risk (log-odds) whose value is a risk for that customer by the
+    feature's rule, at most `per_topic` per topic, in words. Fewer when fewer qualify: a
+    protective factor (a promoter's NPS, rising usage) is never a reason."""
     names = list(contributions.columns)
-    columns, strength = select_reasons(contributions.to_numpy(), names, k, groups, per_group)
-    texts = render_reasons(columns, names, values.reset_index(drop=True), templates)
+    frame = values.reset_index(drop=True)
+    allowed = risk_mask(frame, names, settings.rules)
+    matrix = np.where(allowed, contributions.to_numpy(dtype=float), 0.0)
+    columns, strength = select_reasons(
+        np.asfortranarray(matrix), names, settings.k, settings.topics, settings.per_topic
+    )
+    texts = render_reasons(columns, names, frame, settings)
     return Reasons(names, columns, strength, texts)
 
 
 def top_reasons(
-    contributions: pd.DataFrame,
-    values: pd.DataFrame,
-    templates: dict[str, str],
-    k: int = 3,
-    groups: dict[str, str] | None = None,
-    per_group: int = 2,
+    contributions: pd.DataFrame, values: pd.DataFrame, settings: ReasonSettings
 ) -> list[list[dict[str, Any]]]:
     """`explain` as one list per row of {feature, contribution, value, text}."""
-    reasons = explain(contributions, values, templates, k, groups, per_group)
+    reasons = explain(contributions, values, settings)
     frame = values.reset_index(drop=True)
     out = []
     for i, row in enumerate(reasons.columns.tolist()):

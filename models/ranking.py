@@ -1,27 +1,59 @@
-"""The ranked at-risk list: probability, tier, revenue at risk, reasons, play, contact set."""
+"""The ranked at-risk list: probability, tier, revenue at risk, reasons, play, contact set, and
+what changed since the previous list."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from models.explain import explain
-from models.plays import Customers, suggest_plays
+from models.explain import ReasonSettings, explain
+from models.plays import PlaySettings, suggest_plays
 
-HIGH_VALUE_QUANTILE = 0.8  # top 20% by monthly revenue count as high-value customers
+TIERS = ("high", "medium", "low")
+
+COLUMNS: dict[str, str] = {
+    "rank": "position by churn probability, 1 = most likely to churn",
+    "customer_id": "the customer, as in the customer export",
+    "churn_probability": "probability of churning in the horizon after the as-of date "
+    "(calibrated: 0.2 means about 1 in 5 such customers churn), 4 decimals",
+    "risk_tier": "high / medium / low by the configured probability thresholds",
+    "monthly_revenue": "what the customer is worth per month: the larger of recent paid "
+    "revenue and the last invoice, 2 decimals",
+    "revenue_at_risk": "churn probability x monthly revenue x horizon / 30 days, 2 decimals",
+    "reason_1": "the strongest reason this customer is at risk, in words (empty: none)",
+    "reason_2": "the second reason, about a different topic",
+    "reason_3": "the third reason, about a different topic",
+    "reason_features": "the features behind the reasons, strongest first",
+    "suggested_play": "the retention play for the strongest reason (low tier: no action)",
+    "contact_first": "in the contact set the team can call today (capacity)",
+    "contact_order": "order within the contact set: high tier first, then by revenue at risk "
+    "(or by probability)",
+    "previous_tier": "tier on the most recent earlier list (empty: not on it)",
+    "previous_probability": "churn probability on the most recent earlier list",
+    "new_in_tier": "the tier differs from the earlier list's (or the customer is new to it)",
+}
+"""The list's columns in plain words (the manifest and docs/at-risk-list.md carry it); the
+configured profile columns follow `suggested_play` as exported."""
 
 
 @dataclass(frozen=True)
 class ListSettings:
-    """Tiering and capacity choices for one list."""
+    """Tiering and contact choices for one list. `contact_floor` is the lowest probability
+    worth a call (None: the medium threshold)."""
 
     high_threshold: float = 0.30
     medium_threshold: float = 0.10
     capacity: int = 0
-    capacity_rank_by: str = "revenue"  # or "probability"
+    capacity_rank_by: Literal["revenue", "probability"] = "revenue"
     horizon_days: int = 30
+    contact_floor: float | None = None
+
+    @property
+    def floor(self) -> float:
+        return self.medium_threshold if self.contact_floor is None else self.contact_floor
 
 
 def risk_tier(probability: np.ndarray, high: float, medium: float) -> np.ndarray:
@@ -46,33 +78,31 @@ def rank_customers(
     features: pd.DataFrame,
     probability: np.ndarray,
     contributions: pd.DataFrame,
-    templates: dict[str, str],
-    profile_columns: list[str],
+    *,
+    reasons: ReasonSettings,
+    plays: PlaySettings,
     settings: ListSettings,
-    groups: dict[str, str] | None = None,
-    per_group: int = 2,
+    profile_columns: list[str],
 ) -> pd.DataFrame:
-    """One row per customer, highest probability first, with everything the team acts on.
-
-    `groups` (feature -> topic or family) with `per_group` caps how many of a customer's three
-    reasons come from one group."""
+    """One row per customer, highest probability first, with everything the team acts on
+    (columns in COLUMNS, then the profile columns). Probabilities are rounded to 4 decimals
+    and money to 2 after ranking, so the order is the exact one."""
     frame = features.reset_index(drop=True)
     value = monthly_value(frame)
     at_risk = probability * value.to_numpy() * settings.horizon_days / 30.0
-    reasons = explain(contributions, frame, templates, k=3, groups=groups, per_group=per_group)
-    high_value_line = value.quantile(HIGH_VALUE_QUANTILE) if len(value) else 0.0
-    high_value = ((value > 0) & (value >= high_value_line)).to_numpy()
-    plays = suggest_plays(Customers(frame, reasons.columns, reasons.names, high_value))
+    explained = explain(contributions, frame, reasons)
+    tier = risk_tier(probability, settings.high_threshold, settings.medium_threshold)
+    topics = [reasons.topics.get(n, n) for n in explained.names]
     out = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str),
             "churn_probability": probability,
-            "risk_tier": risk_tier(probability, settings.high_threshold, settings.medium_threshold),
+            "risk_tier": tier,
             "monthly_revenue": value.to_numpy(),
             "revenue_at_risk": at_risk,
-            **{f"reason_{i + 1}": reasons.texts[i] for i in range(3)},
-            "reason_features": reasons.features(),
-            "suggested_play": plays,
+            **{f"reason_{i + 1}": explained.texts[i] for i in range(reasons.k)},
+            "reason_features": explained.features(),
+            "suggested_play": suggest_plays(explained.columns, topics, tier == "low", plays),
             **{c: frame[c].to_numpy() for c in profile_columns if c in frame.columns},
         }
     )
@@ -82,23 +112,87 @@ def rank_customers(
         kind="stable",
     ).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return mark_contacts(out, settings.capacity, settings.capacity_rank_by)
+    out = mark_contacts(out, settings)
+    return out.round({"churn_probability": 4, "monthly_revenue": 2, "revenue_at_risk": 2})
 
 
-def mark_contacts(ranked: pd.DataFrame, capacity: int, rank_by: str) -> pd.DataFrame:
-    """Flag the `capacity` customers to contact first, by revenue at risk or probability."""
+def mark_contacts(ranked: pd.DataFrame, settings: ListSettings) -> pd.DataFrame:
+    """Flag up to `capacity` customers to contact first, among those at or above the contact
+    floor: by default high tier first, then the most revenue at risk (probability x monthly
+    revenue, the revenue a successful call saves); with `capacity_rank_by = "probability"`,
+    in pure risk order."""
     out = ranked.copy(deep=False)  # copy-on-write: the new columns leave `ranked` as it is
     out["contact_first"] = False
     out["contact_order"] = pd.array([pd.NA] * len(out), dtype="Int64")
-    if capacity <= 0 or out.empty:
+    candidates = out[out["churn_probability"] >= settings.floor]
+    if settings.capacity <= 0 or candidates.empty:
         return out
-    key = "revenue_at_risk" if rank_by == "revenue" else "churn_probability"
-    keys = [key, "churn_probability", "customer_id"]
-    order = (
-        out[list(dict.fromkeys(keys))]  # sort the keys only, not every column
-        .sort_values(keys, ascending=[False, False, True], kind="stable")
-        .index[:capacity]
-    )
+    if settings.capacity_rank_by == "probability":
+        keys = ["churn_probability", "revenue_at_risk", "customer_id"]
+        ascending = [False, False, True]
+        ordered = candidates[keys]
+    else:
+        keys = ["not_high", "revenue_at_risk", "churn_probability", "customer_id"]
+        ascending = [True, False, False, True]
+        ordered = candidates[keys[1:]].assign(not_high=candidates["risk_tier"] != "high")
+    order = ordered.sort_values(keys, ascending=ascending, kind="stable").index
+    order = order[: settings.capacity]
     out.loc[order, "contact_first"] = True
     out.loc[order, "contact_order"] = np.arange(1, len(order) + 1)
     return out
+
+
+def contact_summary(ranked: pd.DataFrame, settings: ListSettings) -> dict[str, Any]:
+    """Who the contact set covers and who it leaves out, and why, in numbers."""
+    contacts = ranked["contact_first"].to_numpy(dtype=bool)
+    high = (ranked["risk_tier"] == "high").to_numpy()
+    above_floor = int((ranked["churn_probability"] >= settings.floor).sum())
+    total = float(ranked["revenue_at_risk"].sum())
+    covered = float(ranked.loc[contacts, "revenue_at_risk"].sum())
+    return {
+        "capacity": int(settings.capacity),
+        "rank_by": settings.capacity_rank_by,
+        "floor": float(settings.floor),
+        "contacts": int(contacts.sum()),
+        "above_floor": above_floor,
+        "high_tier": int(high.sum()),
+        "high_tier_outside": int((high & ~contacts).sum()),
+        "revenue_at_risk": round(covered, 2),
+        "share_of_revenue_at_risk": round(covered / total, 4) if total > 0 else 0.0,
+    }
+
+
+def compare_with_previous(ranked: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """The list with `previous_tier`, `previous_probability` and `new_in_tier` from the most
+    recent earlier list (`customer_id`, `risk_tier`, `churn_probability`; None: there is none,
+    and every customer is new to their tier)."""
+    out = ranked.copy(deep=False)
+    if previous is None:
+        previous = pd.DataFrame(columns=["customer_id", "risk_tier", "churn_probability"])
+    before = (
+        previous.assign(customer_id=previous["customer_id"].astype(str))
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")
+    )
+    ids = out["customer_id"].astype(str)
+    tier = ids.map(before["risk_tier"].astype(object)).astype(object)
+    out["previous_tier"] = tier.where(tier.notna(), None)
+    out["previous_probability"] = ids.map(before["churn_probability"].astype(float))
+    out["new_in_tier"] = (out["previous_tier"] != out["risk_tier"]).to_numpy(dtype=bool)
+    return out
+
+
+def tier_changes(ranked: pd.DataFrame, previous: pd.DataFrame | None) -> dict[str, int]:
+    """How many customers are newly high risk, and how many left the high tier (lower tier
+    now, or no longer on the list: cancelled or inactive), against the earlier list."""
+    if previous is None:
+        return {}
+    now_high = set(ranked.loc[ranked["risk_tier"] == "high", "customer_id"].astype(str))
+    was_high = set(previous.loc[previous["risk_tier"] == "high", "customer_id"].astype(str))
+    still_listed = set(ranked["customer_id"].astype(str))
+    return {
+        "newly_high": len(now_high - was_high),
+        "left_high": len(was_high - now_high),
+        "left_high_not_listed": len(was_high - still_listed),
+        "still_high": len(now_high & was_high),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from features.build import feature_catalogue
 from features.contract import ProfileColumns
+from features.describe import TYPICAL, TYPICAL_MARGIN
 from features.engagement import EVENT_TYPE_PLACEHOLDER
 from features.registry import Feature, FeatureSettings, FeatureSpec
 
@@ -15,6 +16,29 @@ def _catalogue(profile: ProfileColumns, settings: FeatureSettings) -> list[Featu
 
 def _window(feature: Feature) -> str:
     return f"{feature.window_days}d" if feature.window_days else "-"
+
+
+def reason_when(feature: Feature) -> str:
+    """When the feature can be a customer's reason, in words (docs/features.md)."""
+    rule = feature.risk_rule()
+    if rule is None:
+        return "never"
+    if rule.when == "any":
+        return "whenever it raises the risk (actionable)"
+    if rule.when == "in":
+        return "value is " + " or ".join(rule.values)
+    way = "above" if rule.when == "higher" else "below"
+    if rule.than == TYPICAL:
+        than = f"the typical customer's by over {TYPICAL_MARGIN:.0%}"
+    elif isinstance(rule.than, str):
+        than = f"`{rule.than}`"
+    else:
+        than = f"{rule.than:g}"
+    scaled = f"x{rule.scale:g} " if rule.scale != 1 else ""
+    text = f"{scaled}{way} {than}"
+    if feature.describe_missing:
+        text += f"; or missing: {feature.describe_missing}"
+    return text
 
 
 def catalogue_lines(profile: ProfileColumns, settings: FeatureSettings) -> list[str]:
@@ -36,11 +60,20 @@ def catalogue_markdown(profile: ProfileColumns, settings: FeatureSettings) -> st
         "frequent event types in the training data. Counts are 0 for a customer without",
         "history; other values are empty (null) when unknown.",
         "",
-        "| feature | family | window | kind | fill | description |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "A feature is one of a customer's reasons only when it pushes that customer's risk up",
+        "and its value is a risk by the rule in the last column (a promoter's NPS or rising",
+        "usage never is). `{typical}` is the median over the training rows; `{value:n:order}`",
+        "writes a count with its noun in agreement, `{value:money}` an amount with the",
+        "configured currency.",
+        "",
+        "| feature | family | window | kind | fill | description | a reason when |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in _catalogue(profile, settings):
         fill = "null" if f.fill is None else f"{f.fill:g}"
         describe = f.describe.replace("|", "\\|")
-        lines.append(f"| `{f.name}` | {f.family} | {_window(f)} | {f.kind} | {fill} | {describe} |")
+        when = reason_when(f).replace("|", "\\|")
+        lines.append(
+            f"| `{f.name}` | {f.family} | {_window(f)} | {f.kind} | {fill} | {describe} | {when} |"
+        )
     return "\n".join(lines) + "\n"

@@ -23,6 +23,16 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="churn", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -51,8 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--as-of", type=_date, help="treat the data as exported on this date")
 
     sc = with_config(sub.add_parser("score", help="write today's ranked at-risk list"))
-    sc.add_argument("--as-of", type=_date, help="score as of this date (default: end of data)")
-    sc.add_argument("--capacity", type=int, help="how many customers the team can contact")
+    sc.add_argument(
+        "--as-of", type=_date, help="score as of this date (default: [data] as_of, else today)"
+    )
+    sc.add_argument(
+        "--capacity", type=_count, help="how many customers the team can contact (0: none)"
+    )
 
     u = with_config(sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1"))
     u.add_argument("--port", type=int, default=5000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Any
 
 from features.contract import TABLES, ExportSource, ProfileColumns, TableSource
 from features.errors import ConfigError, Problem
-from features.registry import FeatureSettings
+from features.registry import FeatureSettings, FeatureSpec
 from models.labels import ChurnDefinition
+from models.plays import PlaySettings
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,52 @@ class ScoringSettings:
     medium_threshold: float = 0.10
     capacity: int = 0
     capacity_rank_by: str = "revenue"
+    contact_floor: float | None = None
     max_staleness_days: int = 3
     psi_threshold: float = 0.2
+
+    def check(self) -> list[str]:
+        """What is wrong with these settings, one sentence each (empty: nothing)."""
+        errors = []
+        for key in ("high_threshold", "medium_threshold"):
+            value = getattr(self, key)
+            if not _is_number(value) or not 0 < value <= 1:
+                errors.append(f"{key} = {value!r}: must be a number in (0, 1]")
+        if not errors and self.medium_threshold >= self.high_threshold:
+            errors.append(
+                f"medium_threshold {self.medium_threshold} must be below high_threshold "
+                f"{self.high_threshold} (otherwise no customer is medium risk)"
+            )
+        if not isinstance(self.capacity, int) or isinstance(self.capacity, bool):
+            errors.append(f"capacity = {self.capacity!r}: must be a whole number >= 0")
+        elif self.capacity < 0:
+            errors.append(f"capacity = {self.capacity}: must be >= 0 (0: no contact set)")
+        if self.capacity_rank_by not in RANK_BY:
+            errors.append(
+                f"capacity_rank_by = {self.capacity_rank_by!r}: allowed {list(RANK_BY)}"
+                + _did_you_mean(str(self.capacity_rank_by), RANK_BY)
+            )
+        if self.contact_floor is not None and (
+            not _is_number(self.contact_floor) or not 0 <= self.contact_floor <= 1
+        ):
+            errors.append(f"contact_floor = {self.contact_floor!r}: must be a number in [0, 1]")
+        if not isinstance(self.max_staleness_days, int) or self.max_staleness_days < 0:
+            errors.append(f"max_staleness_days = {self.max_staleness_days!r}: must be >= 0")
+        if not _is_number(self.psi_threshold) or self.psi_threshold <= 0:
+            errors.append(f"psi_threshold = {self.psi_threshold!r}: must be a number > 0")
+        return errors
+
+
+RANK_BY = ("revenue", "probability")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _did_you_mean(value: str, allowed) -> str:
+    close = difflib.get_close_matches(value, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +119,7 @@ class Config:
     model: ModelSettings = ModelSettings()
     scoring: ScoringSettings = ScoringSettings()
     tracking: TrackingSettings = TrackingSettings()
+    plays: PlaySettings = PlaySettings()
     path: Path = field(default=Path("churn.toml"))
 
 
@@ -121,6 +168,72 @@ def _table_source(path: Path, name: str, raw: dict[str, Any]) -> TableSource:
     )
 
 
+def _profile(path: Path, raw: dict[str, Any]) -> ProfileColumns:
+    """The customer-table columns used as features, and which of them are actionable."""
+    known = {"categorical", "numeric", "actionable"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise _fail(
+            path, f"[tables.customers.profile] has unknown keys {unknown}; known: {sorted(known)}"
+        )
+    lists = {}
+    for key in sorted(known):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _fail(path, f"[tables.customers.profile] {key} must be a list of column names")
+        lists[key] = tuple(value)
+    profile = ProfileColumns(lists["categorical"], lists["numeric"], lists["actionable"])
+    stray = [c for c in profile.actionable if c not in profile.all]
+    if stray:
+        raise _fail(
+            path,
+            f"[tables.customers.profile] actionable names {stray}, which are not profile "
+            f"columns {list(profile.all)}",
+        )
+    return profile
+
+
+def known_topics(profile: ProfileColumns, features: FeatureSettings) -> list[str]:
+    """Every topic a reason can have with this profile (what [plays] maps to plays)."""
+    from features.build import reason_topics
+    from features.engagement import EVENT_TYPE_PLACEHOLDER
+
+    spec = FeatureSpec(features, (EVENT_TYPE_PLACEHOLDER,), profile)
+    return sorted(set(reason_topics(spec).values()))
+
+
+def _plays(
+    path: Path, raw: dict[str, Any], profile: ProfileColumns, features: FeatureSettings
+) -> PlaySettings:
+    """The topic -> play table: the defaults, with [plays.by_topic] entries added or replaced
+    (an empty string switches a topic's play off)."""
+    known = {"by_topic", "default", "low_tier"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise _fail(path, f"[plays] has unknown keys {unknown}; known: {sorted(known)}")
+    defaults = PlaySettings()
+    for key in ("default", "low_tier"):
+        if not isinstance(raw.get(key, ""), str) or raw.get(key) == "":
+            raise _fail(path, f"[plays] {key} must be a non-empty play name")
+    by_topic = raw.get("by_topic", {})
+    if not isinstance(by_topic, dict):
+        raise _fail(path, '[plays.by_topic] must be a table of topic = "play"')
+    topics = known_topics(profile, features)
+    for topic, play in by_topic.items():
+        if topic not in topics:
+            raise _fail(
+                path,
+                f"[plays.by_topic] {topic!r} is not a reason topic{_did_you_mean(topic, topics)}; "
+                f"topics: {', '.join(topics)}",
+            )
+        if not isinstance(play, str):
+            raise _fail(path, f"[plays.by_topic] {topic!r} must name a play (text)")
+    table = {k: v for k, v in {**defaults.by_topic, **by_topic}.items() if v}
+    return PlaySettings(
+        table, raw.get("default", defaults.default), raw.get("low_tier", defaults.low_tier)
+    )
+
+
 def load_config(path: Path, data_dir: str | None = None) -> Config:
     """Read and check the TOML configuration; `data_dir` overrides [data].dir."""
     if not path.exists():
@@ -129,7 +242,17 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML: {exc}") from None
-    sections = {"data", "tables", "churn", "features", "training", "model", "scoring", "tracking"}
+    sections = {
+        "data",
+        "tables",
+        "churn",
+        "features",
+        "training",
+        "model",
+        "scoring",
+        "tracking",
+        "plays",
+    }
     unknown = sorted(set(raw) - sections)
     if unknown:
         raise _fail(path, f"unknown sections {unknown}; known: {sorted(sections)}")
@@ -153,10 +276,7 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         raise _fail(path, f"[tables] names unknown tables {bad_tables}; known: {sorted(TABLES)}")
     tables = {name: _table_source(path, name, t) for name, t in tables_raw.items()}
     profile_raw = tables_raw.get("customers", {}).get("profile", {})
-    profile = ProfileColumns(
-        categorical=tuple(profile_raw.get("categorical", ())),
-        numeric=tuple(profile_raw.get("numeric", ())),
-    )
+    profile = _profile(path, profile_raw)
     directory_path = Path(directory)
     if not directory_path.is_absolute():
         directory_path = (Path.cwd() if data_dir else base) / directory_path
@@ -170,8 +290,12 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
             str(base / tracking.store_dir), tracking.experiment, tracking.scoring_experiment
         )
     scoring = _section(path, ScoringSettings, raw.get("scoring", {}), "scoring")
+    problems = [Problem(str(path), f"[scoring] {e}") for e in scoring.check()]
+    if problems:
+        raise ConfigError(problems)
     if not Path(scoring.output_dir).is_absolute():
         scoring = replace(scoring, output_dir=str(base / scoring.output_dir))
+    features = _section(path, FeatureSettings, raw.get("features", {}), "features")
     training = _section(path, TrainingSettings, raw.get("training", {}), "training")
     if training.truth_file and not Path(training.truth_file).is_absolute():
         training = replace(training, truth_file=str(base / training.truth_file))
@@ -180,10 +304,11 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         as_of=as_of,
         cache_dir=cache_path,
         churn=_section(path, ChurnDefinition, raw.get("churn", {}), "churn"),
-        features=_section(path, FeatureSettings, raw.get("features", {}), "features"),
+        features=features,
         training=training,
         model=_section(path, ModelSettings, raw.get("model", {}), "model"),
         scoring=scoring,
         tracking=tracking,
+        plays=_plays(path, raw.get("plays", {}), profile, features),
         path=path,
     )

@@ -115,3 +115,26 @@ def write_list(
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
     return final
+
+
+def previous_list(
+    output_dir: Path, as_of: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.DataFrame] | None:
+    """The most recent list dated before `as_of`: its date and its customer_id, risk_tier and
+    churn_probability columns; None when there is none."""
+    dates = []
+    for folder in output_dir.glob("as_of=*"):
+        try:
+            dates.append((pd.Timestamp(folder.name.removeprefix("as_of=")), folder))
+        except ValueError:
+            continue
+    for date, folder in sorted((d for d in dates if d[0] < as_of), reverse=True):
+        try:
+            frame = pd.read_parquet(
+                folder / "at_risk.parquet",
+                columns=["customer_id", "risk_tier", "churn_probability"],
+            )
+        except (OSError, ValueError, KeyError):
+            continue
+        return date, frame
+    return None

@@ -12,7 +12,7 @@ from features.build import feature_catalogue, reason_topics, resolve_spec
 from features.engine import open_tables
 from features.ingest import ingest_exports
 from features.registry import FeatureSpec
-from models.drift import reference_profile
+from models.drift import active_shares, reference_profile, typical_values
 from models.evaluate import compare_models
 from models.experiment import LABEL, promotion_decision, run_experiment
 from models.matrix import FeatureLayout
@@ -40,6 +40,8 @@ def model_metadata(
         "feature_spec": spec.to_dict(),
         "churn_definition": config.churn.to_dict(),
         "reference_profile": reference_profile(train_rows, numeric, list(layout.categories)),
+        "typical": typical_values(train_rows, numeric),
+        "active_share": active_shares(train_rows, numeric),
     }
 
 

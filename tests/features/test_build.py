@@ -343,12 +343,16 @@ def test_reason_topics_group_features_by_what_they_say():
 def test_value_label_names_the_usage_value_in_reasons_and_survives_the_saved_spec():
     from features.build import feature_catalogue
 
-    spec = FeatureSpec(settings=FeatureSettings(value_label="minutes of use"))
+    spec = FeatureSpec(settings=FeatureSettings(value_label="minutes of use", currency="GBP"))
     value_30d = next(f for f in feature_catalogue(spec) if f.name == "value_30d")
-    assert value_30d.text(12, {"value_90d": 40}) == (
-        "minutes of use in the last 30 days: 12 (40 over 90 days)"
+    assert value_30d.text(12, typical=40) == (
+        "minutes of use in the last 30 days: 12 (typical customer: 40)"
     )
     assert FeatureSpec.from_dict(spec.to_dict()) == spec
     saved_before_labels = spec.to_dict()
     del saved_before_labels["settings"]["value_label"]
-    assert FeatureSpec.from_dict(saved_before_labels).settings.value_label == "usage value"
+    del saved_before_labels["settings"]["currency"]
+    del saved_before_labels["has_support"]
+    old = FeatureSpec.from_dict(saved_before_labels)
+    assert old.settings.value_label == "usage value" and old.settings.currency == ""
+    assert old.has_support

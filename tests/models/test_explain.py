@@ -1,54 +1,96 @@
-"""Reasons: the strongest risk-raising features per customer, at most two per family, in words."""
+"""Reasons: the strongest contributions whose values are risks for that customer, one per topic,
+in words with no 'n/a' ever."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.registry import render_description
-from models.explain import explain, select_reasons
+from features.describe import TYPICAL, TYPICAL_MARGIN, Risk, render_text
+from models.explain import ReasonRule, ReasonSettings, explain, select_reasons
 
-NAMES = ["events_7d", "events_30d", "active_days_30d", "open_tickets", "tickets_90d", "last_nps"]
-FAMILIES = {
-    "events_7d": "engagement",
-    "events_30d": "engagement",
-    "active_days_30d": "engagement",
+NAMES = ["events_7d", "events_30d", "events_60_90d", "open_tickets", "tickets_90d", "last_nps"]
+TOPICS = {
+    "events_7d": "usage",
+    "events_30d": "usage",
+    "events_60_90d": "usage",
     "open_tickets": "support",
     "tickets_90d": "support",
-    # last_nps has no family: it is its own
+    # last_nps has no topic: it is its own
 }
-TEMPLATES = {
-    "events_7d": "{value:.0f} events in the last 7 days",
-    "events_30d": "{value:.0f} events in the last 30 days, {events_7d:.0f} in the last 7",
-    "active_days_30d": "active on {value:.0f} days ({segment})",
-    "open_tickets": "{value:.0f} tickets open (of {tickets_90d:.0f})",
-    "tickets_90d": "{value:.0f} tickets, {no_such_column} of them urgent",  # cannot be filled
-    "last_nps": "last NPS {value:.0f} ({nps_category})",
+RULES = {
+    "events_7d": ReasonRule("{value:n:event} in the last 7 days", Risk("lower"), typical=4.0),
+    "events_30d": ReasonRule(
+        "{value:n:event} in the last 30 days, {events_7d:,.0f} in the last 7",
+        Risk("lower"),
+        "no events in the last 30 days",
+        typical=20.0,
+    ),
+    "events_60_90d": ReasonRule(
+        "events fell to {events_30d:,.0f} from {value:,.0f}", Risk("higher", than="events_30d")
+    ),
+    "open_tickets": ReasonRule(
+        "{value:n:ticket} open (of {tickets_90d:,.0f})", Risk("higher", than=0)
+    ),
+    "tickets_90d": ReasonRule("{value:n:ticket}, {no_such_column} urgent", Risk("higher", 0)),
+    "last_nps": ReasonRule("NPS {value:.0f} ({nps_category})", Risk("lower", than=7)),
 }
 
 
-def reference(contributions, values, templates, k=3, groups=None, per_group=2):
-    """The plain per-row walk: strongest first, skip a family once it has `per_group`."""
+def _is_risk(rule: ReasonRule, row: dict, name: str) -> bool:
+    """The rule for one customer, written plainly."""
+    value = row.get(name)
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    if missing:
+        return rule.missing is not None
+    risk = rule.risk
+    if risk.when == "any":
+        return True
+    if risk.when == "in":
+        return value in risk.values
+    if risk.than == TYPICAL:
+        margin = TYPICAL_MARGIN * abs(rule.typical)
+        than = rule.typical + margin if risk.when == "higher" else rule.typical - margin
+    elif isinstance(risk.than, str):
+        than = row[risk.than]
+    else:
+        than = risk.than
+    if than is None or (isinstance(than, float) and math.isnan(than)):
+        return False
+    return value * risk.scale > than if risk.when == "higher" else value * risk.scale < than
+
+
+def reference(contributions, values, rules, k=3, topics=None, per_topic=1):
+    """The plain per-row walk: strongest first, only risks that can be written, skip a topic
+    once it has `per_topic`."""
     matrix = contributions.to_numpy()
     names = list(contributions.columns)
     records = values.to_dict("records")
     out = []
     for i, order in enumerate(np.argsort(-matrix, axis=1, kind="stable")):
         chosen, used = [], {}
+        row = records[i]
         for j in order:
+            name = names[j]
             if matrix[i, j] <= 0 or len(chosen) == k:
                 break
-            group = (groups or {}).get(names[j], names[j])
-            if used.get(group, 0) >= per_group:
+            rule = rules.get(name)
+            if rule is None or not _is_risk(rule, row, name):
                 continue
-            used[group] = used.get(group, 0) + 1
-            row = records[i]
-            text = render_description(
-                templates.get(names[j], names[j] + " = {value}"), names[j], row.get(names[j]), row
-            )
-            chosen.append((names[j], text))
+            value = row.get(name)
+            template = rule.missing if value is None or value != value else rule.template
+            text = render_text(template, {**row, "value": value, "typical": rule.typical})
+            if text is None:
+                continue
+            topic = (topics or {}).get(name, name)
+            if used.get(topic, 0) >= per_topic:
+                continue
+            used[topic] = used.get(topic, 0) + 1
+            chosen.append((name, text))
         out.append(chosen)
     return out
 
@@ -62,15 +104,13 @@ def _fixture(seed: int, n: int = 300) -> tuple[pd.DataFrame, pd.DataFrame]:
     values = pd.DataFrame(
         {
             "customer_id": [f"c{i}" for i in range(n)],
-            "events_7d": rng.integers(0, 5, n),
+            "events_7d": rng.integers(0, 9, n),
             "events_30d": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 40, n)),
-            "active_days_30d": rng.choice([0.0, -0.0, 3.0, 12.5], n),
+            "events_60_90d": rng.choice([0.0, 10.0, 30.0, np.nan], n),
             "open_tickets": rng.integers(0, 3, n),
             "tickets_90d": rng.integers(0, 9, n),
             "last_nps": rng.choice([1.0, 9.0, np.nan], n),
             "nps_category": pd.Series(rng.choice(["detractor", "promoter", None], n)),
-            # mixed Python types that compare equal but print differently
-            "segment": pd.Series(rng.choice(np.array([1, 1.0, True, "a"], dtype=object), n)),
         }
     )
     return contributions, values
@@ -86,13 +126,14 @@ def _as_lists(reasons):
 def test_reasons_equal_the_per_row_walk_on_random_customers():
     for seed in range(5):
         contributions, values = _fixture(seed)
-        for groups in (FAMILIES, None):
-            got = explain(contributions, values, TEMPLATES, k=3, groups=groups)
-            assert _as_lists(got) == reference(contributions, values, TEMPLATES, 3, groups)
+        for per_topic, topics in ((1, TOPICS), (2, TOPICS), (1, None)):
+            got = explain(contributions, values, ReasonSettings(RULES, topics or {}, per_topic))
+            assert _as_lists(got) == reference(contributions, values, RULES, 3, topics, per_topic)
     texts = {t for slot in got.texts for t in slot}
-    assert {"active on -0 days (1)", "active on 0 days (True)", "last NPS n/a (n/a)"} <= texts
-    # a template naming a column the row does not have falls back to "name = value"
-    assert any(t.startswith("tickets_90d = ") for t in texts)
+    assert "no events in the last 30 days" in texts
+    assert not any("n/a" in t or "nan" in t or "{" in t for t in texts)
+    # a sentence naming a column the row does not have is never used
+    assert not any("urgent" in t for t in texts)
 
 
 @settings(max_examples=60, deadline=None)
@@ -101,11 +142,12 @@ def test_reasons_equal_the_per_row_walk_on_random_customers():
     st.integers(1, 3),
     st.lists(st.lists(st.integers(-2, 3), min_size=6, max_size=6), min_size=1, max_size=30),
 )
-def test_selection_equals_the_per_row_walk_for_any_k_and_family_cap(k, per_group, rows):
+def test_selection_equals_the_per_row_walk_for_any_k_and_topic_cap(k, per_topic, rows):
     contributions = pd.DataFrame(np.array(rows, dtype=float) / 2, columns=NAMES)
+    columns, strength = select_reasons(contributions.to_numpy(), NAMES, k, TOPICS, per_topic)
+    always = {n: ReasonRule("{value}", Risk("any")) for n in NAMES}
     values = pd.DataFrame({name: np.zeros(len(rows)) for name in NAMES})
-    columns, strength = select_reasons(contributions.to_numpy(), NAMES, k, FAMILIES, per_group)
-    expected = reference(contributions, values, {}, k, FAMILIES, per_group)
+    expected = reference(contributions, values, always, k, TOPICS, per_topic)
     assert [[NAMES[j] for j in row if j >= 0] for row in columns.tolist()] == [
         [name for name, _ in row] for row in expected
     ]
@@ -113,28 +155,59 @@ def test_selection_equals_the_per_row_walk_for_any_k_and_family_cap(k, per_group
     assert np.array_equal(np.where(columns >= 0, picked, 0.0), strength)
 
 
-def test_at_most_two_reasons_come_from_one_family():
-    # The three strongest are all engagement: the third reason is the best of another family.
-    contributions = pd.DataFrame([[0.9, 0.8, 0.7, 0.1, 0.05, 0.0]], columns=NAMES)
-    values = pd.DataFrame({name: [1.0] for name in NAMES})
-    reasons = explain(contributions, values, TEMPLATES, k=3, groups=FAMILIES)
-    assert reasons.features() == [["events_7d", "events_30d", "open_tickets"]]
-    assert reasons.features() != explain(contributions, values, TEMPLATES, k=3).features()
-
-
-def test_only_risk_raising_features_are_reasons_and_texts_fill_in():
-    contributions = pd.DataFrame([[0.0, -0.3, 0.0, 0.4, 0.2, 0.0]], columns=NAMES)
+def test_one_reason_per_topic_so_three_reasons_say_three_things():
+    contributions = pd.DataFrame([[0.9, 0.8, 0.7, 0.1, 0.05, 0.3]], columns=NAMES)
     values = pd.DataFrame(
         {
-            "events_7d": [2],
-            "events_30d": [5.0],
-            "active_days_30d": [1.0],
+            "events_7d": [0.0],
+            "events_30d": [1.0],
+            "events_60_90d": [50.0],
             "open_tickets": [2],
-            "tickets_90d": [7],
-            "last_nps": [np.nan],
+            "tickets_90d": [3],
+            "last_nps": [2.0],
+            "nps_category": ["detractor"],
         }
     )
-    reasons = explain(contributions, values, TEMPLATES, k=3, groups=FAMILIES)
-    assert reasons.features() == [["open_tickets", "tickets_90d"]]
-    assert [t[0] for t in reasons.texts] == ["2 tickets open (of 7)", "tickets_90d = 7", ""]
-    assert reasons.contributions.tolist() == [[0.4, 0.2, 0.0]]
+    reasons = explain(contributions, values, ReasonSettings(RULES, TOPICS))
+    assert reasons.features() == [["events_7d", "last_nps", "open_tickets"]]
+    assert [t[0] for t in reasons.texts] == ["0 events in the last 7 days", "NPS 2 (detractor)",
+                                             "2 tickets open (of 3)"]  # fmt: skip
+
+
+def test_protective_values_are_never_reasons_even_with_a_positive_contribution():
+    """A tree model can give a promoter's NPS or rising usage a positive contribution; the
+    customer-success team must not read "NPS 10" or "usage rising" as why someone may leave."""
+    contributions = pd.DataFrame([[0.5, 0.5, 0.5, 0.5, 0.0, 0.5]], columns=NAMES)
+    values = pd.DataFrame(
+        {
+            "events_7d": [9.0],  # above the typical 4
+            "events_30d": [40.0],  # above the typical 20
+            "events_60_90d": [10.0],  # usage rose: 10 then, 40 now
+            "open_tickets": [0],
+            "tickets_90d": [0],
+            "last_nps": [10.0],
+            "nps_category": ["promoter"],
+        }
+    )
+    reasons = explain(contributions, values, ReasonSettings(RULES, TOPICS))
+    assert reasons.features() == [[]]
+    assert [t[0] for t in reasons.texts] == ["", "", ""]
+
+
+def test_a_value_near_the_typical_one_is_not_a_reason():
+    contributions = pd.DataFrame([[0.4]], columns=["events_7d"])
+    near = pd.DataFrame({"events_7d": [3.5]})  # 4 is typical: within the margin
+    far = pd.DataFrame({"events_7d": [1.0]})
+    rules = ReasonSettings({"events_7d": RULES["events_7d"]})
+    assert explain(contributions, near, rules).features() == [[]]
+    assert explain(contributions, far, rules).features() == [["events_7d"]]
+
+
+def test_a_missing_value_has_its_own_sentence_or_is_no_reason():
+    contributions = pd.DataFrame([[0.4, 0.3]], columns=["events_30d", "last_nps"])
+    values = pd.DataFrame(
+        {"events_30d": [np.nan], "events_7d": [0.0], "last_nps": [np.nan], "nps_category": [None]}
+    )
+    reasons = explain(contributions, values, ReasonSettings(RULES))
+    assert reasons.features() == [["events_30d"]]
+    assert reasons.texts[0][0] == "no events in the last 30 days"

@@ -41,5 +41,19 @@ def test_every_feature_has_a_unique_name_and_a_description_that_renders():
     row = dict.fromkeys(names, 3.0)
     row["nps_category"] = "detractor"
     for feature in catalogue:
-        text = feature.text(row[feature.name], row)
-        assert text and "{" not in text and not text.startswith(feature.name + " ="), feature.name
+        text = feature.text(row[feature.name], row, typical=2.0, currency="EUR")
+        assert text and "{" not in text and "n/a" not in text, feature.name
+        if feature.describe_missing is not None:
+            assert feature.text(None, row) == feature.describe_missing, feature.name
+
+
+def test_every_risk_rule_compares_with_something_that_exists():
+    """A rule naming another feature must name one the catalogue has; a renamed feature
+    would otherwise silently switch its reasons off."""
+    config = load_config(ROOT / "churn.toml")
+    spec = FeatureSpec(config.features, ("login",), config.exports.profile)
+    names = {f.name for f in feature_catalogue(spec)}
+    for feature in feature_catalogue(spec):
+        rule = feature.risk_rule()
+        if rule is not None and isinstance(rule.than, str) and rule.than != "typical":
+            assert rule.than in names, (feature.name, rule.than)

@@ -120,9 +120,13 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
     assert sorted(ranked["customer_id"]) == sorted(active)
     assert ranked["churn_probability"].between(0, 1).all()
     assert ranked["churn_probability"].is_monotonic_decreasing
-    assert ranked["contact_first"].sum() == 25
+    above_floor = (ranked["churn_probability"] >= 0.10).sum()
+    assert ranked["contact_first"].sum() == min(25, above_floor) > 0
     assert set(ranked["risk_tier"]) <= {"high", "medium", "low"}
-    assert (ranked["reason_1"] != "").mean() > 0.9
+    at_risk = ranked[ranked["risk_tier"] != "low"]
+    assert (at_risk["reason_1"] != "").mean() > 0.9
+    assert (ranked.loc[ranked["risk_tier"] == "low", "suggested_play"] == "no action").all()
+    assert (at_risk["suggested_play"] != "no action").all()
     # three reasons say three different things: one feature per topic (usage, payments, ...)
     topics = tracking.load_model("test-churn", "champion").unwrap_python_model().metadata["topics"]
     for features in ranked["reason_features"]:
@@ -130,6 +134,9 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
         assert len(set(named)) == len(named), features
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["customers"] == len(ranked)
+    assert manifest["plays"] == ranked["suggested_play"].value_counts().to_dict()
+    assert set(ranked.columns) <= set(manifest["columns"])
+    assert manifest["freshness_days"] == 1 and manifest["as_of"] == "2025-11-01"
     assert manifest["model"]["version"] == tracking.champion_version("test-churn", "champion")
 
 
@@ -210,13 +217,102 @@ def test_scoring_refuses_clearly(project, tmp_path, capsys, change, message):
     )
 
 
-def test_stale_data_and_empty_population_are_refused(project, capsys):
+def test_reasons_read_as_risks_with_no_missing_values_or_code_names(project):
+    folder = project / "outputs" / "at_risk" / "as_of=2025-11-01"
+    ranked = pd.read_parquet(folder / "at_risk.parquet")
+    texts = pd.concat([ranked[f"reason_{i}"] for i in (1, 2, 3)])
+    texts = texts[texts != ""]
+    assert len(texts) > len(ranked)
+    for bad in ("n/a", "nan", "promoter", "passive", "country", "{", " = "):
+        assert not texts.str.contains(bad, regex=False).any(), bad
+    # a decline is only told when usage really fell
+    features = _scoring_frame(project).set_index("customer_id")
+    for row in ranked.itertuples():
+        if "events_60_90d" in row.reason_features:
+            before, now = features.loc[row.customer_id, ["events_60_90d", "events_30d"]]
+            assert now < before, row.customer_id
+
+
+def _scoring_frame(project: Path) -> pd.DataFrame:
+    from features.engine import open_tables
+    from features.registry import FeatureSpec
+    from pipeline.datasets import scoring_features
+
+    _config(project)
+    churn_model = tracking.load_model("test-churn", "champion").unwrap_python_model()
+    cache = next((project / ".churn" / "cache").glob("*/"))
+    tables = open_tables({p.stem: p for p in cache.glob("*.parquet")})
+    spec = FeatureSpec.from_dict(churn_model.metadata["feature_spec"])
+    definition = load_config(project / "churn.toml").churn
+    return scoring_features(tables, pd.Timestamp("2025-11-01"), spec, definition)
+
+
+def test_stale_exports_too_early_and_future_dates_are_refused(project, tmp_path, capsys):
     capsys.readouterr()
     cfg = str(project / "churn.toml")
     assert main(["score", "--config", cfg, "--as-of", "2025-11-20"]) == 3
-    assert "data is stale" in capsys.readouterr().err
-    assert main(["score", "--config", cfg, "--as-of", "2020-01-01"]) == 3
-    assert "no active customers" in capsys.readouterr().err
+    assert "after the export date 2025-11-01" in capsys.readouterr().err
+    assert main(["score", "--config", cfg, "--as-of", "2024-09-01"]) == 3
+    assert "too early" in capsys.readouterr().err
+    # the documented nightly command without [data] as_of scores as of today: data ending
+    # in 2025 is stale, not served as today's list
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("outputs"))
+    toml = copy / "churn.toml"
+    toml.write_text(toml.read_text().replace('as_of = "2025-11-01"', ""))
+    assert main(["score", "--config", str(toml)]) == 3
+    err = capsys.readouterr().err
+    assert "data is stale: latest event on 2025-10-31" in err and "Traceback" not in err
+    assert not (copy / "outputs" / "at_risk").exists() or not any(
+        (copy / "outputs" / "at_risk").glob("as_of=*")
+    )
+
+
+def test_one_table_that_stopped_is_refused_though_others_are_fresh(project, tmp_path, capsys):
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("outputs"))
+    events = copy / "exports" / "engagement.parquet"
+    frame = pd.read_parquet(events)
+    frame[pd.to_datetime(frame["timestamp"]) < "2025-10-15"].to_parquet(events, index=False)
+    capsys.readouterr()
+    assert main(["score", "--config", str(copy / "churn.toml")]) == 3
+    err = capsys.readouterr().err
+    assert "engagement" in err and "export looks stale" in err, err
+
+
+def test_an_event_type_renamed_in_the_export_is_refused(project, tmp_path, capsys):
+    """Every customer would look at risk for "0 'x' events": refuse instead of a wrong list."""
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("outputs"))
+    events = copy / "exports" / "engagement.parquet"
+    frame = pd.read_parquet(events)
+    top = frame["event_type"].value_counts().index[0]
+    frame["event_type"] = frame["event_type"].astype(str).replace(top, top + "_v2")
+    frame.to_parquet(events, index=False)
+    capsys.readouterr()
+    assert main(["score", "--config", str(copy / "churn.toml")]) == 3
+    err = capsys.readouterr().err
+    assert "features have (almost) no values today" in err and top in err, err
+
+
+def test_a_second_date_reports_what_changed_since_the_earlier_list(project, capsys):
+    cfg = str(project / "churn.toml")
+    assert main(["score", "--config", cfg, "--as-of", "2025-10-01"]) == 0
+    assert main(["score", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "since the list of 2025-10-01:" in out
+    folder = project / "outputs" / "at_risk"
+    now = pd.read_parquet(folder / "as_of=2025-11-01" / "at_risk.parquet")
+    before = pd.read_parquet(folder / "as_of=2025-10-01" / "at_risk.parquet")
+    tiers = before.set_index("customer_id")["risk_tier"]
+    expected = now["customer_id"].map(tiers)
+    assert (now["previous_tier"].fillna("-") == expected.fillna("-")).all()
+    assert (now["new_in_tier"] == (now["previous_tier"] != now["risk_tier"])).all()
+    manifest = json.loads((folder / "as_of=2025-11-01" / "manifest.json").read_text())
+    newly = set(now.loc[now["risk_tier"] == "high", "customer_id"]) - set(
+        before.loc[before["risk_tier"] == "high", "customer_id"]
+    )
+    assert manifest["changes"]["newly_high"] == len(newly)
 
 
 def test_rescoring_the_same_date_gives_the_same_list(project):

@@ -1,0 +1,128 @@
+"""Feature values in plain words, and when a value is a risk for one customer.
+
+A feature's description is a template filled with the customer's value, the other values of
+the same row and the training median (`{typical}`). Two format specs are added to Python's:
+`{value:n:paid order}` gives "1 paid order" / "3 paid orders" (or `n:company|companies` for an
+irregular plural), and `{value:money}` gives the amount with the configured currency. A
+template that reads a missing value renders as None: the reader never sees "n/a".
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+TYPICAL = "typical"
+"""Benchmark name: the feature's median over the training rows (or today's population)."""
+TYPICAL_MARGIN = 0.2
+"""A value is a risk against the typical one only when beyond it by more than this share of it
+(a customer 10% below the median is an ordinary customer, not a reason to call)."""
+
+CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "INR": "₹"}
+
+
+@dataclass(frozen=True)
+class Risk:
+    """When one customer's value of a feature is a risk, so a reason can only name a risk.
+
+    `when` "higher" or "lower": the value (times `scale`) is beyond `than` that way, where
+    `than` is a number, another feature of the same row (usage 60-90 days ago is a risk when
+    above the last 30 days': a decline) or TYPICAL (the training median, beyond it by more than
+    TYPICAL_MARGIN of it); "in": the value is
+    one of `values` (e.g. NPS category "detractor"); "any": whatever value the model finds
+    risky (profile columns the user marks actionable).
+    """
+
+    when: Literal["higher", "lower", "in", "any"]
+    than: float | str = TYPICAL
+    scale: float = 1.0
+    values: tuple[str, ...] = ()
+
+
+class _MissingValue(Exception):
+    """A template read a value that is missing."""
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas NA/NaT: a value the customer does not have."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT are the only values unequal to themselves
+    except (TypeError, ValueError):
+        return False
+
+
+def money(value: float, currency: str = "") -> str:
+    """An amount with two decimals and the currency ("£1,234.50", "1,234.50 CHF")."""
+    amount = f"{abs(value):,.2f}"
+    sign = "-" if value < 0 else ""
+    code = currency.strip().upper()
+    if code in CURRENCY_SYMBOLS:
+        return f"{sign}{CURRENCY_SYMBOLS[code]}{amount}"
+    return f"{sign}{amount} {code}" if code else f"{sign}{amount}"
+
+
+def _plural(noun: str) -> str:
+    head, _, last = noun.rpartition(" ")
+    if last.endswith(("s", "x", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and len(last) > 1 and last[-2] not in "aeiou":
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
+def count(value: float, noun: str) -> str:
+    """A whole count with its noun agreeing in number: "1 paid order", "3 paid orders"."""
+    singular, _, plural = noun.partition("|")
+    whole = round(float(value))
+    return f"{whole:,} {singular if whole == 1 else (plural or _plural(singular))}"
+
+
+class _Formatter(string.Formatter):
+    def __init__(self, currency: str):
+        super().__init__()
+        self.currency = currency
+
+    def get_field(self, field_name: str, args, kwargs):
+        value, key = super().get_field(field_name, args, kwargs)
+        if is_missing(value):
+            raise _MissingValue(field_name)
+        if isinstance(value, np.generic):
+            value = value.item()
+        return value, key
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "money":
+            return money(float(value), self.currency)
+        if format_spec.startswith("n:"):
+            return count(float(value), format_spec[2:])
+        if isinstance(value, float) and math.isinf(value):
+            raise _MissingValue("infinite")
+        return super().format_field(value, format_spec)
+
+
+def render_text(template: str, values: Mapping[str, Any], currency: str = "") -> str | None:
+    """`template` filled from `values` (by name: `value`, `typical`, other features); None
+    when it reads a missing value or cannot be filled, so no reader sees 'n/a' or a code."""
+    try:
+        return _Formatter(currency).vformat(template, (), values)
+    except (_MissingValue, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
+def template_fields(template: str) -> list[str]:
+    """The names a template reads (`{active_days_30_60d:.0f}` -> that name), in order."""
+    try:
+        parsed = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    except ValueError:
+        return []
+    names = [f.split(".", 1)[0].split("[", 1)[0] for f in parsed]
+    return list(dict.fromkeys(names))

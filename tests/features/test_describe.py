@@ -1,0 +1,51 @@
+"""Feature values in words: counts agree in number, money has its currency, nothing says n/a."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.describe import count, money, render_text, template_fields
+
+
+@pytest.mark.parametrize(
+    ("value", "noun", "text"),
+    [
+        (1, "paid order", "1 paid order"),
+        (1.0, "paid order", "1 paid order"),
+        (2, "paid order", "2 paid orders"),
+        (0, "day", "0 days"),
+        (1234, "event", "1,234 events"),
+        (3, "add-on purchase", "3 add-on purchases"),
+        (2, "refund", "2 refunds"),
+        (2, "company|companies", "2 companies"),
+        (1, "company|companies", "1 company"),
+        (2, "different feature", "2 different features"),
+        (2, "search", "2 searches"),
+        (2, "entry", "2 entries"),
+        (2, "'login' event", "2 'login' events"),
+    ],
+)
+def test_counts_agree_in_number(value, noun, text):
+    assert count(value, noun) == text
+
+
+def test_money_carries_the_currency():
+    assert money(15, "GBP") == "£15.00"
+    assert money(1234.5, "eur") == "€1,234.50"
+    assert money(-5, "USD") == "-$5.00"
+    assert money(21.600000000000005, "CHF") == "21.60 CHF"
+    assert money(3, "") == "3.00"
+
+
+def test_templates_render_with_the_new_specs_and_refuse_missing_values():
+    template = "{value:n:paid order} worth {revenue:money} (typical customer: {typical:,.0f})"
+    values = {"value": np.int64(1), "revenue": 20.5, "typical": 3.0}
+    assert render_text(template, values, "GBP") == "1 paid order worth £20.50 (typical customer: 3)"
+    for missing in (None, float("nan"), np.nan, pd.NA, pd.NaT):
+        assert render_text(template, {**values, "revenue": missing}, "GBP") is None
+    assert render_text(template, {**values, "typical": float("inf")}) is None
+    assert render_text("{nope}", values) is None  # a field the row does not have
+    assert render_text("{value:.0f", values) is None  # a broken template
+    assert template_fields(template) == ["value", "revenue", "typical"]
