@@ -1,0 +1,103 @@
+"""docs/at-risk-list.md, generated from the code that writes the list (a test keeps it in sync):
+`python -m pipeline.list_guide > docs/at-risk-list.md`."""
+
+from __future__ import annotations
+
+from models.plays import DEFAULT_BY_TOPIC, WHY, PlaySettings
+from models.ranking import COLUMNS
+
+INTRO = """\
+# The at-risk list
+
+`churn score` writes one folder per as-of date, `outputs/at_risk/as_of=YYYY-MM-DD/`:
+`at_risk.parquet` (the full list, raw values), `at_risk.csv` (the same rows for spreadsheets)
+and `manifest.json` (what the list is, in numbers). Generated from the code by
+`python -m pipeline.list_guide`; a test keeps it in sync.
+
+## As of which date
+
+The as-of date is `--as-of`, else `[data] as_of` (the export date; the bundled sample sets it),
+else today. Features use only rows strictly before that date. The run refuses (exit 3, one
+line, no list written) when the list would be wrong:
+
+- the as-of date is after the export date, or too early (less than 90 days of history);
+- the data is stale: its latest event is more than `[scoring] max_staleness_days` before the
+  as-of date;
+- one table's export stopped: its latest row is older than twice the longest gap its rows
+  usually have (and than `max_staleness_days`), while other tables run on;
+- features that most customers had in training have (almost) no values today (a renamed event
+  type, a dropped column): every customer would look at risk for a reason that is not real;
+- the model's churn definition or tables (support, surveys) are not in the exports.
+
+## Columns
+
+| column | meaning |
+| --- | --- |
+"""
+
+REASONS = """
+The configured profile columns (categorical and numeric) follow `suggested_play`, as exported.
+Probabilities are rounded to 4 decimals and money to 2 after ranking.
+
+## Reasons
+
+A reason is a feature that pushes this customer's risk up (its LightGBM contribution is
+positive) **and** whose value is a risk for this customer by the feature's rule: below or
+above the typical customer's value by more than 20%, a decline against the customer's own
+recent window, a detractor's NPS, a failed payment. Protective factors (a promoter's NPS,
+rising usage, a loyalty flag) are never reasons. A missing value has its own sentence ("no
+activity in the last 90 days") or is no reason; no text says "n/a". Profile columns are
+reasons only when listed under `[tables.customers.profile] actionable`. The three reasons are
+about three different topics (usage, adoption, open tickets, payment problems, ...).
+docs/features.md gives each feature's sentence and rule.
+
+## Plays
+
+A customer's play is the one of the first topic in this table (in order of urgency) among
+their reasons; low-risk customers get `low_tier`; at-risk customers whose reasons map to no
+play get `default`. `[plays]` in the configuration changes any of it.
+
+| topic | play | why |
+| --- | --- | --- |
+"""
+
+CONTACTS = """
+## Contact set
+
+`contact_first` marks up to `[scoring] capacity` customers (or `--capacity N`) among those at
+or above the contact floor (`contact_floor`, default the medium threshold): the high tier
+first, then by revenue at risk (probability x monthly revenue: the revenue a successful call
+saves), or in pure probability order with `capacity_rank_by = "probability"`. The summary and
+the manifest say how many high-risk customers are outside the set and why.
+
+## What changed
+
+`previous_tier`, `previous_probability` and `new_in_tier` compare with the most recent earlier
+list in the same folder; the summary says how many customers are newly high risk and how many
+left the high tier (and of those, how many are no longer on the list: cancelled or inactive).
+
+## Safe files
+
+The list is written to a staging folder and swapped in whole under a per-date lock; a run that
+was killed half way is repaired by the next one. Re-scoring a date keeps the replaced list when
+it differs, under `.replaced/`. Text cells of the CSV that a spreadsheet would read as a formula
+(starting with `=`, `+`, `-`, `@`, a tab or a carriage return) are escaped with a leading `'`;
+the Parquet file keeps the raw values.
+"""
+
+
+def list_guide_markdown() -> str:
+    """The whole guide as Markdown."""
+    plays = PlaySettings()
+    lines = [INTRO.rstrip("\n")]
+    lines += [f"| `{name}` | {text} |" for name, text in COLUMNS.items()]
+    lines.append(REASONS.rstrip("\n"))
+    lines += [f"| {topic} | {play} | {WHY[play]} |" for topic, play in DEFAULT_BY_TOPIC.items()]
+    lines.append(f"| (none of the above) | {plays.default} | {WHY[plays.default]} |")
+    lines.append(f"| (low tier) | {plays.low_tier} | {WHY[plays.low_tier]} |")
+    lines.append(CONTACTS.rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(list_guide_markdown(), end="")
