@@ -49,7 +49,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             Feature(
                 column,
                 f,
-                f"{_label(column)}: {{value}}",
+                f"{_label(column)}: {{value}} (a higher-risk {_label(column)})",
                 kind="categorical",
                 derive=lambda r, c=column: r[c].cast("string"),
                 risk=risk(column),
@@ -60,7 +60,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             Feature(
                 column,
                 f,
-                f"{_label(column)}: {{value:,.0f}}",
+                f"{_label(column)}: {{value:,.0f}} (a higher-risk value)",
                 kind="amount",
                 derive=lambda r, c=column: r[c].cast("float64"),
                 risk=risk(column),
