@@ -10,13 +10,14 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import ibis
 import ibis.expr.datatypes as dt_types
 import ibis.expr.types as ir
 import pandas as pd
 
+from features.constraints import Text, TextList, Whole
 from features.contract import ProfileColumns
 from features.describe import Risk, is_missing, render_text
 
@@ -88,6 +89,15 @@ class FeatureSettings:
     """What the engagement `value` column measures, as reasons say it (e.g. "minutes of use")."""
     currency: str = ""
     """The currency of purchase amounts (e.g. "GBP"), shown with every amount in reasons."""
+
+    CHECKS: ClassVar[dict] = {
+        "top_event_types": Whole(0, 100),
+        "new_customer_days": Whole(1, 3650),
+        "invoice_kinds": TextList(),
+        "addon_kinds": TextList(),
+        "value_label": Text(non_empty=True),
+        "currency": Text(pattern=r"[A-Za-z]{3}|", describe="a 3-letter currency code, e.g. GBP"),
+    }
 
 
 @dataclass(frozen=True)

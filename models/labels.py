@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import ibis
 import ibis.expr.types as ir
+
+from features.constraints import OneOf, TextList, Whole
 
 Definition = Literal["contractual", "inactivity"]
 SOURCES = ("engagement", "purchases")
@@ -33,6 +35,14 @@ class ChurnDefinition:
     lead_days: int = 0
     min_tenure_days: int = 0
     inactivity_sources: tuple[str, ...] = SOURCES
+
+    CHECKS: ClassVar[dict] = {
+        "kind": OneOf(("contractual", "inactivity")),
+        "horizon_days": Whole(1, 3650),
+        "lead_days": Whole(0, 3650),
+        "min_tenure_days": Whole(0, 36500),
+        "inactivity_sources": TextList(SOURCES, non_empty=True),
+    }
 
     def __post_init__(self) -> None:
         if self.kind not in ("contractual", "inactivity"):

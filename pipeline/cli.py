@@ -120,15 +120,17 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    config = _load(args)  # checked before the heavy imports: a config error answers at once
     from pipeline.train import run_training
 
-    return run_training(_load(args), as_of=args.as_of)
+    return run_training(config, as_of=args.as_of)
 
 
 def _score(args: argparse.Namespace) -> int:
+    config = _load(args)
     from pipeline.score import run_scoring
 
-    return run_scoring(_load(args), as_of=args.as_of, capacity=args.capacity)
+    return run_scoring(config, as_of=args.as_of, capacity=args.capacity)
 
 
 def _ui(args: argparse.Namespace) -> int:

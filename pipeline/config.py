@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
+import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from features.constraints import (
+    Number,
+    OneOf,
+    Optional,
+    Text,
+    Whole,
+    check_settings,
+    did_you_mean,
+)
 from features.contract import TABLES, ExportSource, ProfileColumns, TableSource
 from features.errors import ConfigError, Problem
 from features.registry import FeatureSettings, FeatureSpec
+from models.experiment import HIGHER_IS_BETTER
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 
@@ -20,15 +30,41 @@ from models.plays import PlaySettings
 class TrainingSettings:
     """How the history is cut into training, validation and out-of-time test cutoffs."""
 
-    cutoffs: int = 16
+    cutoffs: int = 24
     spacing_months: int = 1
-    test_cutoffs: int = 1
+    test_cutoffs: int = 3
     valid_cutoffs: int = 2
     backtest_folds: int = 4
     seed: int = 7
     search_seconds: float = 0.0
     calibration: str = "sigmoid"
     truth_file: str = ""
+
+    CHECKS: ClassVar[dict] = {
+        "cutoffs": Whole(3, 600),
+        "spacing_months": Whole(1, 24),
+        "test_cutoffs": Whole(1, 60),
+        "valid_cutoffs": Whole(1, 60),
+        "backtest_folds": Whole(0, 60),
+        "seed": Whole(0, 2**31 - 1),
+        "search_seconds": Number(0, 86_400),
+        "calibration": OneOf(("sigmoid", "isotonic")),
+        "truth_file": Text(),
+    }
+
+    def cross_check(self) -> list[str]:
+        """Rules between keys: the test and validation cutoffs leave some to train on."""
+        needed = self.test_cutoffs + self.valid_cutoffs + 1
+        if self.cutoffs < needed:
+            return [
+                f"cutoffs = {self.cutoffs}: must be at least test_cutoffs + valid_cutoffs + 1 "
+                f"= {needed}, so some cutoffs are left to train on"
+            ]
+        return []
+
+
+NAME_SHAPE = "letters, digits, '_', '.', '-' (up to 100), e.g. 'churn-lightgbm'"
+ALIAS_SHAPE = "a letter, then letters, digits, '_' or '-', e.g. 'champion'"
 
 
 @dataclass(frozen=True)
@@ -39,6 +75,18 @@ class ModelSettings:
     alias: str = "champion"
     promote_metric: str = "roc_auc"
 
+    CHECKS: ClassVar[dict] = {
+        "name": Text(pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}", describe=NAME_SHAPE),
+        "alias": Text(pattern=r"[A-Za-z][A-Za-z0-9_\-]{0,99}", describe=ALIAS_SHAPE),
+        "promote_metric": OneOf(tuple(HIGHER_IS_BETTER)),
+    }
+
+    def cross_check(self) -> list[str]:
+        """MLflow reserves "latest" and version-like aliases."""
+        if self.alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", self.alias):
+            return [f"alias = {self.alias!r}: reserved by MLflow; choose e.g. 'champion'"]
+        return []
+
 
 @dataclass(frozen=True)
 class ScoringSettings:
@@ -47,54 +95,31 @@ class ScoringSettings:
     output_dir: str = "outputs/at_risk"
     high_threshold: float = 0.30
     medium_threshold: float = 0.10
-    capacity: int = 0
+    capacity: int = 200
     capacity_rank_by: str = "revenue"
     contact_floor: float | None = None
     max_staleness_days: int = 3
     psi_threshold: float = 0.2
 
-    def check(self) -> list[str]:
-        """What is wrong with these settings, one sentence each (empty: nothing)."""
-        errors = []
-        for key in ("high_threshold", "medium_threshold"):
-            value = getattr(self, key)
-            if not _is_number(value) or not 0 < value <= 1:
-                errors.append(f"{key} = {value!r}: must be a number in (0, 1]")
-        if not errors and self.medium_threshold >= self.high_threshold:
-            errors.append(
+    CHECKS: ClassVar[dict] = {
+        "output_dir": Text(non_empty=True),
+        "high_threshold": Number(0, 1, open_low=True),
+        "medium_threshold": Number(0, 1, open_low=True),
+        "capacity": Whole(0),
+        "capacity_rank_by": OneOf(("revenue", "probability")),
+        "contact_floor": Optional(Number(0, 1)),
+        "max_staleness_days": Whole(0, 3650),
+        "psi_threshold": Number(0, open_low=True),
+    }
+
+    def cross_check(self) -> list[str]:
+        """Rules between keys: the medium tier lies below the high one."""
+        if self.medium_threshold >= self.high_threshold:
+            return [
                 f"medium_threshold {self.medium_threshold} must be below high_threshold "
                 f"{self.high_threshold} (otherwise no customer is medium risk)"
-            )
-        if not isinstance(self.capacity, int) or isinstance(self.capacity, bool):
-            errors.append(f"capacity = {self.capacity!r}: must be a whole number >= 0")
-        elif self.capacity < 0:
-            errors.append(f"capacity = {self.capacity}: must be >= 0 (0: no contact set)")
-        if self.capacity_rank_by not in RANK_BY:
-            errors.append(
-                f"capacity_rank_by = {self.capacity_rank_by!r}: allowed {list(RANK_BY)}"
-                + _did_you_mean(str(self.capacity_rank_by), RANK_BY)
-            )
-        if self.contact_floor is not None and (
-            not _is_number(self.contact_floor) or not 0 <= self.contact_floor <= 1
-        ):
-            errors.append(f"contact_floor = {self.contact_floor!r}: must be a number in [0, 1]")
-        if not isinstance(self.max_staleness_days, int) or self.max_staleness_days < 0:
-            errors.append(f"max_staleness_days = {self.max_staleness_days!r}: must be >= 0")
-        if not _is_number(self.psi_threshold) or self.psi_threshold <= 0:
-            errors.append(f"psi_threshold = {self.psi_threshold!r}: must be a number > 0")
-        return errors
-
-
-RANK_BY = ("revenue", "probability")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _did_you_mean(value: str, allowed) -> str:
-    close = difflib.get_close_matches(value, list(allowed), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+            ]
+        return []
 
 
 @dataclass(frozen=True)
@@ -104,6 +129,12 @@ class TrackingSettings:
     store_dir: str = "mlruns"
     experiment: str = "churn"
     scoring_experiment: str = "churn-scoring"
+
+    CHECKS: ClassVar[dict] = {
+        "store_dir": Text(non_empty=True),
+        "experiment": Text(non_empty=True),
+        "scoring_experiment": Text(non_empty=True),
+    }
 
 
 @dataclass(frozen=True)
@@ -127,24 +158,19 @@ def _fail(path: Path, message: str) -> ConfigError:
     return ConfigError([Problem(str(path), message)])
 
 
-def _section(path: Path, cls: type, raw: dict[str, Any], where: str) -> Any:
-    """Build dataclass `cls` from a TOML table, refusing unknown keys (usually typos)."""
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise _fail(path, f"[{where}] has unknown keys {unknown}; known: {sorted(known)}")
-    values = {}
-    for key, value in raw.items():
-        default = getattr(cls(), key)
-        if isinstance(value, list):
-            value = tuple(value)
-        if isinstance(default, float) and isinstance(value, int):
-            value = float(value)
-        values[key] = value
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, f"[{where}] {exc}") from None
+def _section(path: Path, cls: type, raw: Any, where: str, problems: list[Problem]) -> Any:
+    """Build settings dataclass `cls` from a TOML table, checking every key against
+    `cls.CHECKS` and the cross-key rules; each mistake is added to `problems` (one line naming
+    the file, section, key, value and what is allowed) and the defaults stand in for it."""
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), f"[{where}] must be a table of settings"))
+        return cls()
+    values, mistakes = check_settings(cls, raw)
+    problems += [Problem(str(path), f"[{where}] {key} {text}") for key, text in mistakes]
+    settings = cls(**values)
+    if not mistakes and hasattr(settings, "cross_check"):
+        problems += [Problem(str(path), f"[{where}] {t}") for t in settings.cross_check()]
+    return settings
 
 
 def _table_source(path: Path, name: str, raw: dict[str, Any]) -> TableSource:
@@ -223,7 +249,7 @@ def _plays(
         if topic not in topics:
             raise _fail(
                 path,
-                f"[plays.by_topic] {topic!r} is not a reason topic{_did_you_mean(topic, topics)}; "
+                f"[plays.by_topic] {topic!r} is not a reason topic{did_you_mean(topic, topics)}; "
                 f"topics: {', '.join(topics)}",
             )
         if not isinstance(play, str):
@@ -255,7 +281,16 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     }
     unknown = sorted(set(raw) - sections)
     if unknown:
-        raise _fail(path, f"unknown sections {unknown}; known: {sorted(sections)}")
+        raise ConfigError(
+            [
+                Problem(
+                    str(path),
+                    f"unknown section [{name}]{did_you_mean(name, sections)}; "
+                    f"known: {', '.join(sorted(sections))}",
+                )
+                for name in unknown
+            ]
+        )
     base = path.resolve().parent
     data = dict(raw.get("data", {}))
     directory = data_dir or data.pop("dir", "data/sample")
@@ -284,29 +319,31 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     if not cache_path.is_absolute():
         cache_path = base / cache_path
     exports = ExportSource(str(directory_path), tables, profile, max_orphan_share)
-    tracking = _section(path, TrackingSettings, raw.get("tracking", {}), "tracking")
+    problems: list[Problem] = []
+    tracking = _section(path, TrackingSettings, raw.get("tracking", {}), "tracking", problems)
     if not Path(tracking.store_dir).is_absolute():
         tracking = TrackingSettings(
             str(base / tracking.store_dir), tracking.experiment, tracking.scoring_experiment
         )
-    scoring = _section(path, ScoringSettings, raw.get("scoring", {}), "scoring")
-    problems = [Problem(str(path), f"[scoring] {e}") for e in scoring.check()]
-    if problems:
-        raise ConfigError(problems)
+    scoring = _section(path, ScoringSettings, raw.get("scoring", {}), "scoring", problems)
     if not Path(scoring.output_dir).is_absolute():
         scoring = replace(scoring, output_dir=str(base / scoring.output_dir))
-    features = _section(path, FeatureSettings, raw.get("features", {}), "features")
-    training = _section(path, TrainingSettings, raw.get("training", {}), "training")
+    features = _section(path, FeatureSettings, raw.get("features", {}), "features", problems)
+    training = _section(path, TrainingSettings, raw.get("training", {}), "training", problems)
+    churn = _section(path, ChurnDefinition, raw.get("churn", {}), "churn", problems)
+    model = _section(path, ModelSettings, raw.get("model", {}), "model", problems)
+    if problems:
+        raise ConfigError(problems)
     if training.truth_file and not Path(training.truth_file).is_absolute():
         training = replace(training, truth_file=str(base / training.truth_file))
     return Config(
         exports=exports,
         as_of=as_of,
         cache_dir=cache_path,
-        churn=_section(path, ChurnDefinition, raw.get("churn", {}), "churn"),
+        churn=churn,
         features=features,
         training=training,
-        model=_section(path, ModelSettings, raw.get("model", {}), "model"),
+        model=model,
         scoring=scoring,
         tracking=tracking,
         plays=_plays(path, raw.get("plays", {}), profile, features),

@@ -30,12 +30,28 @@ def _load(tmp_path: Path, text: str):
         ("[scoring]\nhigh_threshold = 1.5\n", "must be a number in (0, 1]"),
         (
             '[scoring]\ncapacity_rank_by = "value"\n',
-            "capacity_rank_by = 'value': allowed ['revenue', 'probability']",
+            "capacity_rank_by = 'value': allowed: 'revenue', 'probability'",
         ),
-        ('[scoring]\ncapacity_rank_by = "probabilty"\n', "did you mean 'probability'?"),
-        ("[scoring]\ncapacity = -5\n", "capacity = -5: must be >= 0"),
+        ('[scoring]\ncapacity_rank_by = "probabilty"\n', "(did you mean 'probability'?)"),
+        ("[scoring]\ncapacity = -5\n", "capacity = -5: must be a whole number >= 0"),
         ("[scoring]\ncapacity = 2.5\n", "capacity = 2.5: must be a whole number"),
         ("[scoring]\ncontact_floor = 2\n", "contact_floor = 2: must be a number in [0, 1]"),
+        ('[churn]\nhorizon_days = "30"\n', "[churn] horizon_days = '30': must be a whole number"),
+        ('[churn]\nkind = "inactive"\n', "(did you mean 'inactivity'?)"),
+        ('[churn]\ninactivity_sources = ["support"]\n', "'support' is not one of"),
+        ('[training]\ncalibration = "platt"\n', "calibration = 'platt': allowed: 'sigmoid'"),
+        ("[features]\ntop_event_types = -3\n", "top_event_types = -3: must be a whole number"),
+        ("[training]\ncutoffs = 0\n", "cutoffs = 0: must be a whole number from 3 to 600"),
+        ("[training]\ntest_cutoffs = 0\n", "test_cutoffs = 0: must be a whole number from 1"),
+        (
+            "[training]\ncutoffs = 4\ntest_cutoffs = 3\nvalid_cutoffs = 2\n",
+            "cutoffs = 4: must be at least test_cutoffs + valid_cutoffs + 1 = 6",
+        ),
+        ('[model]\npromote_metric = "auc"\n', "promote_metric = 'auc': allowed: 'roc_auc'"),
+        ('[model]\nalias = "latest"\n', "alias = 'latest': reserved by MLflow"),
+        ('[features]\ncurrency = "pounds"\n', "a 3-letter currency code"),
+        ("[training]\nhorizon_days = 30\n", "horizon_days unknown key; known: backtest_folds"),
+        ("[churn]\nhorizon_day = 30\n", "horizon_day unknown key (did you mean 'horizon_days'?)"),
         (
             '[plays.by_topic]\n"payment problem" = "call"\n',
             "'payment problem' is not a reason topic (did you mean 'payment problems'?)",
@@ -51,7 +67,8 @@ def test_bad_settings_are_refused_on_load(tmp_path, toml, message):
     with pytest.raises(ConfigError) as error:
         _load(tmp_path, toml)
     line = str(error.value)
-    assert message in line and "\n" not in line and "churn.toml" in line
+    assert message in line, line
+    assert "\n" not in line and "churn.toml" in line
 
 
 def test_the_cli_exits_2_with_one_line(tmp_path, capsys):
@@ -84,3 +101,45 @@ def test_every_default_play_topic_is_a_topic_reasons_can_have():
     config = load_config(ROOT / "churn.toml")
     topics = known_topics(config.exports.profile, config.features)
     assert set(config.plays.by_topic) <= set(topics)
+
+
+def test_every_mistake_is_reported_at_once_one_line_each(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, '[churn]\nhorizon_days = 0\n[training]\ncalibration = "platt"\n')
+    lines = [p.line() for p in error.value.problems]
+    assert len(lines) == 2
+    assert "[churn] horizon_days" in lines[1] or "[churn] horizon_days" in lines[0]
+
+
+def test_promotion_follows_each_metric_direction():
+    from models.experiment import promotion_decision
+
+    assert promotion_decision(0.30, 0.25, "log_loss")[0] is False  # lower log loss is better
+    assert promotion_decision(0.20, 0.25, "log_loss")[0] is True
+    assert promotion_decision(0.80, 0.75, "roc_auc")[0] is True
+    assert promotion_decision(0.01, 0.02, "ece")[0] is True
+
+
+def test_a_config_error_is_reported_before_any_work_in_under_two_seconds(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "churn.toml").write_text('[training]\ncalibration = "platt"\n')
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "train", "--config", str(tmp_path / "churn.toml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    elapsed = time.perf_counter() - start
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("calibration = 'platt': allowed: 'sigmoid', 'isotonic'")
+    assert "Traceback" not in done.stderr
+    assert elapsed < 2.0, elapsed
+
+
+def test_an_unknown_section_gets_a_suggestion(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown section \[scorring\] \(did you mean 'scoring'"):
+        _load(tmp_path, "[scorring]\ncapacity = 3\n")
