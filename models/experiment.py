@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from models.baselines import fit_health_calibration, fit_logistic, health_risk, predict_logistic
@@ -103,25 +102,3 @@ def run_backtest(
             row["truth_roc_auc"] = evaluate_scores(y, test[TRUTH].to_numpy())["roc_auc"]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "roc_auc": True,
-    "pr_auc": True,
-    **{f"{k}_at_{p}": True for k in ("lift", "capture", "precision") for p in (5, 10, 20)},
-    "log_loss": False,
-    "brier": False,
-    "ece": False,
-}
-"""The metrics a challenger can be promoted on, and which way is better for each."""
-
-
-def promotion_decision(challenger: float, champion: float | None, metric: str) -> tuple[bool, str]:
-    """Promote only when the challenger beats the champion on the same test rows (higher or
-    lower, as the metric says)."""
-    if champion is None or np.isnan(champion):
-        return True, "no comparable champion on these test cutoffs"
-    better = challenger > champion if HIGHER_IS_BETTER[metric] else challenger < champion
-    if better:
-        return True, f"{metric} {challenger:.4f} beats champion {champion:.4f}"
-    return False, f"{metric} {challenger:.4f} does not beat champion {champion:.4f}"

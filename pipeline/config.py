@@ -21,9 +21,9 @@ from features.constraints import (
 from features.contract import TABLES, ExportSource, ProfileColumns, TableSource
 from features.errors import ConfigError, Problem
 from features.registry import FeatureSettings, FeatureSpec
-from models.experiment import HIGHER_IS_BETTER
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
+from models.promotion import HIGHER_IS_BETTER
 
 
 @dataclass(frozen=True)

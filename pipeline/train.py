@@ -14,8 +14,9 @@ from features.ingest import ingest_exports
 from features.registry import FeatureSpec
 from models.drift import active_shares, reference_profile, typical_values
 from models.evaluate import compare_models
-from models.experiment import LABEL, promotion_decision, run_experiment
+from models.experiment import LABEL, run_experiment
 from models.matrix import FeatureLayout
+from models.promotion import promotion_decision
 from models.pyfunc import ChurnModel
 from models.split import backtest_splits, monthly_cutoffs, split_cutoffs
 from pipeline import report, tracking
