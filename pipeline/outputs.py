@@ -2,14 +2,31 @@
 
 A crash while writing leaves the previous list for that date untouched; lists of other dates
 are never touched; two scorers cannot write the same date at once.
+
+Layout of the output folder:
+
+    as_of=YYYY-MM-DD/                 a date's list: at_risk.parquet, at_risk.csv, manifest.json
+    .as_of=YYYY-MM-DD.lock            the date's lock (held by the run writing that date)
+    .staging-as_of=YYYY-MM-DD-<id>/   a list being written; left behind only by a killed run
+    .retired-as_of=YYYY-MM-DD-<id>/   the date's previous list while the new one moves in
+
+A run killed between moving the old list out and the new one in leaves the date without its
+folder. Every write therefore starts, under the date's lock, by repairing what killed runs
+left: the newest retired copy goes back in place if the date's folder is missing, other retired
+copies and staging folders are removed. Leftovers of other dates are repaired the same way
+when their lock is free; a date whose lock is held is being written by a live run and is left
+alone.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +40,12 @@ import pyarrow.parquet as pq
 
 from features.errors import Problem, Refusal
 
+log = logging.getLogger(__name__)
+
+LIST_FILES = ("at_risk.parquet", "at_risk.csv", "manifest.json")
+# What a killed run can leave behind: `.staging-as_of=2026-11-01-1a2b3c4d` and its `.retired-`.
+LEFTOVER = re.compile(r"\.(?P<kind>staging|retired)-(?P<date>as_of=\d{4}-\d{2}-\d{2})-\w+")
+
 
 class ListLocked(Refusal):
     """Another scorer holds the lock for this date."""
@@ -33,15 +56,43 @@ def partition_dir(output_dir: Path, as_of: pd.Timestamp) -> Path:
     return output_dir / f"as_of={as_of:%Y-%m-%d}"
 
 
+def _lock_path(output_dir: Path, name: str) -> Path:
+    return output_dir / f".{name}.lock"
+
+
+# Lock files this thread holds through `date_lock`, so that `write_list` called inside it (as
+# the scorer does) does not try to take the same lock a second time and refuse itself.
+_held = threading.local()
+
+
+def _held_locks() -> set[str]:
+    if not hasattr(_held, "paths"):
+        _held.paths = set()
+    return _held.paths
+
+
+@contextmanager
+def _lock_if_free(path: Path) -> Iterator[bool]:
+    """Hold the lock on `path` if no one else does, without waiting; yields whether it does."""
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextmanager
 def date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
     """Hold an exclusive, non-blocking lock for one date; refuse if another scorer has it."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / f".as_of={as_of:%Y-%m-%d}.lock"
-    with open(path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    path = _lock_path(output_dir, partition_dir(output_dir, as_of).name)
+    with _lock_if_free(path) as locked:
+        if not locked:
             raise ListLocked(
                 [
                     Problem(
@@ -49,11 +100,66 @@ def date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
                         "another scorer is writing this date's list; try again when it finishes",
                     )
                 ]
-            ) from None
+            )
+        key = os.path.abspath(path)
+        _held_locks().add(key)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            _held_locks().discard(key)
+
+
+@contextmanager
+def _holding_date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
+    """The date's lock: the caller's if this thread holds it already, else taken here."""
+    path = _lock_path(output_dir, partition_dir(output_dir, as_of).name)
+    if os.path.abspath(path) in _held_locks():
+        yield
+    else:
+        with date_lock(output_dir, as_of):
+            yield
+
+
+def _leftovers(output_dir: Path) -> dict[str, list[tuple[str, Path]]]:
+    """Staging and retired folders in `output_dir`, by date folder name."""
+    found: dict[str, list[tuple[str, Path]]] = {}
+    for path in output_dir.iterdir():
+        match = LEFTOVER.fullmatch(path.name)
+        if match and path.is_dir():
+            found.setdefault(match["date"], []).append((match["kind"], path))
+    return found
+
+
+def _repair_date(output_dir: Path, name: str, leftovers: list[tuple[str, Path]]) -> None:
+    """Undo what killed runs left for one date; the caller holds that date's lock, so every
+    staging folder belongs to a dead run."""
+    final = output_dir / name
+    # A retired folder's mtime is when its list was written: the newest is the latest list.
+    retired = sorted((p for k, p in leftovers if k == "retired"), key=lambda p: p.stat().st_mtime)
+    if retired and not final.exists():
+        os.rename(retired.pop(), final)
+        _fsync_dir(output_dir)
+        log.warning("%s: put back the list a killed run had moved out", final)
+    for path in retired + [p for k, p in leftovers if k == "staging"]:
+        shutil.rmtree(path)
+        log.info("%s: removed, left by a killed run", path)
+
+
+def _repair(output_dir: Path, as_of: pd.Timestamp) -> None:
+    """Repair this date's leftovers (its lock is held), and those of other dates whose lock is
+    free; a date whose lock is taken is being written right now and is left alone."""
+    own = partition_dir(output_dir, as_of).name
+    found = _leftovers(output_dir)
+    _repair_date(output_dir, own, found.pop(own, []))
+    for name, leftovers in sorted(found.items()):
+        with _lock_if_free(_lock_path(output_dir, name)) as locked:
+            if not locked:
+                log.info("%s: being written by another run; its leftovers wait", output_dir / name)
+                continue
+            try:
+                _repair_date(output_dir, name, leftovers)
+            except OSError as error:  # another date's trouble must not stop this date's list
+                log.warning("%s: could not repair (%s)", output_dir / name, error)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -79,19 +185,14 @@ def _lists_as_json(table: pa.Table) -> pa.Table:
     return table
 
 
-def write_list(
-    output_dir: Path,
-    as_of: pd.Timestamp,
+def _write_staging(
+    staging: Path,
     ranked: pd.DataFrame,
     manifest: dict[str, Any],
-    write_hook: Callable[[Path], None] | None = None,
-) -> Path:
-    """Write list (Parquet and CSV) and manifest into a fresh folder, then swap it in place of
-    the date's folder. `write_hook` runs after the files are written (tests use it to fail
-    mid-write). Returns the date's folder."""
-    final = partition_dir(output_dir, as_of)
-    staging = output_dir / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
+    write_hook: Callable[[Path], None] | None,
+) -> None:
+    """The list's files, durably on disk in `staging`; on any failure, no staging folder."""
+    staging.mkdir()
     try:
         table = pa.Table.from_pandas(ranked, preserve_index=False)
         pq.write_table(table, staging / "at_risk.parquet")
@@ -99,19 +200,49 @@ def write_list(
         if write_hook is not None:
             write_hook(staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        for name in ("at_risk.parquet", "at_risk.csv", "manifest.json"):
+        for name in LIST_FILES:
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
         _fsync_dir(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    retired = None
-    if final.exists():
-        retired = output_dir / f".retired-{final.name}-{uuid.uuid4().hex[:8]}"
-        os.rename(final, retired)
+
+
+def _swap_in(staging: Path, final: Path, swap_hook: Callable[[Path], None] | None) -> Path | None:
+    """Move `staging` to `final`; the previous list, if any, ends in a retired folder, whose
+    path is returned. A kill between the two renames is undone by the next write's repair."""
+    if not final.exists():
+        os.rename(staging, final)
+        return None
+    retired = final.with_name(f".retired-{final.name}-{uuid.uuid4().hex[:8]}")
+    os.rename(final, retired)
+    if swap_hook is not None:
+        swap_hook(final)
     os.rename(staging, final)
-    _fsync_dir(output_dir)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+    return retired
+
+
+def write_list(
+    output_dir: Path,
+    as_of: pd.Timestamp,
+    ranked: pd.DataFrame,
+    manifest: dict[str, Any],
+    write_hook: Callable[[Path], None] | None = None,
+    swap_hook: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write list (Parquet and CSV) and manifest into a fresh folder, then swap it in place of
+    the date's folder, under the date's lock (taken here unless the caller holds it), after
+    repairing what killed runs left. `write_hook` runs after the files are written and
+    `swap_hook` between moving the old list out and the new one in (tests use them to fail
+    there). Returns the date's folder."""
+    final = partition_dir(output_dir, as_of)
+    with _holding_date_lock(output_dir, as_of):
+        _repair(output_dir, as_of)
+        staging = final.with_name(f".staging-{final.name}-{uuid.uuid4().hex[:8]}")
+        _write_staging(staging, ranked, manifest, write_hook)
+        retired = _swap_in(staging, final, swap_hook)
+        _fsync_dir(output_dir)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
     return final

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,6 +15,7 @@ import pytest
 from pipeline.outputs import ListLocked, date_lock, partition_dir, write_list
 
 DAY1, DAY2 = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-02")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _ranked(n: int, tag: str) -> pd.DataFrame:
@@ -96,3 +102,116 @@ def test_two_scorers_cannot_write_the_same_date(tmp_path):
             pass
     with date_lock(tmp_path, DAY1):  # released afterwards
         pass
+
+
+# A scorer killed (SIGKILL: no cleanup runs) after moving the date's list out, before moving
+# the new one in.
+KILLED_SCORER = """
+import os, signal, sys
+from pathlib import Path
+import pandas as pd
+from pipeline import outputs
+ranked = pd.DataFrame({"rank": [1, 2], "customer_id": ["new0", "new1"]})
+outputs.write_list(
+    Path(sys.argv[1]), pd.Timestamp(sys.argv[2]), ranked, {"run": "killed"},
+    swap_hook=lambda final: os.kill(os.getpid(), signal.SIGKILL),
+)
+"""
+
+
+def _kill_between_renames(output_dir: Path, as_of: pd.Timestamp) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_SCORER, str(output_dir), f"{as_of:%Y-%m-%d}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    names = sorted(p.name.split("-as_of=")[0] for p in output_dir.iterdir() if p.is_dir())
+    assert names == [".retired", ".staging"]  # the date's folder is gone, as after a real kill
+
+
+def _hidden_leftovers(output_dir: Path) -> list[str]:
+    return sorted(p.name for p in output_dir.glob(".*-as_of=*"))
+
+
+def _assert_complete(folder: Path, ids: list[str], manifest: dict) -> None:
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "at_risk.csv",
+        "at_risk.parquet",
+        "manifest.json",
+    ]
+    assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == ids
+    assert list(pd.read_csv(folder / "at_risk.csv")["customer_id"]) == ids
+    assert json.loads((folder / "manifest.json").read_text()) == manifest
+
+
+def test_a_kill_between_the_renames_is_repaired_by_the_next_write_of_that_date(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    _kill_between_renames(tmp_path, DAY1)
+    assert not partition_dir(tmp_path, DAY1).exists()
+
+    write_list(tmp_path, DAY1, _ranked(1, "next"), {"run": 3})
+    _assert_complete(partition_dir(tmp_path, DAY1), ["next0"], {"run": 3})
+    assert _hidden_leftovers(tmp_path) == []
+
+
+def test_a_kill_between_the_renames_is_repaired_by_a_write_of_another_date(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    _kill_between_renames(tmp_path, DAY1)
+
+    write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 3})
+    # A plain read of the killed date finds its previous list, whole.
+    _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
+    _assert_complete(partition_dir(tmp_path, DAY2), ["b0", "b1"], {"run": 3})
+    assert _hidden_leftovers(tmp_path) == []
+
+
+def test_leftovers_of_a_date_being_written_by_a_live_run_are_left_alone(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    _kill_between_renames(tmp_path, DAY1)
+    before = _hidden_leftovers(tmp_path)
+
+    with date_lock(tmp_path, DAY1):  # a live run of DAY1
+        write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 3})
+        assert _hidden_leftovers(tmp_path) == before
+        assert not partition_dir(tmp_path, DAY1).exists()
+    write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 4})  # DAY1 is free now
+    _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
+
+
+def test_a_stale_staging_folder_is_removed(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    stale = tmp_path / f".staging-{partition_dir(tmp_path, DAY1).name}-0badc0de"
+    stale.mkdir()
+    (stale / "at_risk.parquet").write_bytes(b"half a file")
+
+    write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
+    assert not stale.exists()
+    _assert_complete(partition_dir(tmp_path, DAY1), ["new0"], {"run": 2})
+
+
+def test_the_scorer_holding_the_date_lock_can_write_that_date(tmp_path):
+    with date_lock(tmp_path, DAY1):  # as `churn score` does around the write
+        write_list(tmp_path, DAY1, _ranked(1, "a"), {"run": 1})
+    _assert_complete(partition_dir(tmp_path, DAY1), ["a0"], {"run": 1})
+
+
+def test_a_write_refuses_while_another_run_holds_the_date(tmp_path):
+    locked, release = threading.Event(), threading.Event()
+
+    def other_scorer():
+        with date_lock(tmp_path, DAY1):
+            locked.set()
+            release.wait(10)
+
+    other = threading.Thread(target=other_scorer)
+    other.start()
+    try:
+        assert locked.wait(10)
+        with pytest.raises(ListLocked, match="another scorer"):
+            write_list(tmp_path, DAY1, _ranked(1, "a"), {"run": 1})
+    finally:
+        release.set()
+        other.join()
+    assert not partition_dir(tmp_path, DAY1).exists()
