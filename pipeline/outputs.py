@@ -16,10 +16,15 @@ left: the newest retired copy goes back in place if the date's folder is missing
 copies and staging folders are removed. Leftovers of other dates are repaired the same way
 when their lock is free; a date whose lock is held is being written by a live run and is left
 alone.
+
+Faults of the environment (the output path is a file, a folder is not writable, the disk is
+full or failing) raise `Fault`, one line naming the path and what to do; the date's previous
+list stays as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -29,7 +34,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from features.errors import Problem, Refusal
+from features.errors import Fault, Problem, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,58 @@ LEFTOVER = re.compile(r"\.(?P<kind>staging|retired)-(?P<date>as_of=\d{4}-\d{2}-\
 
 class ListLocked(Refusal):
     """Another scorer holds the lock for this date."""
+
+
+_NOT_WRITABLE = "fix the folder's permissions or set [scoring].output_dir to a writable folder"
+_REMEDIES = {
+    errno.ENOSPC: "the disk is full; free space or set [scoring].output_dir to another disk",
+    errno.EDQUOT: "the disk quota is used up; free space or set [scoring].output_dir elsewhere",
+    errno.EACCES: _NOT_WRITABLE,
+    errno.EPERM: _NOT_WRITABLE,
+    errno.EROFS: "the file system is read-only; set [scoring].output_dir to a writable folder",
+}
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The file standing where `path` or one of its parent folders should be, if any."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def _fault(output_dir: Path, error: OSError) -> Fault:
+    """An OS error while writing a list as one line: which path, what went wrong, what to do."""
+    in_the_way = _file_in_the_way(Path(error.filename or output_dir))
+    if error.errno in (errno.EEXIST, errno.ENOTDIR) and in_the_way is not None:
+        return Fault(
+            [
+                Problem(
+                    str(in_the_way),
+                    "is a file where the at-risk lists' folder should be; move it away or "
+                    "set [scoring].output_dir to a folder, then re-run",
+                )
+            ]
+        )
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    remedy = _REMEDIES.get(error.errno, "check the disk and the folder")
+    return Fault(
+        [
+            Problem(
+                str(output_dir),
+                f"could not write the at-risk list ({reason}); {remedy}, then re-run",
+            )
+        ]
+    )
+
+
+@contextmanager
+def _faults_named(output_dir: Path) -> Iterator[None]:
+    """Turn OS errors in the block into a `Fault` about `output_dir`."""
+    try:
+        yield
+    except OSError as error:
+        raise _fault(output_dir, error) from error
 
 
 def partition_dir(output_dir: Path, as_of: pd.Timestamp) -> Path:
@@ -88,10 +145,13 @@ def _lock_if_free(path: Path) -> Iterator[bool]:
 
 @contextmanager
 def date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
-    """Hold an exclusive, non-blocking lock for one date; refuse if another scorer has it."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    """Hold an exclusive, non-blocking lock for one date; refuse if another scorer has it, and
+    raise `Fault` if the folder cannot be made or written."""
     path = _lock_path(output_dir, partition_dir(output_dir, as_of).name)
-    with _lock_if_free(path) as locked:
+    with ExitStack() as stack:
+        with _faults_named(output_dir):
+            output_dir.mkdir(parents=True, exist_ok=True)
+            locked = stack.enter_context(_lock_if_free(path))
         if not locked:
             raise ListLocked(
                 [
@@ -217,9 +277,14 @@ def _swap_in(staging: Path, final: Path, swap_hook: Callable[[Path], None] | Non
         return None
     retired = final.with_name(f".retired-{final.name}-{uuid.uuid4().hex[:8]}")
     os.rename(final, retired)
-    if swap_hook is not None:
-        swap_hook(final)
-    os.rename(staging, final)
+    try:
+        if swap_hook is not None:
+            swap_hook(final)
+        os.rename(staging, final)
+    except OSError:
+        with suppress(OSError):  # put the list back now; if even that fails, repair will
+            os.rename(retired, final)
+        raise
     return retired
 
 
@@ -235,13 +300,22 @@ def write_list(
     the date's folder, under the date's lock (taken here unless the caller holds it), after
     repairing what killed runs left. `write_hook` runs after the files are written and
     `swap_hook` between moving the old list out and the new one in (tests use them to fail
-    there). Returns the date's folder."""
+    there). Returns the date's folder. Raises `Fault` (exit 4) when the environment fails, with
+    the date's previous list left as it was, and `ListLocked` when another run has the date."""
     final = partition_dir(output_dir, as_of)
-    with _holding_date_lock(output_dir, as_of):
+    with _holding_date_lock(output_dir, as_of), _faults_named(output_dir):
+        if final.exists() and not final.is_dir():
+            raise Fault(
+                [Problem(str(final), "is a file, not a list folder; move it away, then re-run")]
+            )
         _repair(output_dir, as_of)
         staging = final.with_name(f".staging-{final.name}-{uuid.uuid4().hex[:8]}")
         _write_staging(staging, ranked, manifest, write_hook)
-        retired = _swap_in(staging, final, swap_hook)
+        try:
+            retired = _swap_in(staging, final, swap_hook)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         _fsync_dir(output_dir)
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from features.errors import EXIT_FAULT, EXIT_REFUSED, Fault, Refusal
 from pipeline.outputs import ListLocked, date_lock, partition_dir, write_list
 
 DAY1, DAY2 = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-02")
@@ -82,7 +85,7 @@ def test_a_failure_mid_write_leaves_the_previous_list_intact(tmp_path):
         assert (staging / "at_risk.parquet").exists()  # the new list was half written
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(Fault, match="disk full"):
         write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, write_hook=crash)
     folder = partition_dir(tmp_path, DAY1)
     assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == [
@@ -209,9 +212,96 @@ def test_a_write_refuses_while_another_run_holds_the_date(tmp_path):
     other.start()
     try:
         assert locked.wait(10)
-        with pytest.raises(ListLocked, match="another scorer"):
+        with pytest.raises(ListLocked, match="another scorer") as refused:
             write_list(tmp_path, DAY1, _ranked(1, "a"), {"run": 1})
+        assert isinstance(refused.value, Refusal) and refused.value.exit_code == EXIT_REFUSED
     finally:
         release.set()
         other.join()
     assert not partition_dir(tmp_path, DAY1).exists()
+
+
+def _one_line_fault(raised: pytest.ExceptionInfo, path: Path, advice: str) -> None:
+    assert raised.value.exit_code == EXIT_FAULT
+    (line,) = str(raised.value).splitlines()
+    assert line.startswith(f"{path}: ") and advice in line
+
+
+def test_an_output_path_that_is_a_file_is_a_fault(tmp_path):
+    output = tmp_path / "at_risk"
+    output.write_text("not a folder")
+    with pytest.raises(Fault) as raised:
+        write_list(output, DAY1, _ranked(1, "a"), {"run": 1})
+    _one_line_fault(raised, output, "is a file where the at-risk lists' folder should be")
+    assert output.read_text() == "not a folder"
+
+
+def test_an_output_path_under_a_file_is_a_fault(tmp_path):
+    blocker = tmp_path / "outputs"
+    blocker.write_text("not a folder")
+    with pytest.raises(Fault) as raised:
+        write_list(blocker / "at_risk", DAY1, _ranked(1, "a"), {"run": 1})
+    _one_line_fault(raised, blocker, "move it away or set [scoring].output_dir to a folder")
+
+
+def test_a_date_folder_that_is_a_file_is_a_fault_and_other_dates_stay(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(2, "a"), {"run": 1})
+    partition_dir(tmp_path, DAY2).write_text("stray")
+    with pytest.raises(Fault) as raised:
+        write_list(tmp_path, DAY2, _ranked(1, "b"), {"run": 2})
+    _one_line_fault(raised, partition_dir(tmp_path, DAY2), "is a file, not a list folder")
+    assert partition_dir(tmp_path, DAY2).read_text() == "stray"
+    _assert_complete(partition_dir(tmp_path, DAY1), ["a0", "a1"], {"run": 1})
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes into read-only folders; the EACCES tests below cover it"
+)
+def test_a_read_only_output_folder_is_a_fault_and_keeps_earlier_lists(tmp_path):
+    output = tmp_path / "at_risk"
+    write_list(output, DAY1, _ranked(2, "a"), {"run": 1})
+    output.chmod(0o555)
+    try:
+        with pytest.raises(Fault) as raised:
+            write_list(output, DAY2, _ranked(1, "b"), {"run": 2})
+    finally:
+        output.chmod(0o755)
+    _one_line_fault(raised, output, "fix the folder's permissions")
+    _assert_complete(partition_dir(output, DAY1), ["a0", "a1"], {"run": 1})
+    assert not partition_dir(output, DAY2).exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        (errno.ENOSPC, "the disk is full; free space"),
+        (errno.EACCES, "fix the folder's permissions"),
+        (errno.EROFS, "the file system is read-only"),
+        (errno.EIO, "check the disk"),
+    ],
+)
+def test_an_os_error_while_writing_is_a_fault_and_keeps_the_previous_list(tmp_path, code, advice):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+
+    def fail(staging):
+        raise OSError(code, os.strerror(code), str(staging / "at_risk.csv"))
+
+    with pytest.raises(Fault) as raised:
+        write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, write_hook=fail)
+    _one_line_fault(raised, tmp_path, advice)
+    assert os.strerror(code) in str(raised.value)
+    _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
+    assert _hidden_leftovers(tmp_path) == []
+
+
+def test_a_disk_error_between_the_renames_puts_the_previous_list_back(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+
+    def fail(final):
+        assert not final.exists()  # the old list is out, the new one not yet in
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    with pytest.raises(Fault, match="Input/output error"):
+        write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, swap_hook=fail)
+    _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
+    assert _hidden_leftovers(tmp_path) == []
