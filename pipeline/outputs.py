@@ -9,13 +9,19 @@ Layout of the output folder:
     .as_of=YYYY-MM-DD.lock            the date's lock (held by the run writing that date)
     .staging-as_of=YYYY-MM-DD-<id>/   a list being written; left behind only by a killed run
     .retired-as_of=YYYY-MM-DD-<id>/   the date's previous list while the new one moves in
+    .replaced/as_of=YYYY-MM-DD/<UTC time>/   lists a re-run of the date replaced
+
+Nothing is lost when a date is re-scored: before the new list moves in, the current one is
+kept under `.replaced/as_of=YYYY-MM-DD/<UTC time, e.g. 20261102T031500.123456Z>/` if its
+at_risk.csv differs from the new one (hard links, so nothing is copied); an identical re-run
+keeps nothing extra. Nothing prunes `.replaced`: delete what is no longer wanted.
 
 A run killed between moving the old list out and the new one in leaves the date without its
 folder. Every write therefore starts, under the date's lock, by repairing what killed runs
-left: the newest retired copy goes back in place if the date's folder is missing, other retired
-copies and staging folders are removed. Leftovers of other dates are repaired the same way
-when their lock is free; a date whose lock is held is being written by a live run and is left
-alone.
+left: the newest retired copy goes back in place if the date's folder is missing; other
+retired copies, staging folders and half-kept replaced lists are removed. Leftovers of other
+dates are repaired the same way when their lock is free; a date whose lock is held is being
+written by a live run and is left alone.
 
 Faults of the environment (the output path is a file, a folder is not writable, the disk is
 full or failing) raise `Fault`, one line naming the path and what to do; the date's previous
@@ -24,6 +30,7 @@ list stays as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import fcntl
 import json
@@ -48,6 +55,7 @@ from features.errors import Fault, Problem, Refusal
 log = logging.getLogger(__name__)
 
 LIST_FILES = ("at_risk.parquet", "at_risk.csv", "manifest.json")
+REPLACED = ".replaced"
 # What a killed run can leave behind: `.staging-as_of=2026-11-01-1a2b3c4d` and its `.retired-`.
 LEFTOVER = re.compile(r"\.(?P<kind>staging|retired)-(?P<date>as_of=\d{4}-\d{2}-\d{2})-\w+")
 
@@ -181,12 +189,14 @@ def _holding_date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
 
 
 def _leftovers(output_dir: Path) -> dict[str, list[tuple[str, Path]]]:
-    """Staging and retired folders in `output_dir`, by date folder name."""
+    """Staging, retired and half-kept replaced folders in `output_dir`, by date folder name."""
     found: dict[str, list[tuple[str, Path]]] = {}
     for path in output_dir.iterdir():
         match = LEFTOVER.fullmatch(path.name)
         if match and path.is_dir():
             found.setdefault(match["date"], []).append((match["kind"], path))
+    for path in output_dir.glob(f"{REPLACED}/as_of=*/.partial-*"):
+        found.setdefault(path.parent.name, []).append(("partial", path))
     return found
 
 
@@ -200,7 +210,7 @@ def _repair_date(output_dir: Path, name: str, leftovers: list[tuple[str, Path]])
         os.rename(retired.pop(), final)
         _fsync_dir(output_dir)
         log.warning("%s: put back the list a killed run had moved out", final)
-    for path in retired + [p for k, p in leftovers if k == "staging"]:
+    for path in retired + [p for k, p in leftovers if k != "retired"]:
         shutil.rmtree(path)
         log.info("%s: removed, left by a killed run", path)
 
@@ -269,6 +279,59 @@ def _write_staging(
         raise
 
 
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes; a re-scored list almost always differs in size,
+    which is checked first."""
+    if os.path.samefile(a, b):
+        return True
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with open(a, "rb") as one, open(b, "rb") as other:
+        while True:
+            chunk = one.read(1 << 20)
+            if chunk != other.read(1 << 20):
+                return False
+            if not chunk:
+                return True
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """Hard-link `source` at `target`, or copy it where the file system has no links. Sharing
+    is safe: list files are never changed in place, only replaced whole."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+        with open(target, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _keep_replaced(output_dir: Path, final: Path, staging: Path) -> Path | None:
+    """Keep the date's current list under .replaced/as_of=DATE/<UTC time>/ before `staging`
+    replaces it, unless their CSVs are the same or it is kept already (its newest kept copy,
+    as after a run killed mid-swap). Returns the kept folder, if one was made."""
+    csv = "at_risk.csv"
+    if not (final / csv).is_file() or _same_bytes(final / csv, staging / csv):
+        return None
+    kept = output_dir / REPLACED / final.name
+    newest = max(kept.glob("[0-9]*"), default=None)  # names sort by time
+    if newest is not None and (newest / csv).is_file() and _same_bytes(final / csv, newest / csv):
+        return None
+    kept.mkdir(parents=True, exist_ok=True)
+    partial = kept / f".partial-{uuid.uuid4().hex[:8]}"
+    try:
+        shutil.copytree(final, partial, copy_function=_link_or_copy)
+        _fsync_dir(partial)
+        target = kept / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S.%fZ}"
+        os.rename(partial, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    _fsync_dir(kept)
+    log.info("%s: the list it replaces is kept in %s", final, target)
+    return target
+
+
 def _swap_in(staging: Path, final: Path, swap_hook: Callable[[Path], None] | None) -> Path | None:
     """Move `staging` to `final`; the previous list, if any, ends in a retired folder, whose
     path is returned. A kill between the two renames is undone by the next write's repair."""
@@ -312,6 +375,7 @@ def write_list(
         staging = final.with_name(f".staging-{final.name}-{uuid.uuid4().hex[:8]}")
         _write_staging(staging, ranked, manifest, write_hook)
         try:
+            _keep_replaced(output_dir, final, staging)
             retired = _swap_in(staging, final, swap_hook)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
@@ -74,7 +75,8 @@ def test_rerunning_a_date_replaces_its_list_whole(tmp_path):
     folder = partition_dir(tmp_path, DAY1)
     assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == ["new0"]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".as_of")) == [
-        folder.name
+        ".replaced",  # the replaced list, kept since it differs
+        folder.name,
     ]
 
 
@@ -131,7 +133,8 @@ def _kill_between_renames(output_dir: Path, as_of: pd.Timestamp) -> None:
     )
     assert done.returncode == -signal.SIGKILL, done.stderr
     names = sorted(p.name.split("-as_of=")[0] for p in output_dir.iterdir() if p.is_dir())
-    assert names == [".retired", ".staging"]  # the date's folder is gone, as after a real kill
+    # The date's folder is gone, as after a real kill; its list was kept before the swap.
+    assert names == [".replaced", ".retired", ".staging"]
 
 
 def _hidden_leftovers(output_dir: Path) -> list[str]:
@@ -188,9 +191,11 @@ def test_a_stale_staging_folder_is_removed(tmp_path):
     stale = tmp_path / f".staging-{partition_dir(tmp_path, DAY1).name}-0badc0de"
     stale.mkdir()
     (stale / "at_risk.parquet").write_bytes(b"half a file")
+    half_kept = tmp_path / ".replaced" / partition_dir(tmp_path, DAY1).name / ".partial-0badc0de"
+    half_kept.mkdir(parents=True)
 
     write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
-    assert not stale.exists()
+    assert not stale.exists() and not half_kept.exists()
     _assert_complete(partition_dir(tmp_path, DAY1), ["new0"], {"run": 2})
 
 
@@ -305,3 +310,45 @@ def test_a_disk_error_between_the_renames_puts_the_previous_list_back(tmp_path):
         write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, swap_hook=fail)
     _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
     assert _hidden_leftovers(tmp_path) == []
+
+
+def _kept(output_dir: Path, as_of: pd.Timestamp) -> list[Path]:
+    return sorted((output_dir / ".replaced" / partition_dir(output_dir, as_of).name).iterdir())
+
+
+def test_rescoring_with_a_different_list_keeps_the_replaced_one(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    before = dt.datetime.now(dt.UTC)
+    write_list(tmp_path, DAY1, _ranked(3, "new"), {"run": 2})
+
+    (kept,) = _kept(tmp_path, DAY1)
+    when = dt.datetime.strptime(kept.name, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC)
+    assert before <= when <= dt.datetime.now(dt.UTC)
+    _assert_complete(kept, ["old0", "old1", "old2"], {"run": 1})
+    _assert_complete(partition_dir(tmp_path, DAY1), ["new0", "new1", "new2"], {"run": 2})
+    assert list(tmp_path.glob(".replaced/*/.partial-*")) == []
+
+
+def test_an_identical_rerun_keeps_nothing_extra(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "same"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "same"), {"run": 2})
+    assert not (tmp_path / ".replaced").exists()
+    _assert_complete(partition_dir(tmp_path, DAY1), ["same0", "same1", "same2"], {"run": 2})
+
+
+def test_every_different_rescore_is_kept_in_time_order(tmp_path):
+    for run, tag in enumerate(["a", "b", "b", "c"]):
+        write_list(tmp_path, DAY1, _ranked(2, tag), {"run": run})
+    kept = _kept(tmp_path, DAY1)
+    assert [json.loads((k / "manifest.json").read_text()) for k in kept] == [{"run": 0}, {"run": 2}]
+    _assert_complete(partition_dir(tmp_path, DAY1), ["c0", "c1"], {"run": 3})
+
+
+def test_a_killed_rescore_keeps_the_replaced_list_once(tmp_path):
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    _kill_between_renames(tmp_path, DAY1)  # kept the old list, then died mid-swap
+    write_list(tmp_path, DAY1, _ranked(2, "new"), {"run": 3})  # puts it back, then replaces it
+
+    (kept,) = _kept(tmp_path, DAY1)
+    _assert_complete(kept, ["old0", "old1", "old2"], {"run": 1})
+    _assert_complete(partition_dir(tmp_path, DAY1), ["new0", "new1"], {"run": 3})
