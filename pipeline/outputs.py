@@ -5,23 +5,25 @@ are never touched; two scorers cannot write the same date at once.
 
 Layout of the output folder:
 
-    as_of=YYYY-MM-DD/                 a date's list: at_risk.parquet, at_risk.csv, manifest.json
-    .as_of=YYYY-MM-DD.lock            the date's lock (held by the run writing that date)
-    .staging-as_of=YYYY-MM-DD-<id>/   a list being written; left behind only by a killed run
-    .retired-as_of=YYYY-MM-DD-<id>/   the date's previous list while the new one moves in
-    .replaced/as_of=YYYY-MM-DD/<UTC time>/   lists a re-run of the date replaced
+    as_of=YYYY-MM-DD/                  a date's list: at_risk.parquet, at_risk.csv, manifest.json
+    .as_of=YYYY-MM-DD.lock             the date's lock (held by the run writing that date)
+    .staging-as_of=YYYY-MM-DD-<id>/    a list being written (just after an exchange, the old one)
+    .retired-as_of=YYYY-MM-DD-<id>/    the date's old list between the two renames of the fallback
+    .replaced/as_of=YYYY-MM-DD/<time>/ lists that re-runs of the date replaced
 
 Nothing is lost when a date is re-scored: before the new list moves in, the current one is
 kept under `.replaced/as_of=YYYY-MM-DD/<UTC time, e.g. 20261102T031500.123456Z>/` if its
 at_risk.csv differs from the new one (hard links, so nothing is copied); an identical re-run
 keeps nothing extra. Nothing prunes `.replaced`: delete what is no longer wanted.
 
-A run killed between moving the old list out and the new one in leaves the date without its
-folder. Every write therefore starts, under the date's lock, by repairing what killed runs
-left: the newest retired copy goes back in place if the date's folder is missing; other
-retired copies, staging folders and half-kept replaced lists are removed. Leftovers of other
-dates are repaired the same way when their lock is free; a date whose lock is held is being
-written by a live run and is left alone.
+On Linux the new folder and the date's folder trade places in one atomic call (renameat2 with
+RENAME_EXCHANGE), so a reader finds the old list or the new one, never none. Where the system
+or file system cannot do that, the old folder is renamed out and the new one in: a run killed
+between the two renames leaves the date without its folder. Every write therefore starts,
+under the date's lock, by repairing what killed runs left: the newest retired copy goes back
+in place if the date's folder is missing; other retired copies, staging folders and half-kept
+replaced lists are removed. Leftovers of other dates are repaired the same way when their
+lock is free; a date whose lock is held is being written by a live run and is left alone.
 
 Faults of the environment (the output path is a file, a folder is not writable, the disk is
 full or failing) raise `Fault`, one line naming the path and what to do; the date's previous
@@ -30,6 +32,7 @@ list stays as it was.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import errno
 import fcntl
@@ -38,10 +41,12 @@ import logging
 import os
 import re
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -332,12 +337,55 @@ def _keep_replaced(output_dir: Path, final: Path, staging: Path) -> Path | None:
     return target
 
 
+@cache
+def _renameat2() -> Callable[..., int] | None:
+    """glibc's renameat2 (2.28 and later), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    function.restype = ctypes.c_int
+    return function
+
+
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+# What renameat2 answers when the kernel, a sandbox or the file system cannot exchange.
+_NO_EXCHANGE = {errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.EOPNOTSUPP}
+
+
+def _exchange_dirs(a: Path, b: Path) -> bool:
+    """Swap two existing folders in one atomic step; False where the system cannot, and then
+    nothing has moved."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _NO_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def _swap_in(staging: Path, final: Path, swap_hook: Callable[[Path], None] | None) -> Path | None:
-    """Move `staging` to `final`; the previous list, if any, ends in a retired folder, whose
-    path is returned. A kill between the two renames is undone by the next write's repair."""
+    """Move `staging` to `final`. Returns the folder now holding the previous list, if there
+    was one, for the caller to remove: `staging` itself after an exchange, else a retired
+    folder. A kill before that removal, or between the two renames of the fallback, is undone
+    by the next write's repair."""
     if not final.exists():
         os.rename(staging, final)
         return None
+    if _exchange_dirs(staging, final):
+        return staging
     retired = final.with_name(f".retired-{final.name}-{uuid.uuid4().hex[:8]}")
     os.rename(final, retired)
     try:
@@ -362,9 +410,9 @@ def write_list(
     """Write list (Parquet and CSV) and manifest into a fresh folder, then swap it in place of
     the date's folder, under the date's lock (taken here unless the caller holds it), after
     repairing what killed runs left. `write_hook` runs after the files are written and
-    `swap_hook` between moving the old list out and the new one in (tests use them to fail
-    there). Returns the date's folder. Raises `Fault` (exit 4) when the environment fails, with
-    the date's previous list left as it was, and `ListLocked` when another run has the date."""
+    `swap_hook` between the two renames of the fallback swap (tests use them to fail there).
+    Returns the date's folder. Raises `Fault` (exit 4) when the environment fails, with the
+    date's previous list left as it was, and `ListLocked` when another run has the date."""
     final = partition_dir(output_dir, as_of)
     with _holding_date_lock(output_dir, as_of), _faults_named(output_dir):
         if final.exists() and not final.is_dir():

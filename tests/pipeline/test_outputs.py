@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 
 from features.errors import EXIT_FAULT, EXIT_REFUSED, Fault, Refusal
+from pipeline import outputs
 from pipeline.outputs import ListLocked, date_lock, partition_dir, write_list
 
 DAY1, DAY2 = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-02")
@@ -110,12 +112,13 @@ def test_two_scorers_cannot_write_the_same_date(tmp_path):
 
 
 # A scorer killed (SIGKILL: no cleanup runs) after moving the date's list out, before moving
-# the new one in.
+# the new one in; the two-rename swap is forced, since the atomic exchange has no such gap.
 KILLED_SCORER = """
 import os, signal, sys
 from pathlib import Path
 import pandas as pd
 from pipeline import outputs
+outputs._exchange_dirs = lambda a, b: False
 ranked = pd.DataFrame({"rank": [1, 2], "customer_id": ["new0", "new1"]})
 outputs.write_list(
     Path(sys.argv[1]), pd.Timestamp(sys.argv[2]), ranked, {"run": "killed"},
@@ -299,7 +302,8 @@ def test_an_os_error_while_writing_is_a_fault_and_keeps_the_previous_list(tmp_pa
     assert _hidden_leftovers(tmp_path) == []
 
 
-def test_a_disk_error_between_the_renames_puts_the_previous_list_back(tmp_path):
+def test_a_disk_error_between_the_renames_puts_the_previous_list_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "_exchange_dirs", lambda a, b: False)
     write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
 
     def fail(final):
@@ -352,3 +356,34 @@ def test_a_killed_rescore_keeps_the_replaced_list_once(tmp_path):
     (kept,) = _kept(tmp_path, DAY1)
     _assert_complete(kept, ["old0", "old1", "old2"], {"run": 1})
     _assert_complete(partition_dir(tmp_path, DAY1), ["new0", "new1"], {"run": 3})
+
+
+def _can_exchange(tmp_path: Path) -> bool:
+    a, b = tmp_path / "probe-a", tmp_path / "probe-b"
+    a.mkdir()
+    b.mkdir()
+    (a / "from-a").touch()
+    swapped = outputs._exchange_dirs(a, b)
+    assert swapped == (b / "from-a").exists()  # either swapped whole or not at all
+    shutil.rmtree(a)
+    shutil.rmtree(b)
+    return swapped
+
+
+def test_a_rescore_exchanges_the_folders_in_one_step_where_the_system_can(tmp_path, monkeypatch):
+    if not _can_exchange(tmp_path):
+        pytest.skip("no renameat2(RENAME_EXCHANGE) here; the two-rename swap is tested above")
+    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    final = partition_dir(tmp_path, DAY1)
+    rename = os.rename
+
+    def no_gap(source, target, *args, **kwargs):
+        assert Path(source) != final and Path(target) != final, "the date's folder moved out"
+        return rename(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", no_gap)
+    write_list(tmp_path, DAY1, _ranked(2, "new"), {"run": 2})
+    _assert_complete(final, ["new0", "new1"], {"run": 2})
+    (kept,) = _kept(tmp_path, DAY1)
+    _assert_complete(kept, ["old0", "old1", "old2"], {"run": 1})
+    assert _hidden_leftovers(tmp_path) == []
