@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import errno
 import json
@@ -387,3 +388,85 @@ def test_a_rescore_exchanges_the_folders_in_one_step_where_the_system_can(tmp_pa
     (kept,) = _kept(tmp_path, DAY1)
     _assert_complete(kept, ["old0", "old1", "old2"], {"run": 1})
     assert _hidden_leftovers(tmp_path) == []
+
+
+PAYLOADS = [
+    '=HYPERLINK("http://x","y")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1)",
+    "\tstarts with a tab",
+    "\rstarts with a carriage return",
+    "\nstarts with a line feed",
+    "  =1+1",  # spaces first: some spreadsheets strip them before looking
+    "\u00a0@SUM(1)",  # a no-break space first
+    "\uff1d1+1",  # a full-width equals sign
+]
+HARMLESS = ["a=b", "x-1", "'=already text", "", " plain", "1e5"]
+
+
+def _csv_rows(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "at_risk.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_formula_payloads_are_quoted_in_the_csv_and_raw_in_the_parquet(tmp_path):
+    n = len(PAYLOADS)
+    ranked = pd.DataFrame(
+        {
+            "rank": range(1, n + 1),
+            "customer_id": PAYLOADS,
+            "reason_1": PAYLOADS[::-1],
+            "plan": pd.Categorical(PAYLOADS),  # categorical text is text too
+            "reason_features": [[p] for p in PAYLOADS],
+        }
+    )
+    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+
+    escaped = ["'" + p for p in PAYLOADS]
+    rows = _csv_rows(folder)
+    assert [r["customer_id"] for r in rows] == escaped
+    assert [r["reason_1"] for r in rows] == escaped[::-1]
+    assert [r["plan"] for r in rows] == escaped
+    # The JSON of a list starts with "[", so the spreadsheet sees text; the payload stays inside.
+    assert [json.loads(r["reason_features"]) for r in rows] == [[p] for p in PAYLOADS]
+    back = pd.read_csv(folder / "at_risk.csv", dtype=str, keep_default_na=False)
+    assert list(back["customer_id"]) == escaped
+    raw = pd.read_parquet(folder / "at_risk.parquet")
+    assert list(raw["customer_id"]) == PAYLOADS and list(raw["plan"]) == PAYLOADS
+
+
+def test_text_with_formula_signs_later_in_the_cell_is_left_as_it_is(tmp_path):
+    ranked = pd.DataFrame({"rank": range(1, len(HARMLESS) + 2), "customer_id": HARMLESS + [None]})
+    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+    assert [r["customer_id"] for r in _csv_rows(folder)] == HARMLESS + [""]
+
+
+def test_negative_numbers_in_numeric_columns_stay_numbers(tmp_path):
+    ranked = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "customer_id": ["-7", "c2"],  # an id is text, even when it looks like a number
+            "churn_probability": [0.5, 0.25],
+            "monthly_revenue": [-12.5, 30.0],  # a refund month
+            "seat_change": [-3, 2],
+            "contact_order": pd.array([-1, pd.NA], dtype="Int64"),
+        }
+    )
+    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+    lines = (folder / "at_risk.csv").read_text().splitlines()
+    assert lines[1] == '1,"\'-7",0.5,-12.5,-3,-1'
+    back = pd.read_csv(folder / "at_risk.csv")
+    assert list(back["monthly_revenue"]) == [-12.5, 30.0]
+    assert list(back["seat_change"]) == [-3, 2]
+    assert back["monthly_revenue"].dtype == float and back["seat_change"].dtype == int
+
+
+def test_owasp_examples_come_out_as_owasp_escapes_them(tmp_path):
+    ranked = pd.DataFrame({"customer_id": ['=1+2";=1+2', "=1+2'\" ;,=1+2"]})
+    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+    assert (folder / "at_risk.csv").read_text().splitlines() == [
+        '"customer_id"',
+        '"\'=1+2"";=1+2"',
+        '"\'=1+2\'"" ;,=1+2"',
+    ]
