@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 
 LIST_FILES = ("at_risk.parquet", "at_risk.csv", "manifest.json")
 REPLACED = ".replaced"
+DATE_FOLDER = re.compile(r"as_of=(\d{4}-\d{2}-\d{2})")
+PREVIOUS_COLUMNS = ["customer_id", "risk_tier", "churn_probability"]
 # What a killed run can leave behind: `.staging-as_of=2026-11-01-1a2b3c4d` and its `.retired-`.
 LEFTOVER = re.compile(r"\.(?P<kind>staging|retired)-(?P<date>as_of=\d{4}-\d{2}-\d{2})-\w+")
 
@@ -462,3 +464,40 @@ def write_list(
         if retired is not None:
             shutil.rmtree(retired, ignore_errors=True)
     return final
+
+
+def _dated_lists(output_dir: Path) -> list[tuple[pd.Timestamp, Path]]:
+    """The date folders (`as_of=YYYY-MM-DD`) in `output_dir`, newest first; hidden, staging
+    and replaced folders and names that are not real dates are not lists."""
+    try:
+        entries = list(output_dir.iterdir()) if output_dir.is_dir() else []
+    except OSError as error:  # an unreadable folder means no previous list, not a failed run
+        log.warning("%s: cannot list the folder (%s)", output_dir, os.strerror(error.errno or 0))
+        return []
+    found = []
+    for path in entries:
+        match = DATE_FOLDER.fullmatch(path.name)
+        if match and path.is_dir():
+            try:
+                found.append((pd.Timestamp(match[1]), path))
+            except ValueError:  # e.g. as_of=2026-13-45
+                continue
+    return sorted(found, reverse=True)
+
+
+def previous_list(
+    output_dir: Path, as_of: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.DataFrame] | None:
+    """The latest list dated strictly before `as_of`, as (its date, its customer_id, risk_tier
+    and churn_probability), for "what changed since"; None when there is none. A list that
+    cannot be read is logged and skipped for the next older one."""
+    day = pd.Timestamp(as_of.date())
+    for when, folder in _dated_lists(output_dir):
+        if when >= day:
+            continue
+        try:
+            return when, pd.read_parquet(folder / "at_risk.parquet", columns=PREVIOUS_COLUMNS)
+        except (OSError, ValueError, KeyError, pa.ArrowException) as error:
+            reason = " ".join(str(error).split())  # one log line, whatever the reader said
+            log.warning("%s: cannot read the list (%s); trying an older one", folder, reason)
+    return None

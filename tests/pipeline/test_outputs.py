@@ -19,7 +19,7 @@ import pytest
 
 from features.errors import EXIT_FAULT, EXIT_REFUSED, Fault, Refusal
 from pipeline import outputs
-from pipeline.outputs import ListLocked, date_lock, partition_dir, write_list
+from pipeline.outputs import ListLocked, date_lock, partition_dir, previous_list, write_list
 
 DAY1, DAY2 = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-02")
 REPO = Path(__file__).resolve().parents[2]
@@ -470,3 +470,94 @@ def test_owasp_examples_come_out_as_owasp_escapes_them(tmp_path):
         '"\'=1+2"";=1+2"',
         '"\'=1+2\'"" ;,=1+2"',
     ]
+
+
+def _scored(tag: str, n: int = 2) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rank": range(1, n + 1),
+            "customer_id": [f"{tag}{i}" for i in range(n)],
+            "churn_probability": [0.9 - i / 10 for i in range(n)],
+            "risk_tier": ["high"] * n,
+            "reason_1": ["active days: 2, vs 14 before"] * n,
+            "reason_features": [["events_30d"]] * n,
+        }
+    )
+
+
+def test_previous_list_is_the_latest_strictly_earlier_date(tmp_path):
+    for day, tag in [("2026-10-30", "oct30"), ("2026-10-31", "oct31"), ("2026-11-02", "nov2")]:
+        write_list(tmp_path, pd.Timestamp(day), _scored(tag), {"run": day})
+
+    when, previous = previous_list(tmp_path, pd.Timestamp("2026-11-02"))
+    assert when == pd.Timestamp("2026-10-31")
+    assert list(previous.columns) == ["customer_id", "risk_tier", "churn_probability"]
+    assert list(previous["customer_id"]) == ["oct310", "oct311"]
+    assert list(previous["churn_probability"]) == [0.9, 0.8]
+    # Any time on the later day still counts the day itself as not earlier.
+    assert previous_list(tmp_path, pd.Timestamp("2026-11-02 18:30"))[0] == pd.Timestamp(
+        "2026-10-31"
+    )
+    assert previous_list(tmp_path, pd.Timestamp("2026-11-03"))[0] == pd.Timestamp("2026-11-02")
+
+
+def test_previous_list_is_none_without_an_earlier_list(tmp_path):
+    assert previous_list(tmp_path / "never-written", DAY2) is None
+    write_list(tmp_path, DAY2, _scored("b"), {"run": 1})
+    assert previous_list(tmp_path, DAY2) is None
+    assert previous_list(tmp_path, DAY1) is None
+
+
+def test_previous_list_ignores_hidden_staging_replaced_and_misnamed_folders(tmp_path):
+    write_list(tmp_path, pd.Timestamp("2026-10-01"), _scored("real"), {"run": 1})
+    write_list(tmp_path, DAY1, _scored("a"), {"run": 2})
+    write_list(tmp_path, DAY1, _scored("b"), {"run": 3})  # keeps the first under .replaced
+    shutil.move(partition_dir(tmp_path, DAY1), tmp_path / ".staging-as_of=2026-11-01-0badc0de")
+    shutil.copytree(
+        partition_dir(tmp_path, pd.Timestamp("2026-10-01")), tmp_path / "as_of=2026-13-45"
+    )
+    (tmp_path / "as_of=2026-10-31").write_text("a file, not a list")
+
+    when, previous = previous_list(tmp_path, DAY2)
+    assert when == pd.Timestamp("2026-10-01")
+    assert list(previous["customer_id"]) == ["real0", "real1"]
+
+
+def test_a_corrupt_previous_list_falls_back_to_an_older_one_with_a_warning(tmp_path, caplog):
+    days = [pd.Timestamp(d) for d in ("2026-10-28", "2026-10-29", "2026-10-30", "2026-10-31")]
+    for day in days:
+        write_list(tmp_path, day, _scored(f"d{day.day}"), {"run": str(day)})
+    (partition_dir(tmp_path, days[3]) / "at_risk.parquet").write_bytes(b"not parquet")
+    (partition_dir(tmp_path, days[2]) / "at_risk.parquet").unlink()
+    pd.DataFrame({"customer_id": ["x"]}).to_parquet(
+        partition_dir(tmp_path, days[1]) / "at_risk.parquet"
+    )
+
+    with caplog.at_level("WARNING", logger="pipeline.outputs"):
+        when, previous = previous_list(tmp_path, DAY1)
+    assert when == days[0]
+    assert list(previous["customer_id"]) == ["d280", "d281"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    skipped = [str(partition_dir(tmp_path, d)) for d in reversed(days[1:])]  # newest first
+    assert [w.split(": cannot read the list")[0] for w in warned] == skipped
+    assert all("\n" not in w for w in warned)
+
+
+def test_previous_list_is_none_when_every_earlier_list_is_unreadable(tmp_path, caplog):
+    write_list(tmp_path, DAY1, _scored("a"), {"run": 1})
+    (partition_dir(tmp_path, DAY1) / "at_risk.parquet").write_bytes(b"")
+    with caplog.at_level("WARNING", logger="pipeline.outputs"):
+        assert previous_list(tmp_path, DAY2) is None
+    assert "cannot read the list" in caplog.text
+
+
+def test_previous_list_is_none_when_the_folder_cannot_be_listed(tmp_path, monkeypatch, caplog):
+    write_list(tmp_path, DAY1, _scored("a"), {"run": 1})
+
+    def denied(self):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    with caplog.at_level("WARNING", logger="pipeline.outputs"):
+        assert previous_list(tmp_path, DAY2) is None
+    assert f"{tmp_path}: cannot list the folder (Permission denied)" in caplog.text
