@@ -277,18 +277,62 @@ def _escape_formulas(table: pa.Table) -> pa.Table:
     return table
 
 
+def _json_in_python(column: pa.ChunkedArray) -> pa.Array:
+    """JSON text of each list, by json.dumps once per distinct list (any element values)."""
+    texts: dict[tuple, str] = {}
+    encoded = []
+    for value in column.to_pylist():
+        key = None if value is None else tuple(value)
+        if key is not None and key not in texts:
+            texts[key] = json.dumps(value)
+        encoded.append(None if key is None else texts[key])
+    return pa.array(encoded, type=pa.string())
+
+
+def _json_of_text_lists(chunk: pa.Array) -> pa.Array | None:
+    """JSON text of each list of strings, as json.dumps lays it out ('["a", "b"]', '[]'), null
+    for a null list, built with pyarrow.compute (1M rows: 0.15 s; json.dumps once per distinct
+    list took 1.3 s). Non-ASCII text is written as it is: the same JSON as json.dumps's \\u
+    escapes. None when an element is null or holds a control character; json.dumps does those.
+    """
+    text = chunk.type.value_type
+    if len(chunk) == 0:
+        return pa.array([], type=text)
+    start, end = chunk.offsets[0].as_py(), chunk.offsets[-1].as_py()
+    values = chunk.values.slice(start, end - start)  # this chunk's elements only
+    if values.null_count:
+        return None
+    distinct = pc.dictionary_encode(values)  # few distinct names: escape and quote those
+    names = distinct.dictionary
+    if pc.any(pc.match_substring_regex(names, r"[\x00-\x1f]")).as_py():
+        return None
+
+    def join(*parts):
+        return pc.binary_join_element_wise(*parts, pa.scalar("", text))
+
+    escaped = pc.replace_substring(pc.replace_substring(names, "\\", "\\\\"), '"', '\\"')
+    quoted = join(pa.scalar('"', text), escaped, pa.scalar('"', text)).take(distinct.indices)
+    offsets = pc.subtract(chunk.offsets, pa.scalar(start, chunk.offsets.type))
+    lists = type(chunk).from_arrays(offsets, quoted, mask=chunk.is_null())
+    return join(
+        pa.scalar("[", text), pc.binary_join(lists, pa.scalar(", ", text)), pa.scalar("]", text)
+    )
+
+
 def _lists_as_json(table: pa.Table) -> pa.Table:
     """List columns (e.g. reason_features) as JSON text, which a CSV cell can hold."""
-    for i, column in enumerate(table.schema):
-        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-            texts: dict[tuple, str] = {}  # few distinct lists: encode each once
-            encoded = []
-            for value in table.column(i).to_pylist():
-                key = None if value is None else tuple(value)
-                if key is not None and key not in texts:
-                    texts[key] = json.dumps(value)
-                encoded.append(None if key is None else texts[key])
-            table = table.set_column(i, column.name, pa.array(encoded, type=pa.string()))
+    for i, field in enumerate(table.schema):
+        if not (pa.types.is_list(field.type) or pa.types.is_large_list(field.type)):
+            continue
+        column, item = table.column(i), field.type.value_type
+        encoded = None
+        if pa.types.is_string(item) or pa.types.is_large_string(item):
+            chunks = [_json_of_text_lists(chunk) for chunk in column.chunks]
+            if all(chunk is not None for chunk in chunks):
+                encoded = pa.chunked_array(chunks, type=item)
+        if encoded is None:
+            encoded = _json_in_python(column)
+        table = table.set_column(i, field.name, encoded)
     return table
 
 

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from features.errors import EXIT_FAULT, EXIT_REFUSED, Fault, Refusal
@@ -561,3 +562,38 @@ def test_previous_list_is_none_when_the_folder_cannot_be_listed(tmp_path, monkey
     with caplog.at_level("WARNING", logger="pipeline.outputs"):
         assert previous_list(tmp_path, DAY2) is None
     assert f"{tmp_path}: cannot list the folder (Permission denied)" in caplog.text
+
+
+def test_reason_lists_in_the_csv_are_the_json_of_the_lists(tmp_path):
+    lists = [
+        ["events_30d", "open_tickets"],
+        [],
+        None,
+        ['said "too pricey"', "back\\slash", "a, b"],
+        ["café", "日本"],
+        [""],
+        ["events_30d", "open_tickets"],
+    ]
+    # A control character or a null element takes the json.dumps path; the rest is vectorised.
+    for extra in ([["line\nbreak"]], [[None, "x"]], []):
+        ranked = pd.DataFrame({"rank": range(1, len(lists) + len(extra) + 1)})
+        ranked["reason_features"] = lists + extra
+        folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+        cells = [r["reason_features"] for r in _csv_rows(folder)]
+        assert [json.loads(c) if c else None for c in cells] == lists + extra
+        ascii_only = [0, 1, 3, 5]
+        assert [cells[i] for i in ascii_only] == [json.dumps(lists[i]) for i in ascii_only]
+
+
+def test_lists_split_across_chunks_and_slices_encode_like_whole_ones():
+    from pipeline.outputs import _lists_as_json
+
+    lists = [["a", "b"], None, [], ['q"uote'], ["x"], ["a", "b"]]
+    whole = pa.table({"l": pa.array(lists)})
+    pieces = pa.table(
+        {"l": pa.chunked_array([pa.array(lists[:2]), pa.array([["pad"]] + lists[2:])[1:]])}
+    )
+    expected = [None if v is None else json.dumps(v) for v in lists]
+    assert _lists_as_json(whole)["l"].to_pylist() == expected
+    assert _lists_as_json(pieces)["l"].to_pylist() == expected
+    assert _lists_as_json(whole.slice(2, 3))["l"].to_pylist() == expected[2:5]
