@@ -103,8 +103,8 @@ def _fault(output_dir: Path, error: OSError) -> Fault:
             [
                 Problem(
                     str(in_the_way),
-                    "is a file where the at-risk lists' folder should be; move it away or "
-                    "set [scoring].output_dir to a folder, then re-run",
+                    "is a file where a folder is needed; move it away or set "
+                    "[scoring].output_dir to a folder, then re-run",
                 )
             ]
         )
@@ -235,14 +235,14 @@ def _repair(output_dir: Path, as_of: pd.Timestamp) -> None:
     found = _leftovers(output_dir)
     _repair_date(output_dir, own, found.pop(own, []))
     for name, leftovers in sorted(found.items()):
-        with _lock_if_free(_lock_path(output_dir, name)) as locked:
-            if not locked:
-                log.info("%s: being written by another run; its leftovers wait", output_dir / name)
-                continue
-            try:
-                _repair_date(output_dir, name, leftovers)
-            except OSError as error:  # another date's trouble must not stop this date's list
-                log.warning("%s: could not repair (%s)", output_dir / name, error)
+        try:
+            with _lock_if_free(_lock_path(output_dir, name)) as locked:
+                if locked:
+                    _repair_date(output_dir, name, leftovers)
+                else:
+                    log.info("%s: another run is writing it; repair waits", output_dir / name)
+        except OSError as error:  # another date's trouble must not stop this date's list
+            log.warning("%s: could not repair (%s)", output_dir / name, error)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -360,17 +360,20 @@ def _write_staging(
         raise
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
-    """Whether two files hold the same bytes; a re-scored list almost always differs in size,
-    which is checked first."""
+def _same_list(one: Path, other: Path) -> bool:
+    """Whether two list folders hold the same at_risk.csv bytes (a folder without one differs).
+    A re-scored list almost always differs in size, which is checked first."""
+    a, b = one / "at_risk.csv", other / "at_risk.csv"
+    if not (a.is_file() and b.is_file()):
+        return False
     if os.path.samefile(a, b):
         return True
     if a.stat().st_size != b.stat().st_size:
         return False
-    with open(a, "rb") as one, open(b, "rb") as other:
+    with open(a, "rb") as first, open(b, "rb") as second:
         while True:
-            chunk = one.read(1 << 20)
-            if chunk != other.read(1 << 20):
+            chunk = first.read(1 << 20)
+            if chunk != second.read(1 << 20):
                 return False
             if not chunk:
                 return True
@@ -391,12 +394,11 @@ def _keep_replaced(output_dir: Path, final: Path, staging: Path) -> Path | None:
     """Keep the date's current list under .replaced/as_of=DATE/<UTC time>/ before `staging`
     replaces it, unless their CSVs are the same or it is kept already (its newest kept copy,
     as after a run killed mid-swap). Returns the kept folder, if one was made."""
-    csv = "at_risk.csv"
-    if not (final / csv).is_file() or _same_bytes(final / csv, staging / csv):
+    if not final.is_dir() or _same_list(final, staging):
         return None
     kept = output_dir / REPLACED / final.name
     newest = max(kept.glob("[0-9]*"), default=None)  # names sort by time
-    if newest is not None and (newest / csv).is_file() and _same_bytes(final / csv, newest / csv):
+    if newest is not None and _same_list(final, newest):
         return None
     kept.mkdir(parents=True, exist_ok=True)
     partial = kept / f".partial-{uuid.uuid4().hex[:8]}"

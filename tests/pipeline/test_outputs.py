@@ -191,6 +191,16 @@ def test_leftovers_of_a_date_being_written_by_a_live_run_are_left_alone(tmp_path
     _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
 
 
+def test_trouble_repairing_another_date_does_not_stop_this_dates_list(tmp_path, caplog):
+    stale = tmp_path / f".staging-{partition_dir(tmp_path, DAY1).name}-0badc0de"
+    stale.mkdir()
+    (tmp_path / f".{partition_dir(tmp_path, DAY1).name}.lock").mkdir()  # its lock cannot open
+    with caplog.at_level("WARNING", logger="pipeline.outputs"):
+        write_list(tmp_path, DAY2, _ranked(1, "b"), {"run": 1})
+    _assert_complete(partition_dir(tmp_path, DAY2), ["b0"], {"run": 1})
+    assert stale.exists() and "could not repair" in caplog.text
+
+
 def test_a_stale_staging_folder_is_removed(tmp_path):
     write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
     stale = tmp_path / f".staging-{partition_dir(tmp_path, DAY1).name}-0badc0de"
@@ -242,7 +252,7 @@ def test_an_output_path_that_is_a_file_is_a_fault(tmp_path):
     output.write_text("not a folder")
     with pytest.raises(Fault) as raised:
         write_list(output, DAY1, _ranked(1, "a"), {"run": 1})
-    _one_line_fault(raised, output, "is a file where the at-risk lists' folder should be")
+    _one_line_fault(raised, output, "is a file where a folder is needed")
     assert output.read_text() == "not a folder"
 
 
@@ -340,6 +350,15 @@ def test_an_identical_rerun_keeps_nothing_extra(tmp_path):
     write_list(tmp_path, DAY1, _ranked(3, "same"), {"run": 2})
     assert not (tmp_path / ".replaced").exists()
     _assert_complete(partition_dir(tmp_path, DAY1), ["same0", "same1", "same2"], {"run": 2})
+
+
+def test_a_replaced_folder_without_a_csv_is_kept_too(tmp_path):
+    folder = partition_dir(tmp_path, DAY1)
+    folder.mkdir()
+    (folder / "at_risk.parquet").write_bytes(b"from an older writer")
+    write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
+    (kept,) = _kept(tmp_path, DAY1)
+    assert (kept / "at_risk.parquet").read_bytes() == b"from an older writer"
 
 
 def test_every_different_rescore_is_kept_in_time_order(tmp_path):
