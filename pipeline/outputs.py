@@ -33,6 +33,8 @@ spreadsheets read as "this is text". Numbers stay numbers; the Parquet file keep
 Faults of the environment (the output path is a file, a folder is not writable, the disk is
 full or failing) raise `Fault`, one line naming the path and what to do; the date's previous
 list stays as it was.
+
+`previous_list` reads the latest list before a date, for "what changed since yesterday".
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ log = logging.getLogger(__name__)
 LIST_FILES = ("at_risk.parquet", "at_risk.csv", "manifest.json")
 REPLACED = ".replaced"
 DATE_FOLDER = re.compile(r"as_of=(\d{4}-\d{2}-\d{2})")
-PREVIOUS_COLUMNS = ["customer_id", "risk_tier", "churn_probability"]
+PREVIOUS_COLUMNS = ("customer_id", "risk_tier", "churn_probability")
 # What a killed run can leave behind: `.staging-as_of=2026-11-01-1a2b3c4d` and its `.retired-`.
 LEFTOVER = re.compile(r"\.(?P<kind>staging|retired)-(?P<date>as_of=\d{4}-\d{2}-\d{2})-\w+")
 
@@ -542,7 +544,7 @@ def previous_list(
         if when >= day:
             continue
         try:
-            return when, pd.read_parquet(folder / "at_risk.parquet", columns=PREVIOUS_COLUMNS)
+            return when, pd.read_parquet(folder / "at_risk.parquet", columns=list(PREVIOUS_COLUMNS))
         except (OSError, ValueError, KeyError, pa.ArrowException) as error:
             reason = " ".join(str(error).split())  # one log line, whatever the reader said
             log.warning("%s: cannot read the list (%s); trying an older one", folder, reason)
