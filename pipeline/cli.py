@@ -34,7 +34,12 @@ def _count(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="churn", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="churn",
+        description=__doc__.splitlines()[0],
+        epilog="exit status: 0 done, 2 bad exports or configuration, 3 refused (the result would "
+        "be wrong), 4 a fault in the environment; see docs/exit-codes.md",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -129,11 +129,15 @@ class TrackingSettings:
     store_dir: str = "mlruns"
     experiment: str = "churn"
     scoring_experiment: str = "churn-scoring"
+    timeout_seconds: float = 10.0
+    retries: int = 2
 
     CHECKS: ClassVar[dict] = {
         "store_dir": Text(non_empty=True),
         "experiment": Text(non_empty=True),
         "scoring_experiment": Text(non_empty=True),
+        "timeout_seconds": Number(1, 600),
+        "retries": Whole(0, 10),
     }
 
 
@@ -322,9 +326,7 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     problems: list[Problem] = []
     tracking = _section(path, TrackingSettings, raw.get("tracking", {}), "tracking", problems)
     if not Path(tracking.store_dir).is_absolute():
-        tracking = TrackingSettings(
-            str(base / tracking.store_dir), tracking.experiment, tracking.scoring_experiment
-        )
+        tracking = replace(tracking, store_dir=str(base / tracking.store_dir))
     scoring = _section(path, ScoringSettings, raw.get("scoring", {}), "scoring", problems)
     if not Path(scoring.output_dir).is_absolute():
         scoring = replace(scoring, output_dir=str(base / scoring.output_dir))

@@ -47,11 +47,11 @@ def load_champion(config: Config):
     if tracking.champion_version(name, alias) is None:
         raise _refuse(
             f"models:/{name}@{alias}",
-            "no model has this alias in the registry "
-            f"({store.tracking_uri}); run `make train` first",
+            f"no model has this alias in the registry ({store.shown}); run `make train` first",
         )
-    loaded = tracking.load_model(name, alias)
-    return store, loaded.unwrap_python_model(), tracking.model_version_info(name, alias)
+    loaded, digest = tracking.load_model(name, alias)
+    registry = {**tracking.model_version_info(name, alias), "sha256": digest}
+    return store, loaded.unwrap_python_model(), registry
 
 
 def check_definition(config: Config, metadata: dict) -> None:

@@ -2,19 +2,28 @@
 
 By default the store is a local SQLite file plus an artifact folder under `store_dir`;
 setting MLFLOW_TRACKING_URI (MLflow's own convention) points everything at a real server.
+A server that does not answer is reported within `[tracking] timeout_seconds` x `retries`,
+as unreachable; credentials in the URI are never printed or logged; a broken store (a
+corrupt or locked database, a failing server) is a `Fault` (exit 4) naming it.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -24,10 +33,99 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.models import infer_signature  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
+from features.errors import Fault, Problem, Refusal  # noqa: E402
 from pipeline.config import TrackingSettings  # noqa: E402
 
 log = logging.getLogger(__name__)
 MODEL_NAME_IN_RUN = "model"
+DIGEST_TAG = "model_sha256"
+F = TypeVar("F", bound=Callable[..., Any])
+_SECRET_QUERY = re.compile(r"(?i)\b(token|password|passwd|secret|key|sig|signature|auth)=[^&]*")
+
+
+def mask_uri(uri: str) -> str:
+    """The URI with a user:password part and secret query values replaced by ***."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = _SECRET_QUERY.sub(r"\1=***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
+        return uri  # nothing to hide: keep it exactly as given (e.g. sqlite:////abs/path)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def mask_text(text: str, uri: str | None = None) -> str:
+    """`text` with the credentials of `uri` (and of any URI in it) hidden."""
+    if uri:
+        parts = urlsplit(uri)
+        if "@" in parts.netloc:
+            secret = parts.netloc.rsplit("@", 1)[0]
+            text = text.replace(secret + "@", "***@")
+    text = re.sub(r"(?<=://)[^/@\s:]+:[^/@\s]+@", "***@", text)
+    return _SECRET_QUERY.sub(r"\1=***", text)
+
+
+class _MaskSecrets(logging.Filter):
+    """Hides credentials in every log line (MLflow and its HTTP client may print URIs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message, os.environ.get("MLFLOW_TRACKING_URI"))
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Turn a failing tracking store (unreachable server, corrupt or locked database, refused
+    request) into a `Fault` with one masked line, instead of a traceback."""
+    import requests
+    import sqlalchemy.exc
+
+    uri = mlflow.get_tracking_uri()
+    shown = mask_uri(uri)
+    try:
+        yield
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+        raise Fault(
+            [Problem(shown, f"tracking server unreachable: {mask_text(_first_line(error), uri)}")]
+        ) from None
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise Fault(
+            [
+                Problem(
+                    shown,
+                    "the tracking store's database cannot be used (corrupt, locked or not an "
+                    f"MLflow store): {mask_text(_first_line(error), uri)}; restore it or move it "
+                    "away to start a new one",
+                )
+            ]
+        ) from None
+    except MlflowException as error:
+        raise Fault(
+            [Problem(shown, f"tracking store error: {mask_text(_first_line(error), uri)}")]
+        ) from None
+
+
+def _guarded(function: F) -> F:
+    """Run `function` under `store_errors`."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with store_errors():
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -36,6 +134,11 @@ class Store:
 
     tracking_uri: str
     artifact_root: str | None  # None when a server decides
+
+    @property
+    def shown(self) -> str:
+        """The tracking URI as it may be printed: credentials hidden."""
+        return mask_uri(self.tracking_uri)
 
 
 class _DropKnownNoise(logging.Filter):
@@ -61,21 +164,64 @@ def _quiet_mlflow() -> None:
             target.addFilter(_DropKnownNoise())
 
 
+def _probe_server(uri: str, settings: TrackingSettings) -> None:
+    """Refuse quickly when an HTTP tracking server does not answer at all: any HTTP reply
+    (even an error status) means it is there; only a failed connection counts."""
+    import requests
+
+    if not uri.startswith(("http://", "https://")):
+        return
+    last = ""
+    for _ in range(settings.retries + 1):
+        try:
+            requests.get(uri.rstrip("/") + "/health", timeout=settings.timeout_seconds)
+            return
+        except requests.exceptions.RequestException as error:
+            last = mask_text(_first_line(error), uri)
+    waited = settings.timeout_seconds * (settings.retries + 1)
+    raise Fault(
+        [
+            Problem(
+                mask_uri(uri),
+                f"tracking server unreachable after {settings.retries + 1} tries within about "
+                f"{waited:g} s ({last}); check MLFLOW_TRACKING_URI and that the server is up",
+            )
+        ]
+    )
+
+
 def open_store(settings: TrackingSettings) -> Store:
-    """Point MLflow at MLFLOW_TRACKING_URI, or create/open the local SQLite store once."""
+    """Point MLflow at MLFLOW_TRACKING_URI, or create/open the local SQLite store once; checks
+    that it answers."""
     _quiet_mlflow()
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _MaskSecrets) for f in handler.filters):
+            handler.addFilter(_MaskSecrets())
+    # MLflow's own settings for its HTTP client: seconds, not the minutes of its defaults
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(settings.timeout_seconds)))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
+        _probe_server(uri, settings)
         store = Store(uri, None)
     else:
         root = Path(settings.store_dir).resolve()
-        (root / "artifacts").mkdir(parents=True, exist_ok=True)
+        try:
+            (root / "artifacts").mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise Fault(
+                [Problem(str(root), f"cannot create the tracking store folder: {error.strerror}")]
+            ) from None
         store = Store(f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri())
     mlflow.set_tracking_uri(store.tracking_uri)
     mlflow.set_registry_uri(store.tracking_uri)
+    with store_errors():
+        MlflowClient().search_experiments(max_results=1)
     return store
 
 
+@_guarded
 def ensure_experiment(store: Store, name: str) -> str:
     """The experiment's id, creating it with an explicit artifact location if needed."""
     client = MlflowClient()
@@ -105,37 +251,44 @@ def git_commit(cwd: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+@_guarded
 def log_params(params: dict[str, Any]) -> None:
     """Log parameters (long values are cut; the full config is logged as an artifact)."""
     mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
 
 
+@_guarded
 def log_metrics(metrics: dict[str, float], prefix: str = "", step: int | None = None) -> None:
     """Log finite metrics under an optional prefix."""
     clean = {f"{prefix}{k}": float(v) for k, v in metrics.items() if v is not None and v == v}
     mlflow.log_metrics(clean, step=step)
 
 
+@_guarded
 def log_figure(figure, path: str) -> None:
     """Log a matplotlib figure as an image artifact."""
     mlflow.log_figure(figure, path)
 
 
+@_guarded
 def log_dict(data: dict[str, Any], path: str) -> None:
     """Log a dict as a JSON artifact."""
     mlflow.log_dict(data, path)
 
 
+@_guarded
 def log_text(text: str, path: str) -> None:
     """Log text as an artifact."""
     mlflow.log_text(text, path)
 
 
+@_guarded
 def log_table(frame: pd.DataFrame, path: str) -> None:
     """Log a small table as a JSON artifact viewable in the UI."""
     mlflow.log_table(frame.reset_index(drop=True), artifact_file=path)
 
 
+@_guarded
 def log_dataset(frame: pd.DataFrame, source: str, name: str, context: str) -> None:
     """Record which rows (and where they came from) a run used."""
     # Integers become floats: MLflow's schema cannot hold missing values in integer columns.
@@ -148,6 +301,7 @@ def log_dataset(frame: pd.DataFrame, source: str, name: str, context: str) -> No
     mlflow.log_input(dataset, context=context)
 
 
+@_guarded
 def log_churn_model(
     python_model,
     example: pd.DataFrame,
@@ -187,30 +341,89 @@ def model_requirements() -> list[str]:
     ]
 
 
+@_guarded
 def champion_version(name: str, alias: str) -> str | None:
-    """The registry version carrying the alias, or None."""
+    """The registry version carrying the alias, or None when the model or alias does not
+    exist (any other failure of the store is a Fault, not "no model")."""
     try:
         return str(MlflowClient().get_model_version_by_alias(name, alias).version)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
 
 
+def files_digest(folder: Path) -> str:
+    """SHA-256 over every file of a folder (relative path and content, in path order): the
+    fingerprint of a logged model's files."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+@_guarded
+def record_model_digest(name: str, version: str) -> str:
+    """Fingerprint a registered version's files and keep it as a tag on the version."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
+        digest = files_digest(Path(local))
+    MlflowClient().set_model_version_tag(name, version, DIGEST_TAG, digest)
+    return digest
+
+
+@_guarded
 def load_model(name: str, alias: str):
-    """Load `models:/<name>@<alias>` as a pyfunc model."""
-    return mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+    """Load `models:/<name>@<alias>` as a pyfunc model, only after checking its files against
+    the fingerprint recorded at registration (the model is a pickle: loading runs its code).
+    Returns the model and the digest."""
+    version = MlflowClient().get_model_version_by_alias(name, alias)
+    recorded = (version.tags or {}).get(DIGEST_TAG)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(
+            mlflow.artifacts.download_artifacts(f"models:/{name}/{version.version}", dst_path=tmp)
+        )
+        digest = files_digest(local)
+        if recorded is None:
+            raise Refusal(
+                [
+                    Problem(
+                        f"models:/{name}@{alias}",
+                        f"version {version.version} has no recorded fingerprint ({DIGEST_TAG}); "
+                        "it was registered before fingerprints existed or by hand: retrain",
+                    )
+                ]
+            )
+        if digest != recorded:
+            raise Refusal(
+                [
+                    Problem(
+                        f"models:/{name}@{alias}",
+                        f"version {version.version}'s files changed since registration "
+                        f"(fingerprint {digest[:12]}..., recorded {recorded[:12]}...): "
+                        "refusing to load it; restore the artifact store or retrain",
+                    )
+                ]
+            )
+        return mlflow.pyfunc.load_model(str(local)), digest
 
 
+@_guarded
 def model_version_info(name: str, alias: str) -> dict[str, str]:
     """Version and run id behind an alias."""
     version = MlflowClient().get_model_version_by_alias(name, alias)
     return {"version": str(version.version), "run_id": version.run_id or ""}
 
 
+@_guarded
 def set_alias(name: str, alias: str, version: str) -> None:
     """Move the alias to this version."""
     MlflowClient().set_registered_model_alias(name, alias, version)
 
 
+@_guarded
 def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
     """Annotate a registered version (e.g. why it was or was not promoted)."""
     client = MlflowClient()
@@ -218,6 +431,7 @@ def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
         client.set_model_version_tag(name, version, key, value)
 
 
+@_guarded
 def set_tags(tags: dict[str, str]) -> None:
     """Tag the active run."""
     mlflow.set_tags(tags)

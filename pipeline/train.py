@@ -10,6 +10,7 @@ import pandas as pd
 import models
 from features.build import feature_catalogue, reason_topics, resolve_spec
 from features.engine import open_tables
+from features.errors import Problem, Refusal
 from features.ingest import ingest_exports
 from features.registry import FeatureSpec
 from models.drift import active_shares, reference_profile, typical_values
@@ -18,7 +19,13 @@ from models.experiment import LABEL, run_experiment
 from models.matrix import FeatureLayout
 from models.promotion import promotion_decision
 from models.pyfunc import ChurnModel
-from models.split import backtest_splits, monthly_cutoffs, split_cutoffs
+from models.split import (
+    WARMUP_DAYS,
+    TimeSplit,
+    backtest_splits,
+    monthly_cutoffs,
+    split_cutoffs,
+)
 from pipeline import report, tracking
 from pipeline.config import Config
 from pipeline.datasets import attach_truth, data_span, labelled_features, today
@@ -46,6 +53,68 @@ def model_metadata(
     }
 
 
+MIN_TRAIN_CHURNERS = 20  # fewer: LightGBM's leaves (150 rows each) cannot tell churners apart
+MIN_EVAL_CHURNERS = 5  # fewer: calibration and the test's ROC AUC are noise
+
+
+def time_split(config: Config, data_start: pd.Timestamp, data_end: pd.Timestamp) -> TimeSplit:
+    """The monthly cutoffs of the history split by time; refuses, with the numbers, a history
+    too short for the configured test and validation cutoffs."""
+    label_days = config.churn.lead_days + config.churn.horizon_days
+    training = config.training
+    cutoffs = monthly_cutoffs(
+        data_start, data_end, label_days, training.cutoffs, training.spacing_months
+    )
+    try:
+        return split_cutoffs(cutoffs, training.test_cutoffs, training.valid_cutoffs, label_days)
+    except ValueError as error:
+        raise Refusal(
+            [
+                Problem(
+                    config.exports.directory,
+                    f"the history ({data_start:%Y-%m-%d} to {data_end:%Y-%m-%d}) gives "
+                    f"{len(cutoffs)} gradable monthly cutoffs after a {WARMUP_DAYS}-day warm-up "
+                    f"with a {label_days}-day label window: {error}; export a longer history, "
+                    "or lower [training] test_cutoffs / valid_cutoffs",
+                )
+            ]
+        ) from None
+
+
+def check_trainable(config: Config, frame: pd.DataFrame, split: TimeSplit) -> None:
+    """Refuse before training, with the numbers, data a model cannot learn from or be judged
+    on: no churner at all, or too few in the training, validation or test cutoffs."""
+    counts = {}
+    for part in ("train", "valid", "test"):
+        rows = frame[frame["cutoff"].isin(getattr(split, part))]
+        counts[part] = (len(rows), int(rows[LABEL].sum()), rows["customer_id"].nunique())
+    needed = {"train": MIN_TRAIN_CHURNERS, "valid": MIN_EVAL_CHURNERS, "test": MIN_EVAL_CHURNERS}
+    short = [part for part, (_, churners, _) in counts.items() if churners < needed[part]]
+    if not short:
+        return
+    found = "; ".join(
+        f"{part}: {churners:,} churners (need {needed[part]}) among {rows:,} rows of "
+        f"{customers:,} customers"
+        for part, (rows, churners, customers) in counts.items()
+    )
+    definition = config.churn
+    reason = (
+        "no churner at all in the history"
+        if sum(c for _, c, _ in counts.values()) == 0
+        else "too few churners to train and judge a model"
+    )
+    raise Refusal(
+        [
+            Problem(
+                config.exports.directory,
+                f"{reason} under [churn] kind = {definition.kind!r}, horizon_days = "
+                f"{definition.horizon_days} ({found}); export more customers or a longer "
+                "history, or check the churn definition and the cancellation dates",
+            )
+        ]
+    )
+
+
 def run_training(config: Config, as_of: dt.date | None = None) -> int:
     """Train, evaluate and register a model on the configured exports; prints a summary."""
     timer = Timer()
@@ -57,16 +126,12 @@ def run_training(config: Config, as_of: dt.date | None = None) -> int:
     tables = open_tables(paths)
     data_start, data_end = data_span(tables)
     label_days = config.churn.lead_days + config.churn.horizon_days
-    cutoffs = monthly_cutoffs(
-        data_start, data_end, label_days, config.training.cutoffs, config.training.spacing_months
-    )
-    split = split_cutoffs(
-        cutoffs, config.training.test_cutoffs, config.training.valid_cutoffs, label_days
-    )
+    split = time_split(config, data_start, data_end)
     with timer("features"):
         spec = resolve_spec(tables, config.features, config.exports.profile)
         frame = labelled_features(tables, list(split.all), spec, config.churn, data_end)
         frame = attach_truth(frame, config.training.truth_file)
+    check_trainable(config, frame, split)
     catalogue = feature_catalogue(spec)
     categorical = [f.name for f in catalogue if f.kind == "categorical"]
     layout = FeatureLayout.from_frame(
@@ -165,6 +230,7 @@ def _track(config, frame, split, spec, layout, result, data_start, data_end) -> 
             tracking.model_requirements(),
             [str(Path(models.__file__).parent)],
         )
+        tracking.record_model_digest(name, version)
         promote, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
         if promote:
             tracking.set_alias(name, alias, version)
@@ -180,7 +246,7 @@ def _track(config, frame, split, spec, layout, result, data_start, data_end) -> 
         "alias": alias,
         "champion": champion,
         "ui": url,
-        "store": store.tracking_uri,
+        "store": store.shown,
     }
 
 
@@ -188,7 +254,10 @@ def _champion_score(name, alias, frame, split, metric) -> float | None:
     """The current champion's metric on the new out-of-time test rows (None if incomparable)."""
     from models.evaluate import evaluate_scores
 
-    champion = tracking.load_model(name, alias).unwrap_python_model()
+    try:
+        champion = tracking.load_model(name, alias)[0].unwrap_python_model()
+    except Refusal:
+        return None  # an unverifiable champion is not run: the new model is compared with none
     test = frame[frame["cutoff"].isin(split.test)]
     if any(f not in test.columns for f in champion.features):
         return None

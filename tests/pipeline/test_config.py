@@ -146,3 +146,16 @@ def test_a_config_error_is_reported_before_any_work(tmp_path):
 def test_an_unknown_section_gets_a_suggestion(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown section \[scorring\] \(did you mean 'scoring'"):
         _load(tmp_path, "[scorring]\ncapacity = 3\n")
+
+
+def test_help_points_to_the_exit_status_table_which_lists_every_status(capsys):
+    from features import errors
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "docs/exit-codes.md" in capsys.readouterr().out
+    table = (ROOT / "docs" / "exit-codes.md").read_text()
+    for code in (errors.EXIT_OK, errors.EXIT_BAD_INPUT, errors.EXIT_REFUSED, errors.EXIT_FAULT):
+        assert f"\n| {code} |" in table
+    assert errors.Refusal.exit_code == 3 and errors.Fault.exit_code == 4
+    assert errors.ConfigError.exit_code == errors.DataError.exit_code == 2

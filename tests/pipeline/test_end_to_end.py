@@ -70,7 +70,7 @@ def test_training_logs_a_run_and_registers_a_champion_that_returns_probabilities
     config = _config(project)
     version = tracking.champion_version("test-churn", "champion")
     assert version is not None
-    model = tracking.load_model("test-churn", "champion")
+    model, _ = tracking.load_model("test-churn", "champion")
     signature = model.metadata.signature
     inputs = {spec.name: spec.type.name for spec in signature.inputs.inputs}
     churn_model = model.unwrap_python_model()
@@ -128,7 +128,9 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
     assert (ranked.loc[ranked["risk_tier"] == "low", "suggested_play"] == "no action").all()
     assert (at_risk["suggested_play"] != "no action").all()
     # three reasons say three different things: one feature per topic (usage, payments, ...)
-    topics = tracking.load_model("test-churn", "champion").unwrap_python_model().metadata["topics"]
+    topics = (
+        tracking.load_model("test-churn", "champion")[0].unwrap_python_model().metadata["topics"]
+    )
     for features in ranked["reason_features"]:
         named = [topics[f] for f in features]
         assert len(set(named)) == len(named), features
@@ -144,7 +146,7 @@ def test_reasons_name_features_that_really_drive_the_score(project):
     """Setting a customer's top-reason feature to a low-risk customer's value lowers their
     probability: the reasons are what the model actually reacts to."""
     _config(project)
-    churn_model = tracking.load_model("test-churn", "champion").unwrap_python_model()
+    churn_model = tracking.load_model("test-churn", "champion")[0].unwrap_python_model()
     folder = project / "outputs" / "at_risk" / "as_of=2025-11-01"
     ranked = pd.read_parquet(folder / "at_risk.parquet").head(30)
     from features.engine import open_tables
@@ -239,7 +241,7 @@ def _scoring_frame(project: Path) -> pd.DataFrame:
     from pipeline.datasets import scoring_features
 
     _config(project)
-    churn_model = tracking.load_model("test-churn", "champion").unwrap_python_model()
+    churn_model = tracking.load_model("test-churn", "champion")[0].unwrap_python_model()
     cache = next((project / ".churn" / "cache").glob("*/"))
     tables = open_tables({p.stem: p for p in cache.glob("*.parquet")})
     spec = FeatureSpec.from_dict(churn_model.metadata["feature_spec"])
@@ -324,3 +326,30 @@ def test_rescoring_the_same_date_gives_the_same_list(project):
     second = pd.read_parquet(folder / "at_risk.parquet")
     pd.testing.assert_frame_equal(first, second)
     assert np.isfinite(second["revenue_at_risk"]).all()
+
+
+def test_a_tampered_model_file_is_refused_before_it_is_loaded(project, capsys):
+    """The model is a pickle: loading it runs code. Its files are fingerprinted at
+    registration and checked before every load."""
+    _config(project)
+    version = tracking.champion_version("test-churn", "champion")
+    tags = tracking.MlflowClient().get_model_version("test-churn", version).tags
+    assert len(tags[tracking.DIGEST_TAG]) == 64
+    pickles = sorted((project / "mlruns").rglob("python_model.pkl"))
+    assert pickles
+    original = {p: p.read_bytes() for p in pickles}
+    try:
+        for path in pickles:
+            path.write_bytes(original[path] + b"\n# payload")
+        capsys.readouterr()
+        assert main(["score", "--config", str(project / "churn.toml")]) == 3
+        err = capsys.readouterr().err
+        assert "files changed since registration" in err and "refusing to load it" in err
+    finally:
+        for path, content in original.items():
+            path.write_bytes(content)
+    assert main(["score", "--config", str(project / "churn.toml")]) == 0
+    manifest = json.loads(
+        (project / "outputs" / "at_risk" / "as_of=2025-11-01" / "manifest.json").read_text()
+    )
+    assert manifest["model"]["sha256"] == tags[tracking.DIGEST_TAG]

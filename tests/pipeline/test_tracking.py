@@ -17,3 +17,83 @@ def test_known_mlflow_noise_is_dropped_and_other_warnings_kept(tmp_path, monkeyp
         logger.warning("Passing a Python object ... serialized using CloudPickle, it requires")
         logger.warning("model dependencies mismatch")
     assert [r.getMessage() for r in caplog.records] == ["model dependencies mismatch"]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _project(tmp_path, tracking: str = "") -> str:
+    from tests.conftest import CONFIG, write_valid_exports
+
+    write_valid_exports(tmp_path / "exports")
+    (tmp_path / "churn.toml").write_text(CONFIG + tracking)
+    return str(tmp_path / "churn.toml")
+
+
+def test_an_unreachable_server_is_reported_in_seconds_and_its_password_never(
+    tmp_path, monkeypatch, capsys
+):
+    import time
+
+    from pipeline.cli import main
+
+    uri = f"http://analyst:s3cr3t@127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for name in ("MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_MAX_RETRIES"):
+        monkeypatch.delenv(name, raising=False)
+    config = _project(tmp_path, "\n[tracking]\ntimeout_seconds = 1\nretries = 1\n")
+    start = time.monotonic()
+    code = main(["score", "--config", config])
+    elapsed = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "tracking server unreachable after 2 tries" in err and "run `make train`" not in err
+    assert "s3cr3t" not in err and "***@127.0.0.1" in err
+    assert len(err.strip().splitlines()) == 1
+    assert elapsed < 60  # MLflow's own defaults waited minutes
+
+
+def test_a_server_that_accepts_but_never_answers_times_out(tmp_path, monkeypatch, capsys):
+    import socket
+
+    from pipeline.cli import main
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        config = _project(tmp_path, "\n[tracking]\ntimeout_seconds = 1\nretries = 0\n")
+        assert main(["score", "--config", config]) == 4
+    assert "tracking server unreachable" in capsys.readouterr().err
+
+
+def test_a_corrupt_store_database_is_a_fault_with_one_line(tmp_path, monkeypatch, capsys):
+    from pipeline.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = _project(tmp_path)
+    (tmp_path / "mlruns").mkdir()
+    (tmp_path / "mlruns" / "mlflow.db").write_bytes(b"this is not a database" * 100)
+    assert main(["score", "--config", config]) == 4
+    err = capsys.readouterr().err.strip()
+    assert "tracking store's database cannot be used" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_uris_are_shown_without_credentials():
+    from pipeline.tracking import mask_text, mask_uri
+
+    assert mask_uri("https://u:p@mlflow.example.com/api?token=abc&x=1") == (
+        "https://***@mlflow.example.com/api?token=***&x=1"
+    )
+    assert mask_uri("sqlite:////tmp/mlruns/mlflow.db") == "sqlite:////tmp/mlruns/mlflow.db"
+    assert (
+        mask_uri("postgresql://admin:hunter2@db:5432/mlflow") == "postgresql://***@db:5432/mlflow"
+    )
+    text = "failed: HTTPConnectionPool(host='x') url: http://bob:pw1@x:5000/api"
+    assert "pw1" not in mask_text(text) and "bob" not in mask_text(text)
