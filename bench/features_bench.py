@@ -9,7 +9,7 @@ own rusage) is its own. Measured per size, all with the result fully materialise
 - `all_1`, `all_12`: `build_features` for every family, one cutoff (end of the year) and
   twelve monthly cutoffs; wall = building the expression plus executing it to Arrow.
 - `engagement_builder`: the engagement family alone, one cutoff: the builder's own
-  per-family query (`build.family_aggregates`: `engagement.joined` + the declared
+  per-family query (`build.family_aggregates`: `Family.joined` + the declared
   aggregates grouped by customer and cutoff), without the customer spine, fills and ratios.
 - `engagement_floor`: the same engagement aggregates as one hand-written DuckDB SQL query
   straight over the Parquet file (no Ibis), cutoff as a literal, COUNT(DISTINCT) as usual.
@@ -60,7 +60,7 @@ REPEAT_UNDER_S = 60.0  # measurements slower than this on their first run are no
 
 
 def _spec(spec_dict: dict[str, Any]):
-    from features.registry import FeatureSpec
+    from features.spec import FeatureSpec
 
     return FeatureSpec.from_dict(spec_dict)
 
@@ -78,7 +78,7 @@ def measure_resolve_spec(paths: dict[str, Path]) -> dict[str, Any]:
     from features.build import resolve_spec
     from features.contract import ProfileColumns
     from features.engine import open_tables
-    from features.registry import FeatureSettings
+    from features.spec import FeatureSettings
 
     tables = open_tables(paths)
     began = time.perf_counter()
@@ -137,10 +137,10 @@ def engagement_expr(tables: dict, cutoffs: list[dt.datetime], spec_dict: dict[st
     engagement (its `_family_aggregates`), so it follows any change to how families are built.
     """
     from features import build, engagement
-    from features.registry import Cutoffs
+    from features.expressions import Cutoffs
 
     cut = Cutoffs.of(cutoffs)
-    return build.family_aggregates(engagement, tables[engagement.TABLE], cut, _spec(spec_dict))
+    return build.family_aggregates(engagement.FAMILY, tables["engagement"], cut, _spec(spec_dict))
 
 
 def measure_engagement_builder(
@@ -173,7 +173,7 @@ def floor_sql(
     One cutoff is a literal; several share one scan of the file, each event joined to every
     cutoff whose 90-day window holds it (the best a single hand-written query can share).
     """
-    from features.registry import column_safe
+    from features.spec import column_safe
 
     stamps = [f"TIMESTAMP '{cutoff:%Y-%m-%d %H:%M:%S}'" for cutoff in cutoffs]
     c = stamps[0] if len(stamps) == 1 else "k.cutoff"

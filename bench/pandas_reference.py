@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.registry import FeatureSpec, column_safe
+from features.spec import FeatureSpec, column_safe
 
 HIGH_PRIORITIES = ("high", "urgent")
 ENGAGEMENT_LOOKBACK = 90

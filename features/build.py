@@ -9,48 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from types import ModuleType
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from features import engagement, profile, purchases, support, surveys
-from features.registry import Cutoffs, Feature, FeatureSettings, FeatureSpec
+from features.expressions import Cutoffs
+from features.family import Family
+from features.population import active_customers
+from features.registry import families, feature_catalogue
+from features.spec import Feature, FeatureSettings, FeatureSpec
 
-EVENT_FAMILIES: tuple[ModuleType, ...] = (engagement, support, purchases, surveys)
 KEYS = ("customer_id", "cutoff")
 # Above this many (customer, cutoff) pairs, cutoffs are built in separate queries.
 MAX_PAIRS_PER_QUERY = 500_000
-
-
-def families(spec: FeatureSpec) -> list[ModuleType]:
-    """The family modules this spec uses, in output order (support and surveys only when the
-    exports had them)."""
-    absent = {surveys: not spec.has_surveys, support: not spec.has_support}
-    used = [m for m in EVENT_FAMILIES if not absent.get(m, False)]
-    return [*used, profile]
-
-
-def feature_catalogue(spec: FeatureSpec) -> list[Feature]:
-    """Every feature the spec produces, in column order."""
-    return [f for module in families(spec) for f in module.declarations(spec)]
-
-
-def reason_topics(spec: FeatureSpec) -> dict[str, str]:
-    """What each feature's reason is about (e.g. "usage", "payment problems"), from each
-    family's `TOPICS` (name prefix -> topic, longest prefix wins) and `DEFAULT_TOPIC` (None:
-    the feature is its own topic; a family without either is one topic). Per-customer reasons
-    name one feature per topic, so the three slots say three different things."""
-    topics = {}
-    for module in families(spec):
-        prefixes = sorted(getattr(module, "TOPICS", {}).items(), key=lambda kv: -len(kv[0]))
-        default = getattr(module, "DEFAULT_TOPIC", module.FAMILY)
-        for feature in module.declarations(spec):
-            match = next((t for p, t in prefixes if feature.name.startswith(p)), None)
-            topics[feature.name] = match or default or feature.name
-    return topics
 
 
 def resolve_spec(
@@ -79,22 +52,13 @@ def cutoff_table(cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp]) -> ir.
     return Cutoffs.of(cutoffs).table
 
 
-def active_customers(customers: ir.Table, cutoffs: ir.Table) -> ir.Table:
-    """(customer, cutoff) for every customer signed up before the cutoff and not yet cancelled."""
-    spine = customers.cross_join(cutoffs)
-    return spine.filter(
-        spine.signup_at < spine.cutoff,
-        spine.churned_at.isnull() | (spine.churned_at >= spine.cutoff),
-    )
-
-
 def family_aggregates(
-    module: ModuleType, rows: ir.Table, cutoffs: Cutoffs, spec: FeatureSpec
+    family: Family, rows: ir.Table, cutoffs: Cutoffs, spec: FeatureSpec
 ) -> ir.Table:
     """One family's declared aggregates, one row per (customer, cutoff) with any history."""
-    t = module.joined(rows, cutoffs)
+    t = family.joined(rows, cutoffs)
     by_rows: dict[Callable | None, dict[str, Feature]] = {}
-    for feature in module.declarations(spec):
+    for feature in family.declare(spec):
         if feature.aggregate is not None:
             by_rows.setdefault(feature.rows, {})[feature.name] = feature
     main = t.group_by(list(KEYS)).aggregate(
@@ -122,11 +86,11 @@ def build_features(
     cut = Cutoffs.of(cutoffs)
     row = active_customers(tables["customers"], cut.table)
     catalogue = feature_catalogue(spec)
-    for module in families(spec):
-        if module is profile:
-            continue
-        agg = family_aggregates(module, tables[module.TABLE], cut, spec)
-        names = [f.name for f in module.declarations(spec) if f.aggregate]
+    for family in families(spec):
+        if family.table is None:
+            continue  # derived from the customer row only (the profile)
+        agg = family_aggregates(family, tables[family.table], cut, spec)
+        names = [f.name for f in family.declare(spec) if f.aggregate]
         row = row.left_join(agg, list(KEYS)).select(row, *[agg[n] for n in names])
     fills = {
         f.name: row[f.name].fill_null(f.fill)
@@ -139,22 +103,19 @@ def build_features(
 
 
 def _derive_in_layers(row: ir.Table, derived: list[Feature]) -> ir.Table:
-    """Add derived features in as few projections as their dependencies allow: every one
-    whose inputs already exist goes into the same mutate (each extra projection costs Ibis
-    a select-merging pass at compile time)."""
+    """Add derived features in as few projections as their declared inputs allow: every one
+    whose inputs already exist goes into the same mutate (each extra projection costs Ibis a
+    select-merging pass at compile time)."""
     pending = list(derived)
     while pending:
-        ready, waiting = {}, []
-        for feature in pending:
-            try:
-                ready[feature.name] = feature.derive(row)
-            except (AttributeError, ibis.common.exceptions.IbisTypeError):
-                waiting.append(feature)  # it reads a derived feature not added yet
+        have = set(row.columns)
+        ready = [f for f in pending if set(f.inputs) <= have]
         if not ready:
-            names = ", ".join(f.name for f in waiting)
-            raise ValueError(f"derived features read columns that never exist: {names}")
-        row = row.mutate(**ready)
-        pending = waiting
+            missing = {f.name: sorted(set(f.inputs) - have) for f in pending}
+            raise ValueError(f"derived features read columns that never exist: {missing}")
+        row = row.mutate(**{f.name: f.derive(row) for f in ready})
+        done = {f.name for f in ready}
+        pending = [f for f in pending if f.name not in done]
     return row
 
 

@@ -7,62 +7,58 @@ that changes over time (e.g. plan) reflects its exported value at every cutoff.
 from __future__ import annotations
 
 from features.describe import Risk
-from features.registry import Feature, FeatureSpec, age_days
-
-FAMILY = "profile"
-# What each feature's reason is about (name prefix -> topic; the rest: the column itself).
-TOPICS = {"tenure_days": "tenure", "is_new_customer": "tenure"}
-DEFAULT_TOPIC = None
+from features.expressions import age_days
+from features.family import Family
+from features.spec import Feature, FeatureSpec
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Tenure, new-customer flag, then each configured categorical and numeric profile column
     (a reason only when the configuration marks it actionable)."""
-    f = FAMILY
     new_days = spec.settings.new_customer_days
 
     def risk(column: str) -> Risk | None:
         return Risk("any") if column in spec.profile.actionable else None
 
     features = [
-        Feature(
+        FAMILY.feature(
             "tenure_days",
-            f,
             "customer for {value:n:day} (typical customer: {typical:n:day})",
             kind="days",
             derive=lambda r: age_days(r, "signup_at"),
+            inputs=("signup_at",),
             higher_is_riskier=False,
         ),
-        Feature(
+        FAMILY.feature(
             "is_new_customer",
-            f,
             f"new customer (first {new_days} days): signed up {{tenure_days:n:day}} ago",
             kind="flag",
             window_days=new_days,
             derive=lambda r: (age_days(r, "signup_at") < new_days).cast("int8"),
+            inputs=("signup_at",),
             higher_is_riskier=True,
             risk=Risk("higher", than=0),
         ),
     ]
     for column in spec.profile.categorical:
         features.append(
-            Feature(
+            FAMILY.feature(
                 column,
-                f,
                 f"{_label(column)}: {{value}} (a higher-risk {_label(column)})",
                 kind="categorical",
                 derive=lambda r, c=column: r[c].cast("string"),
+                inputs=(column,),
                 risk=risk(column),
             )
         )
     for column in spec.profile.numeric:
         features.append(
-            Feature(
+            FAMILY.feature(
                 column,
-                f,
                 f"{_label(column)}: {{value:,.0f}} (a higher-risk value)",
                 kind="amount",
                 derive=lambda r, c=column: r[c].cast("float64"),
+                inputs=(column,),
                 risk=risk(column),
             )
         )
@@ -72,3 +68,11 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 def _label(column: str) -> str:
     """A column name as reasons show it (braces would break the template)."""
     return column.replace("_", " ").replace("{", "(").replace("}", ")")
+
+
+FAMILY = Family(
+    name="profile",
+    declare=declarations,
+    topics={"tenure_days": "tenure", "is_new_customer": "tenure"},
+    default_topic=None,  # every profile column is its own topic
+)

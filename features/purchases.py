@@ -5,30 +5,10 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.describe import Risk
-from features.registry import (
-    Cutoffs,
-    Feature,
-    FeatureSpec,
-    age_days,
-    count_where,
-    join_lookback,
-    ratio,
-    within,
-)
+from features.expressions import age_days, count_where, ratio, within
+from features.family import Family
+from features.spec import Feature, FeatureSpec
 
-FAMILY = "purchases"
-# What each feature's reason is about (name prefix -> topic; the rest: "spend").
-TOPICS = {
-    "failed_payments": "payment problems",
-    "last_invoice_failed": "payment problems",
-    "refunds": "payment problems",
-    "invoice_change": "price change",
-    "invoice_amount_60_90d": "price change",
-    "last_invoice_amount": "price change",
-}
-DEFAULT_TOPIC = "spend"
-TABLE = "purchases"
-LOOKBACK_DAYS = 365
 TS = "timestamp"
 # An invoice this much above the one 2-3 months before counts as a price rise (below it, a
 # rounding or proration difference).
@@ -52,9 +32,8 @@ def _status_count(status: str, days: int):
 
 
 def _purchase(name: str, describe: str, days: int, **overrides) -> Feature:
-    """A purchases feature with the family's defaults: 0 without purchases, less is riskier."""
-    defaults = {"window_days": days, "fill": 0, "higher_is_riskier": False}
-    return Feature(name, FAMILY, describe, **{**defaults, **overrides})
+    """A purchases feature over `days` with the family's defaults."""
+    return FAMILY.feature(name, describe, window_days=days, **overrides)
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
@@ -92,6 +71,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             90,
             kind="amount",
             derive=lambda r: r.revenue_90d / 3.0,
+            inputs=("revenue_90d",),
         ),
         _purchase(
             "failed_payments_30d",
@@ -171,6 +151,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             90,
             kind="ratio",
             derive=lambda r: ratio(r.last_invoice_amount, r.invoice_amount_60_90d) - 1.0,
+            inputs=("last_invoice_amount", "invoice_amount_60_90d"),
             fill=None,
             higher_is_riskier=True,
             risk=Risk("higher", than=PRICE_RISE),
@@ -189,7 +170,21 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     return features
 
 
-def joined(purchases: ir.Table, cutoffs: Cutoffs) -> ir.Table:
-    """Purchases in the year before each cutoff, joined to that cutoff."""
-    columns = ("customer_id", TS, "amount", "discount", "status", "kind")
-    return join_lookback(purchases.select(*columns), cutoffs, TS, LOOKBACK_DAYS)
+FAMILY = Family(
+    name="purchases",
+    declare=declarations,
+    table="purchases",
+    timestamp=TS,
+    lookback_days=365,
+    columns=("amount", "discount", "status", "kind"),
+    topics={
+        "failed_payments": "payment problems",
+        "last_invoice_failed": "payment problems",
+        "refunds": "payment problems",
+        "invoice_change": "price change",
+        "invoice_amount_60_90d": "price change",
+        "last_invoice_amount": "price change",
+    },
+    default_topic="spend",
+    defaults={"fill": 0, "higher_is_riskier": False},
+)

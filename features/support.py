@@ -9,28 +9,10 @@ import ibis.expr.types as ir
 
 from features.contract import HIGH_PRIORITIES
 from features.describe import Risk
-from features.registry import (
-    Cutoffs,
-    Feature,
-    FeatureSpec,
-    age_days,
-    count_where,
-    join_lookback,
-    ratio,
-    within,
-)
+from features.expressions import age_days, count_where, ratio, within
+from features.family import Family
+from features.spec import Feature, FeatureSpec
 
-FAMILY = "support"
-# What each feature's reason is about (name prefix -> topic; the rest: "ticket volume").
-TOPICS = {
-    "open_tickets": "open tickets",
-    "oldest_open_ticket": "open tickets",
-    "resolution_hours": "support experience",
-    "satisfaction": "support experience",
-    "last_satisfaction": "support experience",
-}
-DEFAULT_TOPIC = "ticket volume"
-TABLE = "support"
 LOOKBACK_DAYS = 365
 TS = "opened_at"
 RECENT_TICKET_DAYS = 30
@@ -53,10 +35,8 @@ def _recently_resolved(t: ir.Table) -> ir.BooleanValue:
 
 
 def _ticket(name: str, describe: str, days: int, aggregate, **overrides) -> Feature:
-    """A support feature with the family's defaults: a count, 0 without tickets, more is
-    riskier."""
-    defaults = {"window_days": days, "fill": 0, "higher_is_riskier": True}
-    return Feature(name, FAMILY, describe, aggregate=aggregate, **{**defaults, **overrides})
+    """A support feature over `days` with the family's defaults."""
+    return FAMILY.feature(name, describe, window_days=days, aggregate=aggregate, **overrides)
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
@@ -117,14 +97,14 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
                 within(t, TS, 90) & t.priority.isin(HIGH_PRIORITIES).fill_null(False)
             ),
         ),
-        Feature(
+        FAMILY.feature(
             "high_priority_share_90d",
-            FAMILY,
             "{value:.0%} of the last 90 days' tickets were high priority",
             kind="ratio",
             window_days=90,
+            fill=None,
             derive=lambda r: ratio(r.high_priority_tickets_90d, r.tickets_90d),
-            higher_is_riskier=True,
+            inputs=("high_priority_tickets_90d", "tickets_90d"),
         ),
         _ticket(
             "satisfaction_mean_90d",
@@ -171,7 +151,21 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     ]
 
 
-def joined(tickets: ir.Table, cutoffs: Cutoffs) -> ir.Table:
-    """Tickets opened in the year before each cutoff, joined to that cutoff."""
-    columns = ("customer_id", TS, "resolved_at", "priority", "satisfaction")
-    return join_lookback(tickets.select(*columns), cutoffs, TS, LOOKBACK_DAYS)
+FAMILY = Family(
+    name="support",
+    declare=declarations,
+    table="support",
+    timestamp=TS,
+    lookback_days=LOOKBACK_DAYS,
+    columns=("resolved_at", "priority", "satisfaction"),
+    topics={
+        "open_tickets": "open tickets",
+        "oldest_open_ticket": "open tickets",
+        "resolution_hours": "support experience",
+        "satisfaction": "support experience",
+        "last_satisfaction": "support experience",
+    },
+    default_topic="ticket volume",
+    in_exports=lambda spec: spec.has_support,
+    defaults={"fill": 0, "higher_is_riskier": True},
+)

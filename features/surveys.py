@@ -6,11 +6,10 @@ import ibis
 import ibis.expr.types as ir
 
 from features.describe import Risk
-from features.registry import Cutoffs, Feature, FeatureSpec, age_days, join_lookback
+from features.expressions import age_days
+from features.family import Family
+from features.spec import Feature, FeatureSpec
 
-FAMILY = "surveys"
-DEFAULT_TOPIC = "nps"
-TABLE = "surveys"
 LOOKBACK_DAYS = 730
 TS = "answered_at"
 PROMOTER_FROM, PASSIVE_FROM = 9, 7  # NPS: 9-10 promoters, 7-8 passives, 0-6 detractors
@@ -28,11 +27,9 @@ def nps_category(score: ir.NumericValue) -> ir.StringValue:
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every survey feature."""
-    f = FAMILY
     return [
-        Feature(
+        FAMILY.feature(
             "last_nps",
-            f,
             "gave an NPS of {value:.0f} (a detractor)",
             kind="score",
             window_days=LOOKBACK_DAYS,
@@ -40,18 +37,17 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             higher_is_riskier=False,
             risk=Risk("lower", than=PASSIVE_FROM),
         ),
-        Feature(
+        FAMILY.feature(
             "nps_category",
-            f,
             "NPS detractor (last score {last_nps:.0f})",
             kind="categorical",
             window_days=LOOKBACK_DAYS,
             derive=lambda r: nps_category(r.last_nps),
+            inputs=("last_nps",),
             risk=Risk("in", values=("detractor",)),
         ),
-        Feature(
+        FAMILY.feature(
             "days_since_nps",
-            f,
             "last NPS answer {value:.0f} days ago",
             kind="days",
             window_days=LOOKBACK_DAYS,
@@ -61,6 +57,13 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     ]
 
 
-def joined(surveys: ir.Table, cutoffs: Cutoffs) -> ir.Table:
-    """Survey answers in the two years before each cutoff, joined to that cutoff."""
-    return join_lookback(surveys.select("customer_id", TS, "nps"), cutoffs, TS, LOOKBACK_DAYS)
+FAMILY = Family(
+    name="surveys",
+    declare=declarations,
+    table="surveys",
+    timestamp=TS,
+    lookback_days=LOOKBACK_DAYS,
+    columns=("nps",),
+    default_topic="nps",
+    in_exports=lambda spec: spec.has_surveys,
+)

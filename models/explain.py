@@ -16,7 +16,7 @@ from features.describe import (
     render_text,
     template_fields,
 )
-from features.registry import Feature
+from features.spec import Feature
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.constraints import OneOf, TextList, Whole
+from features.population import active_customers
 
 Definition = Literal["contractual", "inactivity"]
 SOURCES = ("engagement", "purchases")
@@ -79,12 +80,10 @@ def eligible_customers(
     tables: dict[str, ir.Table], cutoffs: ir.Table, definition: ChurnDefinition
 ) -> ir.Table:
     """(customer_id, cutoff) pairs that can churn after the cutoff, by the definition."""
-    c = tables["customers"].cross_join(cutoffs)
-    c = c.filter(
-        c.signup_at <= c.cutoff - ibis.interval(days=definition.min_tenure_days),
-        c.signup_at < c.cutoff,
-        c.churned_at.isnull() | (c.churned_at >= c.cutoff),
-    ).select("customer_id", "cutoff")
+    c = active_customers(tables["customers"], cutoffs)
+    c = c.filter(c.signup_at <= c.cutoff - ibis.interval(days=definition.min_tenure_days)).select(
+        "customer_id", "cutoff"
+    )
     if definition.kind == "contractual":
         return c
     act = _activity(tables, definition.inactivity_sources)

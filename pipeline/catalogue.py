@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from features.build import feature_catalogue
 from features.contract import ProfileColumns
 from features.describe import TYPICAL, TYPICAL_MARGIN
 from features.engagement import EVENT_TYPE_PLACEHOLDER
-from features.registry import Feature, FeatureSettings, FeatureSpec
+from features.registry import feature_catalogue
+from features.spec import Feature, FeatureSettings, FeatureSpec
 
 
 def _catalogue(profile: ProfileColumns, settings: FeatureSettings) -> list[Feature]:

@@ -20,7 +20,7 @@ from features.constraints import (
 )
 from features.contract import TABLES, ExportSource, ProfileColumns, TableSource
 from features.errors import ConfigError, Problem
-from features.registry import FeatureSettings, FeatureSpec
+from features.spec import FeatureSettings, FeatureSpec
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 from models.promotion import HIGHER_IS_BETTER
@@ -225,8 +225,8 @@ def _profile(path: Path, raw: dict[str, Any]) -> ProfileColumns:
 
 def known_topics(profile: ProfileColumns, features: FeatureSettings) -> list[str]:
     """Every topic a reason can have with this profile (what [plays] maps to plays)."""
-    from features.build import reason_topics
     from features.engagement import EVENT_TYPE_PLACEHOLDER
+    from features.registry import reason_topics
 
     spec = FeatureSpec(features, (EVENT_TYPE_PLACEHOLDER,), profile)
     return sorted(set(reason_topics(spec).values()))

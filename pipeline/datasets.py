@@ -9,7 +9,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from features.build import KEYS, build_features, cutoff_batches, cutoff_table, to_frame
-from features.registry import FeatureSpec
+from features.spec import FeatureSpec
 from models.labels import ChurnDefinition, eligible_customers, label_churn
 
 EVENT_COLUMNS = {"engagement": "timestamp", "purchases": "timestamp", "support": "opened_at"}

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.build import feature_catalogue, reason_topics
 from features.describe import count
 from features.engine import open_tables
 from features.errors import Problem, Refusal
 from features.freshness import TableFreshness, table_freshness
 from features.ingest import ingest_exports
-from features.registry import FeatureSpec
+from features.registry import feature_catalogue, reason_topics
+from features.spec import FeatureSpec
 from models.drift import population_stability, typical_values, vanished_features
 from models.explain import ReasonRule, ReasonSettings
 from models.plots import score_distribution_figure

@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 import models
-from features.build import feature_catalogue, reason_topics, resolve_spec
+from features.build import resolve_spec
 from features.engine import open_tables
 from features.errors import Problem, Refusal
 from features.ingest import ingest_exports
-from features.registry import FeatureSpec
+from features.registry import feature_catalogue, reason_topics
+from features.spec import FeatureSpec
 from models.drift import active_shares, reference_profile, typical_values
 from models.evaluate import compare_models
 from models.experiment import LABEL, run_experiment

@@ -16,7 +16,8 @@ from features import build, engagement
 from features.build import resolve_spec
 from features.contract import ProfileColumns
 from features.engine import open_tables
-from features.registry import Cutoffs, FeatureSettings
+from features.expressions import Cutoffs
+from features.spec import FeatureSettings
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,9 @@ def synthetic(tmp_path_factory):
 
 
 def _builder(tables, spec, cutoffs: list[dt.datetime]) -> pd.DataFrame:
-    expr = build.family_aggregates(engagement, tables[engagement.TABLE], Cutoffs.of(cutoffs), spec)
+    expr = build.family_aggregates(
+        engagement.FAMILY, tables["engagement"], Cutoffs.of(cutoffs), spec
+    )
     return expr.to_pandas()
 
 

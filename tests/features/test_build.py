@@ -8,15 +8,11 @@ import ibis
 import pandas as pd
 import pytest
 
-from features.build import (
-    build_features,
-    cutoff_batches,
-    feature_catalogue,
-    resolve_spec,
-    to_frame,
-)
+from features.build import build_features, cutoff_batches, resolve_spec, to_frame
 from features.contract import ProfileColumns
-from features.registry import FeatureSettings, FeatureSpec, bit_count
+from features.expressions import bit_count
+from features.registry import feature_catalogue
+from features.spec import FeatureSettings, FeatureSpec
 from tests.tables import open_frames
 
 CUTOFF = dt.datetime(2024, 4, 1)
@@ -312,20 +308,37 @@ def test_bit_count_matches_python(word):
 
 def test_derived_features_may_read_each_other_in_any_declared_order():
     from features.build import _derive_in_layers
-    from features.registry import Feature
+    from features.spec import Feature
 
     table = ibis.memtable({"a": [1, 2], "b": [3, 5]})
-    later = Feature("c_twice", "test", "{value}", derive=lambda r: r.c * 2)
-    first = Feature("c", "test", "{value}", derive=lambda r: r.a + r["b"])
+    later = Feature("c_twice", "test", "{value}", derive=lambda r: r.c * 2, inputs=("c",))
+    first = Feature("c", "test", "{value}", derive=lambda r: r.a + r["b"], inputs=("a", "b"))
     out = _derive_in_layers(table, [later, first]).execute()
     assert out["c"].tolist() == [4, 7] and out["c_twice"].tolist() == [8, 14]
-    orphan = Feature("d", "test", "{value}", derive=lambda r: r.missing + 1)
-    with pytest.raises(ValueError, match="d"):
+    orphan = Feature("d", "test", "{value}", derive=lambda r: r.missing + 1, inputs=("missing",))
+    with pytest.raises(ValueError, match="'d': \\['missing'\\]"):
         _derive_in_layers(table, [orphan])
 
 
+def test_every_derived_feature_declares_inputs_that_exist():
+    """A derived feature names what it reads; each name is a feature declared before it in
+    some layer or a column of the customer row, so ordering never depends on errors."""
+    from features.population import active_customers
+    from features.registry import feature_catalogue
+
+    spec = FeatureSpec(event_types=("login",), profile=ProfileColumns(("plan",), ("seats",)))
+    catalogue = feature_catalogue(spec)
+    names = {f.name for f in catalogue}
+    row_columns = {"customer_id", "signup_at", "churned_at", "cutoff", "plan", "seats"}
+    for feature in catalogue:
+        if feature.derive is not None:
+            assert feature.inputs, feature.name
+            assert set(feature.inputs) <= names | row_columns, feature.name
+    assert active_customers  # the spine those row columns come from
+
+
 def test_reason_topics_group_features_by_what_they_say():
-    from features.build import feature_catalogue, reason_topics
+    from features.registry import feature_catalogue, reason_topics
 
     spec = FeatureSpec(
         event_types=("login", "export"), profile=ProfileColumns(("plan",), ("seats",))
@@ -341,7 +354,7 @@ def test_reason_topics_group_features_by_what_they_say():
 
 
 def test_value_label_names_the_usage_value_in_reasons_and_survives_the_saved_spec():
-    from features.build import feature_catalogue
+    from features.registry import feature_catalogue
 
     spec = FeatureSpec(settings=FeatureSettings(value_label="minutes of use", currency="GBP"))
     value_30d = next(f for f in feature_catalogue(spec) if f.name == "value_30d")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from features.build import build_features, to_frame
 from features.contract import ProfileColumns
-from features.registry import FeatureSettings, FeatureSpec
+from features.spec import FeatureSettings, FeatureSpec
 from tests.tables import open_frames
 
 CUTOFF = pd.Timestamp("2024-06-01")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from features.build import feature_catalogue
 from features.engagement import EVENT_TYPE_PLACEHOLDER
-from features.registry import FeatureSpec
+from features.registry import feature_catalogue
+from features.spec import FeatureSpec
 from pipeline.catalogue import catalogue_markdown
 from pipeline.cli import main
 from pipeline.config import load_config

@@ -150,7 +150,7 @@ def test_reasons_name_features_that_really_drive_the_score(project):
     folder = project / "outputs" / "at_risk" / "as_of=2025-11-01"
     ranked = pd.read_parquet(folder / "at_risk.parquet").head(30)
     from features.engine import open_tables
-    from features.registry import FeatureSpec
+    from features.spec import FeatureSpec
     from pipeline.datasets import scoring_features
 
     cache = next((project / ".churn" / "cache").glob("*/"))
@@ -237,7 +237,7 @@ def test_reasons_read_as_risks_with_no_missing_values_or_code_names(project):
 
 def _scoring_frame(project: Path) -> pd.DataFrame:
     from features.engine import open_tables
-    from features.registry import FeatureSpec
+    from features.spec import FeatureSpec
     from pipeline.datasets import scoring_features
 
     _config(project)

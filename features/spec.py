@@ -1,0 +1,161 @@
+"""What a feature is: its declaration (name, family, window, wording, risk rule, expression),
+the settings that shape the feature set, and the resolved spec saved with a model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import ibis.expr.types as ir
+
+from features.constraints import Text, TextList, Whole
+from features.contract import ProfileColumns
+from features.describe import Risk, is_missing, render_text
+
+Kind = Literal["count", "amount", "days", "ratio", "score", "flag", "categorical"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature declaration.
+
+    `aggregate(t)` reduces the family's rows joined to their cutoff (columns of the event
+    table plus `cutoff`) to one value per (customer, cutoff); `derive(r)` computes a value
+    from other columns of the same row instead, the ones named in `inputs` (features or the
+    customer row's columns), so the builder adds it once they exist. `fill` is the value for
+    a customer with
+    no rows at all (0 where zero is the truth, None where the value is unknown).
+    `describe` is formatted with `value`, `typical` (the training median) and the row's other
+    feature values (features/describe.py); `describe_missing` is the sentence for a customer
+    without a value (None: a missing value is never a reason). `risk` says when a value is a
+    risk for one customer; by default it follows `higher_is_riskier` against the typical
+    value, and a feature with neither is never a reason. `rows`, when given, keeps only the
+    rows an aggregate needs, so the engine can filter before grouping (aggregates sharing the
+    same `rows` callable are computed together).
+    """
+
+    name: str
+    family: str
+    describe: str
+    kind: Kind = "count"
+    window_days: int | None = None
+    aggregate: Callable[[ir.Table], ir.Value] | None = None
+    derive: Callable[[ir.Table], ir.Value] | None = None
+    fill: float | None = None
+    higher_is_riskier: bool | None = None
+    rows: Callable[[ir.Table], ir.BooleanValue] | None = None
+    risk: Risk | None = None
+    describe_missing: str | None = None
+    inputs: tuple[str, ...] = ()
+
+    def risk_rule(self) -> Risk | None:
+        """When this feature's value is a risk for a customer (None: never a reason)."""
+        if self.risk is not None or self.higher_is_riskier is None:
+            return self.risk
+        return Risk("higher" if self.higher_is_riskier else "lower")
+
+    def text(
+        self,
+        value: Any,
+        row: dict[str, Any] | None = None,
+        typical: float | None = None,
+        currency: str = "",
+    ) -> str | None:
+        """The plain-language description of this feature's value for one customer; None
+        when it would have to show a value that is missing."""
+        if is_missing(value):
+            if self.describe_missing is None:
+                return None
+            return render_text(self.describe_missing, {**(row or {}), "typical": typical}, currency)
+        values = {**(row or {}), "value": value, "typical": typical}
+        return render_text(self.describe, values, currency)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Choices that shape the feature set (from the [features] section of the config)."""
+
+    top_event_types: int = 8
+    new_customer_days: int = 90
+    invoice_kinds: tuple[str, ...] = ("subscription", "invoice", "renewal")
+    addon_kinds: tuple[str, ...] = ("addon", "add_on", "add-on")
+    value_label: str = "usage value"
+    """What the engagement `value` column measures, as reasons say it (e.g. "minutes of use")."""
+    currency: str = ""
+    """The currency of purchase amounts (e.g. "GBP"), shown with every amount in reasons."""
+
+    CHECKS: ClassVar[dict] = {
+        "top_event_types": Whole(0, 100),
+        "new_customer_days": Whole(1, 3650),
+        "invoice_kinds": TextList(),
+        "addon_kinds": TextList(),
+        "value_label": Text(non_empty=True),
+        "currency": Text(pattern=r"[A-Za-z]{3}|", describe="a 3-letter currency code, e.g. GBP"),
+    }
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The resolved feature set: settings plus what was read from the data at training time.
+
+    Saved with the model so scoring builds exactly the columns the model was trained on.
+    """
+
+    settings: FeatureSettings = field(default_factory=FeatureSettings)
+    event_types: tuple[str, ...] = ()
+    profile: ProfileColumns = field(default_factory=ProfileColumns)
+    has_surveys: bool = True
+    has_support: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form of the spec."""
+        return {
+            "settings": {
+                "top_event_types": self.settings.top_event_types,
+                "new_customer_days": self.settings.new_customer_days,
+                "invoice_kinds": list(self.settings.invoice_kinds),
+                "addon_kinds": list(self.settings.addon_kinds),
+                "value_label": self.settings.value_label,
+                "currency": self.settings.currency,
+            },
+            "event_types": list(self.event_types),
+            "profile": {
+                "categorical": list(self.profile.categorical),
+                "numeric": list(self.profile.numeric),
+                "actionable": list(self.profile.actionable),
+            },
+            "has_surveys": self.has_surveys,
+            "has_support": self.has_support,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FeatureSpec:
+        """Rebuild a spec saved with `to_dict` (specs saved before a setting existed get its
+        default)."""
+        s = raw["settings"]
+        profile = raw["profile"]
+        return cls(
+            settings=FeatureSettings(
+                s["top_event_types"],
+                s["new_customer_days"],
+                tuple(s["invoice_kinds"]),
+                tuple(s["addon_kinds"]),
+                s.get("value_label", FeatureSettings.value_label),
+                s.get("currency", FeatureSettings.currency),
+            ),
+            event_types=tuple(raw["event_types"]),
+            profile=ProfileColumns(
+                tuple(profile["categorical"]),
+                tuple(profile["numeric"]),
+                tuple(profile.get("actionable", ())),
+            ),
+            has_surveys=raw["has_surveys"],
+            has_support=raw.get("has_support", True),
+        )
+
+
+def column_safe(value: str) -> str:
+    """Turn a data value (e.g. an event type) into a safe part of a column name."""
+    return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") or "blank"
