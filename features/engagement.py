@@ -85,8 +85,8 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         _usage("events_90d", f"{{value:n:event}} in the last 90 days {typical}", 90, _events(90)),
         _usage(
             "events_30_60d",
-            "events fell to {events_30d:,.0f} in the last 30 days from {value:,.0f} in the 30 "
-            "days before",
+            "events fell to {events_30d:,.0f} in the last 30 days from {value:,.0f} 30-60 days "
+            "ago",
             60,
             _events(60, 30),
             **fell_from,
@@ -100,7 +100,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         ),
         _usage(
             "events_7_35d",
-            "{events_7d:n:event} in the last 7 days, {value:,.0f} in the 4 weeks before",
+            "{events_7d:n:event} in the last 7 days, {value:,.0f} 7-35 days ago",
             35,
             _events(35, 7),
             risk=Risk("higher", than="events_7d", scale=0.25),
@@ -119,16 +119,16 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
         ),
         _usage(
             "active_days_30_60d",
-            "active days fell to {active_days_30d:,.0f} in the last 30 from {value:,.0f} in the "
-            "30 before",
+            "active days fell to {active_days_30d:,.0f} in the last 30 days from {value:,.0f} "
+            "30-60 days ago",
             60,
             _active_days(60, 30),
             risk=Risk("higher", than="active_days_30d"),
         ),
         _usage(
             "active_days_60_90d",
-            "active days fell to {active_days_30d:,.0f} in the last 30 from {value:,.0f} 60-90 "
-            "days ago",
+            "active days fell to {active_days_30d:,.0f} in the last 30 days from {value:,.0f} "
+            "60-90 days ago",
             90,
             _active_days(90, 60),
             risk=Risk("higher", than="active_days_30d"),
