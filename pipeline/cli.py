@@ -103,7 +103,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from pipeline.simulate import simulate_history, write_history
+    from simulator import simulate_history, write_history
 
     tables = simulate_history(args.customers, args.months, args.seed, args.end)
     paths = write_history(tables, args.out)

@@ -14,7 +14,7 @@ import pytest
 from pipeline import tracking
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.simulate import simulate_history, write_history
+from simulator import simulate_history, write_history
 
 CONFIG = """
 [data]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from pipeline.simulate import simulate_history, write_history
+from simulator import simulate_history, write_history
 
 CONFIG = """
 [data]

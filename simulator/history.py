@@ -2,7 +2,7 @@
 
 ``simulate_history`` produces the five export tables (customers, engagement, support, purchases,
 surveys) plus a ``truth`` table holding the exact monthly churn probability used for every
-active customer. The behavioural mechanism lives in :mod:`pipeline.simulation_mechanism`.
+active customer. The behavioural mechanism lives in :mod:`simulator.mechanism`.
 ``write_history`` writes the exports in the project's file formats; the truth goes to a separate
 ``truth/`` folder so it can never be picked up as an export.
 """
@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import simulation_mechanism as mech
+from simulator import mechanism as mech
 
 EXPORT_FILES = {
     "customers": "customers.csv",

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.simulate import simulate_history, write_history
+from simulator import simulate_history, write_history
 
 END = datetime.date(2026, 11, 1)
 SMALL = {"customers": 600, "months": 12, "end": END}
