@@ -38,6 +38,7 @@ def run_experiment(
     frame: pd.DataFrame,
     split: TimeSplit,
     layout: FeatureLayout,
+    *,
     seed: int = 7,
     search_seconds: float = 0.0,
     backtest: list[TimeSplit] | None = None,
@@ -71,7 +72,9 @@ def run_experiment(
         model=model,
         scores=scores,
         test=out,
-        backtest=run_backtest(frame, backtest or [], layout, seed, model.params, calibration),
+        backtest=run_backtest(
+            frame, backtest or [], layout, seed=seed, params=model.params, calibration=calibration
+        ),
         contributions=model.contributions(test),
         gaps=gaps,
     )
@@ -81,6 +84,7 @@ def run_backtest(
     frame: pd.DataFrame,
     splits: list[TimeSplit],
     layout: FeatureLayout,
+    *,
     seed: int,
     params: dict | None = None,
     calibration: str = "sigmoid",

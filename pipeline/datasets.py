@@ -36,6 +36,7 @@ def labelled_features(
     tables: dict[str, ir.Table],
     cutoffs: list[pd.Timestamp],
     spec: FeatureSpec,
+    *,
     definition: ChurnDefinition,
     data_end: pd.Timestamp,
 ) -> pd.DataFrame:
@@ -53,6 +54,7 @@ def scoring_features(
     tables: dict[str, ir.Table],
     as_of: pd.Timestamp,
     spec: FeatureSpec,
+    *,
     definition: ChurnDefinition,
 ) -> pd.DataFrame:
     """Features as of one date for every customer eligible under the churn definition."""

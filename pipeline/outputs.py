@@ -483,6 +483,7 @@ def write_list(
     output_dir: Path,
     as_of: pd.Timestamp,
     ranked: pd.DataFrame,
+    *,
     manifest: dict[str, Any],
     write_hook: Callable[[Path], None] | None = None,
     swap_hook: Callable[[Path], None] | None = None,

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from features.describe import count
 from features.errors import Problem
 from models import plots
 from models.experiment import LABEL, ExperimentResult
+
+if TYPE_CHECKING:  # the train step imports this module
+    from pipeline.train import TrainingOutcome
 
 
 def print_warnings(problems: list[Problem]) -> None:
@@ -40,8 +46,9 @@ def evaluation_figures(result: ExperimentResult) -> dict[str, object]:
 
 
 def print_training_summary(
+    *,
     comparison: pd.DataFrame,
-    outcome: dict,
+    outcome: TrainingOutcome,
     seconds: dict[str, float],
     frame,
     split,
@@ -76,10 +83,77 @@ def print_training_summary(
                 for _, row in backtest.iterrows()
             )
         )
-    verdict = "promoted to" if outcome["promoted"] else "NOT promoted to"
+    verdict = "promoted to" if outcome.promoted else "NOT promoted to"
     print(
-        f"model {outcome['name']} version {outcome['version']} {verdict} "
-        f"@{outcome['alias']}: {outcome['reason']}"
+        f"model {outcome.name} version {outcome.version} {verdict} "
+        f"@{outcome.alias}: {outcome.reason}"
     )
     print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
-    print(f"runs: {outcome['store']}  |  browse: make ui, then {outcome['ui']}")
+    print(f"runs: {outcome.store}  |  browse: make ui, then {outcome.ui}")
+
+
+def _contact_line(contact: dict) -> str:
+    line = (
+        f"contact first: {contact['contacts']:,} of {contact['above_floor']:,} customers at "
+        f"or above p={contact['floor']:.2f} (capacity {contact['capacity']:,}), covering "
+        f"{contact['share_of_revenue_at_risk']:.0%} of revenue at risk"
+    )
+    if contact["high_tier_outside"]:
+        return line + (
+            f"; {contact['high_tier_outside']:,} of {contact['high_tier']:,} high-risk "
+            "customers are outside it: the capacity is below the high tier"
+        )
+    if contact["high_tier"]:
+        return line + f"; all {contact['high_tier']:,} high-risk customers are in it"
+    return line
+
+
+def _top_lines(ranked: pd.DataFrame, n: int = 10) -> list[str]:
+    lines = [f"top {n}:"]
+    for row in ranked.head(n).itertuples():
+        lines.append(
+            f"  {row.rank:>3}. {row.customer_id:<10} p={row.churn_probability:.2f} "
+            f"{row.risk_tier:<6} at risk {row.revenue_at_risk:>10,.2f}  {row.suggested_play}"
+        )
+        reasons = "; ".join(r for r in (row.reason_1, row.reason_2, row.reason_3) if r)
+        lines.append(f"       {reasons or '(no single risk stands out)'}")
+    return lines
+
+
+def scoring_summary_lines(ranked: pd.DataFrame, manifest: dict, folder: Path) -> list[str]:
+    """What `churn score` prints: the list in numbers, who to call, what changed, the top 10."""
+    tiers, model = manifest["tiers"], manifest["model"]
+    lines = [
+        f"at-risk list as of {manifest['as_of']} (data through {manifest['latest_event']}, "
+        f"{count(manifest['freshness_days'], 'day')} before), model {model['name']} "
+        f"v{model['version']}",
+        f"customers {manifest['customers']:,}: high {tiers['high']:,}, "
+        f"medium {tiers['medium']:,}, low {tiers['low']:,}; revenue at risk "
+        f"{manifest['revenue_at_risk']:,.2f} {manifest.get('currency') or ''}".rstrip(),
+    ]
+    if manifest["contact"]["capacity"]:
+        lines.append(_contact_line(manifest["contact"]))
+    lines.append("plays: " + ", ".join(f"{k} {v:,}" for k, v in manifest["plays"].items()))
+    changes = manifest["changes"]
+    if changes.get("previous_as_of"):
+        lines.append(
+            f"since the list of {changes['previous_as_of']}: {changes['newly_high']:,} customers "
+            f"newly high risk, {changes['left_high']:,} left high risk "
+            f"({changes['left_high_not_listed']:,} of them no longer on the list)"
+        )
+    if manifest["drifted_features"]:
+        lines.append(
+            f"drift: {len(manifest['drifted_features'])} features beyond the PSI threshold: "
+            + ", ".join(list(manifest["drifted_features"])[:5])
+        )
+    lines += _top_lines(ranked)
+    lines.append(f"written: {folder}/at_risk.parquet, at_risk.csv, manifest.json")
+    return lines
+
+
+def print_scoring_summary(
+    ranked: pd.DataFrame, manifest: dict, folder: Path, *, seconds: dict[str, float]
+) -> None:
+    """The summary `churn score` ends with, and the time per stage."""
+    print("\n".join(scoring_summary_lines(ranked, manifest, folder)))
+    print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))

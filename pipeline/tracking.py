@@ -233,7 +233,7 @@ def ensure_experiment(store: Store, name: str) -> str:
 
 
 @contextmanager
-def run(store: Store, experiment: str, run_name: str, tags: dict[str, str] | None = None):
+def run(store: Store, experiment: str, run_name: str, *, tags: dict[str, str] | None = None):
     """Start a run in the experiment; yields its id."""
     experiment_id = ensure_experiment(store, experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as active:
@@ -289,7 +289,7 @@ def log_table(frame: pd.DataFrame, path: str) -> None:
 
 
 @_guarded
-def log_dataset(frame: pd.DataFrame, source: str, name: str, context: str) -> None:
+def log_dataset(frame: pd.DataFrame, source: str, *, name: str, context: str) -> None:
     """Record which rows (and where they came from) a run used."""
     # Integers become floats: MLflow's schema cannot hold missing values in integer columns.
     numeric = frame.select_dtypes("integer").columns
@@ -304,6 +304,7 @@ def log_dataset(frame: pd.DataFrame, source: str, name: str, context: str) -> No
 @_guarded
 def log_churn_model(
     python_model,
+    *,
     example: pd.DataFrame,
     registered_name: str,
     pip_requirements: list[str],
@@ -437,7 +438,7 @@ def set_tags(tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
 
 
-def runs_table_url(store: Store, experiment: str, host: str = "127.0.0.1", port: int = 5000):
+def runs_table_url(store: Store, experiment: str, *, host: str = "127.0.0.1", port: int = 5000):
     """The MLflow UI address of the experiment's runs table."""
     experiment_id = ensure_experiment(store, experiment)
     return f"http://{host}:{port}/#/experiments/{experiment_id}/runs"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +16,8 @@ from features.ingest import ingest_exports
 from features.registry import feature_catalogue, reason_topics
 from features.spec import FeatureSpec
 from models.drift import active_shares, reference_profile, typical_values
-from models.evaluate import compare_models
-from models.experiment import LABEL, run_experiment
+from models.evaluate import compare_models, evaluate_scores
+from models.experiment import LABEL, ExperimentResult, run_experiment
 from models.matrix import FeatureLayout
 from models.promotion import promotion_decision
 from models.pyfunc import ChurnModel
@@ -34,7 +35,7 @@ from pipeline.timing import Timer
 
 
 def model_metadata(
-    spec: FeatureSpec, config: Config, layout: FeatureLayout, train_rows: pd.DataFrame
+    spec: FeatureSpec, config: Config, layout: FeatureLayout, *, train_rows: pd.DataFrame
 ) -> dict:
     """What travels with the model: feature set, descriptions, churn definition, and the
     training distribution of each feature (for drift monitoring at scoring time)."""
@@ -116,150 +117,201 @@ def check_trainable(config: Config, frame: pd.DataFrame, split: TimeSplit) -> No
     )
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """The labelled feature rows of the history and how they were cut."""
+
+    spec: FeatureSpec
+    frame: pd.DataFrame
+    split: TimeSplit
+    layout: FeatureLayout
+    data_start: pd.Timestamp
+    data_end: pd.Timestamp
+
+    def rows(self, part: str) -> pd.DataFrame:
+        """The rows of the train, valid or test cutoffs."""
+        return self.frame[self.frame["cutoff"].isin(getattr(self.split, part))]
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What a training run left behind: the run, the registered version, and whether it
+    became the production model and why."""
+
+    run_id: str
+    name: str
+    version: str
+    alias: str
+    promoted: bool
+    reason: str
+    champion: str | None
+    ui: str
+    store: str
+
+
 def run_training(config: Config, as_of: dt.date | None = None) -> int:
     """Train, evaluate and register a model on the configured exports; prints a summary."""
     timer = Timer()
     with timer("validate"):
-        paths, validation = ingest_exports(
-            config.exports, config.cache_dir, as_of or config.as_of or today()
-        )
-    report.print_warnings(validation.warnings)
-    tables = open_tables(paths)
-    data_start, data_end = data_span(tables)
-    label_days = config.churn.lead_days + config.churn.horizon_days
-    split = time_split(config, data_start, data_end)
+        tables = validated_tables(config, as_of or config.as_of or today())
     with timer("features"):
-        spec = resolve_spec(tables, config.features, config.exports.profile)
-        frame = labelled_features(tables, list(split.all), spec, config.churn, data_end)
-        frame = attach_truth(frame, config.training.truth_file)
+        data = training_data(config, tables)
+    with timer("training"):
+        result = fit_and_evaluate(config, data)
+    with timer("logging"):
+        outcome = track_training(config, data, result)
+    report.print_training_summary(
+        comparison=compare_models(result.scores),
+        outcome=outcome,
+        seconds=timer.seconds,
+        frame=data.frame,
+        split=data.split,
+        gaps=result.gaps,
+        backtest=result.backtest,
+    )
+    return 0
+
+
+def validated_tables(config: Config, export_date: dt.date) -> dict:
+    """The exports checked and typed (cached), opened as engine tables; warnings printed."""
+    paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
+    report.print_warnings(validation.warnings)
+    return open_tables(paths)
+
+
+def training_data(config: Config, tables: dict) -> TrainingData:
+    """Features and labels for every gradable cutoff of the history, checked trainable."""
+    data_start, data_end = data_span(tables)
+    split = time_split(config, data_start, data_end)
+    spec = resolve_spec(tables, config.features, config.exports.profile)
+    frame = labelled_features(
+        tables, list(split.all), spec, definition=config.churn, data_end=data_end
+    )
+    frame = attach_truth(frame, config.training.truth_file)
     check_trainable(config, frame, split)
     catalogue = feature_catalogue(spec)
     categorical = [f.name for f in catalogue if f.kind == "categorical"]
     layout = FeatureLayout.from_frame(
         frame[frame["cutoff"].isin(split.train)], [f.name for f in catalogue], categorical
     )
-    with timer("training"):
-        result = run_experiment(
-            frame,
-            split,
-            layout,
-            config.training.seed,
-            config.training.search_seconds,
-            backtest_splits(list(split.all), config.training.backtest_folds, label_days),
-            config.training.calibration,
-        )
-    with timer("logging"):
-        outcome = _track(config, frame, split, spec, layout, result, data_start, data_end)
-    report.print_training_summary(
-        compare_models(result.scores),
-        outcome,
-        timer.seconds,
-        frame,
-        split,
-        result.gaps,
-        result.backtest,
+    return TrainingData(spec, frame, split, layout, data_start, data_end)
+
+
+def fit_and_evaluate(config: Config, data: TrainingData) -> ExperimentResult:
+    """LightGBM and the baselines on the split, evaluated out of time, with the backtest."""
+    label_days = config.churn.lead_days + config.churn.horizon_days
+    return run_experiment(
+        data.frame,
+        data.split,
+        data.layout,
+        seed=config.training.seed,
+        search_seconds=config.training.search_seconds,
+        backtest=backtest_splits(list(data.split.all), config.training.backtest_folds, label_days),
+        calibration=config.training.calibration,
     )
-    return 0
 
 
-def _track(config, frame, split, spec, layout, result, data_start, data_end) -> dict:
+def track_training(config: Config, data: TrainingData, result: ExperimentResult) -> TrainingOutcome:
+    """Log the run (facts, metrics, plots, data), register the model, promote it if better."""
     store = tracking.open_store(config.tracking)
-    metric = config.model.promote_metric
-    name, alias = config.model.name, config.model.alias
-    rows = {
-        s: int(frame["cutoff"].isin(getattr(split, s)).sum()) for s in ("train", "valid", "test")
-    }
-    with tracking.run(
-        store, config.tracking.experiment, f"train-{split.test[-1]:%Y-%m-%d}"
-    ) as run_id:
-        tracking.set_tags(
-            {
-                "mlflow.source.git.commit": tracking.git_commit(Path.cwd()) or "unknown",
-                "data.dir": config.exports.directory,
-            }
-        )
-        tracking.log_params(
-            {
-                **{f"churn.{k}": v for k, v in config.churn.to_dict().items()},
-                **{f"training.{k}": v for k, v in vars(config.training).items()},
-                **{f"lgbm.{k}": v for k, v in result.model.params.items()},
-                "lgbm.best_iteration": result.model.best_iteration,
-                "data.start": f"{data_start:%Y-%m-%d}",
-                "data.end": f"{data_end:%Y-%m-%d}",
-                "cutoffs.train": ",".join(f"{c:%Y-%m-%d}" for c in split.train),
-                "cutoffs.valid": ",".join(f"{c:%Y-%m-%d}" for c in split.valid),
-                "cutoffs.test": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
-                "features.count": len(layout.features),
-                **{f"rows.{k}": v for k, v in rows.items()},
-            }
-        )
-        for model_name, scores in result.scores.items():
-            prefix = "" if model_name == "model" else f"{model_name}."
-            tracking.log_metrics(scores, prefix=f"test.{prefix}")
-        for other, gap in result.gaps.items():
-            tracking.log_metrics(gap, prefix=f"test.gap_vs_{other}.")
-        for _, row in result.backtest.iterrows():
-            tracking.log_metrics(
-                {k: row[k] for k in ("roc_auc", "lift_at_10", "ece", "logistic_roc_auc")},
-                "backtest.",
-                step=int(row["cutoff"].strftime("%Y%m")),
-            )
-        tracking.log_text(Path(config.path).read_text(), "config/churn.toml")
-        metadata = model_metadata(spec, config, layout, frame[frame["cutoff"].isin(split.train)])
+    name = f"train-{data.split.test[-1]:%Y-%m-%d}"
+    with tracking.run(store, config.tracking.experiment, name) as run_id:
+        _log_run_facts(config, data, result)
+        _log_evaluation(config, data, result)
+        metadata = model_metadata(data.spec, config, data.layout, train_rows=data.rows("train"))
         tracking.log_dict(metadata, "model_metadata.json")
-        if not result.backtest.empty:
-            tracking.log_table(
-                result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
-                "evaluation/backtest.json",
-            )
-        tracking.log_table(compare_models(result.scores).reset_index(), "evaluation/compare.json")
-        if result.model.search:
-            tracking.log_table(pd.DataFrame(result.model.search), "evaluation/search.json")
-        for path, figure in report.evaluation_figures(result).items():
-            tracking.log_figure(figure, path)
-        tracking.log_dataset(
-            frame[frame["cutoff"].isin(split.test)], config.exports.directory, "test", "test"
-        )
-        champion = tracking.champion_version(name, alias)
-        champion_score = _champion_score(name, alias, frame, split, metric) if champion else None
-        python_model = ChurnModel(result.model, metadata)
-        example = layout.plain(frame[frame["cutoff"].isin(split.test)].head(5))
-        version = tracking.log_churn_model(
-            python_model,
-            example,
-            name,
-            tracking.model_requirements(),
-            [str(Path(models.__file__).parent)],
-        )
-        tracking.record_model_digest(name, version)
-        promote, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
-        if promote:
-            tracking.set_alias(name, alias, version)
-        tracking.tag_version(name, version, {"promoted": str(promote), "reason": reason})
-        tracking.set_tags({"promoted": str(promote), "promotion_reason": reason})
+        version, champion, promoted, reason = _register(config, data, result, metadata=metadata)
         url = tracking.runs_table_url(store, config.tracking.experiment)
-    return {
-        "run_id": run_id,
-        "version": version,
-        "promoted": promote,
-        "reason": reason,
-        "name": name,
-        "alias": alias,
-        "champion": champion,
-        "ui": url,
-        "store": store.shown,
-    }
+    model = config.model
+    return TrainingOutcome(
+        run_id, model.name, version, model.alias, promoted, reason, champion, url, store.shown
+    )
 
 
-def _champion_score(name, alias, frame, split, metric) -> float | None:
+def _log_run_facts(config: Config, data: TrainingData, result: ExperimentResult) -> None:
+    split = data.split
+    tracking.set_tags(
+        {
+            "mlflow.source.git.commit": tracking.git_commit(Path.cwd()) or "unknown",
+            "data.dir": config.exports.directory,
+        }
+    )
+    tracking.log_params(
+        {
+            **{f"churn.{k}": v for k, v in config.churn.to_dict().items()},
+            **{f"training.{k}": v for k, v in vars(config.training).items()},
+            **{f"lgbm.{k}": v for k, v in result.model.params.items()},
+            "lgbm.best_iteration": result.model.best_iteration,
+            "data.start": f"{data.data_start:%Y-%m-%d}",
+            "data.end": f"{data.data_end:%Y-%m-%d}",
+            **{
+                f"cutoffs.{part}": ",".join(f"{c:%Y-%m-%d}" for c in getattr(split, part))
+                for part in ("train", "valid", "test")
+            },
+            "features.count": len(data.layout.features),
+            **{f"rows.{part}": len(data.rows(part)) for part in ("train", "valid", "test")},
+        }
+    )
+    tracking.log_text(Path(config.path).read_text(), "config/churn.toml")
+
+
+def _log_evaluation(config: Config, data: TrainingData, result: ExperimentResult) -> None:
+    for model_name, scores in result.scores.items():
+        prefix = "" if model_name == "model" else f"{model_name}."
+        tracking.log_metrics(scores, prefix=f"test.{prefix}")
+    for other, gap in result.gaps.items():
+        tracking.log_metrics(gap, prefix=f"test.gap_vs_{other}.")
+    for _, row in result.backtest.iterrows():
+        tracking.log_metrics(
+            {k: row[k] for k in ("roc_auc", "lift_at_10", "ece", "logistic_roc_auc")},
+            "backtest.",
+            step=int(row["cutoff"].strftime("%Y%m")),
+        )
+    if not result.backtest.empty:
+        tracking.log_table(
+            result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
+            "evaluation/backtest.json",
+        )
+    tracking.log_table(compare_models(result.scores).reset_index(), "evaluation/compare.json")
+    if result.model.search:
+        tracking.log_table(pd.DataFrame(result.model.search), "evaluation/search.json")
+    for path, figure in report.evaluation_figures(result).items():
+        tracking.log_figure(figure, path)
+    tracking.log_dataset(data.rows("test"), config.exports.directory, name="test", context="test")
+
+
+def _register(
+    config: Config, data: TrainingData, result: ExperimentResult, *, metadata: dict
+) -> tuple[str, str | None, bool, str]:
+    """Log and register the model, fingerprint it, move the alias if it beats the champion
+    on the same test rows. Returns the version, the former champion, promoted and why."""
+    name, alias, metric = config.model.name, config.model.alias, config.model.promote_metric
+    champion = tracking.champion_version(name, alias)
+    champion_score = (
+        _champion_score(name, alias, data.rows("test"), metric=metric) if champion else None
+    )
+    version = tracking.log_churn_model(
+        ChurnModel(result.model, metadata),
+        example=data.layout.plain(data.rows("test").head(5)),
+        registered_name=name,
+        pip_requirements=tracking.model_requirements(),
+        code_paths=[str(Path(models.__file__).parent)],
+    )
+    tracking.record_model_digest(name, version)
+    promoted, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
+    if promoted:
+        tracking.set_alias(name, alias, version)
+    tracking.tag_version(name, version, {"promoted": str(promoted), "reason": reason})
+    tracking.set_tags({"promoted": str(promoted), "promotion_reason": reason})
+    return version, champion, promoted, reason
+
+
+def _champion_score(name: str, alias: str, test: pd.DataFrame, *, metric: str) -> float | None:
     """The current champion's metric on the new out-of-time test rows (None if incomparable)."""
-    from models.evaluate import evaluate_scores
-
     try:
         champion = tracking.load_model(name, alias)[0].unwrap_python_model()
     except Refusal:
         return None  # an unverifiable champion is not run: the new model is compared with none
-    test = frame[frame["cutoff"].isin(split.test)]
     if any(f not in test.columns for f in champion.features):
         return None
     probability = champion.predict(None, test)["probability"].to_numpy()

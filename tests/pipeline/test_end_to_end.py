@@ -157,7 +157,10 @@ def test_reasons_name_features_that_really_drive_the_score(project):
     tables = open_tables({p.stem: p for p in cache.glob("*.parquet")})
     spec = FeatureSpec.from_dict(churn_model.metadata["feature_spec"])
     features = scoring_features(
-        tables, pd.Timestamp("2025-11-01"), spec, load_config(project / "churn.toml").churn
+        tables,
+        pd.Timestamp("2025-11-01"),
+        spec,
+        definition=load_config(project / "churn.toml").churn,
     ).set_index("customer_id")
     safest = pd.read_parquet(folder / "at_risk.parquet").iloc[-1]["customer_id"]
     low_risk = features.loc[safest]
@@ -246,7 +249,7 @@ def _scoring_frame(project: Path) -> pd.DataFrame:
     tables = open_tables({p.stem: p for p in cache.glob("*.parquet")})
     spec = FeatureSpec.from_dict(churn_model.metadata["feature_spec"])
     definition = load_config(project / "churn.toml").churn
-    return scoring_features(tables, pd.Timestamp("2025-11-01"), spec, definition)
+    return scoring_features(tables, pd.Timestamp("2025-11-01"), spec, definition=definition)
 
 
 def test_stale_exports_too_early_and_future_dates_are_refused(project, tmp_path, capsys):

@@ -37,8 +37,8 @@ def _ranked(n: int, tag: str) -> pd.DataFrame:
 
 
 def test_lists_of_other_dates_are_never_touched(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "a"), {"run": 1})
-    write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 2})
+    write_list(tmp_path, DAY1, _ranked(3, "a"), manifest={"run": 1})
+    write_list(tmp_path, DAY2, _ranked(2, "b"), manifest={"run": 2})
     day1 = pd.read_parquet(partition_dir(tmp_path, DAY1) / "at_risk.parquet")
     assert list(day1["customer_id"]) == ["a0", "a1", "a2"]
     assert json.loads((partition_dir(tmp_path, DAY2) / "manifest.json").read_text()) == {"run": 2}
@@ -58,7 +58,7 @@ def test_the_csv_reads_back_as_the_list_with_reasons_as_json(tmp_path):
             "contact_order": pd.array([1, pd.NA, pd.NA], dtype="Int64"),
         }
     )
-    write_list(tmp_path, DAY1, ranked, {"run": 1})
+    write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
     csv = pd.read_csv(
         partition_dir(tmp_path, DAY1) / "at_risk.csv",
         dtype={"customer_id": str, "contact_order": "Int64"},
@@ -74,8 +74,8 @@ def test_the_csv_reads_back_as_the_list_with_reasons_as_json(tmp_path):
 
 
 def test_rerunning_a_date_replaces_its_list_whole(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
-    write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
+    write_list(tmp_path, DAY1, _ranked(1, "new"), manifest={"run": 2})
     folder = partition_dir(tmp_path, DAY1)
     assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == ["new0"]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".as_of")) == [
@@ -85,14 +85,14 @@ def test_rerunning_a_date_replaces_its_list_whole(tmp_path):
 
 
 def test_a_failure_mid_write_leaves_the_previous_list_intact(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
 
     def crash(staging):
         assert (staging / "at_risk.parquet").exists()  # the new list was half written
         raise OSError("disk full")
 
     with pytest.raises(Fault, match="disk full"):
-        write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, write_hook=crash)
+        write_list(tmp_path, DAY1, _ranked(5, "new"), manifest={"run": 2}, write_hook=crash)
     folder = partition_dir(tmp_path, DAY1)
     assert list(pd.read_parquet(folder / "at_risk.parquet")["customer_id"]) == [
         "old0",
@@ -123,7 +123,7 @@ from pipeline import outputs
 outputs._exchange_dirs = lambda a, b: False
 ranked = pd.DataFrame({"rank": [1, 2], "customer_id": ["new0", "new1"]})
 outputs.write_list(
-    Path(sys.argv[1]), pd.Timestamp(sys.argv[2]), ranked, {"run": "killed"},
+    Path(sys.argv[1]), pd.Timestamp(sys.argv[2]), ranked, manifest={"run": "killed"},
     swap_hook=lambda final: os.kill(os.getpid(), signal.SIGKILL),
 )
 """
@@ -158,20 +158,20 @@ def _assert_complete(folder: Path, ids: list[str], manifest: dict) -> None:
 
 
 def test_a_kill_between_the_renames_is_repaired_by_the_next_write_of_that_date(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
     _kill_between_renames(tmp_path, DAY1)
     assert not partition_dir(tmp_path, DAY1).exists()
 
-    write_list(tmp_path, DAY1, _ranked(1, "next"), {"run": 3})
+    write_list(tmp_path, DAY1, _ranked(1, "next"), manifest={"run": 3})
     _assert_complete(partition_dir(tmp_path, DAY1), ["next0"], {"run": 3})
     assert _hidden_leftovers(tmp_path) == []
 
 
 def test_a_kill_between_the_renames_is_repaired_by_a_write_of_another_date(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
     _kill_between_renames(tmp_path, DAY1)
 
-    write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 3})
+    write_list(tmp_path, DAY2, _ranked(2, "b"), manifest={"run": 3})
     # A plain read of the killed date finds its previous list, whole.
     _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
     _assert_complete(partition_dir(tmp_path, DAY2), ["b0", "b1"], {"run": 3})
@@ -179,15 +179,15 @@ def test_a_kill_between_the_renames_is_repaired_by_a_write_of_another_date(tmp_p
 
 
 def test_leftovers_of_a_date_being_written_by_a_live_run_are_left_alone(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
     _kill_between_renames(tmp_path, DAY1)
     before = _hidden_leftovers(tmp_path)
 
     with date_lock(tmp_path, DAY1):  # a live run of DAY1
-        write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 3})
+        write_list(tmp_path, DAY2, _ranked(2, "b"), manifest={"run": 3})
         assert _hidden_leftovers(tmp_path) == before
         assert not partition_dir(tmp_path, DAY1).exists()
-    write_list(tmp_path, DAY2, _ranked(2, "b"), {"run": 4})  # DAY1 is free now
+    write_list(tmp_path, DAY2, _ranked(2, "b"), manifest={"run": 4})  # DAY1 is free now
     _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
 
 
@@ -196,27 +196,27 @@ def test_trouble_repairing_another_date_does_not_stop_this_dates_list(tmp_path, 
     stale.mkdir()
     (tmp_path / f".{partition_dir(tmp_path, DAY1).name}.lock").mkdir()  # its lock cannot open
     with caplog.at_level("WARNING", logger="pipeline.outputs"):
-        write_list(tmp_path, DAY2, _ranked(1, "b"), {"run": 1})
+        write_list(tmp_path, DAY2, _ranked(1, "b"), manifest={"run": 1})
     _assert_complete(partition_dir(tmp_path, DAY2), ["b0"], {"run": 1})
     assert stale.exists() and "could not repair" in caplog.text
 
 
 def test_a_stale_staging_folder_is_removed(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
     stale = tmp_path / f".staging-{partition_dir(tmp_path, DAY1).name}-0badc0de"
     stale.mkdir()
     (stale / "at_risk.parquet").write_bytes(b"half a file")
     half_kept = tmp_path / ".replaced" / partition_dir(tmp_path, DAY1).name / ".partial-0badc0de"
     half_kept.mkdir(parents=True)
 
-    write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
+    write_list(tmp_path, DAY1, _ranked(1, "new"), manifest={"run": 2})
     assert not stale.exists() and not half_kept.exists()
     _assert_complete(partition_dir(tmp_path, DAY1), ["new0"], {"run": 2})
 
 
 def test_the_scorer_holding_the_date_lock_can_write_that_date(tmp_path):
     with date_lock(tmp_path, DAY1):  # as `churn score` does around the write
-        write_list(tmp_path, DAY1, _ranked(1, "a"), {"run": 1})
+        write_list(tmp_path, DAY1, _ranked(1, "a"), manifest={"run": 1})
     _assert_complete(partition_dir(tmp_path, DAY1), ["a0"], {"run": 1})
 
 
@@ -233,7 +233,7 @@ def test_a_write_refuses_while_another_run_holds_the_date(tmp_path):
     try:
         assert locked.wait(10)
         with pytest.raises(ListLocked, match="another scorer") as refused:
-            write_list(tmp_path, DAY1, _ranked(1, "a"), {"run": 1})
+            write_list(tmp_path, DAY1, _ranked(1, "a"), manifest={"run": 1})
         assert isinstance(refused.value, Refusal) and refused.value.exit_code == EXIT_REFUSED
     finally:
         release.set()
@@ -251,7 +251,7 @@ def test_an_output_path_that_is_a_file_is_a_fault(tmp_path):
     output = tmp_path / "at_risk"
     output.write_text("not a folder")
     with pytest.raises(Fault) as raised:
-        write_list(output, DAY1, _ranked(1, "a"), {"run": 1})
+        write_list(output, DAY1, _ranked(1, "a"), manifest={"run": 1})
     _one_line_fault(raised, output, "is a file where a folder is needed")
     assert output.read_text() == "not a folder"
 
@@ -260,15 +260,15 @@ def test_an_output_path_under_a_file_is_a_fault(tmp_path):
     blocker = tmp_path / "outputs"
     blocker.write_text("not a folder")
     with pytest.raises(Fault) as raised:
-        write_list(blocker / "at_risk", DAY1, _ranked(1, "a"), {"run": 1})
+        write_list(blocker / "at_risk", DAY1, _ranked(1, "a"), manifest={"run": 1})
     _one_line_fault(raised, blocker, "move it away or set [scoring].output_dir to a folder")
 
 
 def test_a_date_folder_that_is_a_file_is_a_fault_and_other_dates_stay(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(2, "a"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(2, "a"), manifest={"run": 1})
     partition_dir(tmp_path, DAY2).write_text("stray")
     with pytest.raises(Fault) as raised:
-        write_list(tmp_path, DAY2, _ranked(1, "b"), {"run": 2})
+        write_list(tmp_path, DAY2, _ranked(1, "b"), manifest={"run": 2})
     _one_line_fault(raised, partition_dir(tmp_path, DAY2), "is a file, not a list folder")
     assert partition_dir(tmp_path, DAY2).read_text() == "stray"
     _assert_complete(partition_dir(tmp_path, DAY1), ["a0", "a1"], {"run": 1})
@@ -279,11 +279,11 @@ def test_a_date_folder_that_is_a_file_is_a_fault_and_other_dates_stay(tmp_path):
 )
 def test_a_read_only_output_folder_is_a_fault_and_keeps_earlier_lists(tmp_path):
     output = tmp_path / "at_risk"
-    write_list(output, DAY1, _ranked(2, "a"), {"run": 1})
+    write_list(output, DAY1, _ranked(2, "a"), manifest={"run": 1})
     output.chmod(0o555)
     try:
         with pytest.raises(Fault) as raised:
-            write_list(output, DAY2, _ranked(1, "b"), {"run": 2})
+            write_list(output, DAY2, _ranked(1, "b"), manifest={"run": 2})
     finally:
         output.chmod(0o755)
     _one_line_fault(raised, output, "fix the folder's permissions")
@@ -301,13 +301,13 @@ def test_a_read_only_output_folder_is_a_fault_and_keeps_earlier_lists(tmp_path):
     ],
 )
 def test_an_os_error_while_writing_is_a_fault_and_keeps_the_previous_list(tmp_path, code, advice):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
 
     def fail(staging):
         raise OSError(code, os.strerror(code), str(staging / "at_risk.csv"))
 
     with pytest.raises(Fault) as raised:
-        write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, write_hook=fail)
+        write_list(tmp_path, DAY1, _ranked(5, "new"), manifest={"run": 2}, write_hook=fail)
     _one_line_fault(raised, tmp_path, advice)
     assert os.strerror(code) in str(raised.value)
     _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
@@ -316,14 +316,14 @@ def test_an_os_error_while_writing_is_a_fault_and_keeps_the_previous_list(tmp_pa
 
 def test_a_disk_error_between_the_renames_puts_the_previous_list_back(tmp_path, monkeypatch):
     monkeypatch.setattr(outputs, "_exchange_dirs", lambda a, b: False)
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
 
     def fail(final):
         assert not final.exists()  # the old list is out, the new one not yet in
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
     with pytest.raises(Fault, match="Input/output error"):
-        write_list(tmp_path, DAY1, _ranked(5, "new"), {"run": 2}, swap_hook=fail)
+        write_list(tmp_path, DAY1, _ranked(5, "new"), manifest={"run": 2}, swap_hook=fail)
     _assert_complete(partition_dir(tmp_path, DAY1), ["old0", "old1", "old2"], {"run": 1})
     assert _hidden_leftovers(tmp_path) == []
 
@@ -333,9 +333,9 @@ def _kept(output_dir: Path, as_of: pd.Timestamp) -> list[Path]:
 
 
 def test_rescoring_with_a_different_list_keeps_the_replaced_one(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
     before = dt.datetime.now(dt.UTC)
-    write_list(tmp_path, DAY1, _ranked(3, "new"), {"run": 2})
+    write_list(tmp_path, DAY1, _ranked(3, "new"), manifest={"run": 2})
 
     (kept,) = _kept(tmp_path, DAY1)
     when = dt.datetime.strptime(kept.name, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC)
@@ -346,8 +346,8 @@ def test_rescoring_with_a_different_list_keeps_the_replaced_one(tmp_path):
 
 
 def test_an_identical_rerun_keeps_nothing_extra(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "same"), {"run": 1})
-    write_list(tmp_path, DAY1, _ranked(3, "same"), {"run": 2})
+    write_list(tmp_path, DAY1, _ranked(3, "same"), manifest={"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "same"), manifest={"run": 2})
     assert not (tmp_path / ".replaced").exists()
     _assert_complete(partition_dir(tmp_path, DAY1), ["same0", "same1", "same2"], {"run": 2})
 
@@ -356,23 +356,25 @@ def test_a_replaced_folder_without_a_csv_is_kept_too(tmp_path):
     folder = partition_dir(tmp_path, DAY1)
     folder.mkdir()
     (folder / "at_risk.parquet").write_bytes(b"from an older writer")
-    write_list(tmp_path, DAY1, _ranked(1, "new"), {"run": 2})
+    write_list(tmp_path, DAY1, _ranked(1, "new"), manifest={"run": 2})
     (kept,) = _kept(tmp_path, DAY1)
     assert (kept / "at_risk.parquet").read_bytes() == b"from an older writer"
 
 
 def test_every_different_rescore_is_kept_in_time_order(tmp_path):
     for run, tag in enumerate(["a", "b", "b", "c"]):
-        write_list(tmp_path, DAY1, _ranked(2, tag), {"run": run})
+        write_list(tmp_path, DAY1, _ranked(2, tag), manifest={"run": run})
     kept = _kept(tmp_path, DAY1)
     assert [json.loads((k / "manifest.json").read_text()) for k in kept] == [{"run": 0}, {"run": 2}]
     _assert_complete(partition_dir(tmp_path, DAY1), ["c0", "c1"], {"run": 3})
 
 
 def test_a_killed_rescore_keeps_the_replaced_list_once(tmp_path):
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
     _kill_between_renames(tmp_path, DAY1)  # kept the old list, then died mid-swap
-    write_list(tmp_path, DAY1, _ranked(2, "new"), {"run": 3})  # puts it back, then replaces it
+    write_list(
+        tmp_path, DAY1, _ranked(2, "new"), manifest={"run": 3}
+    )  # puts it back, then replaces it
 
     (kept,) = _kept(tmp_path, DAY1)
     _assert_complete(kept, ["old0", "old1", "old2"], {"run": 1})
@@ -394,7 +396,7 @@ def _can_exchange(tmp_path: Path) -> bool:
 def test_a_rescore_exchanges_the_folders_in_one_step_where_the_system_can(tmp_path, monkeypatch):
     if not _can_exchange(tmp_path):
         pytest.skip("no renameat2(RENAME_EXCHANGE) here; the two-rename swap is tested above")
-    write_list(tmp_path, DAY1, _ranked(3, "old"), {"run": 1})
+    write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
     final = partition_dir(tmp_path, DAY1)
     rename = os.rename
 
@@ -403,7 +405,7 @@ def test_a_rescore_exchanges_the_folders_in_one_step_where_the_system_can(tmp_pa
         return rename(source, target, *args, **kwargs)
 
     monkeypatch.setattr(os, "rename", no_gap)
-    write_list(tmp_path, DAY1, _ranked(2, "new"), {"run": 2})
+    write_list(tmp_path, DAY1, _ranked(2, "new"), manifest={"run": 2})
     _assert_complete(final, ["new0", "new1"], {"run": 2})
     (kept,) = _kept(tmp_path, DAY1)
     _assert_complete(kept, ["old0", "old1", "old2"], {"run": 1})
@@ -441,7 +443,7 @@ def test_formula_payloads_are_quoted_in_the_csv_and_raw_in_the_parquet(tmp_path)
             "reason_features": [[p] for p in PAYLOADS],
         }
     )
-    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+    folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
 
     escaped = ["'" + p for p in PAYLOADS]
     rows = _csv_rows(folder)
@@ -458,7 +460,7 @@ def test_formula_payloads_are_quoted_in_the_csv_and_raw_in_the_parquet(tmp_path)
 
 def test_text_with_formula_signs_later_in_the_cell_is_left_as_it_is(tmp_path):
     ranked = pd.DataFrame({"rank": range(1, len(HARMLESS) + 2), "customer_id": HARMLESS + [None]})
-    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+    folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
     assert [r["customer_id"] for r in _csv_rows(folder)] == HARMLESS + [""]
 
 
@@ -473,7 +475,7 @@ def test_negative_numbers_in_numeric_columns_stay_numbers(tmp_path):
             "contact_order": pd.array([-1, pd.NA], dtype="Int64"),
         }
     )
-    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+    folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
     lines = (folder / "at_risk.csv").read_text().splitlines()
     assert lines[1] == '1,"\'-7",0.5,-12.5,-3,-1'
     back = pd.read_csv(folder / "at_risk.csv")
@@ -484,7 +486,7 @@ def test_negative_numbers_in_numeric_columns_stay_numbers(tmp_path):
 
 def test_owasp_examples_come_out_as_owasp_escapes_them(tmp_path):
     ranked = pd.DataFrame({"customer_id": ['=1+2";=1+2', "=1+2'\" ;,=1+2"]})
-    folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+    folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
     assert (folder / "at_risk.csv").read_text().splitlines() == [
         '"customer_id"',
         '"\'=1+2"";=1+2"',
@@ -507,7 +509,7 @@ def _scored(tag: str, n: int = 2) -> pd.DataFrame:
 
 def test_previous_list_is_the_latest_strictly_earlier_date(tmp_path):
     for day, tag in [("2026-10-30", "oct30"), ("2026-10-31", "oct31"), ("2026-11-02", "nov2")]:
-        write_list(tmp_path, pd.Timestamp(day), _scored(tag), {"run": day})
+        write_list(tmp_path, pd.Timestamp(day), _scored(tag), manifest={"run": day})
 
     when, previous = previous_list(tmp_path, pd.Timestamp("2026-11-02"))
     assert when == pd.Timestamp("2026-10-31")
@@ -523,15 +525,15 @@ def test_previous_list_is_the_latest_strictly_earlier_date(tmp_path):
 
 def test_previous_list_is_none_without_an_earlier_list(tmp_path):
     assert previous_list(tmp_path / "never-written", DAY2) is None
-    write_list(tmp_path, DAY2, _scored("b"), {"run": 1})
+    write_list(tmp_path, DAY2, _scored("b"), manifest={"run": 1})
     assert previous_list(tmp_path, DAY2) is None
     assert previous_list(tmp_path, DAY1) is None
 
 
 def test_previous_list_ignores_hidden_staging_replaced_and_misnamed_folders(tmp_path):
-    write_list(tmp_path, pd.Timestamp("2026-10-01"), _scored("real"), {"run": 1})
-    write_list(tmp_path, DAY1, _scored("a"), {"run": 2})
-    write_list(tmp_path, DAY1, _scored("b"), {"run": 3})  # keeps the first under .replaced
+    write_list(tmp_path, pd.Timestamp("2026-10-01"), _scored("real"), manifest={"run": 1})
+    write_list(tmp_path, DAY1, _scored("a"), manifest={"run": 2})
+    write_list(tmp_path, DAY1, _scored("b"), manifest={"run": 3})  # keeps the first under .replaced
     shutil.move(partition_dir(tmp_path, DAY1), tmp_path / ".staging-as_of=2026-11-01-0badc0de")
     shutil.copytree(
         partition_dir(tmp_path, pd.Timestamp("2026-10-01")), tmp_path / "as_of=2026-13-45"
@@ -546,7 +548,7 @@ def test_previous_list_ignores_hidden_staging_replaced_and_misnamed_folders(tmp_
 def test_a_corrupt_previous_list_falls_back_to_an_older_one_with_a_warning(tmp_path, caplog):
     days = [pd.Timestamp(d) for d in ("2026-10-28", "2026-10-29", "2026-10-30", "2026-10-31")]
     for day in days:
-        write_list(tmp_path, day, _scored(f"d{day.day}"), {"run": str(day)})
+        write_list(tmp_path, day, _scored(f"d{day.day}"), manifest={"run": str(day)})
     (partition_dir(tmp_path, days[3]) / "at_risk.parquet").write_bytes(b"not parquet")
     (partition_dir(tmp_path, days[2]) / "at_risk.parquet").unlink()
     pd.DataFrame({"customer_id": ["x"]}).to_parquet(
@@ -564,7 +566,7 @@ def test_a_corrupt_previous_list_falls_back_to_an_older_one_with_a_warning(tmp_p
 
 
 def test_previous_list_is_none_when_every_earlier_list_is_unreadable(tmp_path, caplog):
-    write_list(tmp_path, DAY1, _scored("a"), {"run": 1})
+    write_list(tmp_path, DAY1, _scored("a"), manifest={"run": 1})
     (partition_dir(tmp_path, DAY1) / "at_risk.parquet").write_bytes(b"")
     with caplog.at_level("WARNING", logger="pipeline.outputs"):
         assert previous_list(tmp_path, DAY2) is None
@@ -572,7 +574,7 @@ def test_previous_list_is_none_when_every_earlier_list_is_unreadable(tmp_path, c
 
 
 def test_previous_list_is_none_when_the_folder_cannot_be_listed(tmp_path, monkeypatch, caplog):
-    write_list(tmp_path, DAY1, _scored("a"), {"run": 1})
+    write_list(tmp_path, DAY1, _scored("a"), manifest={"run": 1})
 
     def denied(self):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
@@ -597,7 +599,7 @@ def test_reason_lists_in_the_csv_are_the_json_of_the_lists(tmp_path):
     for extra in ([["line\nbreak"]], [[None, "x"]], []):
         ranked = pd.DataFrame({"rank": range(1, len(lists) + len(extra) + 1)})
         ranked["reason_features"] = lists + extra
-        folder = write_list(tmp_path, DAY1, ranked, {"run": 1})
+        folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
         cells = [r["reason_features"] for r in _csv_rows(folder)]
         assert [json.loads(c) if c else None for c in cells] == lists + extra
         ascii_only = [0, 1, 3, 5]

@@ -9,6 +9,7 @@ import pandas as pd
 
 from models.evaluate import compare_models, evaluate_scores, paired_auc_difference
 from pipeline.report import print_training_summary
+from pipeline.train import TrainingOutcome
 
 
 def test_summary_prints_gap_intervals_and_backtest_per_cutoff(capsys):
@@ -24,24 +25,26 @@ def test_summary_prints_gap_intervals_and_backtest_per_cutoff(capsys):
         {"cutoff": cutoffs, "roc_auc": [0.76, 0.74], "logistic_roc_auc": [0.75, 0.73]}
     )
     split = SimpleNamespace(all=list(cutoffs), train=cutoffs[:1], valid=[], test=cutoffs[1:])
-    outcome = {
-        "promoted": True,
-        "name": "m",
-        "version": "3",
-        "alias": "champion",
-        "reason": "no comparable champion",
-        "store": "sqlite:///x.db",
-        "ui": "http://127.0.0.1:5000",
-    }
+    outcome = TrainingOutcome(
+        run_id="r",
+        name="m",
+        version="3",
+        alias="champion",
+        promoted=True,
+        reason="no comparable champion",
+        champion=None,
+        ui="http://127.0.0.1:5000",
+        store="sqlite:///x.db",
+    )
     frame = pd.DataFrame({"cutoff": cutoffs})
     print_training_summary(
-        compare_models(scores),
-        outcome,
-        {"features": 1.0},
-        frame,
-        split,
-        {"logistic_regression": gap},
-        backtest,
+        comparison=compare_models(scores),
+        outcome=outcome,
+        seconds={"features": 1.0},
+        frame=frame,
+        split=split,
+        gaps={"logistic_regression": gap},
+        backtest=backtest,
     )
     out = capsys.readouterr().out
     expected = (

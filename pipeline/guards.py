@@ -1,0 +1,131 @@
+"""Why a list would be wrong, checked before one is written: each check refuses (exit 3) with
+one line naming what to fix, rather than serve stale, mismatched or misleading data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from features.errors import Problem, Refusal
+from features.freshness import TableFreshness, table_freshness
+from features.spec import FeatureSpec
+from models.drift import vanished_features
+from models.split import WARMUP_DAYS
+from pipeline.config import Config
+
+
+def refuse(where: str, message: str) -> Refusal:
+    """A refusal with one problem."""
+    return Refusal([Problem(where, message)])
+
+
+def check_as_of(config: Config, when: pd.Timestamp, export_date: dt.date) -> None:
+    """Refuse an as-of date after the export date: the data cannot describe that day."""
+    if when.date() > export_date:
+        raise refuse(
+            str(config.path),
+            f"as-of date {when:%Y-%m-%d} is after the export date {export_date:%Y-%m-%d} "
+            "([data] as_of, or today when it is not set): the exports cannot describe it",
+        )
+
+
+def check_definition(config: Config, metadata: dict) -> None:
+    """Refuse when the configured churn definition differs from the model's."""
+    trained = metadata["churn_definition"]
+    current = config.churn.to_dict()
+    differs = {k: (trained.get(k), v) for k, v in current.items() if trained.get(k) != v}
+    if differs:
+        detail = ", ".join(f"{k}: model {a!r} vs config {b!r}" for k, (a, b) in differs.items())
+        raise refuse(
+            str(config.path),
+            f"[churn] differs from the model's definition ({detail}); "
+            "retrain or restore the config",
+        )
+
+
+def check_tables(config: Config, spec: FeatureSpec, tables: dict) -> None:
+    """Refuse when the model was trained with an optional table the exports no longer have."""
+    for table, needed in (("surveys", spec.has_surveys), ("support", spec.has_support)):
+        if needed and table not in tables:
+            raise refuse(
+                config.exports.directory,
+                f"the model was trained with {table} features; the exports have no {table} "
+                "rows (restore the export, or retrain without it)",
+            )
+
+
+def check_freshness(
+    config: Config, tables: dict, when: pd.Timestamp, *, labels: dict[str, str]
+) -> list[TableFreshness]:
+    """Refuse a list the data cannot support: an as-of date before enough history, data whose
+    latest event is more than `max_staleness_days` old, or one table whose export stopped
+    (its last event older than twice its usual longest gap between event days)."""
+    freshness = table_freshness(tables, when.to_pydatetime())
+    _check_history(config, freshness, when)
+    latest = max(f.last for f in freshness if f.last is not None)
+    stale_days = (when.normalize() - latest.normalize()).days
+    allowed = config.scoring.max_staleness_days
+    if stale_days > allowed:
+        raise refuse(
+            config.exports.directory,
+            f"data is stale: latest event on {latest:%Y-%m-%d}, {stale_days} days before the "
+            f"as-of date {when:%Y-%m-%d} (allowed: {allowed}, [scoring] max_staleness_days)",
+        )
+    for f in freshness:
+        _check_table(f, labels.get(f.table, f.table), when, latest=latest, allowed=allowed)
+    return freshness
+
+
+def _check_history(config: Config, freshness: list[TableFreshness], when: pd.Timestamp) -> None:
+    firsts = [f.first for f in freshness if f.first is not None]
+    if not firsts or when <= min(firsts) + pd.Timedelta(days=WARMUP_DAYS):
+        start = f"starts {min(firsts):%Y-%m-%d}" if firsts else "has no events"
+        raise refuse(
+            config.exports.directory,
+            f"as-of date {when:%Y-%m-%d} is too early: the data {start}, and features need "
+            f"{WARMUP_DAYS} days of history before the as-of date",
+        )
+
+
+def _check_table(
+    f: TableFreshness, label: str, when: pd.Timestamp, *, latest: pd.Timestamp, allowed: int
+) -> None:
+    if f.last is None:
+        raise refuse(label, f"no {f.table} rows before the as-of date {when:%Y-%m-%d}")
+    days = f.days_before(when)
+    limit = max(allowed, 2 * f.usual_gap_days)
+    if days > limit:
+        raise refuse(
+            label,
+            f"export looks stale: its latest row is from {f.last:%Y-%m-%d}, {days} days "
+            f"before the as-of date {when:%Y-%m-%d}, while other tables run to "
+            f"{latest:%Y-%m-%d} and its rows are usually at most {f.usual_gap_days} days "
+            f"apart (allowed: {limit})",
+        )
+
+
+def check_features(
+    config: Config, features: pd.DataFrame, metadata: dict, *, when: pd.Timestamp
+) -> None:
+    """Refuse when the data no longer produces the model's features, nobody is active, or
+    features alive in training are dead today (a renamed event type, a dropped column):
+    every customer would look at risk for a reason that is not real."""
+    where = config.exports.directory
+    missing = [f for f in metadata["features"] if f not in features.columns]
+    if missing:
+        raise refuse(where, f"the model needs features the data no longer produces: {missing[:8]}")
+    if features.empty:
+        raise refuse(where, f"no active customers as of {when:%Y-%m-%d}")
+    vanished = vanished_features(features, metadata.get("active_share", {}))
+    if vanished:
+        shown = ", ".join(
+            f"{name} ({before:.0%} of customers in training, {now:.1%} today)"
+            for name, (before, now) in list(vanished.items())[:5]
+        )
+        raise refuse(
+            where,
+            f"{len(vanished)} features have (almost) no values today that most customers had "
+            f"in training: {shown}; check the exports for a renamed event type or a missing "
+            "column, or retrain if the change is real",
+        )

@@ -1,0 +1,68 @@
+"""The manifest of a list: what it is, in numbers (manifest.json beside the list)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from features.freshness import TableFreshness
+from models.ranking import COLUMNS, TIERS
+
+
+@dataclass(frozen=True)
+class ListFacts:
+    """What the manifest says about one list besides its rows."""
+
+    model: dict
+    when: pd.Timestamp
+    freshness: list[TableFreshness]
+    contacts: dict
+    changes: dict
+    previous_as_of: pd.Timestamp | None
+    drifted: dict[str, float]
+    warnings: list[str]
+    profile: list[str]
+    currency: str
+
+
+def _tables(facts: ListFacts) -> dict:
+    return {
+        f.table: {
+            "latest": f"{f.last:%Y-%m-%d}",
+            "days_before_as_of": f.days_before(facts.when),
+            "usual_gap_days": f.usual_gap_days,
+        }
+        for f in facts.freshness
+        if f.last is not None
+    }
+
+
+def list_manifest(facts: ListFacts, ranked: pd.DataFrame) -> dict:
+    """The manifest as JSON-ready data: model, dates, freshness per table, counts per tier
+    and play, revenue at risk, the contact set, changes, drift, warnings, the column guide."""
+    tiers = ranked["risk_tier"].value_counts()
+    latest = max(f.last for f in facts.freshness if f.last is not None)
+    previous = facts.previous_as_of
+    return {
+        "model": facts.model,
+        "as_of": f"{facts.when:%Y-%m-%d}",
+        "latest_event": f"{latest:%Y-%m-%d}",
+        "freshness_days": (facts.when.normalize() - latest.normalize()).days,
+        "tables": _tables(facts),
+        "customers": len(ranked),
+        "tiers": {t: int(tiers.get(t, 0)) for t in TIERS},
+        "revenue_at_risk": round(float(ranked["revenue_at_risk"].sum()), 2),
+        "currency": facts.currency,
+        "contact": facts.contacts,
+        "plays": {str(k): int(v) for k, v in ranked["suggested_play"].value_counts().items()},
+        "changes": {
+            "previous_as_of": f"{previous:%Y-%m-%d}" if previous is not None else None,
+            **facts.changes,
+        },
+        "drifted_features": {k: round(float(v), 4) for k, v in facts.drifted.items()},
+        "warnings": facts.warnings,
+        "columns": {**COLUMNS, **{c: "profile column, as exported" for c in facts.profile}},
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
