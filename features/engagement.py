@@ -5,7 +5,7 @@ from __future__ import annotations
 from features.describe import Risk
 from features.expressions import age_days, count_where, days_before, ratio, when
 from features.expressions import distinct_days as active_days
-from features.family import Family, Window
+from features.family import Family, Source, Window
 from features.spec import Feature, FeatureSpec, column_safe
 
 TS = "timestamp"
@@ -118,10 +118,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 FAMILY = Family(
     name="engagement",
     declare=declarations,
-    table="engagement",
-    timestamp=TS,
-    lookback_days=90,
-    columns=("event_type", "value"),
+    source=Source("engagement", TS, lookback_days=90, columns=("event_type", "value")),
     per_row=lambda t: {"days_before": days_before(t, TS)},
     topics={"event_types_": "adoption", "rare_event_types_": "adoption"},
     default_topic="usage",

@@ -63,13 +63,23 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Source:
+    """The contract table a family aggregates: its time column, how far before a cutoff its
+    rows are read, and the columns its features read."""
+
+    table: str
+    timestamp: str
+    lookback_days: int
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Family:
     """One family of features.
 
-    `declare(spec)` lists its features. `table` is the contract table it aggregates (None:
-    the features derive from the customer row, as the profile's do), `timestamp` that table's
-    time column, `lookback_days` how far before a cutoff its rows are read, `columns` the
-    table columns its features read, `per_row` extra columns computed on every joined row.
+    `declare(spec)` lists its features. `source` is the table it aggregates (None: the
+    features derive from the customer row, as the profile's do); `per_row` adds columns
+    computed on every joined row.
     `topics` maps feature-name prefixes to what a reason is about (longest prefix wins);
     `default_topic` is the rest's topic (None: each feature is its own). `in_exports(spec)`
     says whether the exports had the family's table (support and surveys are optional).
@@ -77,10 +87,7 @@ class Family:
 
     name: str
     declare: Callable[[FeatureSpec], list[Feature]]
-    table: str | None = None
-    timestamp: str | None = None
-    lookback_days: int = 0
-    columns: tuple[str, ...] = ()
+    source: Source | None = None
     per_row: Callable[[ir.Table], dict[str, ir.Value]] | None = None
     topics: Mapping[str, str] = field(default_factory=dict)
     default_topic: str | None = ""
@@ -91,13 +98,23 @@ class Family:
         """A feature of this family, starting from the family's defaults."""
         return Feature(name, self.name, describe, **{**self.defaults, **fields})
 
+    @property
+    def table(self) -> str | None:
+        """The contract table it reads (None: the customer row only)."""
+        return self.source.table if self.source else None
+
+    @property
+    def lookback_days(self) -> int:
+        return self.source.lookback_days if self.source else 0
+
     def joined(self, rows: ir.Table, cutoffs: Cutoffs) -> ir.Table:
         """Each row of the family's table paired with every cutoff whose lookback holds it
         (strictly before the cutoff), plus the per-row columns."""
-        if self.table is None or self.timestamp is None:
+        if self.source is None:
             raise ValueError(f"family {self.name} derives from the customer row: nothing to join")
-        columns = dict.fromkeys(("customer_id", self.timestamp, *self.columns))
-        t = join_lookback(rows.select(*columns), cutoffs, self.timestamp, self.lookback_days)
+        ts, days = self.source.timestamp, self.source.lookback_days
+        columns = dict.fromkeys(("customer_id", ts, *self.source.columns))
+        t = join_lookback(rows.select(*columns), cutoffs, ts, days)
         return t.mutate(**self.per_row(t)) if self.per_row else t
 
     def topic_of(self, feature: str) -> str:

@@ -40,24 +40,17 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             risk=Risk("higher", than=0),
         ),
     ]
-    for column in spec.profile.categorical:
+    columns = [(c, "categorical", "string", "{value}", f"a higher-risk {_label(c)}")
+               for c in spec.profile.categorical]  # fmt: skip
+    columns += [(c, "amount", "float64", "{value:,.0f}", "a higher-risk value")
+                for c in spec.profile.numeric]  # fmt: skip
+    for column, kind, cast, shown, why in columns:
         features.append(
             FAMILY.feature(
                 column,
-                f"{_label(column)}: {{value}} (a higher-risk {_label(column)})",
-                kind="categorical",
-                derive=lambda r, c=column: r[c].cast("string"),
-                inputs=(column,),
-                risk=risk(column),
-            )
-        )
-    for column in spec.profile.numeric:
-        features.append(
-            FAMILY.feature(
-                column,
-                f"{_label(column)}: {{value:,.0f}} (a higher-risk value)",
-                kind="amount",
-                derive=lambda r, c=column: r[c].cast("float64"),
+                f"{_label(column)}: {shown} ({why})",
+                kind=kind,
+                derive=lambda r, c=column, t=cast: r[c].cast(t),
                 inputs=(column,),
                 risk=risk(column),
             )

@@ -6,7 +6,7 @@ import ibis.expr.types as ir
 
 from features.describe import Risk
 from features.expressions import age_days, count_where, ratio, within
-from features.family import Family
+from features.family import Family, Source
 from features.spec import Feature, FeatureSpec
 
 TS = "timestamp"
@@ -173,10 +173,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 FAMILY = Family(
     name="purchases",
     declare=declarations,
-    table="purchases",
-    timestamp=TS,
-    lookback_days=365,
-    columns=("amount", "discount", "status", "kind"),
+    source=Source("purchases", TS, 365, columns=("amount", "discount", "status", "kind")),
     topics={
         "failed_payments": "payment problems",
         "last_invoice_failed": "payment problems",

@@ -10,7 +10,7 @@ import ibis.expr.types as ir
 from features.contract import HIGH_PRIORITIES
 from features.describe import Risk
 from features.expressions import age_days, count_where, ratio, within
-from features.family import Family
+from features.family import Family, Source
 from features.spec import Feature, FeatureSpec
 
 LOOKBACK_DAYS = 365
@@ -30,6 +30,14 @@ def _resolution_hours(t: ir.Table) -> ir.FloatingValue:
     return (t.resolved_at.epoch_seconds() - t.opened_at.epoch_seconds()) / 3600.0
 
 
+def _mean(value: ir.NumericValue, where: ir.BooleanValue) -> ir.FloatingValue:
+    return value.mean(where=where)
+
+
+def _max(value: ir.NumericValue, where: ir.BooleanValue) -> ir.NumericValue:
+    return value.max(where=where)
+
+
 def _recently_resolved(t: ir.Table) -> ir.BooleanValue:
     return _resolved(t) & within(t, TS, 90)
 
@@ -39,22 +47,34 @@ def _ticket(name: str, describe: str, days: int, aggregate, **overrides) -> Feat
     return FAMILY.feature(name, describe, window_days=days, aggregate=aggregate, **overrides)
 
 
+def _satisfaction() -> list[tuple]:
+    """Satisfaction with resolved tickets: (name, wording, window days, aggregate)."""
+    typical = "(typical customer: {typical:.0f})"
+    return [
+        ("satisfaction_mean_90d", "average support satisfaction {value:.1f} in the last 90 days "
+         "(typical customer: {typical:.1f})", 90,
+         lambda t: t.satisfaction.mean(where=_recently_resolved(t))),
+        ("satisfaction_min_90d", "worst support satisfaction {value:.0f} in the last 90 days "
+         + typical, 90, lambda t: t.satisfaction.min(where=_recently_resolved(t))),
+        ("last_satisfaction", "last support satisfaction score {value:.0f} " + typical,
+         LOOKBACK_DAYS, lambda t: t.satisfaction.argmax(
+             t.resolved_at, where=_resolved(t) & t.satisfaction.notnull())),
+    ]  # fmt: skip
+
+
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every support feature."""
     unknown = {"fill": None}  # no resolved ticket: the value is unknown, not zero
     return [
-        _ticket(
-            "tickets_30d",
-            "{value:n:support ticket} in the last 30 days",
-            30,
-            lambda t: count_where(within(t, TS, 30)),
-        ),
-        _ticket(
-            "tickets_90d",
-            "{value:n:support ticket} in the last 90 days",
-            90,
-            lambda t: count_where(within(t, TS, 90)),
-        ),
+        *[
+            _ticket(
+                f"tickets_{days}d",
+                f"{{value:n:support ticket}} in the last {days} days",
+                days,
+                lambda t, days=days: count_where(within(t, TS, days)),
+            )
+            for days in (30, 90)
+        ],
         _ticket(
             "open_tickets",
             "{value:n:support ticket} still open",
@@ -71,24 +91,20 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             risk=Risk("higher", than=0),
             **unknown,
         ),
-        _ticket(
-            "resolution_hours_mean_90d",
-            "tickets took {value:,.0f} hours to resolve on average in the last 90 days "
-            "(typical customer: {typical:,.0f})",
-            90,
-            lambda t: _resolution_hours(t).mean(where=_recently_resolved(t)),
-            kind="amount",
-            **unknown,
-        ),
-        _ticket(
-            "resolution_hours_max_90d",
-            "slowest ticket took {value:,.0f} hours to resolve in the last 90 days "
-            "(typical customer: {typical:,.0f})",
-            90,
-            lambda t: _resolution_hours(t).max(where=_recently_resolved(t)),
-            kind="amount",
-            **unknown,
-        ),
+        *[
+            _ticket(
+                f"resolution_hours_{stat}_90d",
+                wording + " in the last 90 days (typical customer: {typical:,.0f})",
+                90,
+                lambda t, reduce=reduce: reduce(_resolution_hours(t), _recently_resolved(t)),
+                kind="amount",
+                **unknown,
+            )
+            for stat, wording, reduce in (
+                ("mean", "tickets took {value:,.0f} hours to resolve on average", _mean),
+                ("max", "slowest ticket took {value:,.0f} hours to resolve", _max),
+            )
+        ],
         _ticket(
             "high_priority_tickets_90d",
             "{value:n:high-priority or urgent ticket} in the last 90 days",
@@ -106,37 +122,10 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             derive=lambda r: ratio(r.high_priority_tickets_90d, r.tickets_90d),
             inputs=("high_priority_tickets_90d", "tickets_90d"),
         ),
-        _ticket(
-            "satisfaction_mean_90d",
-            "average support satisfaction {value:.1f} in the last 90 days "
-            "(typical customer: {typical:.1f})",
-            90,
-            lambda t: t.satisfaction.mean(where=_recently_resolved(t)),
-            kind="score",
-            higher_is_riskier=False,
-            **unknown,
-        ),
-        _ticket(
-            "satisfaction_min_90d",
-            "worst support satisfaction {value:.0f} in the last 90 days "
-            "(typical customer: {typical:.0f})",
-            90,
-            lambda t: t.satisfaction.min(where=_recently_resolved(t)),
-            kind="score",
-            higher_is_riskier=False,
-            **unknown,
-        ),
-        _ticket(
-            "last_satisfaction",
-            "last support satisfaction score {value:.0f} (typical customer: {typical:.0f})",
-            LOOKBACK_DAYS,
-            lambda t: t.satisfaction.argmax(
-                t.resolved_at, where=_resolved(t) & t.satisfaction.notnull()
-            ),
-            kind="score",
-            higher_is_riskier=False,
-            **unknown,
-        ),
+        *[
+            _ticket(name, text, days, aggregate, kind="score", higher_is_riskier=False, fill=None)
+            for name, text, days, aggregate in _satisfaction()
+        ],
         _ticket(
             "days_since_last_ticket",
             "contacted support {value:n:day} ago",
@@ -154,10 +143,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 FAMILY = Family(
     name="support",
     declare=declarations,
-    table="support",
-    timestamp=TS,
-    lookback_days=LOOKBACK_DAYS,
-    columns=("resolved_at", "priority", "satisfaction"),
+    source=Source("support", TS, LOOKBACK_DAYS, ("resolved_at", "priority", "satisfaction")),
     topics={
         "open_tickets": "open tickets",
         "oldest_open_ticket": "open tickets",

@@ -7,7 +7,7 @@ import ibis.expr.types as ir
 
 from features.describe import Risk
 from features.expressions import age_days
-from features.family import Family
+from features.family import Family, Source
 from features.spec import Feature, FeatureSpec
 
 LOOKBACK_DAYS = 730
@@ -60,10 +60,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 FAMILY = Family(
     name="surveys",
     declare=declarations,
-    table="surveys",
-    timestamp=TS,
-    lookback_days=LOOKBACK_DAYS,
-    columns=("nps",),
+    source=Source("surveys", TS, LOOKBACK_DAYS, columns=("nps",)),
     default_topic="nps",
     in_exports=lambda spec: spec.has_surveys,
 )
