@@ -55,6 +55,15 @@ def predict_logistic(model: Pipeline, frame: pd.DataFrame, layout: FeatureLayout
     return model.predict_proba(layout.plain(frame))[:, 1]
 
 
+HEALTH_SIGNALS = (
+    "days_since_last_event",
+    "activity_trend_30d",
+    "open_tickets",
+    "failed_payments_90d",
+)
+"""The features the health score reads (a test checks each is in the feature catalogue)."""
+
+
 def health_risk(frame: pd.DataFrame) -> np.ndarray:
     """A customer-success style rule: risk points (0-100) from recency, engagement trend,
     open tickets and failed payments. Health score = 100 - risk. A signal the exports do not
@@ -65,10 +74,11 @@ def health_risk(frame: pd.DataFrame) -> np.ndarray:
             return pd.Series(healthy, index=frame.index, dtype=float)
         return frame[name].astype(float).fillna(missing)
 
-    recency = column("days_since_last_event", 90, 0).clip(0, 30) / 30
-    trend = 1 - column("activity_trend_30d", 0.5, 1.5).clip(0, 1.5) / 1.5
-    tickets = column("open_tickets", 0, 0).clip(0, 2) / 2
-    failed = column("failed_payments_90d", 0, 0).clip(0, 1)
+    last_event, trend_30d, open_tickets, failed_90d = HEALTH_SIGNALS
+    recency = column(last_event, 90, 0).clip(0, 30) / 30
+    trend = 1 - column(trend_30d, 0.5, 1.5).clip(0, 1.5) / 1.5
+    tickets = column(open_tickets, 0, 0).clip(0, 2) / 2
+    failed = column(failed_90d, 0, 0).clip(0, 1)
     return (100 * (0.35 * recency + 0.25 * trend + 0.2 * tickets + 0.2 * failed)).to_numpy()
 
 

@@ -48,6 +48,50 @@ def catalogue_lines(profile: ProfileColumns, settings: FeatureSettings) -> list[
     return [f"{f.name:<{width}}  {f.family:<10}  {_window(f):>5}  {f.describe}" for f in rows]
 
 
+ADDING_A_FAMILY = """
+## Adding a feature family
+
+A family is one module under `features/` that defines a `Family` (features/family.py) and one
+line in `FAMILIES` (features/registry.py). Say a product exports in-app messages
+(`messages.csv`: customer_id, sent_at, read):
+
+```python
+# features/messages.py
+from features.expressions import count_where
+from features.family import Family, Source, Window
+from features.spec import Feature, FeatureSpec
+
+WINDOWS = (Window(30), Window(90))
+
+
+def declarations(spec: FeatureSpec) -> list[Feature]:
+    return [
+        FAMILY.feature(
+            f"messages_read_{w.suffix}",
+            "{value:n:message} read " + w.words,
+            window_days=w.days,
+            aggregate=lambda t, w=w: count_where(w.holds(t, "sent_at") & t.read),
+        )
+        for w in WINDOWS
+    ]
+
+
+FAMILY = Family(
+    name="messages",
+    declare=declarations,
+    source=Source("messages", "sent_at", lookback_days=90, columns=("read",)),
+    default_topic="messaging",
+    defaults={"fill": 0, "higher_is_riskier": False},
+)
+```
+
+The contract table goes in features/contract.py. The builder joins each message to every
+cutoff it precedes (never at or after one), groups once per family, and the catalogue, the
+docs, the reasons (with their risk rules and topics) and the point-in-time tests follow.
+A derived feature names what it reads in `inputs`; a window is stated once as a `Window`.
+"""
+
+
 def catalogue_markdown(profile: ProfileColumns, settings: FeatureSettings) -> str:
     """The catalogue as a Markdown document (docs/features.md is generated from this)."""
     lines = [
@@ -76,4 +120,4 @@ def catalogue_markdown(profile: ProfileColumns, settings: FeatureSettings) -> st
         lines.append(
             f"| `{f.name}` | {f.family} | {_window(f)} | {f.kind} | {fill} | {describe} | {when} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + ADDING_A_FAMILY

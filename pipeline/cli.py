@@ -33,6 +33,42 @@ def _count(text: str) -> int:
     return value
 
 
+def _with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--config", type=Path, default=Path("churn.toml"), help="TOML config")
+    p.add_argument("--data", help="export directory (overrides [data].dir)")
+    return p
+
+
+def _data_commands(sub) -> None:
+    """validate, simulate, features: the commands about exports and the feature set."""
+    v = _with_config(sub.add_parser("validate", help="check the exports against the contract"))
+    v.add_argument("--as-of", type=_date, help="the data's as-of date (default: today)")
+    s = sub.add_parser("simulate", help="write a simulated sample history")
+    s.add_argument("--out", type=Path, default=Path("data/sample"))
+    s.add_argument("--customers", type=int, default=5000)
+    s.add_argument("--months", type=int, default=24)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--end", type=_date, default=dt.date(2026, 11, 1))
+    f = _with_config(sub.add_parser("features", help="list or write the feature catalogue"))
+    f.add_argument("--list", action="store_true", help="print every feature")
+    f.add_argument("--markdown", type=Path, help="write the catalogue as Markdown to this file")
+
+
+def _model_commands(sub) -> None:
+    """train, score, ui: the commands about models and lists."""
+    t = _with_config(sub.add_parser("train", help="build features, train, evaluate, register"))
+    t.add_argument("--as-of", type=_date, help="treat the data as exported on this date")
+    sc = _with_config(sub.add_parser("score", help="write today's ranked at-risk list"))
+    sc.add_argument(
+        "--as-of", type=_date, help="score as of this date (default: [data] as_of, else today)"
+    )
+    sc.add_argument(
+        "--capacity", type=_count, help="how many customers the team can contact (0: none)"
+    )
+    u = _with_config(sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1"))
+    u.add_argument("--port", type=int, default=5000)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="churn",
@@ -42,39 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--config", type=Path, default=Path("churn.toml"), help="TOML config")
-        p.add_argument("--data", help="export directory (overrides [data].dir)")
-        return p
-
-    v = with_config(sub.add_parser("validate", help="check the exports against the contract"))
-    v.add_argument("--as-of", type=_date, help="the data's as-of date (default: today)")
-
-    s = sub.add_parser("simulate", help="write a simulated sample history")
-    s.add_argument("--out", type=Path, default=Path("data/sample"))
-    s.add_argument("--customers", type=int, default=5000)
-    s.add_argument("--months", type=int, default=24)
-    s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--end", type=_date, default=dt.date(2026, 11, 1))
-
-    f = with_config(sub.add_parser("features", help="list or write the feature catalogue"))
-    f.add_argument("--list", action="store_true", help="print every feature")
-    f.add_argument("--markdown", type=Path, help="write the catalogue as Markdown to this file")
-
-    t = with_config(sub.add_parser("train", help="build features, train, evaluate, register"))
-    t.add_argument("--as-of", type=_date, help="treat the data as exported on this date")
-
-    sc = with_config(sub.add_parser("score", help="write today's ranked at-risk list"))
-    sc.add_argument(
-        "--as-of", type=_date, help="score as of this date (default: [data] as_of, else today)"
-    )
-    sc.add_argument(
-        "--capacity", type=_count, help="how many customers the team can contact (0: none)"
-    )
-
-    u = with_config(sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1"))
-    u.add_argument("--port", type=int, default=5000)
+    _data_commands(sub)
+    _model_commands(sub)
     return parser
 
 

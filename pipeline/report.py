@@ -65,24 +65,9 @@ def print_training_summary(
     print("out-of-time test:")
     print(comparison.to_string(float_format=lambda v: f"{v:.3f}"))
     if gaps:
-        print(
-            "model ROC AUC minus, 95% paired bootstrap interval: "
-            + "; ".join(
-                f"{name} {g['roc_auc_diff']:+.3f} [{g['roc_auc_diff_low']:+.3f}, "
-                f"{g['roc_auc_diff_high']:+.3f}]"
-                for name, g in gaps.items()
-            )
-        )
+        print(_gaps_line(gaps))
     if backtest is not None and not backtest.empty:
-        columns = [c for c in ("roc_auc", "logistic_roc_auc", "truth_roc_auc") if c in backtest]
-        names = {"roc_auc": "model", "logistic_roc_auc": "logistic", "truth_roc_auc": "truth"}
-        print(
-            f"backtest ROC AUC ({' / '.join(names[c] for c in columns)}): "
-            + ", ".join(
-                f"{row['cutoff']:%Y-%m} " + "/".join(f"{row[c]:.3f}" for c in columns)
-                for _, row in backtest.iterrows()
-            )
-        )
+        print(_backtest_line(backtest))
     verdict = "promoted to" if outcome.promoted else "NOT promoted to"
     print(
         f"model {outcome.name} version {outcome.version} {verdict} "
@@ -90,6 +75,23 @@ def print_training_summary(
     )
     print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
     print(f"runs: {outcome.store}  |  browse: make ui, then {outcome.ui}")
+
+
+def _gaps_line(gaps: dict[str, dict[str, float]]) -> str:
+    return "model ROC AUC minus, 95% paired bootstrap interval: " + "; ".join(
+        f"{name} {g['roc_auc_diff']:+.3f} [{g['roc_auc_diff_low']:+.3f}, "
+        f"{g['roc_auc_diff_high']:+.3f}]"
+        for name, g in gaps.items()
+    )
+
+
+def _backtest_line(backtest: pd.DataFrame) -> str:
+    columns = [c for c in ("roc_auc", "logistic_roc_auc", "truth_roc_auc") if c in backtest]
+    names = {"roc_auc": "model", "logistic_roc_auc": "logistic", "truth_roc_auc": "truth"}
+    return f"backtest ROC AUC ({' / '.join(names[c] for c in columns)}): " + ", ".join(
+        f"{row['cutoff']:%Y-%m} " + "/".join(f"{row[c]:.3f}" for c in columns)
+        for _, row in backtest.iterrows()
+    )
 
 
 def _contact_line(contact: dict) -> str:

@@ -66,3 +66,52 @@ def test_docs_at_risk_list_md_is_generated_from_the_list_code():
         "docs/at-risk-list.md is out of date: run `python -m pipeline.list_guide > "
         "docs/at-risk-list.md`"
     )
+
+
+def test_every_feature_the_health_score_and_the_plays_refer_to_exists():
+    """Renaming a feature must fail here, not silently switch the health score off; plays refer
+    to reason topics, which must be topics some feature has."""
+    from features.registry import reason_topics
+    from models.baselines import HEALTH_SIGNALS
+    from models.plays import DEFAULT_BY_TOPIC
+
+    spec = FeatureSpec(event_types=("login",))
+    names = {f.name for f in feature_catalogue(spec)}
+    assert set(HEALTH_SIGNALS) <= names
+    assert set(DEFAULT_BY_TOPIC) <= set(reason_topics(spec).values())
+
+
+def test_the_documented_new_family_runs_point_in_time(tmp_path):
+    """The "adding a feature family" example in docs/features.md is real code: it declares
+    features and builds them, counting only messages before the cutoff."""
+    import re
+    import types
+
+    import pandas as pd
+
+    from features.engine import open_tables
+    from features.expressions import Cutoffs
+
+    text = (ROOT / "docs" / "features.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    module = types.ModuleType("messages")
+    exec(compile(code, "docs/features.md", "exec"), module.__dict__)
+    family = module.FAMILY
+    names = [f.name for f in family.declare(FeatureSpec())]
+    assert names == ["messages_read_30d", "messages_read_90d"]
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b"],
+            "sent_at": pd.to_datetime(["2024-05-20", "2024-05-31", "2024-06-01", "2024-05-25"]),
+            "read": [True, True, True, False],
+        }
+    )
+    frame.to_parquet(tmp_path / "messages.parquet")
+    rows = open_tables({"messages": tmp_path / "messages.parquet"})["messages"]
+    from features.build import family_aggregates
+
+    out = family_aggregates(
+        family, rows, Cutoffs.of([pd.Timestamp("2024-06-01")]), FeatureSpec()
+    ).execute()
+    counts = dict(zip(out["customer_id"], out["messages_read_30d"], strict=True))
+    assert counts == {"a": 2, "b": 0}  # the message sent on the cutoff day is not counted
