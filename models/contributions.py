@@ -16,6 +16,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import lightgbm as lgb
 import numpy as np
@@ -26,6 +27,26 @@ MAX_SPLITS = 10  # larger trees have too many patterns to pay off: use pred_cont
 CHUNK_ROWS = 4096
 CHECK_ROWS = 256
 ZERO = 1e-35  # LightGBM's kZeroThreshold: smaller magnitudes are read as 0
+
+
+class _MissingRun(NamedTuple):
+    """Conditions [first, stop) of one feature whose missing values go one default way."""
+
+    kind: str  # "NaN" or "Zero"
+    first: int
+    stop: int
+    left: bool
+
+
+class _NumericRun(NamedTuple):
+    """One feature's numeric conditions: rows [first, stop) of the condition table, their
+    thresholds (a column), and the runs that fix missing values."""
+
+    feature: int
+    first: int
+    stop: int
+    thresholds: np.ndarray
+    missing: list[_MissingRun]
 
 
 @dataclass(frozen=True)
@@ -113,9 +134,9 @@ class PatternExplainer:
                     run = [i for i in ids if conditions[i].missing == kind]
                     run = [i for i in run if conditions[i].default_left == left]
                     if run:
-                        fixes.append((kind, run[0], run[-1] + 1, left))
+                        fixes.append(_MissingRun(kind, run[0], run[-1] + 1, left))
             thresholds = np.array([conditions[i].threshold for i in ids])[:, None]
-            self.numeric.append((f, ids[0], ids[-1] + 1, thresholds, fixes))
+            self.numeric.append(_NumericRun(f, ids[0], ids[-1] + 1, thresholds, fixes))
         self.bit_condition = np.full((bits, n_trees), len(conditions), dtype=np.int64)
         self.leaf = np.zeros((n_trees, len(patterns)))  # value of the leaf each pattern reaches
         self.features: list[list[int]] = []

@@ -1,5 +1,5 @@
-"""The LightGBM churn classifier: early stopping on the validation cutoffs, then isotonic
-calibration on them, so a predicted 0.2 means about 20% churn."""
+"""The LightGBM churn classifier: early stopping on the validation cutoffs, then calibration
+on them (sigmoid by default, isotonic on request), so a predicted 0.2 means about 20% churn."""
 
 from __future__ import annotations
 
