@@ -55,6 +55,22 @@ def check_tables(config: Config, spec: FeatureSpec, tables: dict) -> None:
             )
 
 
+def check_cancellations(config: Config, tables: dict) -> None:
+    """Refuse a contractual list when the customer export holds no cancellation date at all:
+    the model needs them to leave cancelled customers out, so a dropped or renamed column
+    would put every cancelled customer on the list."""
+    if config.churn.kind != "contractual":
+        return
+    customers = tables["customers"]
+    if int(customers.churned_at.notnull().sum().execute()) == 0:
+        raise refuse(
+            config.exports.directory,
+            "the customer export has no cancellation dates (churned_at) at all, but the model "
+            "is trained for contractual churn: cancelled customers would be listed as active; "
+            "check the export and [tables.customers.columns] churned_at",
+        )
+
+
 def check_freshness(
     config: Config, tables: dict, when: pd.Timestamp, *, labels: dict[str, str]
 ) -> list[TableFreshness]:

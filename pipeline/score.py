@@ -120,6 +120,7 @@ def current_population(
     labels = {name: t.file for name, t in validation.tables.items()}
     freshness = guards.check_freshness(config, tables, when, labels=labels)
     guards.check_tables(config, spec, tables)
+    guards.check_cancellations(config, tables)
     features = scoring_features(tables, when, spec, definition=config.churn)
     guards.check_features(config, features, champion.metadata, when=when)
     return Population(features, freshness, spec)

@@ -356,3 +356,15 @@ def test_a_tampered_model_file_is_refused_before_it_is_loaded(project, capsys):
         (project / "outputs" / "at_risk" / "as_of=2025-11-01" / "manifest.json").read_text()
     )
     assert manifest["model"]["sha256"] == tags[tracking.DIGEST_TAG]
+
+
+def test_a_customer_export_without_cancellation_dates_is_refused(project, tmp_path, capsys):
+    """Cancelled customers would otherwise be scored as active (a column dropped or renamed)."""
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("outputs"))
+    customers = copy / "exports" / "customers.csv"
+    frame = pd.read_csv(customers, dtype=str, keep_default_na=False)
+    frame.drop(columns=["churned_at"]).to_csv(customers, index=False)
+    capsys.readouterr()
+    assert main(["score", "--config", str(copy / "churn.toml")]) == 3
+    assert "no cancellation dates" in capsys.readouterr().err
