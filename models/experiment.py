@@ -11,7 +11,7 @@ from models.baselines import fit_health_calibration, fit_logistic, health_risk, 
 from models.evaluate import evaluate_scores, paired_auc_difference
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
-from models.trainer import TrainedModel, train_churn_model
+from models.trainer import OnProgress, TrainedModel, train_churn_model
 
 LABEL = "churned"
 TRUTH = "true_probability"
@@ -43,11 +43,15 @@ def run_experiment(
     search_seconds: float = 0.0,
     backtest: list[TimeSplit] | None = None,
     calibration: str = "sigmoid",
+    progress: OnProgress | None = None,
 ) -> ExperimentResult:
     """Train on the split's train cutoffs, validate/calibrate on its valid cutoffs, and score
-    the model and baselines on its test cutoffs."""
+    the model and baselines on its test cutoffs. `progress` hears of boosting rounds, search
+    time and backtest folds."""
     train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-    model = train_churn_model(train, valid, layout, LABEL, seed, search_seconds, calibration)
+    model = train_churn_model(
+        train, valid, layout, LABEL, seed, search_seconds, calibration, progress=progress
+    )
     logistic = fit_logistic(train, layout, LABEL)
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
@@ -73,7 +77,13 @@ def run_experiment(
         scores=scores,
         test=out,
         backtest=run_backtest(
-            frame, backtest or [], layout, seed=seed, params=model.params, calibration=calibration
+            frame,
+            backtest or [],
+            layout,
+            seed=seed,
+            params=model.params,
+            calibration=calibration,
+            progress=progress,
         ),
         contributions=model.contributions(test),
         gaps=gaps,
@@ -88,13 +98,23 @@ def run_backtest(
     seed: int,
     params: dict | None = None,
     calibration: str = "sigmoid",
+    progress: OnProgress | None = None,
 ) -> pd.DataFrame:
     """Re-fit on expanding windows and score each next cutoff: is quality stable over time?"""
     rows = []
-    for split in splits:
+    for fold, split in enumerate(splits):
+        if progress is not None:
+            progress("backtest fold", fold + 1, len(splits))
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
         model = train_churn_model(
-            train, valid, layout, LABEL, seed, calibration=calibration, params=params
+            train,
+            valid,
+            layout,
+            LABEL,
+            seed,
+            calibration=calibration,
+            params=params,
+            progress=progress,
         )
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from features.errors import EXIT_BAD_INPUT, EXIT_OK, UserError
@@ -76,7 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 done, 2 bad exports or configuration, 3 refused (the result would "
         "be wrong), 4 a fault in the environment; see docs/exit-codes.md",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="store_true", help="log each step's details")
+    noise.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress, only a one-line result (cron)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _data_commands(sub)
     _model_commands(sub)
@@ -129,18 +134,30 @@ def _features(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress(args: argparse.Namespace):
+    """Stage lines and bars on stderr; redrawn in place on a terminal unless -v logs lines."""
+    from pipeline.progress import Progress
+
+    return Progress(
+        args.command,
+        quiet=args.quiet,
+        live=False if args.verbose else None,
+        started=args.started,
+    )
+
+
 def _train(args: argparse.Namespace) -> int:
     config = _load(args)  # checked before the heavy imports: a config error answers at once
     from pipeline.train import run_training
 
-    return run_training(config, as_of=args.as_of)
+    return run_training(config, as_of=args.as_of, progress=_progress(args))
 
 
 def _score(args: argparse.Namespace) -> int:
     config = _load(args)
     from pipeline.score import run_scoring
 
-    return run_scoring(config, as_of=args.as_of, capacity=args.capacity)
+    return run_scoring(config, as_of=args.as_of, capacity=args.capacity, progress=_progress(args))
 
 
 def _ui(args: argparse.Namespace) -> int:
@@ -161,7 +178,9 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run one `churn` subcommand and return its exit code."""
+    started = time.time()
     args = _parser().parse_args(argv)
+    args.started = started
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
