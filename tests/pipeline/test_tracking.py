@@ -141,3 +141,24 @@ def test_an_older_experiment_becomes_a_model_training_one_once(tmp_path, monkeyp
     MlflowClient().set_experiment_tag(old, "mlflow.experimentKind", "genai_development")
     tracking.ensure_experiment(store, "old")  # a kind chosen in the UI is left alone
     assert MlflowClient().get_experiment(old).tags["mlflow.experimentKind"] == "genai_development"
+
+
+def test_the_ui_refuses_a_port_something_else_answers_on(tmp_path, monkeypatch):
+    import http.server
+    import threading
+
+    import pytest
+
+    from features.errors import Fault
+    from pipeline.tracking import start_ui
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    squatter = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=squatter.serve_forever, daemon=True).start()
+    try:
+        settings = TrackingSettings(store_dir=str(tmp_path / "mlruns"))
+        with pytest.raises(Fault, match="something already answers there"):
+            start_ui(settings, squatter.server_address[1])
+    finally:
+        squatter.shutdown()
+    assert not (tmp_path / "mlruns" / "ui.log").exists()  # no server was started
