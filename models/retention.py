@@ -82,12 +82,19 @@ def churn_rate_by(rows: pd.DataFrame, column: str, *, top: int | None = None) ->
         ]
     return pd.DataFrame(
         {
-            "value": [str(v) for v in grouped.index],
+            "value": [_shown(v) for v in grouped.index],
             "rows": grouped["size"].to_numpy(dtype=int),
             "churned": grouped["sum"].to_numpy(dtype=int),
             "rate": (grouped["sum"] / grouped["size"]).to_numpy(dtype=float),
         }
     )
+
+
+def _shown(value) -> str:
+    """A segment value as text: 1.0 as "1" (numeric profile columns such as flags)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def tenure_band(signup_at: pd.Series, cutoff: pd.Series) -> pd.Series:

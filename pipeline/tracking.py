@@ -517,6 +517,25 @@ def set_tags(tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
 
 
+@_guarded
+def attach_to_scoring_run(experiment: str, as_of: str, path: Path) -> str | None:
+    """Log a file (the retention report) to the latest scoring run of the list as of `as_of`
+    under `report/`; returns the run's id, or None when no such run was logged."""
+    found = MlflowClient().get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = MlflowClient().search_runs(
+        [found.experiment_id],
+        filter_string=f"params.as_of = '{as_of}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    MlflowClient().log_artifact(runs[0].info.run_id, str(path), "report")
+    return runs[0].info.run_id
+
+
 def runs_table_url(store: Store, experiment: str, *, host: str = "127.0.0.1", port: int = 5000):
     """The MLflow UI address of the experiment's runs table, in the UI's model-training view
     (MLflow 3.17 opens every experiment in its GenAI view unless the address asks otherwise)."""
