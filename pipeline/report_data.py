@@ -63,7 +63,7 @@ def customer_history(
 
 
 def outcomes(
-    tables: dict[str, ir.Table], as_of: pd.Timestamp, definition: ChurnDefinition, end
+    tables: dict[str, ir.Table], as_of: pd.Timestamp, *, definition: ChurnDefinition, end
 ) -> pd.DataFrame:
     """Who churned in the horizon after `as_of` (customer_id, churned), observed only in the
     data after it; customers without a known outcome are absent."""

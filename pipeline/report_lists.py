@@ -125,7 +125,7 @@ def graded_lists(
             continue
         listed = read_list(folder, columns=list(LIST_COLUMNS))
         if listed is not None:
-            graded[when] = (listed, outcomes(tables, when, definition, data_end))
+            graded[when] = (listed, outcomes(tables, when, definition=definition, end=data_end))
     return graded, waiting
 
 

@@ -80,23 +80,20 @@ def run_scoring(
     with timer("features", f"features as of {when:%Y-%m-%d}"):
         population = current_population(config, paths, validation, when=when, champion=champion)
     with timer("predict", "probabilities and contributions"):
-        probability, contributions = champion.model.scores(population.features)
+        scores = champion.model.scores(population.features)
     settings = list_settings(config, capacity)
     with timer("rank_and_reasons", "tiers, reasons, plays and the contact set"):
-        scores = (probability, contributions)
         ranked = rank(config, population, champion, scores=scores, settings=settings)
     with timer("drift", "feature drift against training"):
-        drift = population_stability(
-            population.features, champion.metadata.get("reference_profile", {})
-        )
+        reference = champion.metadata.get("reference_profile", {})
+        drift = population_stability(population.features, reference)
     with timer("write", "the list, its CSV and manifest"):
         context = ListContext(population, champion, drift, settings, when, validation)
         manifest, folder = publish(config, ranked, context, write_hook=write_hook)
     with timer("monitoring", "MLflow scoring run"):
         log_monitoring(config, context, manifest, ranked=ranked, timer=timer, folder=folder)
-    print_scoring_summary(
-        ranked, manifest, folder, seconds=timer.seconds, brief=timer.progress.quiet
-    )
+    brief = timer.progress.quiet
+    print_scoring_summary(ranked, manifest, folder, seconds=timer.seconds, brief=brief)
     return 0
 
 
@@ -236,8 +233,6 @@ def log_monitoring(
     """The scoring run in the monitoring experiment, from the step's start: the model version
     it used (tagged, linked, described), counts, scores, drift, timings."""
     experiment, name = config.tracking.scoring_experiment, f"score-{manifest['as_of']}"
-    model = manifest["model"]
-    link = descriptions.version_link(model["name"], model["version"], model["alias"])
     with tracking.run(
         context.champion.store,
         experiment,
@@ -245,18 +240,7 @@ def log_monitoring(
         started=timer.started,
         description=descriptions.SCORING_EXPERIMENT,
     ):
-        tracking.describe_run(
-            descriptions.scoring_description(manifest, folder=str(folder), version_link=link)
-        )
-        tracking.set_tags(
-            {
-                "model.name": model["name"],
-                "model.version": model["version"],
-                "model.alias": model["alias"],
-                "list.as_of": manifest["as_of"],
-            }
-        )
-        tracking.link_model_version(model["name"], model["version"])
+        _name_the_model(manifest, folder)
         _log_list_numbers(context, manifest, ranked=ranked, seconds=timer.seconds)
         tracking.log_figure(
             score_distribution_figure(
@@ -268,6 +252,24 @@ def log_monitoring(
             ),
             "plots/score_distribution.png",
         )
+
+
+def _name_the_model(manifest: dict, folder: Path) -> None:
+    """The run's description, tags and input link name the model version behind the list."""
+    model = manifest["model"]
+    link = descriptions.version_link(model["name"], model["version"], model["alias"])
+    tracking.describe_run(
+        descriptions.scoring_description(manifest, folder=str(folder), version_link=link)
+    )
+    tracking.set_tags(
+        {
+            "model.name": model["name"],
+            "model.version": model["version"],
+            "model.alias": model["alias"],
+            "list.as_of": manifest["as_of"],
+        }
+    )
+    tracking.link_model_version(model["name"], model["version"])
 
 
 def _log_list_numbers(
