@@ -13,7 +13,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: train test lint sample score ui bench clean venv
+.PHONY: train test lint sample score report ui bench clean venv
 
 venv: $(STAMP)
 
@@ -44,6 +44,10 @@ sample: $(STAMP)
 score: $(STAMP)
 	@echo "score: ranked at-risk list from the champion model"
 	@$(BIN)/churn score --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
+
+report: $(STAMP)
+	@echo "report: the retention report (one HTML file) from the exports and the lists so far"
+	@$(BIN)/churn report --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
 
 ui: $(STAMP)
 	@$(BIN)/churn ui --config $(CONFIG)

@@ -25,7 +25,7 @@ def _percent_axis(axes: Axes, which: str = "y", decimals: int = 0) -> None:
 
 
 def _months_axis(axes: Axes, months: pd.Series) -> None:
-    ticks = list(range(0, len(months), max(1, len(months) // 12)))
+    ticks = list(range(0, len(months), max(1, -(-len(months) // 12))))  # at most 12 labels
     axes.set_xticks(ticks, [f"{pd.Timestamp(months.iloc[i]):%Y-%m}" for i in ticks])
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
 

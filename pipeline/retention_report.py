@@ -163,8 +163,11 @@ def _came_true(config: Config, tables: dict, history: History, lists: Lists) -> 
 
 def _facts(config: Config, history: History, lists: Lists) -> list[str]:
     last_day = history.data_end - pd.Timedelta(days=1)
+    data = Path(config.exports.directory)
+    home = Path(config.path).resolve().parent
+    shown = data.relative_to(home) if data.is_relative_to(home) else data
     facts = [
-        f"Data: {config.exports.directory}, through {last_day:%Y-%m-%d}; "
+        f"Data: {shown}, through {last_day:%Y-%m-%d}; "
         f"{len(history.customers):,} customers; {descriptions.churn_words(config.churn)}.",
     ]
     if lists.latest is not None:

@@ -223,6 +223,10 @@ def open_store(settings: TrackingSettings) -> Store:
         store = Store(f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri())
     mlflow.set_tracking_uri(store.tracking_uri)
     mlflow.set_registry_uri(store.tracking_uri)
+    if not uri:
+        # MLflow exports the URI it is given as MLFLOW_TRACKING_URI for child processes; left
+        # there, the next project opened in this process would read it as the user's server
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
     with store_errors():
         MlflowClient().search_experiments(max_results=1)
     return store

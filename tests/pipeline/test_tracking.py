@@ -162,3 +162,16 @@ def test_the_ui_refuses_a_port_something_else_answers_on(tmp_path, monkeypatch):
     finally:
         squatter.shutdown()
     assert not (tmp_path / "mlruns" / "ui.log").exists()  # no server was started
+
+
+def test_a_second_local_store_in_one_process_is_its_own(tmp_path, monkeypatch):
+    import os
+
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    first = open_store(TrackingSettings(store_dir=str(tmp_path / "one")))
+    second = open_store(TrackingSettings(store_dir=str(tmp_path / "two")))
+    assert first.tracking_uri != second.tracking_uri
+    assert mlflow.get_tracking_uri() == second.tracking_uri
+    assert "MLFLOW_TRACKING_URI" not in os.environ
