@@ -3,6 +3,7 @@ where known, out-of-time evaluation, and an expanding-window backtest."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import pandas as pd
@@ -13,6 +14,7 @@ from models.matrix import FeatureLayout
 from models.split import TimeSplit
 from models.trainer import OnProgress, TrainedModel, train_churn_model
 
+log = logging.getLogger(__name__)
 LABEL = "churned"
 TRUTH = "true_probability"
 
@@ -124,5 +126,11 @@ def run_backtest(
         row["logistic_roc_auc"] = evaluate_scores(y, logistic)["roc_auc"]
         if TRUTH in test.columns and test[TRUTH].notna().all():
             row["truth_roc_auc"] = evaluate_scores(y, test[TRUTH].to_numpy())["roc_auc"]
+        log.info(
+            "backtest fold %d: test %s, ROC AUC %.3f",
+            fold,
+            f"{split.test[0]:%Y-%m-%d}",
+            row["roc_auc"],
+        )
         rows.append(row)
     return pd.DataFrame(rows)

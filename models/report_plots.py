@@ -137,36 +137,31 @@ def activity_figure(activity: pd.DataFrame) -> Figure:
     return figure
 
 
-def groups_figure(table: pd.DataFrame, overall: float, *, title: str, axes: Axes | None = None):
+def groups_figure(table: pd.DataFrame, overall: float, *, title: str) -> Figure:
     """Churn rate per group (bars labelled with customer-months), overall rate dashed."""
-    figure = None
-    if axes is None:
-        figure = agg_figure(*WIDE)
-        axes = figure.add_subplot()
+    figure = agg_figure(*WIDE)
+    _group_bars(figure.add_subplot(), table, overall, title)
+    return figure
+
+
+def _group_bars(axes: Axes, table: pd.DataFrame, overall: float, title: str) -> None:
     x = np.arange(len(table))
     bars = axes.bar(x, 100 * table["rate"], color="tab:purple", alpha=0.7)
-    axes.bar_label(
-        bars,
-        [f"{r:.1%}\n({n:,})" for r, n in zip(table["rate"], table["rows"], strict=True)],
-        fontsize=7,
-    )
+    labels = [f"{r:.1%}\n({n:,})" for r, n in zip(table["rate"], table["rows"], strict=True)]
+    axes.bar_label(bars, labels, fontsize=7)
     axes.set_xticks(x, table["value"], fontsize=8)
     axes.axhline(100 * overall, label=f"all customers ({overall:.1%})", **REFERENCE_STYLE)
     _percent_axis(axes)
-    axes.set(
-        title=title,
-        ylabel="churn rate",
-        ylim=(0, 100 * max(table["rate"].max(), overall) * 1.35 + 0.1),
-    )
+    top = 100 * max(float(table["rate"].max()) if len(table) else 0.0, overall) * 1.35
+    axes.set(title=title, ylabel="churn rate", ylim=(0, top + 0.1))
     axes.legend(loc="upper right", fontsize=8)
-    return figure if figure is not None else axes.figure
 
 
 def nps_figure(groups: pd.DataFrame, overall: float, monthly: pd.DataFrame) -> Figure:
     """Churn rate by NPS group beside the net promoter score per month."""
     figure = agg_figure(*WIDE)
     left, right = figure.subplots(1, 2)
-    groups_figure(groups, overall, title="Churn by NPS group", axes=left)
+    _group_bars(left, groups, overall, "Churn by NPS group")
     right.plot(np.arange(len(monthly)), monthly["nps"], marker="o", color="tab:green")
     right.axhline(0, **REFERENCE_STYLE)
     _months_axis(right, monthly["month"])

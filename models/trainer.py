@@ -3,6 +3,7 @@ on them (sigmoid by default, isotonic on request), so a predicted 0.2 means abou
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 MAX_ROUNDS = 3000
 EARLY_STOPPING = 150
+
+log = logging.getLogger(__name__)
 
 OnProgress = Callable[[str, float, float | None], None]
 """Told how far a long part has come: (what, done, total or None). The CLI draws it."""
@@ -187,7 +190,13 @@ def train_churn_model(
             candidates.append(
                 {**DEFAULT_PARAMS, **{k: v[rng.integers(len(v))] for k, v in SEARCH_SPACE.items()}}
             )
-    _, chosen, booster = best
+    loss, chosen, booster = best
+    log.info(
+        "LightGBM: best of %d trial(s) stopped at round %d, validation log loss %.4f",
+        len(tried),
+        booster.best_iteration,
+        loss,
+    )
     raw_valid = booster.predict(valid_set.data, num_iteration=booster.best_iteration)
     calibrator = Calibrator(calibration).fit(raw_valid, y_valid)
     return TrainedModel(booster, calibrator, layout, chosen, booster.best_iteration, tried)

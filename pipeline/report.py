@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,8 +15,24 @@ from models import plots
 from models.experiment import LABEL, ExperimentResult
 from pipeline.descriptions import SCORER_NAMES
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:  # the train step imports this module
     from pipeline.train import TrainingOutcome
+
+
+def log_tables(validation) -> None:
+    """With -v: what each export holds (rows, time span, rows for unknown customers)."""
+    for name, table in validation.tables.items():
+        span = f"{table.first:%Y-%m-%d} to {table.last:%Y-%m-%d}" if table.first else "no dates"
+        log.info(
+            "%s (%s): %s rows, %s, %s orphans",
+            name,
+            table.file,
+            f"{table.rows:,}",
+            span,
+            table.orphans,
+        )
 
 
 def print_warnings(problems: list[Problem]) -> None:

@@ -34,10 +34,6 @@ class History:
     active: pd.DataFrame  # (customer_id, cutoff) of customers at each month boundary
     rows: pd.DataFrame  # labelled (customer_id, cutoff, churned) with customer columns, tenure
 
-    @property
-    def boundaries(self) -> list[pd.Timestamp]:
-        return [*self.months, self.months[-1] + MONTH] if self.months else []
-
 
 def customer_history(
     tables: dict[str, ir.Table],

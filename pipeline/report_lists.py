@@ -153,15 +153,25 @@ def came_true_section(graded: dict, waiting: list, key: str, *, definition) -> S
     return Section(
         title,
         svg(charts.came_true_figure(latest.reset_index(), whole), key),
-        (
-            f"The list of {latest_date:%Y-%m-%d}: its high tier churned at "
-            f"{latest.loc['high', 'precision']:.1%} (predicted "
-            f"{latest.loc['high', 'predicted_rate']:.1%}), capturing "
-            f"{latest.loc['high', 'capture']:.0%} of the churners; the contact set's precision "
-            f"was {latest.loc[CONTACT_SET, 'precision']:.1%}.",
-            _drift_line(latest.loc[WHOLE_LIST], drift),
-        ),
+        (_tiers_line(latest_date, latest), _drift_line(latest.loc[WHOLE_LIST], drift)),
         _grades_table(grades) + _waiting_note(waiting, definition),
+    )
+
+
+def _tiers_line(when: pd.Timestamp, latest: pd.DataFrame) -> str:
+    high, contacts = latest.loc["high"], latest.loc[CONTACT_SET]
+    contact = (
+        f"the contact set's precision was {contacts['precision']:.1%}"
+        if contacts["customers"]
+        else "there was no contact set"
+    )
+    if not high["customers"]:
+        return f"The list of {when:%Y-%m-%d} had no high-risk customer; {contact}."
+    captured = "none" if pd.isna(high["capture"]) else f"{high['capture']:.0%}"
+    return (
+        f"The list of {when:%Y-%m-%d}: its high tier churned at {high['precision']:.1%} "
+        f"(predicted {high['predicted_rate']:.1%}), capturing {captured} of the churners; "
+        f"{contact}."
     )
 
 

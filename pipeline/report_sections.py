@@ -44,6 +44,12 @@ def recent_rows(history: History) -> pd.DataFrame:
     return history.rows[history.rows["cutoff"].isin(cutoffs)]
 
 
+def share(rates: pd.Series, key: str) -> str:
+    """A group's rate as a percentage, or "(none)" when no row fell in the group."""
+    value = rates.get(key, np.nan)
+    return "(none)" if pd.isna(value) else f"{value:.1%}"
+
+
 def _span(rows: pd.DataFrame) -> str:
     months = sorted(rows["cutoff"].unique())
     return f"{pd.Timestamp(months[0]):%Y-%m} to {pd.Timestamp(months[-1]):%Y-%m}"
@@ -132,7 +138,8 @@ def segments_section(history: History, columns: dict[str, str], key: str) -> Sec
     tables = {name: churn_rate_by(rows, c, top=8) for c, name in columns.items()}
     overall = float(rows["churned"].mean())
     found = pd.concat([t.assign(column=name) for name, t in tables.items()], ignore_index=True)
-    found = found[found["rows"] >= max(30, 0.01 * len(rows))]
+    sizable = found[found["rows"] >= max(30, 0.01 * len(rows))]
+    found = sizable if len(sizable) else found  # tiny data: every group counts
     high, low = found.loc[found["rate"].idxmax()], found.loc[found["rate"].idxmin()]
     return Section(
         "Churn by segment",
@@ -208,9 +215,8 @@ def support_section(history: History, tables: dict[str, ir.Table], key: str) -> 
         title,
         svg(charts.groups_figure(table, overall, title="Churn by support experience"), key),
         (
-            f"Customers with {OPEN} churned at {rate.get(OPEN, np.nan):.1%} and with {SLOW} at "
-            f"{rate.get(SLOW, np.nan):.1%}, against {rate.get(NONE, np.nan):.1%} with no "
-            "tickets.",
+            f"Customers with {OPEN} churned at {share(rate, OPEN)} and with {SLOW} at "
+            f"{share(rate, SLOW)}, against {share(rate, NONE)} with no tickets.",
             f"Slow: resolved after more than {slow:.0f} hours (the slowest quarter of "
             f"tickets); tickets opened in the {SUPPORT_DAYS} days before each month.",
         ),
@@ -230,16 +236,21 @@ def nps_section(history: History, tables: dict[str, ir.Table], key: str) -> Sect
     monthly = nps_by_month(answers)
     monthly = monthly[monthly["month"].isin(history.months)]
     rate = groups.set_index("value")["rate"]
-    last = monthly.iloc[-1]
+    trend = "No answers in the period."
+    if len(monthly):
+        last = monthly.iloc[-1]
+        trend = (
+            f"NPS was {last['nps']:+.0f} in {last['month']:%Y-%m} ({last['answers']:,} "
+            f"answers), {monthly['nps'].tail(12).mean():+.0f} on average over the last year."
+        )
     return Section(
         title,
         svg(charts.nps_figure(groups, float(rows["churned"].mean()), monthly), key),
         (
-            f"Detractors churned at {rate.get('detractor', np.nan):.1%} a month, promoters at "
-            f"{rate.get('promoter', np.nan):.1%} (no answer in the year before: "
-            f"{rate.get('no answer', np.nan):.1%}).",
-            f"NPS was {last['nps']:+.0f} in {last['month']:%Y-%m} ({last['answers']:,} answers), "
-            f"{monthly['nps'].tail(12).mean():+.0f} on average over the last year.",
+            f"Detractors churned at {share(rate, 'detractor')} a month, promoters at "
+            f"{share(rate, 'promoter')} (no answer in the year before: "
+            f"{share(rate, 'no answer')}).",
+            trend,
         ),
     )
 

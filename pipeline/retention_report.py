@@ -10,6 +10,7 @@ changed) and whether the earlier lists came true. Written to
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -25,11 +26,12 @@ from pipeline import report_sections as sections
 from pipeline.config import Config
 from pipeline.datasets import data_span, scoring_features, today
 from pipeline.progress import Progress
-from pipeline.report import print_warnings
+from pipeline.report import log_tables, print_warnings
 from pipeline.report_data import History, Lists, at_risk_lists, customer_history
 from pipeline.report_html import Part, Section, page
 from pipeline.timing import Timer
 
+log = logging.getLogger(__name__)
 REPORT_FILE = "report.html"
 
 
@@ -44,6 +46,7 @@ def run_report(
         paths, validation = ingest_exports(
             config.exports, config.cache_dir, config.as_of or today()
         )
+        log_tables(validation)
     print_warnings(validation.warnings)
     tables = open_tables(paths)
     with timer("history", "customers, populations and labels month by month"):
@@ -55,6 +58,13 @@ def run_report(
             profile=config.exports.profile,
         )
         lists = at_risk_lists(Path(config.scoring.output_dir), when)
+        log.info(
+            "%d whole months, %s labelled customer-months, %d lists up to %s",
+            len(history.months),
+            f"{len(history.rows):,}",
+            len(lists.folders),
+            f"{when:%Y-%m-%d}",
+        )
     with timer("sections", "retention, early warnings and the lists, in charts"):
         html = page(
             f"Retention report as of {when:%Y-%m-%d}",

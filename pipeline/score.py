@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,8 +31,10 @@ from pipeline.datasets import scoring_features, today
 from pipeline.manifest import ListFacts, list_manifest
 from pipeline.outputs import date_lock, previous_list, write_list
 from pipeline.progress import Progress
-from pipeline.report import print_scoring_summary, print_warnings
+from pipeline.report import log_tables, print_scoring_summary, print_warnings
 from pipeline.timing import Timer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ def run_scoring(
     guards.check_as_of(config, when, export_date)
     with timer("validate", "checking and typing the exports"):
         paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
+        log_tables(validation)
     print_warnings(validation.warnings)
     with timer("load_model", f"models:/{config.model.name}@{config.model.alias}"):
         champion = load_champion(config)
@@ -122,6 +126,7 @@ def current_population(
     freshness = guards.check_freshness(config, tables, when, labels=labels)
     guards.check_tables(config, spec, tables)
     features = scoring_features(tables, when, spec, definition=config.churn)
+    log.info("%s customers eligible as of %s", f"{len(features):,}", f"{when:%Y-%m-%d}")
     guards.check_features(config, features, champion.metadata, when=when)
     return Population(features, freshness, spec)
 

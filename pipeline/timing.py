@@ -28,12 +28,11 @@ class Timer:
     def __call__(self, stage: str, doing: str = "") -> Iterator[None]:
         start = time.perf_counter()
         self.progress.begin(stage, doing)
-        log.info("%s: %s", stage, doing or "started")
+        log.info("%s started", stage)
         try:
             yield
         except BaseException:
             self.progress.abandon()
             raise
         self.seconds[stage] = round(time.perf_counter() - start, 3)
-        self.progress.end(self.seconds[stage])
-        log.info("%s: done in %.1f s", stage, self.seconds[stage])
+        self.progress.end(self.seconds[stage])  # the stage line says it is done, and when

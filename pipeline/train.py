@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from pipeline.config import Config
 from pipeline.datasets import attach_truth, data_span, labelled_features, today
 from pipeline.progress import Progress
 from pipeline.timing import Timer
+
+log = logging.getLogger(__name__)
 
 
 def model_metadata(
@@ -192,6 +195,7 @@ def validated_tables(config: Config, export_date: dt.date) -> tuple[dict, list[P
     """The exports checked and typed (cached), opened as engine tables, and the tolerated
     problems to show."""
     paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
+    report.log_tables(validation)
     return open_tables(paths), validation.warnings
 
 
@@ -210,7 +214,12 @@ def training_data(config: Config, tables: dict) -> TrainingData:
     layout = FeatureLayout.from_frame(
         frame[frame["cutoff"].isin(split.train)], [f.name for f in catalogue], categorical
     )
-    return TrainingData(spec, frame, split, layout, data_start, data_end)
+    data = TrainingData(spec, frame, split, layout, data_start, data_end)
+    for part in ("train", "valid", "test"):
+        rows = data.rows(part)
+        log.info("%s: %s rows, %s churners", part, f"{len(rows):,}", f"{int(rows[LABEL].sum()):,}")
+    log.info("%d features over cutoffs %s", len(layout.features), descriptions.dates(split.all))
+    return data
 
 
 def fit_and_evaluate(
