@@ -53,9 +53,10 @@ ui: $(STAMP)
 	@$(BIN)/churn ui --config $(CONFIG)
 
 bench: $(STAMP)
-	@echo "bench: feature and scoring benchmarks (results in bench/results/)"
+	@echo "bench: feature, scoring and report benchmarks (results in bench/results/)"
 	@$(BIN)/python -m bench.features_bench
 	@$(BIN)/python -m bench.score_bench
+	@$(BIN)/python -m bench.report_bench
 
 # Leaves mlruns/ (experiments, registry) and outputs/ (at-risk lists) alone.
 clean:

@@ -153,7 +153,7 @@ def calibration_figure(
     must be a probability in [0, 1]. The axes end a little above the largest point, since
     churn probabilities rarely come near 1."""
     figure, axes = single_axes("Calibration", "mean predicted probability", "observed churn rate")
-    largest = 0.0
+    largest, counted = 0.0, next(iter(curves), "")
     for index, (name, probability) in enumerate(curves.items()):
         table = calibration_table(y_true, probability, bins)
         ece = expected_calibration_error(y_true, probability, bins)
@@ -169,7 +169,7 @@ def calibration_figure(
     top = min(1.0, max(0.1, 1.15 * largest))
     axes.plot([0, top], [0, top], label="perfectly calibrated", **REFERENCE_STYLE)
     axes.set(xlim=(0, top), ylim=(0, top))
-    axes.legend(loc="upper left", title="labels: customers per bin (first curve)")
+    axes.legend(loc="upper left", title=f"numbers: customers per bin ({counted})")
     return figure
 
 

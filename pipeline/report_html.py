@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import numbers
 import re
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ def table(frame, *, formats: dict[str, str] | None = None) -> str:
         cells = []
         for column, value in zip(frame.columns, record, strict=True):
             shown = format(value, formats[column]) if column in formats else value
+            if isinstance(value, float) and math.isnan(value):
+                shown = "-"  # a rate over no customers
             number = isinstance(value, numbers.Number) and not isinstance(value, bool)
             cells.append(f'<td class="{"n" if number else "t"}">{html.escape(str(shown))}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")

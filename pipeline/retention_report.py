@@ -77,6 +77,8 @@ def run_report(
     with timer("mlflow", "attached to the list's scoring run"):
         run_id = _attach(config, lists, path)
     _print_result(path, run_id, quiet=timer.progress.quiet)
+    if not timer.progress.quiet:
+        print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.seconds.items()))
     return 0
 
 
