@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from models.labels import ChurnDefinition
+from models.split import TimeSplit
+
 TRAINING_EXPERIMENT = (
     "Training runs of the churn model. Each run builds point-in-time features at monthly "
     "cutoffs, trains LightGBM with calibration, compares it out of time with a logistic "
@@ -34,7 +37,7 @@ def dates(cutoffs: Sequence[pd.Timestamp]) -> str:
     return ", ".join(f"{c:%Y-%m-%d}" for c in cutoffs)
 
 
-def churn_words(definition) -> str:
+def churn_words(definition: ChurnDefinition) -> str:
     """`contractual churn within 30 days` (and the lead time when there is one)."""
     words = f"{definition.kind} churn within {definition.horizon_days} days"
     return words + (
@@ -58,7 +61,7 @@ def training_description(
     *,
     data: str,
     churn: str,
-    split,
+    split: TimeSplit,
     rows: dict[str, int],
     scores: dict[str, dict[str, float]],
     registered: str,

@@ -11,6 +11,7 @@ import pandas as pd
 
 from features.describe import count, plain_name
 from features.errors import Problem
+from features.ingest import ValidationReport
 from models import plots
 from models.experiment import LABEL, ExperimentResult
 from pipeline.descriptions import SCORER_NAMES
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the train step imports this module
     from pipeline.train import TrainingOutcome
 
 
-def log_tables(validation) -> None:
+def log_tables(validation: ValidationReport) -> None:
     """With -v: what each export holds (rows, time span, rows for unknown customers)."""
     for name, table in validation.tables.items():
         span = f"{table.first:%Y-%m-%d} to {table.last:%Y-%m-%d}" if table.first else "no dates"

@@ -137,7 +137,9 @@ def _waiting_words(waiting: list[pd.Timestamp], definition: ChurnDefinition) -> 
     )
 
 
-def came_true_section(graded: dict, waiting: list, key: str, *, definition) -> Section:
+def came_true_section(
+    graded: dict, waiting: list, key: str, *, definition: ChurnDefinition
+) -> Section:
     """Precision and capture of each tier and the contact set, predicted against actual."""
     title = "Tiers and the contact set against what happened"
     if not graded:

@@ -122,7 +122,9 @@ def cohort_section(history: History, key: str) -> Section:
     )
 
 
-def segment_columns(history: History, categorical: tuple[str, ...], numeric) -> dict[str, str]:
+def segment_columns(
+    history: History, categorical: tuple[str, ...], numeric: tuple[str, ...]
+) -> dict[str, str]:
     """The columns churn is broken down by: the configured profile columns (numeric ones
     when they take few values) and the tenure band, by their plain names."""
     columns = {c: plain_name(c) for c in categorical if c in history.rows.columns}

@@ -19,6 +19,7 @@ import pandas as pd
 
 from features.build import resolve_spec
 from features.engine import open_tables
+from features.errors import Fault, Problem
 from features.ingest import ingest_exports
 from pipeline import descriptions, tracking
 from pipeline import report_lists as lists_
@@ -192,12 +193,18 @@ def _facts(config: Config, history: History, lists: Lists) -> list[str]:
 def write_report(output_dir: Path, when: pd.Timestamp, html: str) -> Path:
     """Write the report under `as_of=DATE/` in one step (a reader never sees half a file)."""
     folder = output_dir / f"as_of={when:%Y-%m-%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".report-", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(html)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, folder / REPORT_FILE)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".report-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(html)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, folder / REPORT_FILE)
+    except OSError as error:
+        why = error.strerror or type(error).__name__
+        raise Fault(
+            [Problem(str(folder), f"cannot write the report ({why}); set [report] output_dir")]
+        ) from None
     return folder / REPORT_FILE
 
 

@@ -118,3 +118,19 @@ def test_sections_without_their_data_say_so(reported_project, tmp_path):
 
     section = support_section(None, {}, "support")
     assert section.missing == "no support data in the exports" and section.chart is None
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path):
+    import pytest
+
+    from features.errors import Fault
+    from pipeline.retention_report import write_report
+
+    in_the_way = tmp_path / "reports"
+    in_the_way.write_text("a file where the folder should be")
+    with pytest.raises(Fault) as raised:
+        write_report(in_the_way, pd.Timestamp("2025-11-01"), "<html></html>")
+    (problem,) = raised.value.problems
+    assert "cannot write the report" in problem.line() and "[report] output_dir" in problem.line()
+    ok = write_report(tmp_path / "fine", pd.Timestamp("2025-11-01"), "<html></html>")
+    assert ok.read_text() == "<html></html>" and not list(ok.parent.glob(".report-*"))
