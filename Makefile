@@ -13,7 +13,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: train test lint sample score ui bench clean venv
+.PHONY: train test lint sample score report ui bench clean venv
 
 venv: $(STAMP)
 
@@ -45,13 +45,18 @@ score: $(STAMP)
 	@echo "score: ranked at-risk list from the champion model"
 	@$(BIN)/churn score --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
 
+report: $(STAMP)
+	@echo "report: the retention report (one HTML file) from the exports and the lists so far"
+	@$(BIN)/churn report --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
+
 ui: $(STAMP)
 	@$(BIN)/churn ui --config $(CONFIG)
 
 bench: $(STAMP)
-	@echo "bench: feature and scoring benchmarks (results in bench/results/)"
+	@echo "bench: feature, scoring and report benchmarks (results in bench/results/)"
 	@$(BIN)/python -m bench.features_bench
 	@$(BIN)/python -m bench.score_bench
+	@$(BIN)/python -m bench.report_bench
 
 # Leaves mlruns/ (experiments, registry) and outputs/ (at-risk lists) alone.
 clean:

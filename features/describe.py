@@ -10,6 +10,7 @@ template that reads a missing value renders as None: the reader never sees "n/a"
 from __future__ import annotations
 
 import math
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,3 +127,21 @@ def template_fields(template: str) -> list[str]:
         return []
     names = [f.split(".", 1)[0].split("[", 1)[0] for f in parsed]
     return list(dict.fromkeys(names))
+
+
+_WINDOW = re.compile(r"_(?:(?P<after>\d+)_)?(?P<days>\d+)d$")
+_WORDS = {"nps": "NPS", "addon": "add-on", "mean": "average", "max": "maximum", "min": "minimum"}
+
+
+def plain_name(feature: str, value_label: str = "value") -> str:
+    """A feature's name in plain words for chart labels: `active_days_30_60d` -> "active
+    days, 30-60 days ago", `value_30d` -> "minutes of use, last 30 days" (the configured
+    `value_label`), `last_nps` -> "last NPS"."""
+    match = _WINDOW.search(feature)
+    stem = feature[: match.start()] if match else feature
+    words = [_WORDS.get(w, w) for w in stem.split("_") if w and w != "is"]
+    text = value_label if words == ["value"] else " ".join(words)
+    if not match:
+        return text
+    days, after = match["days"], match["after"]
+    return f"{text}, {after}-{days} days ago" if after else f"{text}, last {days} days"

@@ -3,6 +3,7 @@ where known, out-of-time evaluation, and an expanding-window backtest."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import pandas as pd
@@ -11,8 +12,9 @@ from models.baselines import fit_health_calibration, fit_logistic, health_risk, 
 from models.evaluate import evaluate_scores, paired_auc_difference
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
-from models.trainer import TrainedModel, train_churn_model
+from models.trainer import OnProgress, TrainedModel, train_churn_model
 
+log = logging.getLogger(__name__)
 LABEL = "churned"
 TRUTH = "true_probability"
 
@@ -43,11 +45,15 @@ def run_experiment(
     search_seconds: float = 0.0,
     backtest: list[TimeSplit] | None = None,
     calibration: str = "sigmoid",
+    progress: OnProgress | None = None,
 ) -> ExperimentResult:
     """Train on the split's train cutoffs, validate/calibrate on its valid cutoffs, and score
-    the model and baselines on its test cutoffs."""
+    the model and baselines on its test cutoffs. `progress` hears of boosting rounds, search
+    time and backtest folds."""
     train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-    model = train_churn_model(train, valid, layout, LABEL, seed, search_seconds, calibration)
+    model = train_churn_model(
+        train, valid, layout, LABEL, seed, search_seconds, calibration, progress=progress
+    )
     logistic = fit_logistic(train, layout, LABEL)
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
@@ -73,7 +79,13 @@ def run_experiment(
         scores=scores,
         test=out,
         backtest=run_backtest(
-            frame, backtest or [], layout, seed=seed, params=model.params, calibration=calibration
+            frame,
+            backtest or [],
+            layout,
+            seed=seed,
+            params=model.params,
+            calibration=calibration,
+            progress=progress,
         ),
         contributions=model.contributions(test),
         gaps=gaps,
@@ -88,13 +100,23 @@ def run_backtest(
     seed: int,
     params: dict | None = None,
     calibration: str = "sigmoid",
+    progress: OnProgress | None = None,
 ) -> pd.DataFrame:
     """Re-fit on expanding windows and score each next cutoff: is quality stable over time?"""
     rows = []
-    for split in splits:
+    for fold, split in enumerate(splits):
+        if progress is not None:
+            progress("backtest fold", fold + 1, len(splits))
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
         model = train_churn_model(
-            train, valid, layout, LABEL, seed, calibration=calibration, params=params
+            train,
+            valid,
+            layout,
+            LABEL,
+            seed,
+            calibration=calibration,
+            params=params,
+            progress=progress,
         )
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
@@ -104,5 +126,11 @@ def run_backtest(
         row["logistic_roc_auc"] = evaluate_scores(y, logistic)["roc_auc"]
         if TRUTH in test.columns and test[TRUTH].notna().all():
             row["truth_roc_auc"] = evaluate_scores(y, test[TRUTH].to_numpy())["roc_auc"]
+        log.info(
+            "backtest fold %d: test %s, ROC AUC %.3f",
+            fold,
+            f"{split.test[0]:%Y-%m-%d}",
+            row["roc_auc"],
+        )
         rows.append(row)
     return pd.DataFrame(rows)

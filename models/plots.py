@@ -145,12 +145,16 @@ def lift_figure(y_true: ArrayLike, curves: Mapping[str, ArrayLike], bins: int = 
 def calibration_figure(
     y_true: ArrayLike, curves: Mapping[str, ArrayLike], bins: int = 10
 ) -> Figure:
-    """Reliability diagram: observed churn rate against mean predicted probability per bin.
+    """Reliability diagram: observed churn rate against mean predicted probability per bin,
+    the first curve's points labelled with how many customers each bin holds.
 
-    Points off the diagonal mean the probabilities cannot be read as churn chances. Unlike
-    the ranking figures, every curve here must be a probability in [0, 1]."""
+    Points off the diagonal mean the probabilities cannot be read as churn chances; a point
+    backed by a handful of customers is noise. Unlike the ranking figures, every curve here
+    must be a probability in [0, 1]. The axes end a little above the largest point, since
+    churn probabilities rarely come near 1."""
     figure, axes = single_axes("Calibration", "mean predicted probability", "observed churn rate")
-    for name, probability in curves.items():
+    largest, counted = 0.0, next(iter(curves), "")
+    for index, (name, probability) in enumerate(curves.items()):
         table = calibration_table(y_true, probability, bins)
         ece = expected_calibration_error(y_true, probability, bins)
         axes.plot(
@@ -159,21 +163,43 @@ def calibration_figure(
             marker="o",
             label=f"{name} (ECE {ece:.3f})",
         )
-    axes.plot([0, 1], [0, 1], label="perfectly calibrated", **REFERENCE_STYLE)
-    axes.set(xlim=(0, 1), ylim=(0, 1))
-    axes.legend(loc="upper left")
+        largest = max(largest, table["mean_predicted"].max(), table["observed_rate"].max())
+        if index == 0:
+            _label_counts(axes, table)
+    top = min(1.0, max(0.1, 1.15 * largest))
+    axes.plot([0, top], [0, top], label="perfectly calibrated", **REFERENCE_STYLE)
+    axes.set(xlim=(0, top), ylim=(0, top))
+    axes.legend(loc="upper left", title=f"numbers: customers per bin ({counted})")
     return figure
 
 
-def importance_figure(importance: pd.Series, top: int = 25) -> Figure:
-    """Horizontal bars of the `top` features by gain importance, largest at the top."""
+def _label_counts(axes: Axes, table: pd.DataFrame) -> None:
+    for row in table.itertuples():
+        axes.annotate(
+            f"{row.rows:,}",
+            (row.mean_predicted, row.observed_rate),
+            textcoords="offset points",
+            xytext=(4, -10),
+            fontsize=7,
+        )
+
+
+def _named(names, labels: Mapping[str, str] | None) -> list[str]:
+    return [str((labels or {}).get(name, name)) for name in names]
+
+
+def importance_figure(
+    importance: pd.Series, top: int = 25, *, labels: Mapping[str, str] | None = None
+) -> Figure:
+    """Horizontal bars of the `top` features by gain importance, largest at the top, each
+    named by `labels` (plain words) where given."""
     largest = importance.sort_values(ascending=False).head(top)
     figure = agg_figure(7.0, max(3.0, 0.3 * len(largest) + 1.2))
     axes = figure.add_subplot()
     # barh draws the first bar lowest, so reverse to put the largest on top.
     positions = np.arange(len(largest))[::-1]
     axes.barh(positions, largest.to_numpy(dtype=float))
-    axes.set_yticks(positions, [str(name) for name in largest.index])
+    axes.set_yticks(positions, _named(largest.index, labels))
     axes.set(title=f"Top {len(largest)} features by gain", xlabel="gain importance", ylabel="")
     return figure
 
@@ -204,11 +230,15 @@ def draw_signed_contributions(
 
 
 def contributions_figure(
-    contributions: pd.DataFrame, top: int = 20, max_points: int = 2000
+    contributions: pd.DataFrame,
+    top: int = 20,
+    max_points: int = 2000,
+    *,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Which features move churn risk most, and which way: mean |contribution| bars beside a
     strip of each customer's signed contribution (rows = customers, columns = features,
-    values = log-odds contributions without the bias column)."""
+    values = log-odds contributions without the bias column); features named by `labels`."""
     strongest = strongest_features(contributions, top)
     features = list(strongest.index)
     sample = contributions[features]
@@ -219,7 +249,7 @@ def contributions_figure(
     bars, strip = figure.subplots(1, 2, sharey=True, width_ratios=(1, 2))
     positions = np.arange(len(features))[::-1].astype(float)
     bars.barh(positions, strongest.to_numpy(dtype=float))
-    bars.set_yticks(positions, [str(name) for name in features])
+    bars.set_yticks(positions, _named(features, labels))
     bars.set(title="Mean |contribution|", xlabel="mean |log-odds contribution|")
     draw_signed_contributions(strip, sample.to_numpy(dtype=float), positions)
     strip.set(title="Per customer", xlabel="log-odds contribution")
@@ -257,8 +287,31 @@ def backtest_figure(table: pd.DataFrame, group: str | None = None) -> Figure:
     return figure
 
 
-def score_distribution_figure(probability: ArrayLike, bins: int = 40) -> Figure:
-    """Histogram of tonight's churn probabilities: a shifted shape is the first sign of drift."""
-    figure, axes = single_axes("Churn probability distribution", "churn probability", "customers")
-    axes.hist(np.asarray(probability, dtype=float), bins=bins, range=(0.0, 1.0))
+def score_distribution_figure(
+    probability: ArrayLike, bins: int = 40, *, tiers: Mapping[str, float] | None = None
+) -> Figure:
+    """Histogram of tonight's churn probabilities, with a line at each tier threshold and how
+    many customers are at or above it: a shifted shape is the first sign of drift.
+
+    The counts are on a log scale and the x axis ends just past the highest score, so the
+    few high-risk customers stay visible beside the many low ones."""
+    scores = np.asarray(probability, dtype=float)
+    figure, axes = single_axes(
+        "Churn probability distribution", "churn probability", "customers (log scale)"
+    )
+    highest = max([float(scores.max()) if scores.size else 0.0, *(tiers or {}).values()])
+    right = min(1.0, np.ceil(highest * 1.05 / 0.05) * 0.05)
+    axes.hist(scores, bins=bins, range=(0.0, right))
+    axes.set_yscale("log")
+    axes.set_xlim(0.0, right)
+    for index, (tier, threshold) in enumerate(sorted((tiers or {}).items(), key=lambda t: t[1])):
+        above = int((scores >= threshold).sum())
+        axes.axvline(
+            threshold,
+            color=("tab:orange", "tab:red")[min(index, 1)],
+            linestyle="--",
+            label=f"{tier} risk from {threshold:.2f} ({above:,} customers at or above)",
+        )
+    if tiers:
+        axes.legend(loc="upper right")
     return figure

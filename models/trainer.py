@@ -3,7 +3,9 @@ on them (sigmoid by default, isotonic on request), so a predicted 0.2 means abou
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 MAX_ROUNDS = 3000
 EARLY_STOPPING = 150
+
+log = logging.getLogger(__name__)
+
+OnProgress = Callable[[str, float, float | None], None]
+"""Told how far a long part has come: (what, done, total or None). The CLI draws it."""
 
 SEARCH_SPACE: dict[str, list[Any]] = {
     "num_leaves": [7, 15, 31, 63],
@@ -95,15 +102,34 @@ def _sigmoid(raw: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-scale * raw))
 
 
-def _fit(params: dict[str, Any], train: lgb.Dataset, valid: lgb.Dataset, seed: int) -> lgb.Booster:
+def _fit(
+    params: dict[str, Any],
+    train: lgb.Dataset,
+    valid: lgb.Dataset,
+    seed: int,
+    progress: OnProgress | None = None,
+) -> lgb.Booster:
+    callbacks = [lgb.early_stopping(EARLY_STOPPING, first_metric_only=True, verbose=False)]
+    if progress is not None:
+        callbacks.append(_rounds(progress))
     return lgb.train(
         {**params, "seed": seed},
         train,
         num_boost_round=MAX_ROUNDS,
         valid_sets=[valid],
         valid_names=["valid"],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING, first_metric_only=True, verbose=False)],
+        callbacks=callbacks,
     )
+
+
+def _rounds(progress: OnProgress) -> Callable[[Any], None]:
+    """A LightGBM callback telling `progress` each boosting round (early stopping usually
+    ends well before the maximum)."""
+
+    def callback(env: Any) -> None:
+        progress("boosting round", env.iteration + 1, env.end_iteration)
+
+    return callback
 
 
 def _datasets(layout: FeatureLayout, train: pd.DataFrame, valid: pd.DataFrame, label: str):
@@ -128,20 +154,23 @@ def train_churn_model(
     search_seconds: float = 0.0,
     calibration: Method = "sigmoid",
     params: dict[str, Any] | None = None,
+    *,
+    progress: OnProgress | None = None,
 ) -> TrainedModel:
     """Fit LightGBM on the training rows with early stopping on validation, optionally try
     random parameter sets for `search_seconds` (best validation log loss wins), then
-    calibrate on the validation rows."""
+    calibrate on the validation rows. `progress` hears of boosting rounds and search time."""
     train_set, valid_set = _datasets(layout, train, valid, label)
     y_valid = valid[label].to_numpy()
     candidates = [dict(params or DEFAULT_PARAMS)]
     rng = np.random.default_rng(seed)
     best: tuple[float, dict[str, Any], lgb.Booster] | None = None
     tried: list[dict[str, Any]] = []
-    deadline = time.monotonic() + search_seconds
+    started = time.monotonic()
+    deadline = started + search_seconds
     while candidates:
         trial = candidates.pop()
-        booster = _fit(trial, train_set, valid_set, seed)
+        booster = _fit(trial, train_set, valid_set, seed, progress)
         valid_p = booster.predict(valid_set.data, num_iteration=booster.best_iteration)
         loss = log_loss(y_valid, valid_p)
         tried.append(
@@ -154,11 +183,20 @@ def train_churn_model(
         )
         if best is None or loss < best[0]:
             best = (loss, trial, booster)
+        if progress is not None and search_seconds > 0:
+            spent = min(time.monotonic() - started, search_seconds)
+            progress("search seconds", round(spent), search_seconds)
         if time.monotonic() < deadline:
             candidates.append(
                 {**DEFAULT_PARAMS, **{k: v[rng.integers(len(v))] for k, v in SEARCH_SPACE.items()}}
             )
-    _, chosen, booster = best
+    loss, chosen, booster = best
+    log.info(
+        "LightGBM: best of %d trial(s) stopped at round %d, validation log loss %.4f",
+        len(tried),
+        booster.best_iteration,
+        loss,
+    )
     raw_valid = booster.predict(valid_set.data, num_iteration=booster.best_iteration)
     calibrator = Calibrator(calibration).fit(raw_valid, y_valid)
     return TrainedModel(booster, calibrator, layout, chosen, booster.best_iteration, tried)

@@ -1,4 +1,4 @@
-"""The `churn` command: validate, simulate, features, train, score, ui.
+"""The `churn` command: validate, simulate, features, train, score, report, ui.
 
 User mistakes (bad exports, bad config, refusals) print one line each on stderr and exit
 non-zero; they never show a traceback.
@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from features.errors import EXIT_BAD_INPUT, EXIT_OK, UserError
@@ -33,9 +34,26 @@ def _count(text: str) -> int:
     return value
 
 
+def _noise(p: argparse.ArgumentParser, default=None) -> None:
+    """-v / -q, before or after the command (`churn -q score` or `churn score -q`)."""
+    noise = p.add_mutually_exclusive_group()
+    kept = {} if default is None else {"default": default}
+    noise.add_argument(
+        "-v", "--verbose", action="store_true", help="log each step's details", **kept
+    )
+    noise.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress, only a one-line result (cron)",
+        **kept,
+    )
+
+
 def _with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, default=Path("churn.toml"), help="TOML config")
     p.add_argument("--data", help="export directory (overrides [data].dir)")
+    _noise(p, default=argparse.SUPPRESS)  # absent here: the value before the command stands
     return p
 
 
@@ -55,7 +73,7 @@ def _data_commands(sub) -> None:
 
 
 def _model_commands(sub) -> None:
-    """train, score, ui: the commands about models and lists."""
+    """train, score, report, ui: the commands about models and lists."""
     t = _with_config(sub.add_parser("train", help="build features, train, evaluate, register"))
     t.add_argument("--as-of", type=_date, help="treat the data as exported on this date")
     sc = _with_config(sub.add_parser("score", help="write today's ranked at-risk list"))
@@ -64,6 +82,12 @@ def _model_commands(sub) -> None:
     )
     sc.add_argument(
         "--capacity", type=_count, help="how many customers the team can contact (0: none)"
+    )
+    r = _with_config(
+        sub.add_parser("report", help="write the retention report (one HTML file) and log it")
+    )
+    r.add_argument(
+        "--as-of", type=_date, help="report as of this date (default: [data] as_of, else today)"
     )
     u = _with_config(sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1"))
     u.add_argument("--port", type=int, default=5000)
@@ -76,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 done, 2 bad exports or configuration, 3 refused (the result would "
         "be wrong), 4 a fault in the environment; see docs/exit-codes.md",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    _noise(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     _data_commands(sub)
     _model_commands(sub)
@@ -129,18 +153,37 @@ def _features(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress(args: argparse.Namespace):
+    """Stage lines and bars on stderr; redrawn in place on a terminal unless -v logs lines."""
+    from pipeline.progress import Progress
+
+    return Progress(
+        args.command,
+        quiet=args.quiet,
+        live=False if args.verbose else None,
+        started=args.started,
+    )
+
+
 def _train(args: argparse.Namespace) -> int:
     config = _load(args)  # checked before the heavy imports: a config error answers at once
     from pipeline.train import run_training
 
-    return run_training(config, as_of=args.as_of)
+    return run_training(config, as_of=args.as_of, progress=_progress(args))
 
 
 def _score(args: argparse.Namespace) -> int:
     config = _load(args)
     from pipeline.score import run_scoring
 
-    return run_scoring(config, as_of=args.as_of, capacity=args.capacity)
+    return run_scoring(config, as_of=args.as_of, capacity=args.capacity, progress=_progress(args))
+
+
+def _report(args: argparse.Namespace) -> int:
+    config = _load(args)
+    from pipeline.retention_report import run_report
+
+    return run_report(config, as_of=args.as_of, progress=_progress(args))
 
 
 def _ui(args: argparse.Namespace) -> int:
@@ -155,13 +198,16 @@ COMMANDS = {
     "features": _features,
     "train": _train,
     "score": _score,
+    "report": _report,
     "ui": _ui,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one `churn` subcommand and return its exit code."""
+    started = time.time()
     args = _parser().parse_args(argv)
+    args.started = started
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",

@@ -123,6 +123,15 @@ class ScoringSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Where `churn report` writes the retention report."""
+
+    output_dir: str = "outputs/reports"
+
+    CHECKS: ClassVar[dict] = {"output_dir": Text(non_empty=True)}
+
+
+@dataclass(frozen=True)
 class TrackingSettings:
     """The local MLflow store used when MLFLOW_TRACKING_URI is not set."""
 
@@ -156,6 +165,7 @@ class Config:
     tracking: TrackingSettings = TrackingSettings()
     plays: PlaySettings = PlaySettings()
     path: Path = field(default=Path("churn.toml"))
+    report: ReportSettings = ReportSettings()
 
 
 def _fail(path: Path, message: str) -> ConfigError:
@@ -282,6 +292,7 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         "scoring",
         "tracking",
         "plays",
+        "report",
     }
     unknown = sorted(set(raw) - sections)
     if unknown:
@@ -330,6 +341,9 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     scoring = _section(path, ScoringSettings, raw.get("scoring", {}), "scoring", problems)
     if not Path(scoring.output_dir).is_absolute():
         scoring = replace(scoring, output_dir=str(base / scoring.output_dir))
+    report = _section(path, ReportSettings, raw.get("report", {}), "report", problems)
+    if not Path(report.output_dir).is_absolute():
+        report = replace(report, output_dir=str(base / report.output_dir))
     features = _section(path, FeatureSettings, raw.get("features", {}), "features", problems)
     training = _section(path, TrainingSettings, raw.get("training", {}), "training", problems)
     churn = _section(path, ChurnDefinition, raw.get("churn", {}), "churn", problems)
@@ -350,4 +364,5 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         tracking=tracking,
         plays=_plays(path, raw.get("plays", {}), profile, features),
         path=path,
+        report=report,
     )

@@ -550,3 +550,8 @@ def previous_list(
             reason = " ".join(str(error).split())  # one log line, whatever the reader said
             log.warning("%s: cannot read the list (%s); trying an older one", folder, reason)
     return None
+
+
+def dated_lists(output_dir: Path) -> list[tuple[pd.Timestamp, Path]]:
+    """Every date's list folder in `output_dir`, newest first (the report reads them all)."""
+    return _dated_lists(output_dir)

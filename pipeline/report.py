@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from features.describe import count
+from features.describe import count, plain_name
 from features.errors import Problem
+from features.ingest import ValidationReport
 from models import plots
 from models.experiment import LABEL, ExperimentResult
+from pipeline.descriptions import SCORER_NAMES
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the train step imports this module
     from pipeline.train import TrainingOutcome
+
+
+def log_tables(validation: ValidationReport) -> None:
+    """With -v: what each export holds (rows, time span, rows for unknown customers)."""
+    for name, table in validation.tables.items():
+        span = f"{table.first:%Y-%m-%d} to {table.last:%Y-%m-%d}" if table.first else "no dates"
+        log.info(
+            "%s (%s): %s rows, %s, %s orphans",
+            name,
+            table.file,
+            f"{table.rows:,}",
+            span,
+            table.orphans,
+        )
 
 
 def print_warnings(problems: list[Problem]) -> None:
@@ -23,22 +42,30 @@ def print_warnings(problems: list[Problem]) -> None:
         print(f"warning: {problem.line()}", file=sys.stderr)
 
 
-def evaluation_figures(result: ExperimentResult) -> dict[str, object]:
-    """Every evaluation plot of a run, by artifact path."""
+def evaluation_figures(
+    result: ExperimentResult, *, value_label: str = "value"
+) -> dict[str, object]:
+    """Every evaluation plot of a run, by artifact path: scorers in plain words in the
+    legends, features by their plain names (`value_label` says what engagement value is)."""
     y = result.test[LABEL].to_numpy()
     curves = {
-        c: result.test[c].to_numpy()
+        SCORER_NAMES[c]: result.test[c].to_numpy()
         for c in ("model", "logistic_regression", "health_score", "true_probability")
         if c in result.test.columns
     }
+    names = {f: plain_name(f, value_label) for f in result.model.layout.features}
     figures = {
         "plots/roc.png": plots.roc_figure(y, curves),
         "plots/precision_recall.png": plots.pr_figure(y, curves),
         "plots/cumulative_gains.png": plots.gains_figure(y, curves),
         "plots/lift.png": plots.lift_figure(y, curves),
         "plots/calibration.png": plots.calibration_figure(y, curves),
-        "plots/feature_importance_gain.png": plots.importance_figure(result.model.importance()),
-        "plots/feature_contributions.png": plots.contributions_figure(result.contributions),
+        "plots/feature_importance_gain.png": plots.importance_figure(
+            result.model.importance(), labels=names
+        ),
+        "plots/feature_contributions.png": plots.contributions_figure(
+            result.contributions, labels=names
+        ),
     }
     if not result.backtest.empty:
         figures["plots/backtest.png"] = plots.backtest_figure(result.backtest)
@@ -54,32 +81,55 @@ def print_training_summary(
     split,
     gaps: dict[str, dict[str, float]] | None = None,
     backtest: pd.DataFrame | None = None,
+    brief: bool = False,
 ) -> None:
     """The short table `make train` ends with: quality, how sure the gaps to the baselines
-    are, stability over time, promotion, timings, where to look."""
+    are, stability over time, promotion, timings, where to look. `brief` (cron): only the
+    promotion line."""
+    verdict = "promoted to" if outcome.promoted else "NOT promoted to"
+    promotion = (
+        f"model {outcome.name} version {outcome.version} {verdict} "
+        f"@{outcome.alias}: {outcome.reason}"
+    )
+    if brief:
+        print(promotion)
+        return
     print(
         f"rows: {len(frame):,} customer-months over {len(split.all)} cutoffs "
         f"(train {len(split.train)}, valid {len(split.valid)}, "
         f"test {', '.join(f'{c:%Y-%m-%d}' for c in split.test)})"
     )
     print("out-of-time test:")
-    print(comparison.to_string(float_format=lambda v: f"{v:.3f}"))
+    print("\n".join(comparison_lines(comparison)))
     if gaps:
         print(_gaps_line(gaps))
     if backtest is not None and not backtest.empty:
         print(_backtest_line(backtest))
-    verdict = "promoted to" if outcome.promoted else "NOT promoted to"
-    print(
-        f"model {outcome.name} version {outcome.version} {verdict} "
-        f"@{outcome.alias}: {outcome.reason}"
-    )
+    print(promotion)
     print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
     print(f"runs: {outcome.store}  |  browse: make ui, then {outcome.ui}")
 
 
+METRIC_NAMES = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "lift_at_10": "lift top 10%",
+    "capture_at_10": "capture top 10%",
+    "brier": "Brier",
+    "ece": "ECE",
+}
+
+
+def comparison_lines(comparison: pd.DataFrame) -> list[str]:
+    """The out-of-time comparison as text: one row per scorer in plain words, one header."""
+    table = comparison.rename(index=SCORER_NAMES, columns=METRIC_NAMES)
+    table.index.name = None
+    return table.to_string(float_format=lambda v: f"{v:.3f}").splitlines()
+
+
 def _gaps_line(gaps: dict[str, dict[str, float]]) -> str:
     return "model ROC AUC minus, 95% paired bootstrap interval: " + "; ".join(
-        f"{name} {g['roc_auc_diff']:+.3f} [{g['roc_auc_diff_low']:+.3f}, "
+        f"{SCORER_NAMES.get(name, name)} {g['roc_auc_diff']:+.3f} [{g['roc_auc_diff_low']:+.3f}, "
         f"{g['roc_auc_diff_high']:+.3f}]"
         for name, g in gaps.items()
     )
@@ -154,8 +204,20 @@ def scoring_summary_lines(ranked: pd.DataFrame, manifest: dict, folder: Path) ->
 
 
 def print_scoring_summary(
-    ranked: pd.DataFrame, manifest: dict, folder: Path, *, seconds: dict[str, float]
+    ranked: pd.DataFrame,
+    manifest: dict,
+    folder: Path,
+    *,
+    seconds: dict[str, float],
+    brief: bool = False,
 ) -> None:
-    """The summary `churn score` ends with, and the time per stage."""
+    """The summary `churn score` ends with, and the time per stage; `brief` (cron): one line."""
+    if brief:
+        tiers = manifest["tiers"]
+        print(
+            f"list as of {manifest['as_of']}: {manifest['customers']:,} customers (high "
+            f"{tiers['high']:,}, medium {tiers['medium']:,}) written to {folder}"
+        )
+        return
     print("\n".join(scoring_summary_lines(ranked, manifest, folder)))
     print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))

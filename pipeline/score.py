@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,13 +25,16 @@ from models.ranking import (
     rank_customers,
     tier_changes,
 )
-from pipeline import guards, tracking
+from pipeline import descriptions, guards, tracking
 from pipeline.config import Config
 from pipeline.datasets import scoring_features, today
 from pipeline.manifest import ListFacts, list_manifest
 from pipeline.outputs import date_lock, previous_list, write_list
-from pipeline.report import print_scoring_summary, print_warnings
+from pipeline.progress import Progress
+from pipeline.report import log_tables, print_scoring_summary, print_warnings
 from pipeline.timing import Timer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,38 +65,39 @@ def run_scoring(
     capacity: int | None = None,
     *,
     write_hook=None,
+    progress: Progress | None = None,
 ) -> int:
     """Validate, build features as of the date, score, rank, write the list, log monitoring.
 
     The as-of date is `as_of`, else the export date ([data] as_of), else today."""
-    timer = Timer()
+    timer = Timer(progress)
     export_date = config.as_of or today()
     when = pd.Timestamp(as_of or export_date)
     guards.check_as_of(config, when, export_date)
-    with timer("validate"):
+    with timer("validate", "checking and typing the exports"):
         paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
+        log_tables(validation)
     print_warnings(validation.warnings)
-    with timer("load_model"):
+    with timer("load_model", f"models:/{config.model.name}@{config.model.alias}"):
         champion = load_champion(config)
     guards.check_definition(config, champion.metadata)
-    with timer("features"):
+    with timer("features", f"features as of {when:%Y-%m-%d}"):
         population = current_population(config, paths, validation, when=when, champion=champion)
-    with timer("predict"):
-        probability, contributions = champion.model.scores(population.features)
+    with timer("predict", "probabilities and contributions"):
+        scores = champion.model.scores(population.features)
     settings = list_settings(config, capacity)
-    with timer("rank_and_reasons"):
-        ranked = rank(
-            config, population, champion, scores=(probability, contributions), settings=settings
-        )
-    with timer("drift"):
+    with timer("rank_and_reasons", "tiers, reasons, plays and the contact set"):
+        ranked = rank(config, population, champion, scores=scores, settings=settings)
+    with timer("drift", "feature drift against training"):
         reference = champion.metadata.get("reference_profile", {})
         drift = population_stability(population.features, reference)
-    with timer("write"):
+    with timer("write", "the list, its CSV and manifest"):
         context = ListContext(population, champion, drift, settings, when, validation)
         manifest, folder = publish(config, ranked, context, write_hook=write_hook)
-    with timer("monitoring"):
-        log_monitoring(config, context, manifest, ranked=ranked, seconds=timer.seconds)
-    print_scoring_summary(ranked, manifest, folder, seconds=timer.seconds)
+    with timer("monitoring", "MLflow scoring run"):
+        log_monitoring(config, context, manifest, ranked=ranked, timer=timer, folder=folder)
+    brief = timer.progress.quiet
+    print_scoring_summary(ranked, manifest, folder, seconds=timer.seconds, brief=brief)
     return 0
 
 
@@ -122,6 +127,7 @@ def current_population(
     guards.check_tables(config, spec, tables)
     guards.check_cancellations(config, tables)
     features = scoring_features(tables, when, spec, definition=config.churn)
+    log.info("%s customers eligible as of %s", f"{len(features):,}", f"{when:%Y-%m-%d}")
     guards.check_features(config, features, champion.metadata, when=when)
     return Population(features, freshness, spec)
 
@@ -227,34 +233,72 @@ def log_monitoring(
     manifest: dict,
     *,
     ranked: pd.DataFrame,
-    seconds: dict[str, float],
+    timer: Timer,
+    folder: Path,
 ) -> None:
-    """The scoring run in the monitoring experiment: counts, scores, drift, timings."""
+    """The scoring run in the monitoring experiment, from the step's start: the model version
+    it used (tagged, linked, described), counts, scores, drift, timings."""
     experiment, name = config.tracking.scoring_experiment, f"score-{manifest['as_of']}"
-    drift = context.drift
-    with tracking.run(context.champion.store, experiment, name):
-        model = manifest["model"]
-        tracking.log_params(
-            {
-                "model.version": model["version"],
-                "model.run_id": model["run_id"],
-                "as_of": manifest["as_of"],
-            }
-        )
-        tracking.log_metrics({f"tier.{k}": v for k, v in manifest["tiers"].items()})
-        tracking.log_metrics(
-            {
-                "customers": manifest["customers"],
-                "revenue_at_risk": manifest["revenue_at_risk"],
-                "probability.mean": float(ranked["churn_probability"].mean()),
-                "probability.p90": float(ranked["churn_probability"].quantile(0.9)),
-                "features.drifted": len(manifest["drifted_features"]),
-            }
-        )
-        tracking.log_metrics({f"psi.{k}": v for k, v in drift.items()})
-        tracking.log_metrics({f"seconds.{k}": v for k, v in seconds.items()})
-        tracking.log_dict(manifest, "manifest.json")
+    with tracking.run(
+        context.champion.store,
+        experiment,
+        name,
+        started=timer.started,
+        description=descriptions.SCORING_EXPERIMENT,
+    ):
+        _name_the_model(manifest, folder)
+        _log_list_numbers(context, manifest, ranked=ranked, seconds=timer.seconds)
         tracking.log_figure(
-            score_distribution_figure(ranked["churn_probability"].to_numpy()),
+            score_distribution_figure(
+                ranked["churn_probability"].to_numpy(),
+                tiers={
+                    "medium": context.settings.medium_threshold,
+                    "high": context.settings.high_threshold,
+                },
+            ),
             "plots/score_distribution.png",
         )
+
+
+def _name_the_model(manifest: dict, folder: Path) -> None:
+    """The run's description, tags and input link name the model version behind the list."""
+    model = manifest["model"]
+    link = descriptions.version_link(model["name"], model["version"], model["alias"])
+    tracking.describe_run(
+        descriptions.scoring_description(manifest, folder=str(folder), version_link=link)
+    )
+    tracking.set_tags(
+        {
+            "model.name": model["name"],
+            "model.version": model["version"],
+            "model.alias": model["alias"],
+            "list.as_of": manifest["as_of"],
+        }
+    )
+    tracking.link_model_version(model["name"], model["version"])
+
+
+def _log_list_numbers(
+    context: ListContext, manifest: dict, *, ranked: pd.DataFrame, seconds: dict[str, float]
+) -> None:
+    model = manifest["model"]
+    tracking.log_params(
+        {
+            "model.version": model["version"],
+            "model.run_id": model["run_id"],
+            "as_of": manifest["as_of"],
+        }
+    )
+    tracking.log_metrics({f"tier.{k}": v for k, v in manifest["tiers"].items()})
+    tracking.log_metrics(
+        {
+            "customers": manifest["customers"],
+            "revenue_at_risk": manifest["revenue_at_risk"],
+            "probability.mean": float(ranked["churn_probability"].mean()),
+            "probability.p90": float(ranked["churn_probability"].quantile(0.9)),
+            "features.drifted": len(manifest["drifted_features"]),
+        }
+    )
+    tracking.log_metrics({f"psi.{k}": v for k, v in context.drift.items()})
+    tracking.log_metrics({f"seconds.{k}": v for k, v in seconds.items()})
+    tracking.log_dict(manifest, "manifest.json")

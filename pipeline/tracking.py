@@ -14,9 +14,11 @@ import hashlib
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,9 +31,12 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import mlflow  # noqa: E402
 import pandas as pd  # noqa: E402
+from mlflow.entities import LoggedModelInput  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.models import infer_signature  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
+from mlflow.tracking.context.registry import resolve_tags  # noqa: E402
+from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE  # noqa: E402
 
 from features.errors import Fault, Problem, Refusal  # noqa: E402
 from pipeline.config import TrackingSettings  # noqa: E402
@@ -39,6 +44,8 @@ from pipeline.config import TrackingSettings  # noqa: E402
 log = logging.getLogger(__name__)
 MODEL_NAME_IN_RUN = "model"
 DIGEST_TAG = "model_sha256"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # what MLflow 3's own kind selector writes
+MODEL_TRAINING = "custom_model_development"  # the kind whose UI is runs, models, registry
 F = TypeVar("F", bound=Callable[..., Any])
 _SECRET_QUERY = re.compile(r"(?i)\b(token|password|passwd|secret|key|sig|signature|auth)=[^&]*")
 
@@ -216,28 +223,60 @@ def open_store(settings: TrackingSettings) -> Store:
         store = Store(f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri())
     mlflow.set_tracking_uri(store.tracking_uri)
     mlflow.set_registry_uri(store.tracking_uri)
+    if not uri:
+        # MLflow exports the URI it is given as MLFLOW_TRACKING_URI for child processes; left
+        # there, the next project opened in this process would read it as the user's server
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
     with store_errors():
         MlflowClient().search_experiments(max_results=1)
     return store
 
 
 @_guarded
-def ensure_experiment(store: Store, name: str) -> str:
-    """The experiment's id, creating it with an explicit artifact location if needed."""
+def ensure_experiment(store: Store, name: str, description: str = "") -> str:
+    """The experiment's id, creating it if needed with an explicit artifact location, as a
+    model-training experiment (not a GenAI one) and with `description` as its note."""
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    location = f"{store.artifact_root}/{name}" if store.artifact_root else None
-    return client.create_experiment(name, artifact_location=location)
+    if experiment is None:
+        location = f"{store.artifact_root}/{name}" if store.artifact_root else None
+        tags = {EXPERIMENT_KIND_TAG: MODEL_TRAINING}
+        if description:
+            tags[MLFLOW_RUN_NOTE] = description
+        return client.create_experiment(name, artifact_location=location, tags=tags)
+    # experiments made before the kind was set get it once; a kind chosen in the UI stays
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
+        if description and MLFLOW_RUN_NOTE not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, MLFLOW_RUN_NOTE, description)
+    return experiment.experiment_id
 
 
 @contextmanager
-def run(store: Store, experiment: str, run_name: str, *, tags: dict[str, str] | None = None):
-    """Start a run in the experiment; yields its id."""
-    experiment_id = ensure_experiment(store, experiment)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as active:
+def run(
+    store: Store,
+    experiment: str,
+    run_name: str,
+    *,
+    started: float | None = None,
+    description: str = "",
+) -> Iterator[str]:
+    """A run in the experiment that began at `started` (epoch seconds; default now), so the
+    UI's duration is the step's wall time, not only its logging; yields its id."""
+    experiment_id = ensure_experiment(store, experiment, description)
+    start_ms = int(1000 * (started if started is not None else time.time()))
+    with store_errors():
+        created = MlflowClient().create_run(
+            experiment_id, start_time=start_ms, tags=resolve_tags(), run_name=run_name
+        )
+    with mlflow.start_run(run_id=created.info.run_id) as active:
         yield active.info.run_id
+
+
+@_guarded
+def describe_run(text: str) -> None:
+    """The active run's description (Markdown, shown at the top of its page in the UI)."""
+    mlflow.set_tag(MLFLOW_RUN_NOTE, text)
 
 
 def git_commit(cwd: Path) -> str | None:
@@ -258,10 +297,18 @@ def log_params(params: dict[str, Any]) -> None:
 
 
 @_guarded
-def log_metrics(metrics: dict[str, float], prefix: str = "", step: int | None = None) -> None:
-    """Log finite metrics under an optional prefix."""
+def log_metrics(
+    metrics: dict[str, float],
+    prefix: str = "",
+    step: int | None = None,
+    *,
+    stamped: pd.Timestamp | None = None,
+) -> None:
+    """Log finite metrics under an optional prefix; `stamped` dates them (e.g. a backtest
+    fold's cutoff, so the UI's time axis reads as the cutoffs)."""
     clean = {f"{prefix}{k}": float(v) for k, v in metrics.items() if v is not None and v == v}
-    mlflow.log_metrics(clean, step=step)
+    when = int(stamped.timestamp() * 1000) if stamped is not None else None
+    mlflow.log_metrics(clean, step=step, timestamp=when)
 
 
 @_guarded
@@ -310,7 +357,8 @@ def log_churn_model(
     pip_requirements: list[str],
     code_paths: list[str],
 ) -> str:
-    """Log the pyfunc model with signature and input example, register it; returns the version."""
+    """Log the pyfunc model with signature and input example, register it (the registered
+    model and version made here, so MLflow prints nothing); returns the version."""
     output = python_model.predict(None, example)
     signature = infer_signature(example, output, params={"contributions": False})
     info = mlflow.pyfunc.log_model(
@@ -320,9 +368,44 @@ def log_churn_model(
         input_example=example,
         pip_requirements=pip_requirements,
         code_paths=code_paths,
-        registered_model_name=registered_name,
     )
-    return str(info.registered_model_version)
+    client = MlflowClient()
+    try:
+        client.create_registered_model(registered_name)
+    except MlflowException as error:
+        if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+    version = client.create_model_version(
+        registered_name,
+        source=f"models:/{info.model_id}",
+        run_id=mlflow.active_run().info.run_id,
+        model_id=info.model_id,
+    )
+    return str(version.version)
+
+
+@_guarded
+def describe_model(name: str, description: str, *, version: str | None = None) -> None:
+    """The registered model's description, or one version's."""
+    client = MlflowClient()
+    if version is None:
+        client.update_registered_model(name, description=description)
+    else:
+        client.update_model_version(name, version, description=description)
+
+
+@_guarded
+def link_model_version(name: str, version: str) -> None:
+    """Record a registered version as an input of the active run (the run's page links to
+    the model it used)."""
+    found = MlflowClient().get_model_version(name, version)
+    # the SQLite registry keeps the logged model's id only in the version's source
+    source = re.fullmatch(r"models:/(m-[0-9a-f]+)", found.source or "")
+    model_id = found.model_id or (source.group(1) if source else None)
+    if model_id:  # the client call: MLflow's fluent one takes models on Databricks only
+        MlflowClient().log_inputs(
+            mlflow.active_run().info.run_id, models=[LoggedModelInput(model_id)]
+        )
 
 
 def model_requirements() -> list[str]:
@@ -438,32 +521,120 @@ def set_tags(tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
 
 
+@_guarded
+def attach_to_scoring_run(experiment: str, as_of: str, path: Path) -> str | None:
+    """Log a file (the retention report) to the latest scoring run of the list as of `as_of`
+    under `report/`; returns the run's id, or None when no such run was logged."""
+    found = MlflowClient().get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = MlflowClient().search_runs(
+        [found.experiment_id],
+        filter_string=f"params.as_of = '{as_of}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    MlflowClient().log_artifact(runs[0].info.run_id, str(path), "report")
+    return runs[0].info.run_id
+
+
 def runs_table_url(store: Store, experiment: str, *, host: str = "127.0.0.1", port: int = 5000):
-    """The MLflow UI address of the experiment's runs table."""
+    """The MLflow UI address of the experiment's runs table, in the UI's model-training view
+    (MLflow 3.17 opens every experiment in its GenAI view unless the address asks otherwise)."""
     experiment_id = ensure_experiment(store, experiment)
-    return f"http://{host}:{port}/#/experiments/{experiment_id}/runs"
+    return f"http://{host}:{port}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
+UI_START_SECONDS = 240  # measured: the server answered after 7 s idle, 60 s on a busy 2-core box
+
+
+@dataclass
+class UiServer:
+    """A running MLflow UI: its process, the runs table's address and the server's log."""
+
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def stop(self) -> None:
+        """Stop the server (and wait for it)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _answers(port: int, timeout: float = 2.0) -> bool:
+    """Whether an HTTP server on 127.0.0.1:`port` answers its health check."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True  # something answers, if not with OK
+    except (OSError, ValueError):
+        return False
+
+
+def _ui_command(store: Store, port: int) -> list[str]:
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store.tracking_uri]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    if store.artifact_root:
+        command += ["--default-artifact-root", store.artifact_root]
+    return command
+
+
+def start_ui(
+    settings: TrackingSettings, port: int = 5000, *, timeout: float = UI_START_SECONDS
+) -> UiServer:
+    """Start the MLflow UI on 127.0.0.1 against the project's store and return once it
+    answers; the server's own output (its warnings included) goes to <store_dir>/ui.log."""
+    store = open_store(settings)
+    url = runs_table_url(store, settings.experiment, port=port)
+    where = f"127.0.0.1:{port}"
+    if _answers(port):
+        raise Fault([Problem(where, "something already answers there; stop it or use --port")])
+    log_path = Path(settings.store_dir) / "ui.log"
+    with open(log_path, "wb") as log_file:  # the child keeps its own copy of the handle
+        process = subprocess.Popen(
+            _ui_command(store, port), stdout=log_file, stderr=subprocess.STDOUT
+        )
+    server = UiServer(process, url, log_path)
+    deadline = time.monotonic() + timeout
+    try:
+        while not _answers(port, timeout=1.0):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-3:])
+                raise Fault([Problem(where, f"the MLflow UI did not start ({log_path}: {tail})")])
+            time.sleep(0.5)
+    except BaseException:  # a failed start or Ctrl-C while waiting leaves no server behind
+        server.stop()
+        raise
+    return server
 
 
 def serve_ui(settings: TrackingSettings, port: int = 5000) -> int:
-    """Run the MLflow UI on 127.0.0.1 against the same store (blocks until stopped)."""
-    store = open_store(settings)
-    url = runs_table_url(store, settings.experiment, port=port)
-    print(f"MLflow UI: {url}  (Ctrl-C to stop)", flush=True)
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        store.tracking_uri,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    if store.artifact_root:
-        command += ["--default-artifact-root", store.artifact_root]
+    """Run the MLflow UI until Ctrl-C; print its runs table's address once it answers."""
+    log_path = Path(settings.store_dir) / "ui.log"
+    print(
+        f"MLflow UI: starting on 127.0.0.1:{port} (its output goes to {log_path}) ...", flush=True
+    )
+    server = start_ui(settings, port)
+    print(f"MLflow UI: {server.url}  (Ctrl-C to stop)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a plain kill stops the server too
     try:
-        return subprocess.call(command)
+        return server.process.wait()
     except KeyboardInterrupt:
+        server.stop()
         return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +29,14 @@ from models.split import (
     monthly_cutoffs,
     split_cutoffs,
 )
-from pipeline import report, tracking
+from models.trainer import OnProgress
+from pipeline import descriptions, report, tracking
 from pipeline.config import Config
 from pipeline.datasets import attach_truth, data_span, labelled_features, today
+from pipeline.progress import Progress
 from pipeline.timing import Timer
+
+log = logging.getLogger(__name__)
 
 
 def model_metadata(
@@ -149,17 +154,20 @@ class TrainingOutcome:
     store: str
 
 
-def run_training(config: Config, as_of: dt.date | None = None) -> int:
+def run_training(
+    config: Config, as_of: dt.date | None = None, *, progress: Progress | None = None
+) -> int:
     """Train, evaluate and register a model on the configured exports; prints a summary."""
-    timer = Timer()
-    with timer("validate"):
-        tables = validated_tables(config, as_of or config.as_of or today())
-    with timer("features"):
+    timer = Timer(progress)
+    with timer("validate", "checking and typing the exports"):
+        tables, warnings = validated_tables(config, as_of or config.as_of or today())
+    report.print_warnings(warnings)
+    with timer("features", "point-in-time features and labels for every monthly cutoff"):
         data = training_data(config, tables)
-    with timer("training"):
-        result = fit_and_evaluate(config, data)
-    with timer("logging"):
-        outcome = track_training(config, data, result)
+    with timer("training", _training_words(config)):
+        result = fit_and_evaluate(config, data, progress=timer.progress.update)
+    with timer("logging", "MLflow run, plots and the registered model"):
+        outcome = track_training(config, data, result, started=timer.started)
     report.print_training_summary(
         comparison=compare_models(result.scores),
         outcome=outcome,
@@ -168,15 +176,27 @@ def run_training(config: Config, as_of: dt.date | None = None) -> int:
         split=data.split,
         gaps=result.gaps,
         backtest=result.backtest,
+        brief=timer.progress.quiet,
     )
     return 0
 
 
-def validated_tables(config: Config, export_date: dt.date) -> dict:
-    """The exports checked and typed (cached), opened as engine tables; warnings printed."""
+def _training_words(config: Config) -> str:
+    folds = config.training.backtest_folds
+    search = config.training.search_seconds
+    return (
+        "LightGBM, calibration and the baselines"
+        + (f", {folds} backtest folds" if folds else "")
+        + (f", a {search:g} s parameter search" if search else "")
+    )
+
+
+def validated_tables(config: Config, export_date: dt.date) -> tuple[dict, list[Problem]]:
+    """The exports checked and typed (cached), opened as engine tables, and the tolerated
+    problems to show."""
     paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
-    report.print_warnings(validation.warnings)
-    return open_tables(paths)
+    report.log_tables(validation)
+    return open_tables(paths), validation.warnings
 
 
 def training_data(config: Config, tables: dict) -> TrainingData:
@@ -194,11 +214,19 @@ def training_data(config: Config, tables: dict) -> TrainingData:
     layout = FeatureLayout.from_frame(
         frame[frame["cutoff"].isin(split.train)], [f.name for f in catalogue], categorical
     )
-    return TrainingData(spec, frame, split, layout, data_start, data_end)
+    data = TrainingData(spec, frame, split, layout, data_start, data_end)
+    for part in ("train", "valid", "test"):
+        rows = data.rows(part)
+        log.info("%s: %s rows, %s churners", part, f"{len(rows):,}", f"{int(rows[LABEL].sum()):,}")
+    log.info("%d features over cutoffs %s", len(layout.features), descriptions.dates(split.all))
+    return data
 
 
-def fit_and_evaluate(config: Config, data: TrainingData) -> ExperimentResult:
-    """LightGBM and the baselines on the split, evaluated out of time, with the backtest."""
+def fit_and_evaluate(
+    config: Config, data: TrainingData, *, progress: OnProgress | None = None
+) -> ExperimentResult:
+    """LightGBM and the baselines on the split, evaluated out of time, with the backtest;
+    `progress` hears of boosting rounds, search time and folds."""
     label_days = config.churn.lead_days + config.churn.horizon_days
     return run_experiment(
         data.frame,
@@ -208,20 +236,27 @@ def fit_and_evaluate(config: Config, data: TrainingData) -> ExperimentResult:
         search_seconds=config.training.search_seconds,
         backtest=backtest_splits(list(data.split.all), config.training.backtest_folds, label_days),
         calibration=config.training.calibration,
+        progress=progress,
     )
 
 
-def track_training(config: Config, data: TrainingData, result: ExperimentResult) -> TrainingOutcome:
-    """Log the run (facts, metrics, plots, data), register the model, promote it if better."""
+def track_training(
+    config: Config, data: TrainingData, result: ExperimentResult, *, started: float | None = None
+) -> TrainingOutcome:
+    """Log the run (facts, metrics, plots, data), register the model, promote it if better;
+    the run starts at `started` (when the step began) and says all this in its description."""
     store = tracking.open_store(config.tracking)
     name = f"train-{data.split.test[-1]:%Y-%m-%d}"
-    with tracking.run(store, config.tracking.experiment, name) as run_id:
+    experiment = config.tracking.experiment
+    with tracking.run(
+        store, experiment, name, started=started, description=descriptions.TRAINING_EXPERIMENT
+    ) as run_id:
         _log_run_facts(config, data, result)
         _log_evaluation(config, data, result)
         metadata = model_metadata(data.spec, config, data.layout, train_rows=data.rows("train"))
         tracking.log_dict(metadata, "model_metadata.json")
         version, champion, promoted, reason = _register(config, data, result, metadata=metadata)
-        url = tracking.runs_table_url(store, config.tracking.experiment)
+        url = tracking.runs_table_url(store, experiment)
     model = config.model
     return TrainingOutcome(
         run_id, model.name, version, model.alias, promoted, reason, champion, url, store.shown
@@ -261,12 +296,7 @@ def _log_evaluation(config: Config, data: TrainingData, result: ExperimentResult
         tracking.log_metrics(scores, prefix=f"test.{prefix}")
     for other, gap in result.gaps.items():
         tracking.log_metrics(gap, prefix=f"test.gap_vs_{other}.")
-    for _, row in result.backtest.iterrows():
-        tracking.log_metrics(
-            {k: row[k] for k in ("roc_auc", "lift_at_10", "ece", "logistic_roc_auc")},
-            "backtest.",
-            step=int(row["cutoff"].strftime("%Y%m")),
-        )
+    _log_backtest(result.backtest)
     if not result.backtest.empty:
         tracking.log_table(
             result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
@@ -275,9 +305,29 @@ def _log_evaluation(config: Config, data: TrainingData, result: ExperimentResult
     tracking.log_table(compare_models(result.scores).reset_index(), "evaluation/compare.json")
     if result.model.search:
         tracking.log_table(pd.DataFrame(result.model.search), "evaluation/search.json")
-    for path, figure in report.evaluation_figures(result).items():
+    for path, figure in report.evaluation_figures(
+        result, value_label=config.features.value_label
+    ).items():
         tracking.log_figure(figure, path)
     tracking.log_dataset(data.rows("test"), config.exports.directory, name="test", context="test")
+
+
+def _log_backtest(backtest: pd.DataFrame) -> None:
+    """One step per fold (0, 1, ...), each stamped with its test cutoff, whose date is also
+    a parameter per fold: the UI's step axis counts folds, its time axis reads as cutoffs."""
+    for fold, row in enumerate(backtest.to_dict("records")):
+        tracking.log_metrics(
+            {k: row[k] for k in ("roc_auc", "lift_at_10", "ece", "logistic_roc_auc")},
+            "backtest.",
+            step=fold,
+            stamped=row["cutoff"],
+        )
+    tracking.log_params(
+        {
+            f"backtest.fold_{fold}.cutoff": f"{c:%Y-%m-%d}"
+            for fold, c in enumerate(backtest.get("cutoff", []))
+        }
+    )
 
 
 def _register(
@@ -301,9 +351,38 @@ def _register(
     promoted, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
     if promoted:
         tracking.set_alias(name, alias, version)
-    tracking.tag_version(name, version, {"promoted": str(promoted), "reason": reason})
-    tracking.set_tags({"promoted": str(promoted), "promotion_reason": reason})
+    _describe(config, data, result, outcome=(version, champion, promoted, reason))
     return version, champion, promoted, reason
+
+
+def _describe(
+    config: Config, data: TrainingData, result: ExperimentResult, *, outcome: tuple
+) -> None:
+    """Tags short enough to read in a table cell; the whole story in the run's and the
+    version's descriptions."""
+    version, champion, promoted, reason = outcome
+    name, alias = config.model.name, config.model.alias
+    short = descriptions.promotion_tag(promoted, champion, config.model.promote_metric)
+    tags = {"promoted": "yes" if promoted else "no", "promotion": short}
+    tracking.tag_version(name, version, tags)
+    tracking.set_tags(tags)
+    verdict = descriptions.verdict(promoted=promoted, alias=alias, reason=reason)
+    text = descriptions.training_description(
+        data=config.exports.directory,
+        churn=descriptions.churn_words(config.churn),
+        split=data.split,
+        rows={part: len(data.rows(part)) for part in ("train", "valid", "test")},
+        scores=result.scores,
+        registered=f"Registered as {name} version {version}: {verdict}.",
+    )
+    tracking.describe_run(text)
+    tracking.describe_model(name, text, version=version)
+    tracking.describe_model(
+        name,
+        f"Probability that a customer churns ({descriptions.churn_words(config.churn)}), "
+        f"from LightGBM on point-in-time features. `@{alias}` is the production version that "
+        "`churn score` uses.",
+    )
 
 
 def _champion_score(name: str, alias: str, test: pd.DataFrame, *, metric: str) -> float | None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.describe import count, money, render_text, template_fields
+from features.describe import count, money, plain_name, render_text, template_fields
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,19 @@ def test_templates_render_with_the_new_specs_and_refuse_missing_values():
     assert render_text("{nope}", values) is None  # a field the row does not have
     assert render_text("{value:.0f", values) is None  # a broken template
     assert template_fields(template) == ["value", "revenue", "typical"]
+
+
+@pytest.mark.parametrize(
+    ("feature", "words"),
+    [
+        ("events_30_60d", "events, 30-60 days ago"),
+        ("active_days_7d", "active days, last 7 days"),
+        ("value_90d", "minutes of use, last 90 days"),
+        ("last_nps", "last NPS"),
+        ("is_new_customer", "new customer"),
+        ("addon_purchases_90d", "add-on purchases, last 90 days"),
+        ("acquisition_channel", "acquisition channel"),
+    ],
+)
+def test_plain_names_read_as_words(feature, words):
+    assert plain_name(feature, "minutes of use") == words

@@ -23,6 +23,7 @@ from models.plots import (
     lift_figure,
     pr_figure,
     roc_figure,
+    score_distribution_figure,
 )
 
 ROWS = 2_000
@@ -301,3 +302,41 @@ def test_backtest_figure_draws_baseline_and_truth_when_measured(backtest_table):
     np.testing.assert_allclose(lines[1].get_ydata(), table["logistic_roc_auc"])
     np.testing.assert_allclose(lines[2].get_ydata(), table["truth_roc_auc"])
     assert len(legend_texts(auc_axes)) == 4
+
+
+def test_calibration_figure_labels_the_first_curves_bins_with_their_counts(scored):
+    labels, curves = scored
+    axes = calibration_figure(labels, curves).axes[0]
+    table = calibration_table(labels, curves["model"])
+    assert [t.get_text() for t in axes.texts] == [f"{n:,}" for n in table["rows"]]
+    assert sum(int(t.get_text().replace(",", "")) for t in axes.texts) == ROWS
+
+
+def test_calibration_axes_end_just_past_the_largest_point():
+    labels = np.array([0, 0, 1, 0, 0, 0, 0, 0, 1, 0])
+    probability = np.array([0.02, 0.04, 0.18, 0.05, 0.03, 0.12, 0.08, 0.02, 0.15, 0.01])
+    axes = calibration_figure(labels, {"model": probability}).axes[0]
+    top = axes.get_xlim()[1]
+    observed = calibration_table(labels, probability)["observed_rate"].max()
+    assert observed < top < 1.0 and axes.get_ylim()[1] == top
+
+
+def test_importance_and_contributions_use_the_plain_names_given(contributions):
+    names = {f"f{i:02d}": f"feature number {i}" for i in range(30)}
+    importance = importance_figure(contributions.abs().mean(), top=3, labels=names)
+    assert labels_top_down(importance.axes[0]) == [f"feature number {i}" for i in range(3)]
+    bars, _ = contributions_figure(contributions, top=2, labels=names).axes
+    assert labels_top_down(bars) == ["feature number 0", "feature number 1"]
+
+
+def test_score_distribution_draws_tier_lines_with_counts_on_a_log_scale():
+    probability = np.r_[np.full(900, 0.02), np.full(80, 0.15), np.full(20, 0.42)]
+    axes = score_distribution_figure(probability, tiers={"high": 0.3, "medium": 0.1}).axes[0]
+    assert axes.get_yscale() == "log"
+    assert 0.42 < axes.get_xlim()[1] <= 0.5
+    assert legend_texts(axes) == [
+        "medium risk from 0.10 (100 customers at or above)",
+        "high risk from 0.30 (20 customers at or above)",
+    ]
+    heights = [p.get_height() for p in axes.patches]
+    assert sum(heights) == 1000

@@ -96,8 +96,18 @@ def test_training_logs_a_run_and_registers_a_champion_that_returns_probabilities
         run.info.run_id, "backtest.logistic_roc_auc"
     )
     assert len(history) == 2 and all(0 < h.value < 1 for h in history)
+    # one step per fold, each dated by its test cutoff, which is also a parameter per fold
+    assert [h.step for h in history] == [0, 1]
+    cutoffs = [run.data.params[f"backtest.fold_{i}.cutoff"] for i in (0, 1)]
+    assert cutoffs == ["2025-09-01", "2025-10-01"]
+    stamped = [pd.Timestamp(h.timestamp, unit="ms").strftime("%Y-%m-%d") for h in history]
+    assert stamped == cutoffs
     assert run.data.params["churn.horizon_days"] == "30"
-    assert run.data.tags["promoted"] == "True"
+    assert run.data.tags["promoted"] == "yes" and run.data.tags["promotion"] == "first champion"
+    note = run.data.tags["mlflow.note.content"]
+    assert "out-of-time test 2025-10-01" in note and "**promoted to @champion**" in note
+    described = tracking.MlflowClient().get_model_version("test-churn", version).description
+    assert described == note
     artifacts = {a.path for a in tracking.mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert {"plots", "evaluation", "model_metadata.json", "config"} <= artifacts
     assert config.model.name == "test-churn"
@@ -140,6 +150,22 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
     assert set(ranked.columns) <= set(manifest["columns"])
     assert manifest["freshness_days"] == 1 and manifest["as_of"] == "2025-11-01"
     assert manifest["model"]["version"] == tracking.champion_version("test-churn", "champion")
+
+
+def test_the_scoring_run_is_tagged_linked_and_described_by_its_model_version(project):
+    _config(project)
+    version = tracking.champion_version("test-churn", "champion")
+    client = tracking.MlflowClient()
+    experiment = client.get_experiment_by_name("churn-scoring")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    found = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"])[0]
+    run = client.get_run(found.info.run_id)  # a search leaves out the run's model inputs
+    assert run.data.tags["model.version"] == version
+    assert run.data.tags["list.as_of"] == "2025-11-01"
+    source = client.get_model_version("test-churn", version).source
+    assert [m.model_id for m in run.inputs.model_inputs] == [source.removeprefix("models:/")]
+    note = run.data.tags["mlflow.note.content"]
+    assert f"[test-churn version {version}](#/models/test-churn/versions/{version})" in note
 
 
 def test_reasons_name_features_that_really_drive_the_score(project):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from models.evaluate import compare_models, evaluate_scores, paired_auc_difference
-from pipeline.report import print_training_summary
+from pipeline.report import comparison_lines, print_training_summary
 from pipeline.train import TrainingOutcome
 
 
@@ -48,9 +48,27 @@ def test_summary_prints_gap_intervals_and_backtest_per_cutoff(capsys):
     )
     out = capsys.readouterr().out
     expected = (
-        f"logistic_regression {gap['roc_auc_diff']:+.3f} "
+        f"logistic regression {gap['roc_auc_diff']:+.3f} "
         f"[{gap['roc_auc_diff_low']:+.3f}, {gap['roc_auc_diff_high']:+.3f}]"
     )
     assert expected in out
     assert gap["roc_auc_diff"] > 0.05
     assert "backtest ROC AUC (model / logistic): 2026-07 0.760/0.750, 2026-08 0.740/0.730" in out
+
+
+def test_the_comparison_table_names_each_scorer_once_in_plain_words():
+    y = np.array([0, 1, 0, 1, 0, 0])
+    p = np.array([0.1, 0.8, 0.2, 0.6, 0.3, 0.1])
+    scores = {"model": evaluate_scores(y, p), "health_score": evaluate_scores(y, p[::-1])}
+    header, *rows = comparison_lines(compare_models(scores))
+    assert " ".join(header.split()) == "ROC AUC PR AUC lift top 10% capture top 10% Brier ECE"
+    assert [r.split("  ")[0] for r in rows] == ["LightGBM model", "health score"]
+    assert "model" not in header and "_" not in "".join(rows)
+
+
+def test_a_brief_summary_is_the_promotion_line_alone(capsys):
+    outcome = TrainingOutcome("r", "m", "3", "champion", False, "worse", "2", "url", "store")
+    print_training_summary(
+        comparison=pd.DataFrame(), outcome=outcome, seconds={}, frame=None, split=None, brief=True
+    )
+    assert capsys.readouterr().out == "model m version 3 NOT promoted to @champion: worse\n"

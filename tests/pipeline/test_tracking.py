@@ -19,6 +19,11 @@ def test_known_mlflow_noise_is_dropped_and_other_warnings_kept(tmp_path, monkeyp
     assert [r.getMessage() for r in caplog.records] == ["model dependencies mismatch"]
 
 
+def _problem_lines(err: str) -> list[str]:
+    """stderr without the stage lines (`[score] validate  0.2 s ...`) a run shows as it goes."""
+    return [line for line in err.strip().splitlines() if not line.startswith("[score] ")]
+
+
 def _closed_port() -> int:
     import socket
 
@@ -54,7 +59,7 @@ def test_an_unreachable_server_is_reported_in_seconds_and_its_password_never(
     assert code == 4, err
     assert "tracking server unreachable after 2 tries" in err and "run `make train`" not in err
     assert "s3cr3t" not in err and "***@127.0.0.1" in err
-    assert len(err.strip().splitlines()) == 1
+    assert len(_problem_lines(err)) == 1
     assert elapsed < 60  # MLflow's own defaults waited minutes
 
 
@@ -82,7 +87,7 @@ def test_a_corrupt_store_database_is_a_fault_with_one_line(tmp_path, monkeypatch
     assert main(["score", "--config", config]) == 4
     err = capsys.readouterr().err.strip()
     assert "tracking store's database cannot be used" in err and "Traceback" not in err
-    assert len(err.splitlines()) == 1
+    assert len(_problem_lines(err)) == 1
 
 
 def test_uris_are_shown_without_credentials():
@@ -97,3 +102,76 @@ def test_uris_are_shown_without_credentials():
     )
     text = "failed: HTTPConnectionPool(host='x') url: http://bob:pw1@x:5000/api"
     assert "pw1" not in mask_text(text) and "bob" not in mask_text(text)
+
+
+def test_runs_start_when_the_step_began_in_a_model_training_experiment(tmp_path, monkeypatch):
+    import time
+
+    from mlflow import MlflowClient
+
+    from pipeline import tracking
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store = open_store(TrackingSettings(store_dir=str(tmp_path / "mlruns")))
+    began = time.time() - 120  # the step's work took two minutes before logging
+    with tracking.run(store, "churn", "train-x", started=began, description="what it is") as rid:
+        tracking.describe_run("**trained** on the sample")
+    run = MlflowClient().get_run(rid)
+    assert run.info.start_time == int(began * 1000)
+    assert run.info.end_time - run.info.start_time >= 120_000
+    assert run.data.tags["mlflow.note.content"] == "**trained** on the sample"
+    assert run.data.tags["mlflow.user"]  # the usual context tags are still there
+    experiment = MlflowClient().get_experiment_by_name("churn")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert experiment.tags["mlflow.note.content"] == "what it is"
+
+
+def test_an_older_experiment_becomes_a_model_training_one_once(tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    from pipeline import tracking
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store = open_store(TrackingSettings(store_dir=str(tmp_path / "mlruns")))
+    old = MlflowClient().create_experiment("old")
+    assert tracking.ensure_experiment(store, "old") == old
+    assert MlflowClient().get_experiment(old).tags["mlflow.experimentKind"] == (
+        "custom_model_development"
+    )
+    MlflowClient().set_experiment_tag(old, "mlflow.experimentKind", "genai_development")
+    tracking.ensure_experiment(store, "old")  # a kind chosen in the UI is left alone
+    assert MlflowClient().get_experiment(old).tags["mlflow.experimentKind"] == "genai_development"
+
+
+def test_the_ui_refuses_a_port_something_else_answers_on(tmp_path, monkeypatch):
+    import http.server
+    import threading
+
+    import pytest
+
+    from features.errors import Fault
+    from pipeline.tracking import start_ui
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    squatter = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=squatter.serve_forever, daemon=True).start()
+    try:
+        settings = TrackingSettings(store_dir=str(tmp_path / "mlruns"))
+        with pytest.raises(Fault, match="something already answers there"):
+            start_ui(settings, squatter.server_address[1])
+    finally:
+        squatter.shutdown()
+    assert not (tmp_path / "mlruns" / "ui.log").exists()  # no server was started
+
+
+def test_a_second_local_store_in_one_process_is_its_own(tmp_path, monkeypatch):
+    import os
+
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    first = open_store(TrackingSettings(store_dir=str(tmp_path / "one")))
+    second = open_store(TrackingSettings(store_dir=str(tmp_path / "two")))
+    assert first.tracking_uri != second.tracking_uri
+    assert mlflow.get_tracking_uri() == second.tracking_uri
+    assert "MLFLOW_TRACKING_URI" not in os.environ

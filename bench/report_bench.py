@@ -1,0 +1,101 @@
+"""Benchmark: `churn report` on the bundled sample (target: under 20 s, the file under 3 MB).
+
+Trains a model on data/sample through the real `churn train` (no backtest: the report does
+not read it), scores two dates a month apart so the "did the lists come true" part has a list
+to grade, then runs `churn report` three times, each in a fresh process, recording wall time,
+peak RSS, the report's own stage timings and the file's size. Results go to
+bench/results/report.json.
+
+    python -m bench.report_bench
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+
+from bench.score_bench import ROOT, run_measured, stage_seconds
+
+WORK = ROOT / "work" / "report"
+RESULTS = ROOT / "results" / "report.json"
+SAMPLE = ROOT.parent / "data" / "sample"
+AS_OF, EARLIER = "2026-11-01", "2026-10-01"
+
+CONFIG = """
+[data]
+dir = "{data}"
+as_of = "{as_of}"
+cache_dir = "{work}/cache"
+
+[tables.customers.profile]
+categorical = ["plan", "country", "acquisition_channel"]
+numeric = ["seats", "loyalty_member"]
+actionable = ["plan"]
+
+[features]
+value_label = "minutes of use"
+currency = "EUR"
+
+[training]
+backtest_folds = 0
+
+[scoring]
+output_dir = "{work}/outputs/at_risk"
+
+[report]
+output_dir = "{work}/outputs/reports"
+
+[tracking]
+store_dir = "{work}/mlruns"
+"""
+
+
+def main() -> None:
+    """Train and score once, time three reports, write the results file."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    config = WORK / "churn.toml"
+    config.write_text(CONFIG.format(data=SAMPLE, as_of=AS_OF, work=WORK))
+    churn = [sys.executable, "-m", "pipeline", "-q"]
+    run_measured([*churn, "train", "--config", str(config)])
+    for day in (EARLIER, AS_OF):
+        run_measured([*churn, "score", "--config", str(config), "--as-of", day])
+    runs = [
+        run_measured([sys.executable, "-m", "pipeline", "report", "--config", str(config)])
+        for _ in range(3)
+    ]
+    html = WORK / "outputs" / "reports" / f"as_of={AS_OF}" / "report.html"
+    result = {
+        "wall_s": [r["wall_s"] for r in runs],
+        "median_wall_s": statistics.median(r["wall_s"] for r in runs),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "stages_s": stage_seconds(runs[-1]["stdout"]),
+        "html_bytes": html.stat().st_size,
+        "charts": len(re.findall("<svg", html.read_text())),
+    }
+    print(
+        f"churn report on the sample: {result['median_wall_s']:.1f}s wall (median of 3), "
+        f"{result['peak_rss_mb']:.0f} MB peak RSS, {result['html_bytes'] / 1e6:.2f} MB, "
+        f"{result['charts']} charts, stages {result['stages_s']}"
+    )
+    payload = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+        "results": {"sample": result},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, RESULTS)
+
+
+if __name__ == "__main__":
+    main()

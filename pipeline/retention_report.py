@@ -1,0 +1,224 @@
+"""`churn report`: the retention report a manager reads, one self-contained HTML file.
+
+Four parts, each a few charts with a two-line reading: retention (CRR per month and quarter,
+logo churn, revenue retention, cohorts, churn by segment), early warnings (activity before
+churn, support, NPS, health score), today's list (who and how much is at risk, plays, what
+changed) and whether the earlier lists came true. Written to
+`[report] output_dir/as_of=DATE/report.html` and attached to that list's scoring run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from features.build import resolve_spec
+from features.engine import open_tables
+from features.errors import Fault, Problem
+from features.ingest import ingest_exports
+from pipeline import descriptions, tracking
+from pipeline import report_lists as lists_
+from pipeline import report_sections as sections
+from pipeline.config import Config
+from pipeline.datasets import data_span, scoring_features, today
+from pipeline.progress import Progress
+from pipeline.report import log_tables, print_warnings
+from pipeline.report_data import History, Lists, at_risk_lists, customer_history
+from pipeline.report_html import Part, Section, page
+from pipeline.timing import Timer
+
+log = logging.getLogger(__name__)
+REPORT_FILE = "report.html"
+
+
+def run_report(
+    config: Config, as_of: dt.date | None = None, *, progress: Progress | None = None
+) -> int:
+    """Build the report as of a date (`as_of`, else the export date, else today) from the
+    exports and the lists written up to it; prints where it went."""
+    timer = Timer(progress)
+    when = pd.Timestamp(as_of or config.as_of or today())
+    with timer("validate", "checking and typing the exports"):
+        paths, validation = ingest_exports(
+            config.exports, config.cache_dir, config.as_of or today()
+        )
+        log_tables(validation)
+    print_warnings(validation.warnings)
+    tables = open_tables(paths)
+    with timer("history", "customers, populations and labels month by month"):
+        start, end = data_span(tables)
+        history = customer_history(
+            tables,
+            (start, min(end, when)),
+            definition=config.churn,
+            profile=config.exports.profile,
+        )
+        lists = at_risk_lists(Path(config.scoring.output_dir), when)
+        log.info(
+            "%d whole months, %s labelled customer-months, %d lists up to %s",
+            len(history.months),
+            f"{len(history.rows):,}",
+            len(lists.folders),
+            f"{when:%Y-%m-%d}",
+        )
+    with timer("sections", "retention, early warnings and the lists, in charts"):
+        html = page(
+            f"Retention report as of {when:%Y-%m-%d}",
+            _facts(config, history, lists),
+            report_parts(config, tables, history, lists),
+            footer=f"Written by `churn report` on {dt.date.today():%Y-%m-%d}.",
+        )
+    with timer("write", "one self-contained HTML file"):
+        path = write_report(Path(config.report.output_dir), when, html)
+    with timer("mlflow", "attached to the list's scoring run"):
+        run_id = _attach(config, lists, path)
+    _print_result(path, run_id, quiet=timer.progress.quiet)
+    if not timer.progress.quiet:
+        print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.seconds.items()))
+    return 0
+
+
+def report_parts(config: Config, tables: dict, history: History, lists: Lists) -> list[Part]:
+    """The report's four parts, in reading order."""
+    return [
+        Part(
+            "Retention",
+            "How many customers stay, and who leaves.",
+            _retention(config, tables, history),
+        ),
+        Part(
+            "Early warnings",
+            "What churners do before they leave, on this customer base's own data.",
+            _warnings(config, tables, history, lists),
+        ),
+        Part("Today's list", _list_intro(lists), _today(config, lists)),
+        Part(
+            "Did the lists come true",
+            "Each earlier list against what happened once its horizon had passed.",
+            _came_true(config, tables, history, lists),
+        ),
+    ]
+
+
+def _retention(config: Config, tables: dict, history: History) -> list:
+    if not history.months:
+        return [Section("Retention", missing="less than one whole month of data")]
+    purchases = tables["purchases"].select("customer_id", "timestamp", "amount", "status")
+    profile = config.exports.profile
+    columns = sections.segment_columns(history, profile.categorical, profile.numeric)
+    return [
+        sections.crr_section(history, "crr"),
+        sections.churn_and_revenue_section(
+            history, purchases.execute(), "logo", definition=config.churn
+        ),
+        sections.cohort_section(history, "cohort"),
+        sections.segments_section(history, columns, "segments"),
+    ]
+
+
+def _warnings(config: Config, tables: dict, history: History, lists: Lists) -> list:
+    if history.rows.empty:
+        return [Section("Early warnings", missing="no labelled month in the data")]
+    when = lists.latest[0] if lists.latest else history.data_end
+    spec = resolve_spec(tables, config.features, config.exports.profile)
+    features = scoring_features(tables, when, spec, definition=config.churn)
+    tiers = None
+    if lists.latest is not None:
+        ranked = lists.latest[1]
+        tiers = ranked.set_index(ranked["customer_id"].astype(str))["risk_tier"]
+    return [
+        sections.activity_section(
+            history, tables["engagement"], "activity", definition=config.churn
+        ),
+        sections.support_section(history, tables, "support"),
+        sections.nps_section(history, tables, "nps"),
+        sections.health_section(features, tiers, "health"),
+    ]
+
+
+def _list_intro(lists: Lists) -> str:
+    if lists.latest is None:
+        return "No at-risk list yet."
+    return f"The list as of {lists.latest[0]:%Y-%m-%d} (outputs/at_risk)."
+
+
+def _today(config: Config, lists: Lists) -> list:
+    if lists.latest is None:
+        return [
+            Section(
+                "Today's list", missing="no at-risk list on or before this date: run `churn score`"
+            )
+        ]
+    ranked = lists.latest[1]
+    profile = config.exports.profile
+    by = next((c for c in (*profile.actionable, *profile.categorical) if c in ranked), None)
+    return [
+        lists_.at_risk_section(ranked, by, "atrisk", currency=config.features.currency),
+        lists_.plays_section(ranked, "plays", currency=config.features.currency),
+        lists_.changes_section(lists, "changes"),
+    ]
+
+
+def _came_true(config: Config, tables: dict, history: History, lists: Lists) -> list:
+    graded, waiting = lists_.graded_lists(
+        lists, tables, definition=config.churn, data_end=history.data_end
+    )
+    return [
+        lists_.came_true_section(graded, waiting, "cametrue", definition=config.churn),
+        lists_.calibration_section(graded, "calibration"),
+    ]
+
+
+def _facts(config: Config, history: History, lists: Lists) -> list[str]:
+    last_day = history.data_end - pd.Timedelta(days=1)
+    data = Path(config.exports.directory)
+    home = Path(config.path).resolve().parent
+    shown = data.relative_to(home) if data.is_relative_to(home) else data
+    facts = [
+        f"Data: {shown}, through {last_day:%Y-%m-%d}; "
+        f"{len(history.customers):,} customers; {descriptions.churn_words(config.churn)}.",
+    ]
+    if lists.latest is not None:
+        facts.append(
+            f"At-risk list as of {lists.latest[0]:%Y-%m-%d}; {len(lists.folders)} lists so far."
+        )
+    return facts
+
+
+def write_report(output_dir: Path, when: pd.Timestamp, html: str) -> Path:
+    """Write the report under `as_of=DATE/` in one step (a reader never sees half a file)."""
+    folder = output_dir / f"as_of={when:%Y-%m-%d}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".report-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(html)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, folder / REPORT_FILE)
+    except OSError as error:
+        why = error.strerror or type(error).__name__
+        raise Fault(
+            [Problem(str(folder), f"cannot write the report ({why}); set [report] output_dir")]
+        ) from None
+    return folder / REPORT_FILE
+
+
+def _attach(config: Config, lists: Lists, path: Path) -> str | None:
+    if lists.latest is None:
+        return None
+    tracking.open_store(config.tracking)
+    as_of = f"{lists.latest[0]:%Y-%m-%d}"
+    return tracking.attach_to_scoring_run(config.tracking.scoring_experiment, as_of, path)
+
+
+def _print_result(path: Path, run_id: str | None, *, quiet: bool) -> None:
+    size = path.stat().st_size / 1e6
+    print(f"report: {path} ({size:.1f} MB)")
+    if not quiet:
+        where = f"run {run_id}, report/{REPORT_FILE}" if run_id else "no scoring run for this list"
+        print(f"in MLflow: {where}")

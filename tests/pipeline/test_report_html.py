@@ -1,0 +1,44 @@
+"""The report's page: charts inline with ids that cannot clash, text escaped, gaps said."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from models.plots import agg_figure
+from pipeline.report_html import Part, Section, page, svg, table
+
+
+def _chart(prefix: str) -> str:
+    figure = agg_figure(3, 2)
+    figure.add_subplot().plot([0, 1], [1, 0], marker="o")
+    return svg(figure, prefix)
+
+
+def test_inline_charts_keep_text_as_text_and_ids_apart():
+    one, two = _chart("a-"), _chart("b-")
+    assert one.startswith("<svg") and "<?xml" not in one
+    ids = re.findall(r'\bid="([^"]+)"', one + two)
+    assert ids and len(ids) == len(set(ids))
+    references = re.findall(r'url\(#([^)]+)\)|href="#([^"]+)"', one)
+    assert all(any(r) and (r[0] or r[1]).startswith("a-") for r in references)
+
+
+def test_tables_escape_text_and_show_no_nan():
+    frame = pd.DataFrame({"who": ["<b>x</b>"], "rate": [np.nan], "n": [1234]})
+    html = table(frame, formats={"n": ","})
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>" not in html
+    assert '<td class="n">-</td>' in html and '<td class="n">1,234</td>' in html
+
+
+def test_the_page_counts_its_charts_and_says_what_is_missing():
+    parts = [
+        Part("Retention", "intro", [Section("CRR", _chart("c-"), ("first line", "second"))]),
+        Part("Early warnings", "intro", [Section("NPS", missing="no survey (NPS) data")]),
+    ]
+    html = page("Report", ["a fact"], parts, footer="footer")
+    assert 'data-charts="1"' in html and html.count("<svg") == 1
+    assert '<p class="missing">no survey (NPS) data</p>' in html
+    assert '<a href="#early-warnings">Early warnings</a>' in html

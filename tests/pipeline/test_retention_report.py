@@ -1,0 +1,136 @@
+"""`churn report` end to end on a small simulated history: one self-contained file, the CRR of
+the exports by its formula, the first list graded against what happened, the file attached
+to the scoring run, and sections without their data saying so."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import tracking
+from pipeline.cli import main
+from pipeline.config import load_config
+from tests.pipeline.conftest import FIRST_LIST, SECOND_LIST, report_path
+
+
+def _customers(project: Path) -> pd.DataFrame:
+    return pd.read_csv(
+        project / "exports" / "customers.csv",
+        dtype={"customer_id": str},
+        parse_dates=["signup_at", "churned_at"],
+    )
+
+
+def _rows(html: str, first_cell: str) -> list[list[str]]:
+    """The cells of the HTML table rows whose first cell is `first_cell`."""
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    return [row for row in cells if row and row[0] == first_cell]
+
+
+def test_the_report_is_one_self_contained_file_with_every_part(reported_project):
+    path = report_path(reported_project)
+    html = path.read_text()
+    assert path.stat().st_size < 3_000_000
+    for part in ("Retention", "Early warnings", "Today&#x27;s list", "Did the lists come true"):
+        assert f">{part}</h2>" in html, part
+    # nothing is fetched: no script, style, font or image from anywhere else
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<link" not in html and "@import" not in html
+    charts = html.count("<svg")
+    assert charts >= 12 and f'data-charts="{charts}"' in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # the charts' ids cannot clash
+
+
+def test_crr_is_the_formula_on_the_customer_export(reported_project):
+    """October 2025: CS customers at its start, CE at its end, CN signed up in it."""
+    customers = _customers(reported_project)
+
+    def active(day: str) -> int:
+        t = pd.Timestamp(day)
+        signed, left = customers["signup_at"] < t, customers["churned_at"]
+        return int((signed & (left.isna() | (left >= t))).sum())
+
+    new = customers["signup_at"].between("2025-10-01", "2025-10-31 23:59:59").sum()
+    cs, ce = active("2025-10-01"), active("2025-11-01")
+    crr = 100 * (ce - new) / cs
+    html = report_path(reported_project).read_text()
+    assert (
+        f"CRR was {crr:.1f}% in 2025-10: {cs:,} customers at the start, {new:,} new, "
+        f"{ce:,} at the end" in html
+    )
+
+
+def test_the_first_list_is_graded_by_tier_against_what_happened(reported_project):
+    """Outcomes counted here from the customer export alone: a listed customer churned when
+    their cancellation falls in the 30 days after the list's date."""
+    listed = pd.read_parquet(
+        reported_project / "outputs" / "at_risk" / f"as_of={FIRST_LIST}" / "at_risk.parquet"
+    )
+    cancelled = _customers(reported_project).set_index("customer_id")["churned_at"]
+    start = pd.Timestamp(FIRST_LIST)
+    when = listed["customer_id"].map(cancelled)
+    listed["churned"] = (when >= start) & (when < start + pd.Timedelta(days=30))
+    html = report_path(reported_project).read_text()
+    for tier in ("high", "medium", "low"):
+        part = listed[listed["risk_tier"] == tier]
+        (row,) = [r for r in _rows(html, FIRST_LIST) if r[1] == tier]
+        assert int(row[2].replace(",", "")) == len(part), tier
+        assert int(row[4].replace(",", "")) == int(part["churned"].sum()), tier
+        assert row[3] == f"{part['churn_probability'].sum():,.1f}", tier
+    contacts = listed[listed["contact_first"]]
+    (row,) = [r for r in _rows(html, FIRST_LIST) if r[1] == "contact set"]
+    assert (int(row[2]), int(row[4])) == (len(contacts), int(contacts["churned"].sum()))
+    high = listed[listed["risk_tier"] == "high"]
+    assert (f"The list of {FIRST_LIST}: its high tier churned at" in html) == (len(high) > 0)
+    assert "nan%" not in html and "nan " not in html
+    # the later list's horizon has not passed: it is not graded yet
+    assert not _rows(html, SECOND_LIST)
+    assert f"the list of {SECOND_LIST} is graded once its horizon ends on 2025-12-01" in html
+
+
+def test_the_report_is_attached_to_its_lists_scoring_run(reported_project):
+    config = load_config(reported_project / "churn.toml")
+    tracking.open_store(config.tracking)
+    client = tracking.MlflowClient()
+    experiment = client.get_experiment_by_name("churn-scoring")
+    (run,) = client.search_runs(
+        [experiment.experiment_id], filter_string=f"params.as_of = '{SECOND_LIST}'"
+    )
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "report")] == [
+        "report/report.html"
+    ]
+
+
+def test_sections_without_their_data_say_so(reported_project, tmp_path):
+    copy = tmp_path / "p"
+    shutil.copytree(reported_project, copy, ignore=shutil.ignore_patterns("reports"))
+    (copy / "exports" / "surveys.csv").unlink()
+    assert main(["-q", "report", "--config", str(copy / "churn.toml")]) == 0
+    html = report_path(copy).read_text()
+    assert "no survey (NPS) data in the exports" in html
+    assert "Churn by support experience" in html  # the other sections are all there
+    from pipeline.report_sections import support_section
+
+    section = support_section(None, {}, "support")
+    assert section.missing == "no support data in the exports" and section.chart is None
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path):
+    import pytest
+
+    from features.errors import Fault
+    from pipeline.retention_report import write_report
+
+    in_the_way = tmp_path / "reports"
+    in_the_way.write_text("a file where the folder should be")
+    with pytest.raises(Fault) as raised:
+        write_report(in_the_way, pd.Timestamp("2025-11-01"), "<html></html>")
+    (problem,) = raised.value.problems
+    assert "cannot write the report" in problem.line() and "[report] output_dir" in problem.line()
+    ok = write_report(tmp_path / "fine", pd.Timestamp("2025-11-01"), "<html></html>")
+    assert ok.read_text() == "<html></html>" and not list(ok.parent.glob(".report-*"))
