@@ -342,6 +342,7 @@ def _write_staging(
     staging: Path,
     ranked: pd.DataFrame,
     manifest: dict[str, Any],
+    *,
     write_hook: Callable[[Path], None] | None,
 ) -> None:
     """The list's files, durably on disk in `staging`; on any failure, no staging folder."""
@@ -502,7 +503,7 @@ def write_list(
             )
         _repair(output_dir, as_of)
         staging = final.with_name(f".staging-{final.name}-{uuid.uuid4().hex[:8]}")
-        _write_staging(staging, ranked, manifest, write_hook)
+        _write_staging(staging, ranked, manifest, write_hook=write_hook)
         try:
             _keep_replaced(output_dir, final, staging)
             retired = _swap_in(staging, final, swap_hook)

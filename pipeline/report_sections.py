@@ -200,17 +200,27 @@ def activity_section(
     )
 
 
+def _churn_by_group(history: History, group_of, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The recent customer-months and their churn rate by the group `group_of(keys)` puts
+    each (customer, cutoff) in (its `column`)."""
+    rows = recent_rows(history)
+    keys = ibis.memtable(rows[["customer_id", "cutoff"]].astype({"cutoff": "datetime64[us]"}))
+    found = group_of(keys)
+    return rows, churn_rate_by(rows.merge(found, on=["customer_id", "cutoff"]), column)
+
+
 def support_section(history: History, tables: dict[str, ir.Table], key: str) -> Section:
     """Churn among customers with slow or unresolved tickets against the others."""
     title = "Support experience and churn"
     if "support" not in tables:
         return Section(title, missing="no support data in the exports")
-    rows = recent_rows(history)
     tickets = tables["support"].select("opened_at", "resolved_at").execute()
     slow = slow_hours(tickets)
-    keys = ibis.memtable(rows[["customer_id", "cutoff"]].astype({"cutoff": "datetime64[us]"}))
-    found = support_experience(tables["support"], keys, slow=slow, days=SUPPORT_DAYS)
-    table = churn_rate_by(rows.merge(found, on=["customer_id", "cutoff"]), "support")
+    rows, table = _churn_by_group(
+        history,
+        lambda keys: support_experience(tables["support"], keys, slow=slow, days=SUPPORT_DAYS),
+        "support",
+    )
     overall = float(rows["churned"].mean())
     rate = table.set_index("value")["rate"]
     return Section(
@@ -230,10 +240,7 @@ def nps_section(history: History, tables: dict[str, ir.Table], key: str) -> Sect
     title = "NPS and churn"
     if "surveys" not in tables:
         return Section(title, missing="no survey (NPS) data in the exports")
-    rows = recent_rows(history)
-    keys = ibis.memtable(rows[["customer_id", "cutoff"]].astype({"cutoff": "datetime64[us]"}))
-    found = nps_at(tables["surveys"], keys)
-    groups = churn_rate_by(rows.merge(found, on=["customer_id", "cutoff"]), "nps")
+    rows, groups = _churn_by_group(history, lambda keys: nps_at(tables["surveys"], keys), "nps")
     answers = tables["surveys"].select("answered_at", "nps").execute()
     monthly = nps_by_month(answers)
     monthly = monthly[monthly["month"].isin(history.months)]

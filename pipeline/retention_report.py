@@ -44,33 +44,14 @@ def run_report(
     timer = Timer(progress)
     when = pd.Timestamp(as_of or config.as_of or today())
     with timer("validate", "checking and typing the exports"):
-        paths, validation = ingest_exports(
-            config.exports, config.cache_dir, config.as_of or today()
-        )
-        log_tables(validation)
-    print_warnings(validation.warnings)
-    tables = open_tables(paths)
+        tables = _tables(config)
     with timer("history", "customers, populations and labels month by month"):
-        start, end = data_span(tables)
-        history = customer_history(
-            tables,
-            (start, min(end, when)),
-            definition=config.churn,
-            profile=config.exports.profile,
-        )
-        lists = at_risk_lists(Path(config.scoring.output_dir), when)
-        log.info(
-            "%d whole months, %s labelled customer-months, %d lists up to %s",
-            len(history.months),
-            f"{len(history.rows):,}",
-            len(lists.folders),
-            f"{when:%Y-%m-%d}",
-        )
+        history, lists = _history(config, tables, when)
     with timer("sections", "retention, early warnings and the lists, in charts"):
         html = page(
             f"Retention report as of {when:%Y-%m-%d}",
             _facts(config, history, lists),
-            report_parts(config, tables, history, lists),
+            report_parts(config, tables, history, lists=lists),
             footer=f"Written by `churn report` on {dt.date.today():%Y-%m-%d}.",
         )
     with timer("write", "one self-contained HTML file"):
@@ -83,7 +64,30 @@ def run_report(
     return 0
 
 
-def report_parts(config: Config, tables: dict, history: History, lists: Lists) -> list[Part]:
+def _tables(config: Config) -> dict:
+    paths, validation = ingest_exports(config.exports, config.cache_dir, config.as_of or today())
+    log_tables(validation)
+    print_warnings(validation.warnings)
+    return open_tables(paths)
+
+
+def _history(config: Config, tables: dict, when: pd.Timestamp) -> tuple[History, Lists]:
+    start, end = data_span(tables)
+    history = customer_history(
+        tables, (start, min(end, when)), definition=config.churn, profile=config.exports.profile
+    )
+    lists = at_risk_lists(Path(config.scoring.output_dir), when)
+    log.info(
+        "%d whole months, %s labelled customer-months, %d lists up to %s",
+        len(history.months),
+        f"{len(history.rows):,}",
+        len(lists.folders),
+        f"{when:%Y-%m-%d}",
+    )
+    return history, lists
+
+
+def report_parts(config: Config, tables: dict, history: History, *, lists: Lists) -> list[Part]:
     """The report's four parts, in reading order."""
     return [
         Part(
@@ -94,13 +98,13 @@ def report_parts(config: Config, tables: dict, history: History, lists: Lists) -
         Part(
             "Early warnings",
             "What churners do before they leave, on this customer base's own data.",
-            _warnings(config, tables, history, lists),
+            _warnings(config, tables, history, lists=lists),
         ),
         Part("Today's list", _list_intro(lists), _today(config, lists)),
         Part(
             "Did the lists come true",
             "Each earlier list against what happened once its horizon had passed.",
-            _came_true(config, tables, history, lists),
+            _came_true(config, tables, history, lists=lists),
         ),
     ]
 
@@ -121,7 +125,7 @@ def _retention(config: Config, tables: dict, history: History) -> list:
     ]
 
 
-def _warnings(config: Config, tables: dict, history: History, lists: Lists) -> list:
+def _warnings(config: Config, tables: dict, history: History, *, lists: Lists) -> list:
     if history.rows.empty:
         return [Section("Early warnings", missing="no labelled month in the data")]
     when = lists.latest[0] if lists.latest else history.data_end
@@ -164,7 +168,7 @@ def _today(config: Config, lists: Lists) -> list:
     ]
 
 
-def _came_true(config: Config, tables: dict, history: History, lists: Lists) -> list:
+def _came_true(config: Config, tables: dict, history: History, *, lists: Lists) -> list:
     graded, waiting = lists_.graded_lists(
         lists, tables, definition=config.churn, data_end=history.data_end
     )
