@@ -29,22 +29,29 @@ MAX_PAIRS_PER_QUERY = 500_000
 def resolve_spec(
     tables: dict[str, ir.Table], settings: FeatureSettings, profile_columns
 ) -> FeatureSpec:
-    """Fix the data-dependent parts of the feature set: the most frequent event types."""
-    events = tables["engagement"]
+    """Fix the data-dependent parts of the feature set: which optional tables the exports have
+    and the most frequent event types (none without engagement events)."""
+    return FeatureSpec(
+        settings=settings,
+        event_types=_top_event_types(tables.get("engagement"), settings.top_event_types),
+        profile=profile_columns,
+        has_surveys="surveys" in tables,
+        has_support="support" in tables,
+        has_engagement="engagement" in tables,
+    )
+
+
+def _top_event_types(events: ir.Table | None, count: int) -> tuple[str, ...]:
+    if events is None:
+        return ()
     top = (
         events.group_by("event_type")
         .aggregate(n=events.count())
         .order_by([ibis.desc("n"), "event_type"])
-        .limit(settings.top_event_types)
+        .limit(count)
         .execute()
     )
-    return FeatureSpec(
-        settings=settings,
-        event_types=tuple(str(v) for v in top["event_type"]),
-        profile=profile_columns,
-        has_surveys="surveys" in tables,
-        has_support="support" in tables,
-    )
+    return tuple(str(v) for v in top["event_type"])
 
 
 def cutoff_table(cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp]) -> ir.Table:

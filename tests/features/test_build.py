@@ -369,3 +369,19 @@ def test_value_label_names_the_usage_value_in_reasons_and_survives_the_saved_spe
     old = FeatureSpec.from_dict(saved_before_labels)
     assert old.settings.value_label == "usage value" and old.settings.currency == ""
     assert old.has_support
+
+
+def test_purchases_only_exports_build_without_engagement_support_or_surveys(tmp_path):
+    """A shop that exports only customers and orders gets purchase and profile features; no
+    engagement column, and the spec says which tables the model was trained with."""
+    tables = open_frames(tmp_path, {"customers": CUSTOMERS, "purchases": PURCHASES})
+    spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ()))
+    assert (spec.has_engagement, spec.has_support, spec.has_surveys) == (False, False, False)
+    assert spec.event_types == ()
+    got = to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id")
+    families = {f.family for f in feature_catalogue(spec)}
+    assert families == {"purchases", "profile"}
+    assert "events_30d" not in got.columns
+    assert got.loc["a", "orders_90d"] == 4 and got.loc["b", "orders_90d"] == 0
+    restored = FeatureSpec.from_dict(spec.to_dict())
+    assert not restored.has_engagement
