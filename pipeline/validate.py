@@ -81,7 +81,7 @@ def summary_lines(summary: ExportSummary) -> list[str]:
     if summary.churn_by_month:
         rates = [r for *_, r in summary.churn_by_month]
         lines.append(
-            f"churn ({churn_words(summary.definition)} of each month's start): mean "
+            f"monthly churn ({churn_words(summary.definition)} of each month's start): mean "
             f"{sum(rates) / len(rates):.1%}, min {min(rates):.1%}, max {max(rates):.1%} over "
             f"{len(rates)} months"
         )

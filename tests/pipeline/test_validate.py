@@ -52,7 +52,7 @@ def test_inactivity_churn_per_month_counts_who_could_lapse_and_who_did(tmp_path)
         (dt.date(2024, 5, 1), 1, 0, 0.0),
     ]
     lines = summary_lines(summary)
-    assert any(line.startswith("churn (inactivity churn within 30 days") for line in lines)
+    assert any(line.startswith("monthly churn (inactivity churn within 30 days") for line in lines)
 
 
 def test_validate_prints_the_configured_definition_for_exports_without_usage(tmp_path, capsys):
