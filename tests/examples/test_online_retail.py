@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.validate import validate_exports
 
@@ -51,3 +52,44 @@ def test_the_converter_reproduces_the_committed_exports(tmp_path):
         pd.testing.assert_frame_equal(fresh, committed)
     purchases = pd.read_parquet(tmp_path / "purchases.parquet")
     assert set(purchases["status"]) == {"paid", "refunded"} and (purchases["amount"] > 0).all()
+
+
+def test_purchases_only_training_and_scoring_run_end_to_end(tmp_path, capsys):
+    """Train and score on the real invoices with no usage, support or survey export."""
+    config = tmp_path / "churn.toml"
+    config.write_text(
+        f"""
+[data]
+dir = "{EXAMPLE / "data"}"
+as_of = "2011-12-09"
+
+[tables.customers.profile]
+categorical = ["country"]
+
+[features]
+currency = "GBP"
+
+[churn]
+kind = "inactivity"
+horizon_days = 90
+inactivity_sources = ["purchases"]
+
+[training]
+cutoffs = 12
+test_cutoffs = 1
+valid_cutoffs = 1
+backtest_folds = 0
+
+[model]
+name = "retail-test"
+"""
+    )
+    assert main(["train", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "LightGBM vs logistic regression on this data:" in out
+    assert main(["score", "--config", str(config)]) == 0
+    listed = pd.read_parquet(
+        tmp_path / "outputs" / "at_risk" / "as_of=2011-12-09" / "at_risk.parquet"
+    )
+    assert len(listed) > 1000 and listed["reason_1"].notna().any()
+    assert not listed.filter(like="reason_").stack().str.contains("n/a|nan").any()
