@@ -2,10 +2,11 @@
 
 For each cutoff: keep the active customers, filter each event table to its lookback window,
 group by customer, line the result up with the active customers and fill. Nothing here is
-shared with the Ibis expressions in `features/`; only the spec dataclasses and `column_safe`
-(which decides column names) are imported. The definitions are restated from the feature
-docs: windows are [cutoff - days, cutoff - after) with the cutoff itself excluded, counts are
-0 for customers without rows, every other value is null when there is nothing to compute it on.
+shared with the Ibis expressions in `features/`; only the spec dataclasses, `column_safe`
+(which decides column names) and the catalogue's order of names are imported. The
+definitions are restated from the feature docs: windows are [cutoff - days, cutoff - after)
+with the cutoff itself excluded, counts are 0 for customers without rows, every other value
+is null when there is nothing to compute it on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from features.registry import feature_catalogue
 from features.spec import FeatureSpec, column_safe
 
 HIGH_PRIORITIES = ("high", "urgent")
@@ -69,6 +71,37 @@ def safe_ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     den = denominator.astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         return (num / den).where(den > 0)
+
+
+def calendar_days_before(cutoff: pd.Timestamp, stamps: pd.Series) -> pd.Series:
+    """Whole calendar days from each stamp's date to the cutoff's date."""
+    return (cutoff.normalize() - stamps.dt.normalize()).dt.days
+
+
+def per_period(
+    rows: pd.DataFrame, offsets: pd.Series, ids: pd.Index, days: int, count: int, distinct: bool
+) -> np.ndarray:
+    """customers x periods: distinct offsets (active days) or rows in each period of `days`
+    days counted back from the cutoff's day (period 0 the most recent)."""
+    frame = pd.DataFrame({"customer_id": rows["customer_id"], "offset": offsets})
+    frame = frame[frame["offset"] < days * count].assign(period=lambda f: f["offset"] // days)
+    if distinct:
+        frame = frame.drop_duplicates(["customer_id", "offset"])
+    table = frame.groupby(["customer_id", "period"]).size().unstack(fill_value=0)
+    return table.reindex(index=ids, columns=range(count), fill_value=0).to_numpy(float)
+
+
+def trend_change(values: np.ndarray) -> np.ndarray:
+    """Per row, the least-squares change from the oldest period to the newest (np.polyfit)."""
+    n = values.shape[1]
+    time_order = values[:, ::-1]  # oldest first
+    return np.array([np.polyfit(np.arange(n), row, 1)[0] * (n - 1) for row in time_order])
+
+
+def known_days(active: pd.DataFrame, cutoff: pd.Timestamp, days: int) -> pd.Series:
+    """Days of the last `days` the customer was signed up for, at least a week."""
+    tenure = days_before(cutoff, active.set_index("customer_id")["signup_at"])
+    return tenure.clip(lower=7, upper=days)
 
 
 # ---------------------------------------------------------------- families
@@ -129,6 +162,45 @@ def engagement_features(
             out[f"{column_safe(event_type)}_events_{days}d"] = zero_filled(
                 count_per_customer(e, mask), ids
             )
+    weeks = per_period(e, calendar_days_before(cutoff, ts), ids, 7, 12, distinct=True)
+    out["active_weeks_12w"] = (weeks > 0).sum(axis=1)
+    out["active_days_decline_12w"] = -trend_change(weeks)
+    out["weeks_fell_8w"] = (weeks[:, :8] < weeks[:, 1:9]).sum(axis=1)
+    for days in (30, 90):
+        out[f"events_per_active_day_{days}d"] = safe_ratio(
+            out[f"events_{days}d"], out[f"active_days_{days}d"]
+        )
+    out["value_per_event_90d"] = null_filled(e.groupby("customer_id")["value"].mean(), ids)
+    for event_type in spec.event_types:
+        of_type = e["event_type"] == event_type
+        out[f"{column_safe(event_type)}_days_since_last"] = null_filled(
+            days_before(cutoff, ts[of_type]).groupby(e.loc[of_type, "customer_id"]).min(), ids
+        )
+    return out
+
+
+def pace_features(
+    block: pd.DataFrame, active: pd.DataFrame, cutoff: pd.Timestamp, spec: FeatureSpec
+) -> pd.DataFrame:
+    """The features read against the customer's own tenure: recent pace against a longer
+    window's (since signup when shorter), counts per month of tenure."""
+    known_90 = known_days(active, cutoff, 90).reindex(block.index)
+    known_365 = known_days(active, cutoff, 365).reindex(block.index)
+    out = pd.DataFrame(index=block.index)
+    if spec.has_engagement:
+        out["active_days_pace_90d"] = safe_ratio(
+            block["active_days_30d"], block["active_days_90d"] * 30 / known_90
+        )
+        out["value_pace_90d"] = safe_ratio(block["value_30d"], block["value_90d"] * 30 / known_90)
+        out["events_per_month_90d"] = block["events_90d"] * 30 / known_90
+    if spec.has_support:
+        out["ticket_pace_90d"] = safe_ratio(
+            block["tickets_30d"], block["tickets_90d"] * 30 / known_90
+        )
+    out["spend_pace_365d"] = safe_ratio(
+        block["revenue_90d"], block["revenue_365d"] * 90 / known_365
+    )
+    out["orders_per_month_365d"] = block["orders_365d"] * 30 / known_365
     return out
 
 
@@ -233,6 +305,14 @@ def purchases_features(
     out["days_since_last_purchase"] = null_filled(
         days_before(cutoff, ts)[paid].groupby(customer[paid]).min(), ids
     )
+    months = per_period(p.loc[paid], calendar_days_before(cutoff, ts[paid]), ids, 30, 12, False)
+    out["order_months_12m"] = (months > 0).sum(axis=1)
+    out["orders_decline_12m"] = -trend_change(months)
+    span = ts[paid].groupby(customer[paid]).agg(lambda s: (s.max() - s.min()).total_seconds())
+    intervals = safe_ratio(null_filled(span, ids) / 86400.0, out["orders_365d"] - 1)
+    out["order_interval_days_365d"] = intervals
+    out["order_overdue_365d"] = safe_ratio(out["days_since_last_purchase"], intervals)
+    out["revenue_per_order_365d"] = safe_ratio(out["revenue_365d"], out["orders_365d"])
     return out
 
 
@@ -300,17 +380,22 @@ def reference_features(
     for cutoff in cutoff_stamps(cutoffs):
         active = active_at(frames["customers"], cutoff)
         ids = pd.Index(active["customer_id"], name="customer_id")
-        blocks = [
-            engagement_features(frames["engagement"], cutoff, ids, spec),
-            support_features(frames["support"], cutoff, ids),
-            purchases_features(frames["purchases"], cutoff, ids, spec),
-        ]
+        blocks = []
+        if spec.has_engagement:
+            blocks.append(engagement_features(frames["engagement"], cutoff, ids, spec))
+        if spec.has_support:
+            blocks.append(support_features(frames["support"], cutoff, ids))
+        blocks.append(purchases_features(frames["purchases"], cutoff, ids, spec))
         if spec.has_surveys:
             blocks.append(surveys_features(frames["surveys"], cutoff, ids))
         blocks.append(profile_features(active, cutoff, spec))
         block = pd.concat(blocks, axis=1)
+        block = pd.concat([block, pace_features(block, active, cutoff, spec)], axis=1).copy()
         block.insert(0, "cutoff", cutoff)
         parts.append(block.reset_index())
     out = pd.concat(parts, ignore_index=True)
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
+    # the builder's column order (names only: the catalogue's expressions are not used here)
+    columns = ["customer_id", "cutoff", *[f.name for f in feature_catalogue(spec)]]
+    out = out[columns]
     return out.sort_values(["cutoff", "customer_id"], kind="stable").reset_index(drop=True)

@@ -56,6 +56,7 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("event_type", "text", not_null=True),
             ColumnSpec("value", "number", required=False),
         ),
+        required=False,
     ),
     "support": TableSpec(
         "support",
@@ -67,6 +68,7 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("channel", "text", required=False),
             ColumnSpec("satisfaction", "number", required=False),
         ),
+        required=False,
     ),
     "purchases": TableSpec(
         "purchases",

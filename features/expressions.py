@@ -117,3 +117,15 @@ def join_lookback(rows: ir.Table, cutoffs: Cutoffs, column: str, days: int) -> i
     table = cutoffs.table
     ts = rows[column]
     return rows.join(table, [ts < table.cutoff, ts >= table.cutoff - ibis.interval(days=days)])
+
+
+# A rate over a window reads at least this many days of tenure, so a customer who signed up a
+# day ago is not credited with thirty days' activity from one day's.
+MIN_RATE_DAYS = 7
+
+
+def days_known(r: ir.Table, days: int) -> ir.FloatingValue:
+    """The days of a `days`-long window before the cutoff that the customer was signed up for
+    (at least MIN_RATE_DAYS): the denominator of a tenure-scaled rate."""
+    tenure = age_days(r, "signup_at")
+    return ibis.greatest(ibis.least(tenure, days), MIN_RATE_DAYS).cast("float64")

@@ -82,7 +82,8 @@ class Family:
     computed on every joined row.
     `topics` maps feature-name prefixes to what a reason is about (longest prefix wins);
     `default_topic` is the rest's topic (None: each feature is its own). `in_exports(spec)`
-    says whether the exports had the family's table (support and surveys are optional).
+    says whether the exports had the family's table (engagement, support and surveys are
+    optional).
     `defaults` are field values every feature of the family starts from (`feature()`)."""
 
     name: str

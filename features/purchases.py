@@ -5,14 +5,19 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.describe import Risk
-from features.expressions import age_days, count_where, ratio, within
+from features.expressions import age_days, count_where, days_before, days_known, ratio, within
 from features.family import Family, Source
+from features.periods import Periods, active_periods, fitted_change
 from features.spec import Feature, FeatureSpec
 
 TS = "timestamp"
 # An invoice this much above the one 2-3 months before counts as a price rise (below it, a
 # rounding or proration difference).
 PRICE_RISE = 0.01
+MONTHS = Periods(30, 12)  # the monthly trajectory: paid orders in each of the last 12 months
+DECLINE = 0.5  # a fitted fall of half an order a month or more is a decline worth naming
+OVERDUE = 1.5  # no order for half as long again as the customer's usual interval
+BELOW_PACE = 0.8  # a recent pace a fifth or more below the customer's own longer one
 
 
 def _paid(t: ir.Table) -> ir.BooleanValue:
@@ -167,7 +172,48 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             describe_missing="no paid order in the last 365 days",
         ),
     ]
-    return features
+    return features + _trajectory()
+
+
+def _trajectory() -> list[Feature]:
+    """Orders month by month, cadence (the usual interval between orders against the time
+    since the last), pace against the customer's own year, order size and orders per month
+    of tenure."""
+    months = lambda t: MONTHS.rows(days_before(t, TS), _paid(t))  # noqa: E731
+    year = lambda t: _paid(t) & within(t, TS, 365)  # noqa: E731
+    return [
+        _purchase("order_months_12m", "ordered in {value:n:month} of the last 12 (typical "
+                  "customer: {typical:,.0f})", MONTHS.span,
+                  aggregate=lambda t: active_periods(months(t))),
+        _purchase("orders_decline_12m", "orders trending down: {value:.1f} fewer paid orders "
+                  "a month than a year ago", MONTHS.span, kind="amount",
+                  aggregate=lambda t: -fitted_change(months(t)), higher_is_riskier=True,
+                  risk=Risk("higher", than=DECLINE)),
+        _purchase("order_interval_days_365d", "orders usually every {value:n:day}", 365,
+                  kind="days", fill=None, higher_is_riskier=None, aggregate=lambda t: ratio(
+                      t[TS].max(where=year(t)).epoch_seconds()
+                      - t[TS].min(where=year(t)).epoch_seconds(),
+                      (count_where(year(t)) - 1) * 86400.0)),
+        _purchase("order_overdue_365d", "orders usually every {order_interval_days_365d:n:day}, "
+                  "none for {days_since_last_purchase:n:day}", 365, kind="ratio", fill=None,
+                  inputs=("days_since_last_purchase", "order_interval_days_365d"),
+                  derive=lambda r: ratio(r.days_since_last_purchase, r.order_interval_days_365d),
+                  higher_is_riskier=True, risk=Risk("higher", than=OVERDUE)),
+        _purchase("spend_pace_365d", "{revenue_90d:money} paid in the last 90 days, {value:.0%} "
+                  "of their pace over the year", 365, kind="ratio", fill=None,
+                  inputs=("revenue_90d", "revenue_365d", "signup_at"),
+                  derive=lambda r: ratio(r.revenue_90d,
+                                         r.revenue_365d * 90.0 / days_known(r, 365)),
+                  risk=Risk("lower", BELOW_PACE)),
+        _purchase("revenue_per_order_365d", "average paid order {value:money} over the last "
+                  "year", 365, kind="amount", fill=None, higher_is_riskier=None,
+                  inputs=("revenue_365d", "orders_365d"),
+                  derive=lambda r: ratio(r.revenue_365d, r.orders_365d)),
+        _purchase("orders_per_month_365d", "{value:.1f} paid orders a month over the last year "
+                  "or since signing up (typical customer: {typical:.1f})", 365, kind="amount",
+                  inputs=("orders_365d", "signup_at"),
+                  derive=lambda r: r.orders_365d * 30.0 / days_known(r, 365)),
+    ]  # fmt: skip
 
 
 FAMILY = Family(

@@ -108,6 +108,7 @@ class FeatureSpec:
     profile: ProfileColumns = field(default_factory=ProfileColumns)
     has_surveys: bool = True
     has_support: bool = True
+    has_engagement: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the spec."""
@@ -128,6 +129,7 @@ class FeatureSpec:
             },
             "has_surveys": self.has_surveys,
             "has_support": self.has_support,
+            "has_engagement": self.has_engagement,
         }
 
     @classmethod
@@ -153,6 +155,7 @@ class FeatureSpec:
             ),
             has_surveys=raw["has_surveys"],
             has_support=raw.get("has_support", True),
+            has_engagement=raw.get("has_engagement", True),
         )
 
 

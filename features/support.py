@@ -9,13 +9,14 @@ import ibis.expr.types as ir
 
 from features.contract import HIGH_PRIORITIES
 from features.describe import Risk
-from features.expressions import age_days, count_where, ratio, within
+from features.expressions import age_days, count_where, days_known, ratio, within
 from features.family import Family, Source
 from features.spec import Feature, FeatureSpec
 
 LOOKBACK_DAYS = 365
 TS = "opened_at"
 RECENT_TICKET_DAYS = 30
+ABOVE_PACE = 1.5  # tickets in the last 30 days at half again their 90-day pace
 
 
 def _resolved(t: ir.Table) -> ir.BooleanValue:
@@ -112,6 +113,17 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             lambda t: count_where(
                 within(t, TS, 90) & t.priority.isin(HIGH_PRIORITIES).fill_null(False)
             ),
+        ),
+        FAMILY.feature(
+            "ticket_pace_90d",
+            "{tickets_30d:n:support ticket} in the last 30 days, {value:.1f} times their "
+            "pace over 90 days",
+            kind="ratio",
+            window_days=90,
+            fill=None,
+            derive=lambda r: ratio(r.tickets_30d, r.tickets_90d * 30.0 / days_known(r, 90)),
+            inputs=("tickets_30d", "tickets_90d", "signup_at"),
+            risk=Risk("higher", than=ABOVE_PACE),
         ),
         FAMILY.feature(
             "high_priority_share_90d",

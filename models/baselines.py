@@ -20,8 +20,16 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+MAX_LOGISTIC_ROWS = 200_000
+"""The baseline learns from at most this many training rows (a seeded random sample): its
+coefficients are settled long before, and its preprocessing copies the matrix several times
+(about 3 GB more at 600,000 rows and 100 features)."""
+
+
 def fit_logistic(train: pd.DataFrame, layout: FeatureLayout, label: str = "churned") -> Pipeline:
     """Logistic regression on the same features (log-scaled, imputed with missing flags)."""
+    if len(train) > MAX_LOGISTIC_ROWS:
+        train = train.sample(MAX_LOGISTIC_ROWS, random_state=0)
     numeric = [f for f in layout.features if f not in layout.categories]
     categorical = list(layout.categories)
     prep = ColumnTransformer(
@@ -45,7 +53,9 @@ def fit_logistic(train: pd.DataFrame, layout: FeatureLayout, label: str = "churn
             ),
         ]
     )
-    model = make_pipeline(prep, LogisticRegression(C=0.3, max_iter=2000))
+    # Newton steps on the ~200 standardised columns converge in a handful of iterations (about
+    # twice as fast as L-BFGS here, the same coefficients to the AUC's third decimal).
+    model = make_pipeline(prep, LogisticRegression(C=0.3, solver="newton-cholesky", max_iter=200))
     model.fit(layout.plain(train).astype({c: object for c in categorical}), train[label])
     return model
 
@@ -60,22 +70,29 @@ HEALTH_SIGNALS = (
     "activity_trend_30d",
     "open_tickets",
     "failed_payments_90d",
+    "days_since_last_purchase",
 )
 """The features the health score reads (a test checks each is in the feature catalogue)."""
+PURCHASE_RECENCY_DAYS = 90  # without product usage, an order 90 days ago is as bad as it gets
 
 
 def health_risk(frame: pd.DataFrame) -> np.ndarray:
     """A customer-success style rule: risk points (0-100) from recency, engagement trend,
     open tickets and failed payments. Health score = 100 - risk. A signal the exports do not
-    have (e.g. no support table) counts as healthy."""
+    have (e.g. no support table) counts as healthy; without engagement events, recency is
+    the last paid order's, on a 90-day scale."""
 
     def column(name: str, missing: float, healthy: float) -> pd.Series:
         if name not in frame.columns:
             return pd.Series(healthy, index=frame.index, dtype=float)
         return frame[name].astype(float).fillna(missing)
 
-    last_event, trend_30d, open_tickets, failed_90d = HEALTH_SIGNALS
-    recency = column(last_event, 90, 0).clip(0, 30) / 30
+    last_event, trend_30d, open_tickets, failed_90d, last_purchase = HEALTH_SIGNALS
+    if last_event in frame.columns:
+        recency = column(last_event, 90, 0).clip(0, 30) / 30
+    else:
+        days = PURCHASE_RECENCY_DAYS
+        recency = column(last_purchase, days, 0).clip(0, days) / days
     trend = 1 - column(trend_30d, 0.5, 1.5).clip(0, 1.5) / 1.5
     tickets = column(open_tickets, 0, 0).clip(0, 2) / 2
     failed = column(failed_90d, 0, 0).clip(0, 1)

@@ -13,6 +13,8 @@ from models.evaluate import evaluate_scores, paired_auc_difference
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
 from models.trainer import OnProgress, TrainedModel, train_churn_model
+from models.tuning import search_params
+from models.verdict import Versus, versus_logistic
 
 log = logging.getLogger(__name__)
 LABEL = "churned"
@@ -31,6 +33,10 @@ class ExperimentResult:
     gaps: dict[str, dict[str, float]]
     """Per other scorer: the model's ROC AUC minus its own, with a paired bootstrap interval."""
 
+    def versus_logistic(self) -> Versus:
+        """Whether LightGBM beats logistic regression here, on the test and the backtest."""
+        return versus_logistic(self.gaps["logistic_regression"], self.backtest)
+
 
 def _rows(frame: pd.DataFrame, cutoffs) -> pd.DataFrame:
     return frame[frame["cutoff"].isin(list(cutoffs))]
@@ -44,20 +50,27 @@ def run_experiment(
     seed: int = 7,
     search_seconds: float = 0.0,
     backtest: list[TimeSplit] | None = None,
+    selection: list[TimeSplit] | None = None,
     calibration: str = "sigmoid",
     progress: OnProgress | None = None,
 ) -> ExperimentResult:
     """Train on the split's train cutoffs, validate/calibrate on its valid cutoffs, and score
-    the model and baselines on its test cutoffs. `progress` hears of boosting rounds, search
-    time and backtest folds."""
+    the model and baselines on its test cutoffs. With `search_seconds`, the LightGBM settings
+    are first chosen by their backtest on the `selection` folds (which end before the test).
+    `progress` hears of boosting rounds, search time and backtest folds."""
     train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
+    params, tried = None, []
+    if search_seconds > 0 and selection:
+        params, tried = search_params(
+            frame, selection, layout, seconds=search_seconds, seed=seed, progress=progress
+        )
     model = train_churn_model(
-        train, valid, layout, LABEL, seed, search_seconds, calibration, progress=progress
+        train, valid, layout, LABEL, seed, calibration, params, progress=progress, search=tried
     )
     logistic = fit_logistic(train, layout, LABEL)
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
-    out["model"] = model.predict_proba(test)
+    out["model"], contributions = model.scores(test)
     out["logistic_regression"] = predict_logistic(logistic, test, layout)
     out["health_score"] = health.predict(health_risk(test))
     if TRUTH in test.columns and test[TRUTH].notna().all():
@@ -87,7 +100,7 @@ def run_experiment(
             calibration=calibration,
             progress=progress,
         ),
-        contributions=model.contributions(test),
+        contributions=pd.DataFrame(contributions, columns=list(layout.features), index=test.index),
         gaps=gaps,
     )
 
@@ -109,14 +122,7 @@ def run_backtest(
             progress("backtest fold", fold + 1, len(splits))
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
         model = train_churn_model(
-            train,
-            valid,
-            layout,
-            LABEL,
-            seed,
-            calibration=calibration,
-            params=params,
-            progress=progress,
+            train, valid, layout, LABEL, seed, calibration, params, progress=progress
         )
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))

@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.constraints import OneOf, TextList, Whole
+from features.errors import ConfigError, Problem
 from features.population import active_customers
 
 Definition = Literal["contractual", "inactivity"]
@@ -67,6 +68,19 @@ class ChurnDefinition:
 
 
 def _activity(tables: dict[str, ir.Table], sources: tuple[str, ...]) -> ir.Table:
+    absent = [s for s in sources if s not in tables]
+    if absent:
+        have = [s for s in SOURCES if s in tables]
+        raise ConfigError(
+            [
+                Problem(
+                    "[churn] inactivity_sources",
+                    f"names {', '.join(absent)}, but the exports have no {' or '.join(absent)} "
+                    f"table; activity can only be read from {', '.join(have) or 'nothing'} "
+                    f"(e.g. inactivity_sources = {have!r})",
+                )
+            ]
+        )
     parts = []
     if "engagement" in sources:
         parts.append(tables["engagement"].select("customer_id", at=tables["engagement"].timestamp))

@@ -123,7 +123,8 @@ def _validate(args: argparse.Namespace) -> int:
     from pipeline.validate import summary_lines, validate_exports
 
     config = _load(args)
-    summary = validate_exports(config.exports, args.as_of or config.as_of or dt.date.today())
+    as_of = args.as_of or config.as_of or dt.date.today()
+    summary = validate_exports(config.exports, as_of, config.churn)
     _print_problems(summary.report.problems)
     if summary.report.fatal:
         return EXIT_BAD_INPUT

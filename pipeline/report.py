@@ -14,6 +14,7 @@ from features.errors import Problem
 from features.ingest import ValidationReport
 from models import plots
 from models.experiment import LABEL, ExperimentResult
+from models.verdict import Versus
 from pipeline.descriptions import SCORER_NAMES
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def print_training_summary(
     split,
     gaps: dict[str, dict[str, float]] | None = None,
     backtest: pd.DataFrame | None = None,
+    versus: Versus | None = None,
     brief: bool = False,
 ) -> None:
     """The short table `make train` ends with: quality, how sure the gaps to the baselines
@@ -105,6 +107,8 @@ def print_training_summary(
         print(_gaps_line(gaps))
     if backtest is not None and not backtest.empty:
         print(_backtest_line(backtest))
+    if versus is not None:
+        print(versus.line())
     print(promotion)
     print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
     print(f"runs: {outcome.store}  |  browse: make ui, then {outcome.ui}")

@@ -176,9 +176,11 @@ def _anchors(rows: pd.DataFrame, definition: ChurnDefinition, start: pd.Timestam
 
 
 def activity_section(
-    history: History, events: ir.Table, key: str, *, definition: ChurnDefinition
+    history: History, events: ir.Table | None, key: str, *, definition: ChurnDefinition
 ) -> Section:
     """Average weekly activity in the 12 weeks before churn against retained customers."""
+    if events is None:
+        return Section("Activity before churn", missing="no engagement events in the exports")
     anchors = _anchors(recent_rows(history), definition, history.data_start)
     if not (anchors["group"] == "churned").any():
         return Section("Activity before churn", missing="no churners with 12 weeks of history")

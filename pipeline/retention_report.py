@@ -137,7 +137,7 @@ def _warnings(config: Config, tables: dict, history: History, *, lists: Lists) -
         tiers = ranked.set_index(ranked["customer_id"].astype(str))["risk_tier"]
     return [
         sections.activity_section(
-            history, tables["engagement"], "activity", definition=config.churn
+            history, tables.get("engagement"), "activity", definition=config.churn
         ),
         sections.support_section(history, tables, "support"),
         sections.nps_section(history, tables, "nps"),

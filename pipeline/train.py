@@ -30,6 +30,7 @@ from models.split import (
     split_cutoffs,
 )
 from models.trainer import OnProgress
+from models.tuning import selection_splits
 from pipeline import descriptions, report, tracking
 from pipeline.config import Config
 from pipeline.datasets import attach_truth, data_span, labelled_features, today
@@ -60,6 +61,7 @@ def model_metadata(
     }
 
 
+SEARCH_FOLDS = 3  # a parameter search judges each set on at least this many backtest folds
 MIN_TRAIN_CHURNERS = 20  # fewer: LightGBM's leaves (150 rows each) cannot tell churners apart
 MIN_EVAL_CHURNERS = 5  # fewer: calibration and the test's ROC AUC are noise
 
@@ -176,6 +178,7 @@ def run_training(
         split=data.split,
         gaps=result.gaps,
         backtest=result.backtest,
+        versus=result.versus_logistic(),
         brief=timer.progress.quiet,
     )
     return 0
@@ -228,13 +231,15 @@ def fit_and_evaluate(
     """LightGBM and the baselines on the split, evaluated out of time, with the backtest;
     `progress` hears of boosting rounds, search time and folds."""
     label_days = config.churn.lead_days + config.churn.horizon_days
+    folds = config.training.backtest_folds
     return run_experiment(
         data.frame,
         data.split,
         data.layout,
         seed=config.training.seed,
         search_seconds=config.training.search_seconds,
-        backtest=backtest_splits(list(data.split.all), config.training.backtest_folds, label_days),
+        backtest=backtest_splits(list(data.split.all), folds, label_days),
+        selection=selection_splits(data.split, label_days, max(folds, SEARCH_FOLDS)),
         calibration=config.training.calibration,
         progress=progress,
     )
@@ -296,6 +301,11 @@ def _log_evaluation(config: Config, data: TrainingData, result: ExperimentResult
         tracking.log_metrics(scores, prefix=f"test.{prefix}")
     for other, gap in result.gaps.items():
         tracking.log_metrics(gap, prefix=f"test.gap_vs_{other}.")
+    versus = result.versus_logistic()
+    tracking.log_metrics(versus.metrics(), prefix="lightgbm_vs_logistic.")
+    tracking.set_tags(
+        {"lightgbm_vs_logistic": versus.outcome, "lightgbm_vs_logistic.line": versus.line()}
+    )
     _log_backtest(result.backtest)
     if not result.backtest.empty:
         tracking.log_table(

@@ -5,28 +5,69 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import ibis
+import pandas as pd
+
+from features.build import cutoff_table
 from features.contract import ExportSource
-from features.ingest import ValidationReport, check_exports, connect, monthly_churn
+from features.ingest import ValidationReport, check_exports, connect
+from models.labels import ChurnDefinition, label_churn
+from pipeline.descriptions import churn_words
 
 
 @dataclass
 class ExportSummary:
-    """A validation report plus the customer base's churn rate per month."""
+    """A validation report plus churn per month under the configured definition."""
 
     report: ValidationReport
     customers: int
     churn_by_month: list[tuple[dt.date, int, int, float]]
+    """(month start, customers who could churn then, of whom churned, rate) per month."""
+    definition: ChurnDefinition = ChurnDefinition()
 
 
-def validate_exports(source: ExportSource, as_of: dt.date | None) -> ExportSummary:
-    """Check every export; when nothing fatal is found, also compute monthly churn rates."""
+def validate_exports(
+    source: ExportSource, as_of: dt.date | None, definition: ChurnDefinition | None = None
+) -> ExportSummary:
+    """Check every export; when nothing fatal is found, also compute the churn rate of each
+    month under `definition` (cancellations, or inactivity in the horizon after the month's
+    start; contractual churn by default), with the same labels training uses."""
+    definition = definition or ChurnDefinition()
     con = connect()
     report = check_exports(con, source, as_of)
     if report.fatal:
-        return ExportSummary(report, 0, [])
-    starts = [t.first for name, t in report.tables.items() if name != "customers" and t.first]
-    since = min(starts) - dt.timedelta(days=1) if starts else None
-    return ExportSummary(report, report.tables["customers"].rows, monthly_churn(con, since))
+        return ExportSummary(report, 0, [], definition)
+    customers = report.tables["customers"].rows
+    return ExportSummary(report, customers, churn_by_month(con, report, definition), definition)
+
+
+def churn_by_month(con, report: ValidationReport, definition: ChurnDefinition) -> list:
+    """(month start, eligible customers, churned, rate) for every month start whose label
+    window lies within the event history (and, for inactivity, after a whole horizon of it,
+    so that who was active before the month can be told)."""
+    spans = [(t.first, t.last) for name, t in report.tables.items() if name != "customers"]
+    spans = [(first, last) for first, last in spans if first is not None]
+    if not spans:
+        return []
+    start = pd.Timestamp(min(f for f, _ in spans)).normalize()
+    end = pd.Timestamp(max(last for _, last in spans)).normalize() + pd.Timedelta(days=1)
+    if definition.kind == "inactivity":
+        start += pd.Timedelta(days=definition.horizon_days)
+    label_days = pd.Timedelta(days=definition.lead_days + definition.horizon_days)
+    months = pd.date_range(start.to_period("M").to_timestamp(), end - label_days, freq="MS")
+    months = [m for m in months if m >= start]
+    if not months:
+        return []
+    backend = ibis.duckdb.from_connection(con)
+    tables = {name: backend.table(f"typed_{name}") for name in report.tables}
+    labels = label_churn(tables, cutoff_table(months), definition, end.to_pydatetime())
+    counts = labels.group_by("cutoff").aggregate(n=labels.count(), churned=labels.churned.sum())
+    rows = counts.order_by("cutoff").execute()
+    return [
+        (pd.Timestamp(c).date(), int(n), int(k), k / n)
+        for c, n, k in zip(rows["cutoff"], rows["n"], rows["churned"], strict=True)
+        if n
+    ]
 
 
 def summary_lines(summary: ExportSummary) -> list[str]:
@@ -40,11 +81,12 @@ def summary_lines(summary: ExportSummary) -> list[str]:
     if summary.churn_by_month:
         rates = [r for *_, r in summary.churn_by_month]
         lines.append(
-            f"monthly churn: mean {sum(rates) / len(rates):.1%}, min {min(rates):.1%}, "
-            f"max {max(rates):.1%} over {len(rates)} months"
+            f"monthly churn ({churn_words(summary.definition)} of each month's start): mean "
+            f"{sum(rates) / len(rates):.1%}, min {min(rates):.1%}, max {max(rates):.1%} over "
+            f"{len(rates)} months"
         )
-        for month, active, churned, rate in summary.churn_by_month:
+        for month, eligible, churned, rate in summary.churn_by_month:
             lines.append(
-                f"  {month:%Y-%m}  active {active:>7,}  churned {churned:>6,}  {rate:6.1%}"
+                f"  {month:%Y-%m}  could churn {eligible:>7,}  churned {churned:>6,}  {rate:6.1%}"
             )
     return lines

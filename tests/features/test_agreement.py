@@ -246,3 +246,8 @@ def test_builder_matches_pandas_reference(tmp_path: Path, seed, settings, with_s
     assert (want["events_7d"] > 0).any() and (want["events_90d"] == 0).any()
     assert want["last_invoice_amount"].notna().any() and want["open_tickets"].gt(0).any()
     assert want["days_since_last_ticket"].isna().any()
+    # ... and so does the trajectory: rising and falling weeks and months, cadences, paces
+    for column in ("active_days_decline_12w", "orders_decline_12m"):
+        assert (want[column] > 0).any() and (want[column] < 0).any(), column
+    for column in ("order_overdue_365d", "ticket_pace_90d", "value_per_event_90d"):
+        assert want[column].notna().any() and want[column].isna().any(), column

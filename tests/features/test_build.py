@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -210,6 +211,52 @@ def test_purchase_values(frame):
     assert a["days_since_last_purchase"] == pytest.approx(12.0)
 
 
+def _trend(oldest_first: list[float]) -> float:
+    """The least-squares change over the periods, by numpy."""
+    return float(np.polyfit(range(len(oldest_first)), oldest_first, 1)[0] * (len(oldest_first) - 1))
+
+
+def test_trajectory_values(frame):
+    """Week by week, a's events fall on days 2, 6 | 22 | 41 | 51 | 56, 60 | 77 before the
+    cutoff: active days per week (newest first) 2,0,0,1,0,1,0,1,2,0,0,1."""
+    a = frame.loc["a"]
+    weeks = [2, 0, 0, 1, 0, 1, 0, 1, 2, 0, 0, 1]
+    assert a["active_weeks_12w"] == 6
+    assert a["active_days_decline_12w"] == pytest.approx(-_trend(weeks[::-1]))
+    assert a["weeks_fell_8w"] == 4  # weeks 2->3, 4->5, 6->7, 7->8 (counting back)
+    assert a["events_per_active_day_30d"] == pytest.approx(4 / 3)
+    assert a["events_per_active_day_90d"] == pytest.approx(9 / 8)
+    assert a["value_per_event_90d"] == pytest.approx(39 / 7)  # two events carry no value
+    # tenure 122 days: the 90-day pace is over 90 days
+    assert a["active_days_pace_90d"] == pytest.approx(3 / (8 * 30 / 90))
+    assert a["value_pace_90d"] == pytest.approx(35 / (39 * 30 / 90))
+    assert a["events_per_month_90d"] == pytest.approx(9 * 30 / 90)
+    assert a["login_days_since_last"] == pytest.approx(1.25)
+    assert a["export_days_since_last"] == pytest.approx(5.5)
+    assert a["ticket_pace_90d"] == pytest.approx(2 / (3 * 30 / 90))
+    # paid orders 82, 51, 20 and 12 days back: per 30-day month (newest first) 2, 1, 1, 0...
+    months = [2, 1, 1] + [0] * 9
+    assert a["order_months_12m"] == 3
+    assert a["orders_decline_12m"] == pytest.approx(-_trend(months[::-1]))
+    assert a["order_interval_days_365d"] == pytest.approx(70 / 3)  # 01-10 to 03-20, 3 gaps
+    assert a["order_overdue_365d"] == pytest.approx(12 / (70 / 3))
+    # the year's pace is over the 122 days since signing up
+    assert a["spend_pace_365d"] == pytest.approx(145 / (145 * 90 / 122))
+    assert a["revenue_per_order_365d"] == pytest.approx(145 / 4)
+    assert a["orders_per_month_365d"] == pytest.approx(4 * 30 / 122)
+
+
+def test_a_rate_over_a_few_days_of_tenure_reads_at_least_a_week(tmp_path):
+    customers = [{"customer_id": "new", "signup_at": "2024-03-30", "plan": "pro", "seats": 1}]
+    events = [{"customer_id": "new", "timestamp": "2024-03-31 10:00", "event_type": "login"}]
+    later = [{"customer_id": "new", "timestamp": "2024-04-02", "amount": 9, "status": "paid"}]
+    frames = {"customers": customers, "engagement": events, "purchases": later}
+    tables = open_frames(tmp_path, frames)
+    spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
+    new = to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id").loc["new"]
+    assert new["events_per_month_90d"] == pytest.approx(1 * 30 / 7)  # two days, read as seven
+
+
 def test_survey_and_profile_values(frame):
     a, b = frame.loc["a"], frame.loc["b"]
     assert a["last_nps"] == 4 and a["nps_category"] == "detractor"
@@ -369,3 +416,19 @@ def test_value_label_names_the_usage_value_in_reasons_and_survives_the_saved_spe
     old = FeatureSpec.from_dict(saved_before_labels)
     assert old.settings.value_label == "usage value" and old.settings.currency == ""
     assert old.has_support
+
+
+def test_purchases_only_exports_build_without_engagement_support_or_surveys(tmp_path):
+    """A shop that exports only customers and orders gets purchase and profile features; no
+    engagement column, and the spec says which tables the model was trained with."""
+    tables = open_frames(tmp_path, {"customers": CUSTOMERS, "purchases": PURCHASES})
+    spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ()))
+    assert (spec.has_engagement, spec.has_support, spec.has_surveys) == (False, False, False)
+    assert spec.event_types == ()
+    got = to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id")
+    families = {f.family for f in feature_catalogue(spec)}
+    assert families == {"purchases", "profile"}
+    assert "events_30d" not in got.columns
+    assert got.loc["a", "orders_90d"] == 4 and got.loc["b", "orders_90d"] == 0
+    restored = FeatureSpec.from_dict(spec.to_dict())
+    assert not restored.has_engagement

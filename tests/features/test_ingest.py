@@ -53,8 +53,8 @@ def test_typed_copy_parses_every_timestamp_style(export_dir):
 
 BROKEN = [
     pytest.param(
-        lambda p: (p / "exports" / "support.csv").unlink(),
-        "support.parquet or support.csv",
+        lambda p: (p / "exports" / "purchases.csv").unlink(),
+        "purchases.parquet or purchases.csv",
         "file not found",
         id="missing-file",
     ),

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.describe import TYPICAL, TYPICAL_MARGIN, Risk, render_text
-from models.explain import ReasonRule, ReasonSettings, explain, select_reasons
+from features.registry import feature_catalogue
+from features.spec import FeatureSpec
+from models.explain import ReasonRule, ReasonSettings, explain, select_reasons, top_reasons
 
 NAMES = ["events_7d", "events_30d", "events_60_90d", "open_tickets", "tickets_90d", "last_nps"]
 TOPICS = {
@@ -211,3 +213,28 @@ def test_a_missing_value_has_its_own_sentence_or_is_no_reason():
     reasons = explain(contributions, values, ReasonSettings(RULES))
     assert reasons.features() == [["events_30d"]]
     assert reasons.texts[0][0] == "no events in the last 30 days"
+
+
+def test_trajectory_reasons_name_only_risks_in_plain_words():
+    """A late order against the customer's own cadence, weeks of falling use and a downward
+    weekly trend read plainly; on time, steady or rising never is a reason."""
+    names = ["order_overdue_365d", "weeks_fell_8w", "active_days_decline_12w"]
+    declared = {f.name: f for f in feature_catalogue(FeatureSpec()) if f.name in names}
+    rules = {name: ReasonRule.of(declared[name], typical=3.0) for name in names}
+    values = pd.DataFrame(
+        {
+            "order_overdue_365d": [63.4 / 21.2, 1.2],
+            "order_interval_days_365d": [21.2, 30.0],
+            "days_since_last_purchase": [63.4, 36.0],
+            "weeks_fell_8w": [6, 3],
+            "active_days_decline_12w": [1.74, -1.0],
+        }
+    )
+    contributions = pd.DataFrame(np.full((2, 3), 0.4), columns=names)
+    reasons = top_reasons(contributions, values, ReasonSettings(rules, k=3))
+    assert [r["text"] for r in reasons[0]] == [
+        "orders usually every 21 days, none for 63 days",
+        "weekly use fell in 6 of the last 8 weeks",
+        "weekly use trending down: 1.7 fewer active days a week than 12 weeks ago",
+    ]
+    assert reasons[1] == []  # 20% late, falling in 3 weeks of 8 (typical), rising: no reason

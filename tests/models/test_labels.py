@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from features.build import cutoff_table
+from features.errors import ConfigError
 from models.labels import ChurnDefinition, eligible_customers, label_churn
 from tests.tables import open_frames
 
@@ -147,3 +148,16 @@ def test_definition_rejects_nonsense():
         ChurnDefinition(horizon_days=0)
     with pytest.raises(ValueError):
         ChurnDefinition("inactivity", inactivity_sources=("tickets",))
+
+
+def test_inactivity_read_from_a_table_the_exports_lack_is_refused_by_name(activity_tables):
+    purchases_only = {k: v for k, v in activity_tables.items() if k != "engagement"}
+    definition = ChurnDefinition("inactivity")  # engagement and purchases, by default
+    with pytest.raises(ConfigError) as caught:
+        _labels(purchases_only, definition)
+    message = str(caught.value)
+    assert "[churn] inactivity_sources" in message and "no engagement table" in message
+    assert "inactivity_sources = ['purchases']" in message
+    only_purchases = ChurnDefinition("inactivity", inactivity_sources=("purchases",))
+    # nobody paid in the 30 days before the cutoff, so nobody could lapse: no rows, no error
+    assert _labels(purchases_only, only_purchases) == {}

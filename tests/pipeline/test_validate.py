@@ -1,0 +1,62 @@
+"""`churn validate` reports churn per month under the configured definition, not only
+cancellations: a shop without cancellation dates sees its inactivity churn."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.validate import summary_lines, validate_exports
+
+CONFIG = """
+[data]
+dir = "exports"
+as_of = "2024-06-30"
+
+[churn]
+kind = "inactivity"
+horizon_days = 30
+inactivity_sources = ["purchases"]
+"""
+
+
+def _shop(tmp_path: Path) -> Path:
+    """Two customers: `a` orders on the 10th of every month to June, `b` stops after February."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    pd.DataFrame({"customer_id": ["a", "b"], "signup_at": ["2024-01-01", "2024-01-01"]}).to_csv(
+        exports / "customers.csv", index=False
+    )
+    orders = [("a", f"2024-{m:02d}-10") for m in range(1, 7)] + [
+        ("b", "2024-01-10"),
+        ("b", "2024-02-10"),
+    ]
+    frame = pd.DataFrame(orders, columns=["customer_id", "timestamp"])
+    frame.assign(amount=10.0, status="paid").to_csv(exports / "purchases.csv", index=False)
+    (tmp_path / "churn.toml").write_text(CONFIG)
+    return tmp_path / "churn.toml"
+
+
+def test_inactivity_churn_per_month_counts_who_could_lapse_and_who_did(tmp_path):
+    config = load_config(_shop(tmp_path))
+    summary = validate_exports(config.exports, config.as_of, config.churn)
+    # March: both ordered in February, only b lapses; April and May: only a could, and stays.
+    # June is left out: its 30 days run past the last order (June 10th).
+    assert summary.churn_by_month == [
+        (dt.date(2024, 3, 1), 2, 1, 0.5),
+        (dt.date(2024, 4, 1), 1, 0, 0.0),
+        (dt.date(2024, 5, 1), 1, 0, 0.0),
+    ]
+    lines = summary_lines(summary)
+    assert any(line.startswith("monthly churn (inactivity churn within 30 days") for line in lines)
+
+
+def test_validate_prints_the_configured_definition_for_exports_without_usage(tmp_path, capsys):
+    assert main(["validate", "--config", str(_shop(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "mean 16.7%, min 0.0%, max 50.0% over 3 months" in out
+    assert "engagement" not in out and "support" not in out
