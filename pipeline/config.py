@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from features.contract import TABLES, ExportSource, ProfileColumns, TableSource
+from features.contract import DECIMAL_MARKS, TABLES, ExportSource, ProfileColumns, TableSource
 from features.errors import ConfigError, Problem
 from features.registry import FeatureSettings
 from models.labels import ChurnDefinition
@@ -100,8 +100,30 @@ def _section(path: Path, cls: type, raw: dict[str, Any], where: str) -> Any:
         raise _fail(path, f"[{where}] {exc}") from None
 
 
+def _share(path: Path, where: str, value: Any) -> float:
+    """A tolerated share of rows: a number from 0 to 1 (0.01 is 1%)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise _fail(path, f"{where} must be a number from 0 to 1 (0.01 is 1%), got {value!r}")
+    return float(value)
+
+
+def _decimal(path: Path, where: str, value: Any) -> str:
+    if value not in DECIMAL_MARKS:
+        allowed = ", ".join(repr(m) for m in DECIMAL_MARKS)
+        raise _fail(path, f"{where} decimal must be one of {allowed}, got {value!r}")
+    return value
+
+
 def _table_source(path: Path, name: str, raw: dict[str, Any]) -> TableSource:
-    known = {"file", "columns", "timestamps", "value_maps", "delimiter"}
+    known = {
+        "file",
+        "columns",
+        "timestamps",
+        "value_maps",
+        "delimiter",
+        "decimal",
+        "max_duplicate_share",
+    }
     unknown = sorted(set(raw) - known - {"profile"})
     if unknown:
         raise _fail(path, f"[tables.{name}] has unknown keys {unknown}; known: {sorted(known)}")
@@ -118,6 +140,12 @@ def _table_source(path: Path, name: str, raw: dict[str, Any]) -> TableSource:
         timestamp_formats=dict(raw.get("timestamps", {})),
         value_maps={k: dict(v) for k, v in raw.get("value_maps", {}).items()},
         delimiter=raw.get("delimiter"),
+        decimal=_decimal(path, f"[tables.{name}]", raw.get("decimal", "auto")),
+        max_duplicate_share=(
+            _share(path, f"[tables.{name}] max_duplicate_share", raw["max_duplicate_share"])
+            if "max_duplicate_share" in raw
+            else None
+        ),
     )
 
 
@@ -139,7 +167,10 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     data.pop("dir", None)
     as_of = data.pop("as_of", None)
     cache_dir = data.pop("cache_dir", ".churn/cache")
-    max_orphan_share = float(data.pop("max_orphan_share", 0.01))
+    max_orphan_share = _share(path, "[data] max_orphan_share", data.pop("max_orphan_share", 0.01))
+    max_duplicate_share = _share(
+        path, "[data] max_duplicate_share", data.pop("max_duplicate_share", 0.01)
+    )
     if data:
         raise _fail(path, f"[data] has unknown keys {sorted(data)}")
     if isinstance(as_of, str):
@@ -163,7 +194,9 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     cache_path = Path(cache_dir)
     if not cache_path.is_absolute():
         cache_path = base / cache_path
-    exports = ExportSource(str(directory_path), tables, profile, max_orphan_share)
+    exports = ExportSource(
+        str(directory_path), tables, profile, max_orphan_share, max_duplicate_share
+    )
     tracking = _section(path, TrackingSettings, raw.get("tracking", {}), "tracking")
     if not Path(tracking.store_dir).is_absolute():
         tracking = TrackingSettings(
