@@ -67,6 +67,7 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("channel", "text", required=False),
             ColumnSpec("satisfaction", "number", required=False),
         ),
+        required=False,
     ),
     "purchases": TableSpec(
         "purchases",

@@ -265,6 +265,10 @@ class _TableCheck:
             )
         return columns, problems
 
+    def rows(self) -> int:
+        """How many data rows the export holds."""
+        return self.con.sql(f"SELECT count(*) FROM raw_{self.name}").fetchall()[0][0]
+
     def examples(self, condition: str, shown: str) -> tuple[str, ...]:
         """A few rows matching `condition`, as 'line N: value' (CSV) or 'row N: value'."""
         offset, word = (1, "line") if self.is_csv else (0, "row")
@@ -394,6 +398,7 @@ def check_exports(
     """Check every export against the contract and leave a typed view `<table>` per table.
 
     `as_of` is the data's as-of date: timestamps after the end of that day are an error.
+    Optional tables that are absent or hold no rows are left out of `report.tables`.
     """
     report = ValidationReport()
     directory = Path(source.directory)
@@ -402,7 +407,6 @@ def check_exports(
     limit = None
     if as_of is not None:
         limit = dt.datetime.combine(as_of, dt.time()) + dt.timedelta(days=1)
-    present: list[str] = []
     for name, spec in TABLES.items():
         table_source = source.tables.get(name)
         path = locate_export(directory, name, table_source)
@@ -415,41 +419,58 @@ def check_exports(
                 )
                 report.problems.append(Problem(str(directory / wanted), "file not found"))
             continue
-        profile = source.profile if name == "customers" else None
-        try:
-            check = _TableCheck(con, name, path, table_source, profile)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            report.problems.append(Problem(path.name, f"cannot be read: {first}"))
-            continue
-        columns, missing = check.columns()
-        report.problems.extend(missing)
-        if missing:
-            continue
-        rules = _value_checks(check, columns, limit)
-        counts = con.sql(
-            "SELECT count(*)"
-            + "".join(f", count(*) FILTER (WHERE {cond})" for _, cond, _, _ in rules)
-            + f" FROM raw_{name}"
-        ).fetchall()[0]
-        for (column, cond, message, shown), count in zip(rules, counts[1:], strict=True):
-            if count:
-                report.problems.append(
-                    Problem(
-                        check.label,
-                        f"{count} rows with {message}",
-                        column,
-                        count,
-                        check.examples(cond, shown),
-                    )
-                )
-        con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns))
-        report.tables[name] = TableSummary(check.label, int(counts[0]))
-        present.append(name)
+        problems, summary = _check_table(con, name, path, source, limit)
+        report.problems.extend(problems)
+        if summary is not None:
+            report.tables[name] = summary
     if report.fatal:
         return report
     _check_customers(con, report, source)
     return report
+
+
+def _no_rows(name: str, label: str) -> Problem:
+    """An export with a header but no data: fatal for a required table, else left out."""
+    if TABLES[name].required:
+        return Problem(label, f"no rows; the {name} table is required and cannot be empty")
+    return Problem(label, f"no rows; the {name} features are left out", fatal=False)
+
+
+def _check_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    path: Path,
+    source: ExportSource,
+    limit: dt.datetime | None,
+) -> tuple[list[Problem], TableSummary | None]:
+    """Check one export and create its typed view; no summary when it is unusable or empty."""
+    profile = source.profile if name == "customers" else None
+    try:
+        check = _TableCheck(con, name, path, source.tables.get(name), profile)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        return [Problem(path.name, f"cannot be read: {first}")], None
+    columns, missing = check.columns()
+    if missing:
+        # An empty file (no header either) has no columns to name: say it is empty instead.
+        return ([_no_rows(name, check.label)] if check.rows() == 0 else missing), None
+    rules = _value_checks(check, columns, limit)
+    counts = con.sql(
+        "SELECT count(*)"
+        + "".join(f", count(*) FILTER (WHERE {cond})" for _, cond, _, _ in rules)
+        + f" FROM raw_{name}"
+    ).fetchall()[0]
+    if counts[0] == 0:
+        return [_no_rows(name, check.label)], None
+    problems = []
+    for (column, cond, message, shown), count in zip(rules, counts[1:], strict=True):
+        if count:
+            examples = check.examples(cond, shown)
+            problems.append(
+                Problem(check.label, f"{count} rows with {message}", column, count, examples)
+            )
+    con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns))
+    return problems, TableSummary(check.label, int(counts[0]))
 
 
 def _check_customers(

@@ -53,8 +53,8 @@ def test_typed_copy_parses_every_timestamp_style(export_dir):
 
 BROKEN = [
     pytest.param(
-        lambda p: (p / "exports" / "support.csv").unlink(),
-        "support.parquet or support.csv",
+        lambda p: (p / "exports" / "purchases.csv").unlink(),
+        "purchases.parquet or purchases.csv",
         "file not found",
         id="missing-file",
     ),
@@ -224,3 +224,56 @@ def test_parquet_exports_are_read_natively(export_dir):
     config = load_config(export_dir / "churn.toml")
     report = check_exports(connect(), config.exports, dt.date(2024, 6, 30))
     assert report.fatal == [] and report.tables["engagement"].file == "engagement.parquet"
+
+
+def _header_only(project: Path, table: str) -> None:
+    path = project / "exports" / f"{table}.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+
+
+def test_absent_optional_tables_are_simply_left_out(export_dir, capsys):
+    (export_dir / "exports" / "support.csv").unlink()
+    (export_dir / "exports" / "surveys.csv").unlink()
+    code, out, err = _run(export_dir, capsys)
+    assert code == 0 and err == ""
+    config = load_config(export_dir / "churn.toml")
+    paths, report = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    assert sorted(paths) == ["customers", "engagement", "purchases"] == sorted(report.tables)
+
+
+def test_optional_table_with_a_header_and_no_rows_is_left_out_with_a_warning(export_dir, capsys):
+    _header_only(export_dir, "support")
+    code, out, err = _run(export_dir, capsys)
+    assert code == 0
+    assert err == "warning: support.csv: no rows; the support features are left out\n"
+    assert "support" not in out
+    config = load_config(export_dir / "churn.toml")
+    paths, _ = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    assert "support" not in paths
+    assert not list((export_dir / "cache").glob("*/support.parquet"))
+
+
+def test_optional_parquet_table_with_no_rows_is_left_out(export_dir):
+    exports = export_dir / "exports"
+    pd.read_csv(exports / "surveys.csv", dtype=str).iloc[:0].to_parquet(exports / "surveys.parquet")
+    (exports / "surveys.csv").unlink()
+    config = load_config(export_dir / "churn.toml")
+    report = check_exports(connect(), config.exports, config.as_of)
+    assert report.fatal == [] and "surveys" not in report.tables
+    assert [p.line() for p in report.warnings] == [
+        "surveys.parquet: no rows; the surveys features are left out"
+    ]
+
+
+@pytest.mark.parametrize("table", ["customers", "engagement", "purchases"])
+def test_required_table_with_no_rows_is_fatal(export_dir, capsys, table):
+    _header_only(export_dir, table)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert f"error: {table}.csv: no rows; the {table} table is required" in err
+
+
+def test_an_empty_file_is_reported_as_empty_not_as_missing_columns(export_dir, capsys):
+    (export_dir / "exports" / "customers.csv").write_text("")
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "customers.csv: no rows" in err and "missing" not in err
