@@ -26,6 +26,7 @@ from features.contract import (
     TableSource,
 )
 from features.errors import ExportError, Problem
+from features.numbers import choose_mark, mark_evidence_sql, text_number_sql
 
 EXAMPLES = 3
 EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
@@ -148,16 +149,12 @@ def _is_text(raw_type: str) -> bool:
     return raw_type.upper() == "VARCHAR"
 
 
-def _number_sql(raw: str, raw_type: str = "VARCHAR") -> str:
+def _number_sql(raw: str, raw_type: str, mark: str) -> str:
+    """SQL typing a number column: native numbers as they are, text read with decimal `mark`."""
     upper = raw_type.upper()
     if upper in NUMERIC_TYPES or upper.startswith("DECIMAL"):
         return f"CAST({raw} AS DOUBLE)"  # already typed (Parquet): no text round trip
-    text = f"lower(trim(CAST({raw} AS VARCHAR)))"
-    return (
-        f"CASE WHEN {text} IN ('true', 'yes', 'y', 't') THEN 1.0 "
-        f"WHEN {text} IN ('false', 'no', 'n', 'f') THEN 0.0 "
-        f"ELSE TRY_CAST(replace({text}, ',', '') AS DOUBLE) END"
-    )
+    return text_number_sql(raw, mark)
 
 
 def _text_sql(raw: str, value_map: dict[str, str], raw_type: str = "VARCHAR") -> str:
@@ -213,8 +210,18 @@ class _TableCheck:
             if c not in contract
         ]
 
-    def columns(self) -> tuple[list[_Column], list[Problem]]:
-        """Map contract columns to source columns; report required ones that are missing."""
+    def text_numbers(self) -> list[str]:
+        """Source names of the number columns (contract and profile) that hold text."""
+        wanted = [
+            self.source.source_column(spec.name)
+            for spec in TABLES[self.name].columns
+            if spec.kind == "number"
+        ] + [name for name, kind in self.profile_columns if kind == "number"]
+        return [n for n in wanted if n in self.raw_types and _is_text(self.raw_types[n])]
+
+    def columns(self, mark: str) -> tuple[list[_Column], list[Problem]]:
+        """Map contract columns to source columns, text numbers read with decimal `mark`;
+        report required ones that are missing."""
         columns, problems = [], []
         for spec in TABLES[self.name].columns:
             source_name = self.source.source_column(spec.name)
@@ -237,7 +244,7 @@ class _TableCheck:
                 fmt = self.source.timestamp_formats.get(spec.name, "auto")
                 parsed = _timestamp_sql(raw, raw_type, fmt)
             elif spec.kind == "number":
-                parsed = _number_sql(raw, raw_type)
+                parsed = _number_sql(raw, raw_type, mark)
             elif spec.kind == "id":
                 text = raw if _is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
                 parsed = f"NULLIF(trim({text}), '')"
@@ -258,7 +265,9 @@ class _TableCheck:
             raw = _quote(name)
             raw_type = self.raw_types[name]
             parsed = (
-                _number_sql(raw, raw_type) if kind == "number" else _text_sql(raw, {}, raw_type)
+                _number_sql(raw, raw_type, mark)
+                if kind == "number"
+                else _text_sql(raw, {}, raw_type)
             )
             columns.append(
                 _Column(ColumnSpec(name, kind, required=False), raw, name, parsed, raw_type)
@@ -308,6 +317,17 @@ def _value_checks(
                     col.source_name,
                     f"NOT {_is_blank(raw, col.raw_type)} AND ({parsed}) IS NULL",
                     f"unparseable {what}{hint}",
+                    shown,
+                )
+            )
+        if spec.kind == "number":
+            # Parquet doubles can hold NaN and infinity, and text such as 1e999 reads as
+            # infinity: sums and means over them are no longer numbers.
+            rules.append(
+                (
+                    col.source_name,
+                    f"NOT isfinite({parsed})",
+                    "values that are not finite (NaN or infinity)",
                     shown,
                 )
             )
@@ -429,6 +449,87 @@ def check_exports(
     return report
 
 
+MARK_KINDS = ("comma", "point", "ambiguous")
+
+
+def _mark_counts(check: _TableCheck, names: list[str]) -> dict[tuple[str, str], int]:
+    """How many values of each text number column are evidence of a decimal comma, of a
+    decimal point, or grouped whole numbers that say nothing; one pass over the export."""
+    conditions = [
+        getattr(mark_evidence_sql(_quote(name)), kind) for name in names for kind in MARK_KINDS
+    ]
+    row = check.con.sql(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions)
+        + f" FROM raw_{check.name}"
+    ).fetchall()[0]
+    keys = [(name, kind) for name in names for kind in MARK_KINDS]
+    return dict(zip(keys, row, strict=True))
+
+
+def _mark_examples(
+    check: _TableCheck, counts: dict[tuple[str, str], int], kind: str, limit: int
+) -> tuple[str, ...]:
+    """Up to `limit` example values of one kind of evidence, naming the column when several."""
+    names = [name for name, k in counts if k == kind and counts[name, k]]
+    found: list[str] = []
+    for name in names:
+        if len(found) < limit:
+            condition = getattr(mark_evidence_sql(_quote(name)), kind)
+            rows = check.examples(condition, f"CAST({_quote(name)} AS VARCHAR)")
+            found += [f"{name} {r}" if len(names) > 1 else r for r in rows]
+    return tuple(found[:limit])
+
+
+def _only_column(counts: dict[tuple[str, str], int], kinds: tuple[str, ...]) -> str | None:
+    """The one column holding values of these kinds, or None when several do."""
+    names = {name for (name, kind), n in counts.items() if kind in kinds and n}
+    return names.pop() if len(names) == 1 else None
+
+
+def _decimal_mark(check: _TableCheck) -> tuple[str | None, list[Problem]]:
+    """The decimal mark for the table's text numbers, with what the values said about it.
+
+    None (with a fatal problem) when "auto" meets values that do not settle it. A decimal comma
+    read from the values is reported, since it changes how every number is read.
+    """
+    configured, names = check.source.decimal, check.text_numbers()
+    if configured != "auto" or not names:
+        return (configured if configured != "auto" else "."), []
+    counts = _mark_counts(check, names)
+    comma, point, ambiguous = (sum(counts[name, kind] for name in names) for kind in MARK_KINDS)
+    mark = choose_mark(comma, point, ambiguous)
+    setting = f'set [tables.{check.name}] decimal = "." or ","'
+    if comma and point:
+        message = (
+            f"mixed decimal conventions: {comma} numbers readable only with a decimal comma "
+            f"and {point} only with a decimal point; {setting} (values of the other "
+            "convention are then refused as unparseable)"
+        )
+        shown = _mark_examples(check, counts, "comma", 2) + _mark_examples(
+            check, counts, "point", 2
+        )
+        column = _only_column(counts, ("comma", "point"))
+        return mark, [Problem(check.label, message, column, comma + point, shown)]
+    if mark is None:
+        message = (
+            f"{ambiguous} numbers read differently with a decimal point or a decimal comma "
+            f"(1,234 is 1234 or 1.234) and no other value tells which; {setting}"
+        )
+        shown = _mark_examples(check, counts, "ambiguous", EXAMPLES)
+        column = _only_column(counts, ("ambiguous",))
+        return mark, [Problem(check.label, message, column, ambiguous, shown)]
+    if mark == ",":
+        message = (
+            f"numbers read with a decimal comma ({comma} values can only be read that way); "
+            f'set [tables.{check.name}] decimal = "," to say so, or "." if that is wrong'
+        )
+        shown = _mark_examples(check, counts, "comma", EXAMPLES)
+        column = _only_column(counts, ("comma",))
+        return mark, [Problem(check.label, message, column, comma, shown, fatal=False)]
+    return mark, []
+
+
 def _no_rows(name: str, label: str) -> Problem:
     """An export with a header but no data: fatal for a required table, else left out."""
     if TABLES[name].required:
@@ -450,10 +551,13 @@ def _check_table(
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         return [Problem(path.name, f"cannot be read: {first}")], None
-    columns, missing = check.columns()
+    mark, problems = _decimal_mark(check)
+    columns, missing = check.columns(mark or ".")
     if missing:
         # An empty file (no header either) has no columns to name: say it is empty instead.
         return ([_no_rows(name, check.label)] if check.rows() == 0 else missing), None
+    if mark is None:
+        return problems, None
     rules = _value_checks(check, columns, limit)
     counts = con.sql(
         "SELECT count(*)"
@@ -462,7 +566,6 @@ def _check_table(
     ).fetchall()[0]
     if counts[0] == 0:
         return [_no_rows(name, check.label)], None
-    problems = []
     for (column, cond, message, shown), count in zip(rules, counts[1:], strict=True):
         if count:
             examples = check.examples(cond, shown)

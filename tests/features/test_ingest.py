@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from features.ingest import check_exports, connect, ingest_exports
@@ -277,3 +279,104 @@ def test_an_empty_file_is_reported_as_empty_not_as_missing_columns(export_dir, c
     (export_dir / "exports" / "customers.csv").write_text("")
     code, _, err = _run(export_dir, capsys)
     assert code == 2 and "customers.csv: no rows" in err and "missing" not in err
+
+
+def _typed(project: Path, table: str) -> pd.DataFrame:
+    config = load_config(project / "churn.toml")
+    paths, _ = ingest_exports(config.exports, project / "cache", config.as_of)
+    return pd.read_parquet(paths[table])
+
+
+def _set_table(project: Path, table: str, settings: str) -> None:
+    config = project / "churn.toml"
+    config.write_text(config.read_text() + f"\n[tables.{table}]\n{settings}\n")
+
+
+def test_decimal_commas_are_read_as_fractions_and_the_choice_is_reported(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["10,8", "19", "1.234,5"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert "warning: purchases.csv: column 'amount': numbers read with a decimal comma" in err
+    assert 'decimal = ","' in err and "line 2: '10,8'" in err
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 19.0, 1234.5]
+
+
+def test_semicolon_delimited_export_with_decimal_commas(export_dir):
+    path = export_dir / "exports" / "purchases.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.assign(amount=["10,8", "0,25", "49"]).to_csv(path, index=False, sep=";")
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 0.25, 49.0]
+
+
+def test_quoted_decimal_commas_in_a_comma_delimited_export(export_dir):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["10,8", "19,5", "49"]))
+    assert '"10,8"' in (export_dir / "exports" / "purchases.csv").read_text()
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 19.5, 49.0]
+
+
+def test_thousands_separators_still_read_with_a_decimal_point(export_dir):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["1,234.5", "19.5", "12,345,678"]))
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [1234.5, 19.5, 12345678.0]
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        pytest.param(
+            "purchases", lambda f: f.assign(amount=["10,8", "10.5", "49"]), id="one-column"
+        ),
+        pytest.param(
+            "purchases",
+            lambda f: f.assign(amount=["10,8", "19", "49"], discount=["0.5", "", "1"]),
+            id="across-columns",
+        ),
+    ],
+)
+def test_mixed_decimal_conventions_in_one_file_are_fatal(export_dir, capsys, table, change):
+    _edit(export_dir, table, change)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert "purchases.csv" in err and "mixed decimal conventions" in err
+    assert "'10,8'" in err and "[tables.purchases] decimal" in err
+
+
+def test_grouped_whole_numbers_alone_are_refused_not_guessed(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["1,234", "19", "2,500"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert "2 numbers read differently with a decimal point or a decimal comma" in err
+    assert "line 2: '1,234'" in err and '[tables.purchases] decimal = "." or ","' in err
+
+
+@pytest.mark.parametrize(("mark", "amounts"), [(".", [1234.0, 19.0]), (",", [1.234, 19.0])])
+def test_a_set_decimal_mark_settles_grouped_numbers(export_dir, mark, amounts):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["1,234", "19", "49"]))
+    _set_table(export_dir, "purchases", f'decimal = "{mark}"')
+    assert _typed(export_dir, "purchases")["amount"].tolist()[:2] == amounts
+
+
+def test_a_set_decimal_point_refuses_a_comma_that_groups_nothing(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["10,8", "19", "49"]))
+    _set_table(export_dir, "purchases", 'decimal = "."')
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "1 rows with unparseable numbers, e.g. line 2: '10,8'" in err
+
+
+def test_nan_and_infinity_written_as_text_are_unparseable(export_dir, capsys):
+    _edit(
+        export_dir, "engagement", lambda f: f.assign(value=["nan", "inf", "-inf", "infinity", "1"])
+    )
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "engagement.csv: column 'value': 4 rows with unparseable numbers" in err
+
+
+def test_parquet_doubles_that_are_not_finite_are_fatal(export_dir, capsys):
+    exports = export_dir / "exports"
+    frame = pd.read_csv(exports / "purchases.csv", dtype=str, keep_default_na=False)
+    table = pa.Table.from_pandas(frame.drop(columns="amount"), preserve_index=False)
+    amounts = pa.array([float("nan"), float("inf"), 49.0])  # a real NaN, not a null
+    pq.write_table(table.append_column("amount", amounts), exports / "purchases.parquet")
+    (exports / "purchases.csv").unlink()
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert "purchases.parquet: column 'amount': 2 rows with values that are not finite" in err
