@@ -54,7 +54,7 @@ TABLES: dict[str, TableSpec] = {
             CUSTOMER_ID,
             ColumnSpec("timestamp", "timestamp", not_null=True),
             ColumnSpec("event_type", "text", not_null=True),
-            ColumnSpec("value", "number", required=False),
+            ColumnSpec("value", "number", required=False, nonnegative=True),
         ),
     ),
     "support": TableSpec(

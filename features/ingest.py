@@ -14,6 +14,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -295,105 +296,109 @@ def _main_timestamp(name: str) -> str:
     )
 
 
-def _value_checks(
-    check: _TableCheck, columns: list[_Column], as_of: dt.datetime | None
-) -> list[tuple[str, str, str, str]]:
-    """(column, condition on raw rows, message, shown value) for every row-level rule."""
+@dataclass(frozen=True)
+class _Rule:
+    """A row-level check: rows matching `condition` are counted and a few shown."""
+
+    column: str
+    condition: str  # SQL on the raw view
+    message: str
+    shown: str  # SQL of the value shown in examples
+    fatal: bool = True
+    when_all: str | None = None  # a fatal message instead, when every row matches
+
+
+def _column_rules(
+    check: _TableCheck, col: _Column, columns: list[_Column], as_of: dt.datetime | None
+) -> list[_Rule]:
+    """The checks on one column's values: parseable, present, in range, not in the future."""
+    spec, raw, parsed, name = col.spec, col.raw, col.parsed, col.source_name
+    shown = f"CAST({raw} AS VARCHAR)"
     rules = []
-    for col in columns:
-        if col.raw is None:
-            continue
-        spec, raw, parsed = col.spec, col.raw, col.parsed
-        shown = f"CAST({raw} AS VARCHAR)"
-        if spec.kind in ("timestamp", "number"):
-            what = "timestamps" if spec.kind == "timestamp" else "numbers"
-            hint = ""
-            if spec.kind == "timestamp":
-                hint = (
-                    " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
-                )
-            rules.append(
-                (
-                    col.source_name,
-                    f"NOT {_is_blank(raw, col.raw_type)} AND ({parsed}) IS NULL",
-                    f"unparseable {what}{hint}",
-                    shown,
-                )
-            )
-        if spec.kind == "number":
-            # Parquet doubles can hold NaN and infinity, and text such as 1e999 reads as
-            # infinity: sums and means over them are no longer numbers.
-            rules.append(
-                (
-                    col.source_name,
-                    f"NOT isfinite({parsed})",
-                    "values that are not finite (NaN or infinity)",
-                    shown,
-                )
-            )
-        if spec.not_null:
-            rules.append((col.source_name, _is_blank(raw, col.raw_type), "empty values", shown))
-        if spec.nonnegative:
-            allowed = ""
-            if check.name == "purchases":
-                status = next(c for c in columns if c.spec.name == "status")
-                if status.raw is not None:
-                    allowed = f" AND coalesce({status.parsed}, '') <> 'refunded'"
-            rules.append(
-                (col.source_name, f"({parsed}) < 0{allowed}", "negative values not allowed", shown)
-            )
-        if spec.value_range is not None:
-            lo, hi = spec.value_range
-            rules.append(
-                (
-                    col.source_name,
-                    f"({parsed}) < {lo} OR ({parsed}) > {hi}",
-                    f"values outside {lo:g}-{hi:g}",
-                    shown,
-                )
-            )
-        if spec.kind == "timestamp" and as_of is not None:
-            rules.append(
-                (
-                    col.source_name,
-                    f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
-                    f"timestamps after the data's as-of date "
-                    f"{as_of - dt.timedelta(days=1):%Y-%m-%d}",
-                    shown,
-                )
-            )
-    by_name = {c.spec.name: c for c in columns}
-    if check.name == "customers" and by_name["churned_at"].raw is not None:
+    if spec.kind in ("timestamp", "number"):
+        what = "timestamps" if spec.kind == "timestamp" else "numbers"
+        hint = ""
+        if spec.kind == "timestamp":
+            hint = " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
+        condition = f"NOT {_is_blank(raw, col.raw_type)} AND ({parsed}) IS NULL"
+        rules.append(_Rule(name, condition, f"unparseable {what}{hint}", shown))
+    if spec.kind == "number":
+        # Parquet doubles can hold NaN and infinity, and text such as 1e999 reads as
+        # infinity: sums and means over them are no longer numbers.
+        message = "values that are not finite (NaN or infinity)"
+        rules.append(_Rule(name, f"NOT isfinite({parsed})", message, shown))
+    if spec.not_null:
+        rules.append(_Rule(name, _is_blank(raw, col.raw_type), "empty values", shown))
+    if spec.nonnegative:
+        allowed = ""
+        if check.name == "purchases":
+            status = next(c for c in columns if c.spec.name == "status")
+            if status.raw is not None:
+                allowed = f" AND coalesce({status.parsed}, '') <> 'refunded'"
+        condition = f"({parsed}) < 0{allowed}"
+        rules.append(_Rule(name, condition, "negative values not allowed", shown))
+    if spec.value_range is not None:
+        lo, hi = spec.value_range
+        condition = f"({parsed}) < {lo} OR ({parsed}) > {hi}"
+        rules.append(_Rule(name, condition, f"values outside {lo:g}-{hi:g}", shown))
+    if spec.kind == "timestamp" and as_of is not None:
+        condition = f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'"
+        day = as_of - dt.timedelta(days=1)
         rules.append(
-            (
-                by_name["churned_at"].source_name,
-                f"({by_name['churned_at'].parsed}) < ({by_name['signup_at'].parsed})",
-                "cancellation before signup",
-                f"CAST({by_name['churned_at'].raw} AS VARCHAR)",
-            )
-        )
-    if check.name == "support" and by_name["resolved_at"].raw is not None:
-        rules.append(
-            (
-                by_name["resolved_at"].source_name,
-                f"({by_name['resolved_at'].parsed}) < ({by_name['opened_at'].parsed})",
-                "resolved before opened",
-                f"CAST({by_name['resolved_at'].raw} AS VARCHAR)",
-            )
-        )
-    if check.name == "purchases" and by_name["status"].raw is not None:
-        known = ", ".join(_literal(s) for s in PURCHASE_STATUSES)
-        rules.append(
-            (
-                by_name["status"].source_name,
-                f"({by_name['status'].parsed}) IS NOT NULL AND ({by_name['status'].parsed}) "
-                f"NOT IN ({known})",
-                f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
-                "under [tables.purchases.value_maps.status] in the config)",
-                f"CAST({by_name['status'].raw} AS VARCHAR)",
-            )
+            _Rule(name, condition, f"timestamps after the data's as-of date {day:%Y-%m-%d}", shown)
         )
     return rules
+
+
+def _table_rules(name: str, by_name: dict[str, _Column]) -> list[_Rule]:
+    """The checks across columns of one table: dates in order, statuses known."""
+
+    def present(column: str) -> bool:
+        return by_name[column].raw is not None
+
+    def rule(column: str, condition: str, message: str, **kw: Any) -> _Rule:
+        col = by_name[column]
+        return _Rule(col.source_name, condition, message, f"CAST({col.raw} AS VARCHAR)", **kw)
+
+    def parsed(column: str) -> str:
+        return f"({by_name[column].parsed})"
+
+    rules = []
+    if name == "customers" and present("churned_at"):
+        condition = f"{parsed('churned_at')} < {parsed('signup_at')}"
+        rules.append(rule("churned_at", condition, "cancellation before signup"))
+    if name == "support" and present("resolved_at"):
+        condition = f"{parsed('resolved_at')} < {parsed('opened_at')}"
+        rules.append(rule("resolved_at", condition, "resolved before opened"))
+    if name == "purchases" and present("status"):
+        known = ", ".join(_literal(s) for s in PURCHASE_STATUSES)
+        status = parsed("status")
+        message = (
+            f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
+            "under [tables.purchases.value_maps.status] in the config)"
+        )
+        rules.append(rule("status", f"{status} IS NOT NULL AND {status} NOT IN ({known})", message))
+        # Features count a purchase as paid only when it says so: a blank status is not
+        # paid. A few are kept and counted (a pending invoice may well be exported blank);
+        # a column blank throughout would silently zero every paid amount, so it is refused.
+        everyone = (
+            "every status is empty, so no purchase would count as paid; fill the column or "
+            "leave it out of the export (without it every purchase counts as paid)"
+        )
+        message = "empty status values, counted as not paid"
+        rules.append(rule("status", f"{status} IS NULL", message, fatal=False, when_all=everyone))
+    return rules
+
+
+def _value_checks(
+    check: _TableCheck, columns: list[_Column], as_of: dt.datetime | None
+) -> list[_Rule]:
+    """Every row-level rule of one export."""
+    rules = []
+    for col in columns:
+        if col.raw is not None:
+            rules += _column_rules(check, col, columns, as_of)
+    return rules + _table_rules(check.name, {c.spec.name: c for c in columns})
 
 
 def _typed_select(name: str, columns: list[_Column]) -> str:
@@ -561,17 +566,18 @@ def _check_table(
     rules = _value_checks(check, columns, limit)
     counts = con.sql(
         "SELECT count(*)"
-        + "".join(f", count(*) FILTER (WHERE {cond})" for _, cond, _, _ in rules)
+        + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
         + f" FROM raw_{name}"
     ).fetchall()[0]
     if counts[0] == 0:
         return [_no_rows(name, check.label)], None
-    for (column, cond, message, shown), count in zip(rules, counts[1:], strict=True):
+    for rule, count in zip(rules, counts[1:], strict=True):
         if count:
-            examples = check.examples(cond, shown)
-            problems.append(
-                Problem(check.label, f"{count} rows with {message}", column, count, examples)
-            )
+            examples = check.examples(rule.condition, rule.shown)
+            message, fatal = f"{count} rows with {rule.message}", rule.fatal
+            if rule.when_all and count == counts[0]:
+                message, fatal = rule.when_all, True
+            problems.append(Problem(check.label, message, rule.column, count, examples, fatal))
     con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns))
     return problems, TableSummary(check.label, int(counts[0]))
 

@@ -95,6 +95,18 @@ BROKEN = [
         id="negative-amount",
     ),
     pytest.param(
+        lambda p: _edit(p, "engagement", lambda f: f.assign(value=["5", "", "-3.5", "1", "2"])),
+        "engagement.csv: column 'value'",
+        "1 rows with negative values not allowed",
+        id="negative-engagement-value",
+    ),
+    pytest.param(
+        lambda p: _edit(p, "purchases", lambda f: f.assign(status=["", " ", ""])),
+        "purchases.csv: column 'status'",
+        "every status is empty, so no purchase would count as paid",
+        id="status-blank-throughout",
+    ),
+    pytest.param(
         lambda p: _edit(p, "engagement", lambda f: f.assign(customer_id=["zz"] * len(f))),
         "engagement.csv: column 'customer_id'",
         "customers not in the customer table",
@@ -380,3 +392,14 @@ def test_parquet_doubles_that_are_not_finite_are_fatal(export_dir, capsys):
     code, _, err = _run(export_dir, capsys)
     assert code == 2
     assert "purchases.parquet: column 'amount': 2 rows with values that are not finite" in err
+
+
+def test_a_few_blank_statuses_are_counted_as_not_paid_and_kept(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(status=["paid", "", "paid"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: purchases.csv: column 'status': 1 rows with empty status values, counted as "
+        "not paid, e.g. line 3: None" in err
+    )
+    assert _typed(export_dir, "purchases")["status"].isna().sum() == 1
