@@ -26,6 +26,7 @@ from features.contract import (
     ProfileColumns,
     TableSource,
 )
+from features.duplicates import find_duplicates
 from features.errors import ExportError, Problem
 from features.numbers import choose_mark, mark_evidence_sql, text_number_sql
 
@@ -42,6 +43,7 @@ class TableSummary:
     first: dt.datetime | None = None
     last: dt.datetime | None = None
     orphans: int = 0
+    duplicates: int = 0  # exact copies of other rows, left out of the typed copy
 
 
 @dataclass
@@ -275,6 +277,11 @@ class _TableCheck:
             )
         return columns, problems
 
+    def position(self, row: int) -> str:
+        """Where 1-based data row `row` is: its line in a CSV (the header is line 1), else its
+        row number."""
+        return f"line {row + 1:,}" if self.is_csv else f"row {row:,}"
+
     def rows(self) -> int:
         """How many data rows the export holds."""
         return self.con.sql(f"SELECT count(*) FROM raw_{self.name}").fetchall()[0][0]
@@ -401,7 +408,8 @@ def _value_checks(
     return rules + _table_rules(check.name, {c.spec.name: c for c in columns})
 
 
-def _typed_select(name: str, columns: list[_Column]) -> str:
+def _typed_select(name: str, columns: list[_Column], drop_duplicates: int = 0) -> str:
+    """SELECT typing the raw view, once per distinct row when exact copies are left out."""
     parts = []
     for col in columns:
         expr = col.parsed
@@ -414,7 +422,8 @@ def _typed_select(name: str, columns: list[_Column]) -> str:
             if name == "purchases" and col.spec.name == "kind":
                 expr = "'purchase'"
         parts.append(f"{expr} AS {_quote(col.spec.name)}")
-    return f"SELECT {', '.join(parts)} FROM raw_{name}"
+    rows = f"(SELECT DISTINCT * FROM raw_{name})" if drop_duplicates else f"raw_{name}"
+    return f"SELECT {', '.join(parts)} FROM {rows}"
 
 
 def check_exports(
@@ -564,22 +573,98 @@ def _check_table(
     if mark is None:
         return problems, None
     rules = _value_checks(check, columns, limit)
-    counts = con.sql(
+    stamp = next(c for c in columns if c.spec.name == _main_timestamp(name)).parsed
+    rows, *counts, timed = con.sql(
         "SELECT count(*)"
         + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
-        + f" FROM raw_{name}"
+        + f", count(*) FILTER (WHERE ({stamp}) <> date_trunc('day', {stamp})) FROM raw_{name}"
     ).fetchall()[0]
-    if counts[0] == 0:
+    if rows == 0:
         return [_no_rows(name, check.label)], None
-    for rule, count in zip(rules, counts[1:], strict=True):
+    problems += _rule_problems(check, rules, counts, rows)
+    dropped = 0
+    if name != "customers":  # a repeated customer row repeats its id, which is fatal anyway
+        found, dropped = _duplicate_problems(check, columns, rows, source, timed > 0)
+        problems += found
+    con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns, dropped))
+    return problems, TableSummary(check.label, int(rows), duplicates=dropped)
+
+
+def _rule_problems(
+    check: _TableCheck, rules: list[_Rule], counts: list[int], rows: int
+) -> list[Problem]:
+    """One problem per rule that some rows break, with a few of those rows."""
+    problems = []
+    for rule, count in zip(rules, counts, strict=True):
         if count:
             examples = check.examples(rule.condition, rule.shown)
             message, fatal = f"{count} rows with {rule.message}", rule.fatal
-            if rule.when_all and count == counts[0]:
+            if rule.when_all and count == rows:
                 message, fatal = rule.when_all, True
             problems.append(Problem(check.label, message, rule.column, count, examples, fatal))
-    con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns))
-    return problems, TableSummary(check.label, int(counts[0]))
+    return problems
+
+
+def _percent(share: float) -> str:
+    return f"{share:.1%}" if share >= 0.01 or share == 0 else f"{share:.2%}"
+
+
+def _duplicate_problems(
+    check: _TableCheck, columns: list[_Column], rows: int, source: ExportSource, timed: bool
+) -> tuple[list[Problem], int]:
+    """Problems about repeated rows, and how many exact copies to leave out of the typed copy.
+
+    Exact copies above the table's tolerance are fatal, below it left out. Without a time of
+    day, identical rows may be two events on one day: kept, and fatal only when every row
+    appears at least twice. With one, engagement rows sharing customer, time and event type
+    but differing elsewhere are duplicated events: fatal above the tolerance, else kept.
+    """
+    name, label = check.name, check.label
+    by_name = {c.spec.name: c.raw for c in columns}
+    key = None
+    if name == "engagement" and timed:
+        key = [by_name["customer_id"], by_name["timestamp"], by_name["event_type"]]
+    found = find_duplicates(check.con, f"raw_{name}", [_quote(c) for c in check.raw_types], key)
+    tolerance = source.duplicate_share(name)
+    allowed = f"allowed {_percent(tolerance)}"
+    setting = f"[tables.{name}] max_duplicate_share"
+    share = found.extra / rows
+    pairs = tuple(f"{check.position(a)} = {check.position(b)}" for a, b in found.pairs)
+    problems, dropped = [], 0
+    if found.extra and found.repeated_rows == rows:
+        message = (
+            f"every row appears at least twice ({found.extra:,} exact duplicate rows, "
+            f"{_percent(share)}): the export looks appended to itself; export it again"
+        )
+        problems.append(Problem(label, message, None, found.extra, pairs))
+    elif found.extra and not timed:
+        if share > tolerance:
+            message = (
+                f"{found.extra:,} identical rows ({_percent(share)}, {allowed}) kept: the "
+                "timestamps carry no time of day, so they may be separate events on one day"
+            )
+            problems.append(Problem(label, message, None, found.extra, pairs, fatal=False))
+    elif found.extra and share > tolerance:
+        message = (
+            f"{found.extra:,} exact duplicate rows ({_percent(share)}, {allowed}): rows were "
+            f"exported more than once; remove them or raise {setting}"
+        )
+        problems.append(Problem(label, message, None, found.extra, pairs))
+    elif found.extra:
+        message = f"{found.extra:,} exact duplicate rows ({_percent(share)}, {allowed}) left out"
+        problems.append(Problem(label, message, None, found.extra, pairs, fatal=False))
+        dropped = found.extra
+    if found.event_extra:
+        share = found.event_extra / rows
+        fatal = share > tolerance
+        verdict = f"remove them or raise {setting}" if fatal else "kept"
+        message = (
+            f"{found.event_extra:,} duplicated events: rows repeating another row's customer, "
+            f"timestamp and event type with other values ({_percent(share)}, {allowed}); {verdict}"
+        )
+        shown = tuple(f"{check.position(a)} and {check.position(b)}" for a, b in found.event_pairs)
+        problems.append(Problem(label, message, None, found.event_extra, shown, fatal))
+    return problems, dropped
 
 
 def _check_customers(
@@ -695,7 +780,12 @@ def write_typed(
     (tmp / "report.json").write_text(
         json.dumps(
             {
-                n: {"file": s.file, "rows": s.rows, "orphans": s.orphans}
+                n: {
+                    "file": s.file,
+                    "rows": s.rows,
+                    "orphans": s.orphans,
+                    "duplicates": s.duplicates,
+                }
                 for n, s in report.tables.items()
             }
         )

@@ -167,6 +167,8 @@ def test_examples_name_the_offending_lines(export_dir, capsys):
 def test_a_few_orphan_rows_are_tolerated_and_reported(export_dir, capsys):
     events = pd.read_csv(export_dir / "exports" / "engagement.csv", dtype=str)
     many = pd.concat([events] * 40, ignore_index=True)
+    # 200 distinct events a minute apart, not 40 copies of five
+    many["timestamp"] = pd.date_range("2024-04-10", periods=len(many), freq="min").astype(str)
     many.loc[0, "customer_id"] = "ghost"
     many.to_csv(export_dir / "exports" / "engagement.csv", index=False)
     code, out, err = _run(export_dir, capsys)
@@ -403,3 +405,120 @@ def test_a_few_blank_statuses_are_counted_as_not_paid_and_kept(export_dir, capsy
         "not paid, e.g. line 3: None" in err
     )
     assert _typed(export_dir, "purchases")["status"].isna().sum() == 1
+
+
+def _events(project: Path, rows: int = 200, dates_only: bool = False) -> pd.DataFrame:
+    """`rows` distinct engagement events after every signup, written and returned: a minute
+    apart, or with `dates_only` one a day per customer."""
+    times = pd.date_range("2024-04-10 10:00", periods=rows, freq="min").astype(str)
+    if dates_only:
+        times = pd.Series(pd.date_range("2024-04-10", periods=rows // 5 + 1, freq="D"))
+        times = times.repeat(5).dt.strftime("%Y-%m-%d").iloc[:rows].tolist()
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i % 5 + 1}" for i in range(rows)],
+            "timestamp": times,
+            "event_type": "login",
+            "value": [str(i % 7) for i in range(rows)],
+        }
+    )
+    frame.to_csv(project / "exports" / "engagement.csv", index=False)
+    return frame
+
+
+def _write_events(project: Path, frame: pd.DataFrame) -> None:
+    frame.to_csv(project / "exports" / "engagement.csv", index=False)
+
+
+def test_an_export_appended_to_itself_is_fatal_naming_a_duplicated_pair(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: pd.concat([f, f]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert (
+        "error: purchases.csv: every row appears at least twice (3 exact duplicate rows, 50.0%): "
+        "the export looks appended to itself; export it again, e.g. line 2 = line 5; "
+        "line 3 = line 6; line 4 = line 7"
+    ) in err
+
+
+def test_more_exact_duplicates_than_allowed_are_fatal(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[:10]]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert (
+        "error: engagement.csv: 10 exact duplicate rows (4.8%, allowed 1.0%): rows were "
+        "exported more than once; remove them or raise [tables.engagement] max_duplicate_share, "
+        "e.g. line 2 = line 202"
+    ) in err
+
+
+def test_a_few_exact_duplicates_are_counted_and_left_out_of_the_typed_copy(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[[7]]]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: engagement.csv: 1 exact duplicate rows (0.50%, allowed 1.0%) left out, "
+        "e.g. line 9 = line 202"
+    ) in err
+    typed = _typed(export_dir, "engagement")
+    assert len(typed) == 200 and not typed.duplicated().any()
+
+
+def test_a_table_may_tolerate_more_duplicates_than_the_default(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[:10]]))
+    _set_table(export_dir, "engagement", "max_duplicate_share = 0.05")
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and "10 exact duplicate rows (4.8%, allowed 5.0%) left out" in err
+    assert len(_typed(export_dir, "engagement")) == 200
+
+
+def test_identical_rows_without_a_time_of_day_are_kept_as_same_day_events(export_dir, capsys):
+    events = _events(export_dir, dates_only=True)
+    _write_events(export_dir, pd.concat([events, events.iloc[:40]]))  # 40 second logins
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: engagement.csv: 40 identical rows (16.7%, allowed 1.0%) kept: the timestamps "
+        "carry no time of day, so they may be separate events on one day"
+    ) in err
+    assert len(_typed(export_dir, "engagement")) == 240
+
+
+def test_date_only_export_where_every_row_repeats_is_fatal(export_dir, capsys):
+    events = _events(export_dir, dates_only=True)
+    _write_events(export_dir, pd.concat([events, events]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "every row appears at least twice" in err
+
+
+def test_events_repeated_with_different_values_are_fatal_above_the_tolerance(export_dir, capsys):
+    events = _events(export_dir)
+    changed = events.iloc[:5].assign(value="99")
+    _write_events(export_dir, pd.concat([events, changed]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert (
+        "error: engagement.csv: 5 duplicated events: rows repeating another row's customer, "
+        "timestamp and event type with other values (2.4%, allowed 1.0%); remove them or raise "
+        "[tables.engagement] max_duplicate_share, e.g. line 2 and line 202"
+    ) in err
+
+
+def test_a_few_events_repeated_with_different_values_are_kept_with_a_warning(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[[3]].assign(value="99")]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and "1 duplicated events" in err and "(0.50%, allowed 1.0%); kept" in err
+    assert len(_typed(export_dir, "engagement")) == 201
+
+
+def test_duplicate_rows_in_parquet_are_named_by_row_number(export_dir, capsys):
+    exports = export_dir / "exports"
+    frame = pd.read_csv(exports / "purchases.csv", dtype=str, keep_default_na=False)
+    pd.concat([frame, frame]).to_parquet(exports / "purchases.parquet")
+    (exports / "purchases.csv").unlink()
+    _, _, err = _run(export_dir, capsys)
+    assert "e.g. row 1 = row 4" in err
