@@ -22,6 +22,7 @@ class ColumnSpec:
     nonnegative: bool = False
     value_range: tuple[float, float] | None = None
     not_null: bool = False
+    outliers: bool = False  # warn about values far beyond the column's own distribution
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ TABLES: dict[str, TableSpec] = {
             CUSTOMER_ID,
             ColumnSpec("timestamp", "timestamp", not_null=True),
             ColumnSpec("event_type", "text", not_null=True),
-            ColumnSpec("value", "number", required=False, nonnegative=True),
+            ColumnSpec("value", "number", required=False, nonnegative=True, outliers=True),
         ),
     ),
     "support": TableSpec(
@@ -74,7 +75,7 @@ TABLES: dict[str, TableSpec] = {
         (
             CUSTOMER_ID,
             ColumnSpec("timestamp", "timestamp", not_null=True),
-            ColumnSpec("amount", "number", nonnegative=True, not_null=True),
+            ColumnSpec("amount", "number", nonnegative=True, not_null=True, outliers=True),
             ColumnSpec("discount", "number", required=False, nonnegative=True),
             ColumnSpec("status", "text", required=False),
             ColumnSpec("kind", "text", required=False),

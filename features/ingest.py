@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -582,11 +583,20 @@ def _check_table(
     if rows == 0:
         return [_no_rows(name, check.label)], None
     problems += _rule_problems(check, rules, counts, rows)
+    for col in columns:
+        if col.spec.outliers and col.raw is not None:
+            problems += _outlier_problems(check, col)
     dropped = 0
     if name != "customers":  # a repeated customer row repeats its id, which is fatal anyway
         found, dropped = _duplicate_problems(check, columns, rows, source, timed > 0)
         problems += found
     con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns, dropped))
+    raw_id = next(c for c in columns if c.spec.name == "customer_id")
+    raw_id_text = raw_id.raw if _is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
+    con.sql(
+        f"CREATE OR REPLACE VIEW links_{name} AS "
+        f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
+    )
     return problems, TableSummary(check.label, int(rows), duplicates=dropped)
 
 
@@ -605,6 +615,50 @@ def _rule_problems(
     return problems
 
 
+# A value this many times the column's 99th percentile (of positive values) is far more often
+# a slip than an event: cents in a currency column are 100x, three extra zeros 1000x. Robust
+# because the percentile ignores the top 1%, where such slips sit; only warned about, since a
+# genuine large invoice exists too.
+OUTLIER_FACTOR = 1000
+
+
+def _outlier_problems(check: _TableCheck, col: _Column) -> list[Problem]:
+    """Values over OUTLIER_FACTOR times the column's 99th percentile of positive values: kept,
+    counted, shown."""
+    value = f"({col.parsed})"
+    positive = f"{value} > 0 AND isfinite({value})"
+    table = f"raw_{check.name}"
+    top, n = check.con.sql(
+        f"SELECT max({value}) FILTER (WHERE {positive}), count(*) FILTER (WHERE {positive}) "
+        f"FROM {table}"
+    ).fetchall()[0]
+    if not n:
+        return []
+    # quantile_cont(0.99) is at least the value at sorted position floor(0.99 (n - 1)), so when
+    # enough values reach top / factor no value can exceed factor x percentile: one cheap pass
+    # (0.2 s on 50M rows) instead of the exact percentile's sort (1.8 s), in the usual case.
+    needed = n - math.floor(0.99 * (n - 1))
+    reach = check.con.sql(
+        f"SELECT count(*) FILTER (WHERE {positive} AND {value} >= {top / OUTLIER_FACTOR!r}) "
+        f"FROM {table}"
+    ).fetchall()[0][0]
+    if reach >= needed:
+        return []
+    p99 = check.con.sql(
+        f"SELECT quantile_cont({value}, 0.99) FILTER (WHERE {positive}) FROM {table}"
+    ).fetchall()[0][0]
+    beyond = f"{positive} AND {value} > {OUTLIER_FACTOR * p99!r}"
+    count = check.con.sql(f"SELECT count(*) FILTER (WHERE {beyond}) FROM {table}").fetchall()[0][0]
+    if not count:
+        return []
+    message = (
+        f"{count} rows with values over {OUTLIER_FACTOR:,} times the column's 99th percentile "
+        f"of positive values ({p99:g}), kept; check for a unit or typing slip"
+    )
+    examples = check.examples(beyond, f"CAST({col.raw} AS VARCHAR)")
+    return [Problem(check.label, message, col.source_name, count, examples, fatal=False)]
+
+
 def _percent(share: float) -> str:
     return f"{share:.1%}" if share >= 0.01 or share == 0 else f"{share:.2%}"
 
@@ -620,11 +674,13 @@ def _duplicate_problems(
     but differing elsewhere are duplicated events: fatal above the tolerance, else kept.
     """
     name, label = check.name, check.label
-    by_name = {c.spec.name: c.raw for c in columns}
+    parsed = {c.spec.name: f"({c.parsed})" for c in columns}
     key = None
     if name == "engagement" and timed:
-        key = [by_name["customer_id"], by_name["timestamp"], by_name["event_type"]]
-    found = find_duplicates(check.con, f"raw_{name}", [_quote(c) for c in check.raw_types], key)
+        key = [parsed["customer_id"], parsed["timestamp"], parsed["event_type"]]
+    every = [_quote(c) for c in check.raw_types]
+    stamp = parsed[_main_timestamp(name)]
+    found = find_duplicates(check.con, f"raw_{name}", every, stamp, key)
     tolerance = source.duplicate_share(name)
     allowed = f"allowed {_percent(tolerance)}"
     setting = f"[tables.{name}] max_duplicate_share"
@@ -670,7 +726,8 @@ def _duplicate_problems(
 def _check_customers(
     con: duckdb.DuckDBPyConnection, report: ValidationReport, source: ExportSource
 ) -> None:
-    """Duplicate ids in the customer table; rows in other tables for unknown customers."""
+    """Duplicate ids in the customer table; rows in other tables for unknown customers or
+    dated before their customer's signup."""
     label = report.tables["customers"].file
     dupes = con.sql(
         "SELECT customer_id, count(*) AS n FROM typed_customers GROUP BY 1 HAVING n > 1 "
@@ -686,40 +743,91 @@ def _check_customers(
                 tuple(f"{d[0]!r} x{d[1]}" for d in dupes[:EXAMPLES]),
             )
         )
+    con.sql(
+        "CREATE OR REPLACE TEMP TABLE __signups AS "
+        "SELECT customer_id, min(signup_at) AS signup_at FROM typed_customers GROUP BY 1"
+    )
     for name, summary in report.tables.items():
-        if name == "customers":
-            continue
-        orphan_sql = (
-            f"FROM typed_{name} t ANTI JOIN typed_customers c ON t.customer_id = c.customer_id"
-        )
-        orphans = con.sql(f"SELECT count(*) {orphan_sql}").fetchall()[0][0]
-        if not orphans:
-            continue
-        ids = [
-            r[0] for r in con.sql(f"SELECT DISTINCT t.customer_id {orphan_sql} LIMIT 3").fetchall()
-        ]
-        share = orphans / max(summary.rows, 1)
-        fatal = share > source.max_orphan_share
-        verdict = (
-            f"above the allowed {source.max_orphan_share:.1%}" if fatal else "left out of features"
-        )
-        summary.orphans = orphans
-        report.problems.append(
-            Problem(
-                summary.file,
-                f"{orphans} rows ({share:.2%}) for customers not in the customer table, {verdict}",
-                "customer_id",
-                orphans,
-                tuple(repr(i) for i in ids),
-                fatal=fatal,
-            )
-        )
+        if name != "customers":
+            report.problems += _check_links(con, name, summary, source)
     for name, summary in report.tables.items():
         column = _main_timestamp(name)
         first, last = con.sql(f"SELECT min({column}), max({column}) FROM typed_{name}").fetchall()[
             0
         ]
         summary.first, summary.last = first, last
+
+
+def _check_links(
+    con: duckdb.DuckDBPyConnection, name: str, summary: TableSummary, source: ExportSource
+) -> list[Problem]:
+    """Rows of one event table for customers missing from the customer table (fatal above
+    `max_orphan_share`, else left out) and rows dated before their customer's signup (kept).
+
+    Rows are first counted per exported id and only the ids trimmed and joined: measured on
+    the 1M-customer exports, 2.9 s for 50M events against 3.6 s for joining every row.
+    """
+    con.sql(
+        "CREATE OR REPLACE TEMP TABLE __linked AS WITH exported AS ("
+        f"SELECT raw_id, count(*) AS n, min(stamp) AS first FROM links_{name} GROUP BY 1), "
+        "ids AS (SELECT NULLIF(trim(raw_id), '') AS customer_id, sum(n) AS n, "
+        "min(first) AS first FROM exported GROUP BY 1) "
+        "SELECT i.customer_id, i.n, i.first, s.signup_at, s.customer_id IS NOT NULL AS known "
+        "FROM ids i LEFT JOIN __signups s ON i.customer_id = s.customer_id"
+    )
+    orphans, early = con.sql(
+        "SELECT coalesce(sum(n) FILTER (WHERE NOT known), 0), "
+        "count(*) FILTER (WHERE first < signup_at) FROM __linked"
+    ).fetchall()[0]
+    problems = []
+    if orphans:
+        summary.orphans = int(orphans)
+        problems.append(_orphan_problem(con, summary, source.max_orphan_share))
+    if early:
+        table_source = source.tables.get(name) or TableSource(file=summary.file)
+        column = table_source.source_column(_main_timestamp(name))
+        problems.append(_early_problem(con, name, summary, column))
+    return problems
+
+
+def _orphan_problem(
+    con: duckdb.DuckDBPyConnection, summary: TableSummary, max_share: float
+) -> Problem:
+    ids = con.sql(
+        "SELECT customer_id FROM __linked WHERE NOT known ORDER BY customer_id LIMIT 3"
+    ).fetchall()
+    share = summary.orphans / summary.rows
+    fatal = share > max_share
+    verdict = f"above the allowed {max_share:.1%}" if fatal else "left out of features"
+    return Problem(
+        summary.file,
+        f"{summary.orphans} rows ({share:.2%}) for customers not in the customer table, {verdict}",
+        "customer_id",
+        summary.orphans,
+        tuple(repr(i) for (i,) in ids),
+        fatal=fatal,
+    )
+
+
+def _early_problem(
+    con: duckdb.DuckDBPyConnection, name: str, summary: TableSummary, column: str
+) -> Problem:
+    """Events dated before their customer's signup: kept, since the signup date may be the
+    paid start after a trial, but counted, since they may also be another customer's."""
+    early = (
+        f"FROM links_{name} t JOIN (SELECT customer_id, signup_at FROM __linked "
+        "WHERE first < signup_at) e ON NULLIF(trim(t.raw_id), '') = e.customer_id "
+        "WHERE t.stamp < e.signup_at"
+    )
+    count = con.sql(f"SELECT count(*) {early}").fetchall()[0][0]
+    rows = con.sql(
+        f"SELECT e.customer_id, t.stamp, e.signup_at {early} ORDER BY 1, 2 LIMIT {EXAMPLES}"
+    ).fetchall()
+    shown = tuple(f"{c!r} on {at:%Y-%m-%d}, signed up {signup:%Y-%m-%d}" for c, at, signup in rows)
+    message = (
+        f"{count} rows ({count / summary.rows:.2%}) dated before their customer's signup, kept"
+    )
+    return Problem(summary.file, message, column, count, shown, fatal=False)
 
 
 def monthly_churn(

@@ -522,3 +522,57 @@ def test_duplicate_rows_in_parquet_are_named_by_row_number(export_dir, capsys):
     (exports / "purchases.csv").unlink()
     _, _, err = _run(export_dir, capsys)
     assert "e.g. row 1 = row 4" in err
+
+
+def test_duplicates_in_an_export_kept_in_time_order_are_found_too(export_dir, capsys):
+    events = _events(export_dir)
+    doubled = pd.concat([events, events.iloc[[7]]]).sort_values("timestamp", kind="stable")
+    _write_events(export_dir, doubled)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and "1 exact duplicate rows (0.50%, allowed 1.0%) left out" in err
+    assert "e.g. line 9 = line 10" in err
+    assert len(_typed(export_dir, "engagement")) == 200
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "rows"),
+    [
+        ("engagement", "timestamp", 5),
+        ("support", "opened_at", 2),
+        ("purchases", "timestamp", 3),
+        ("surveys", "answered_at", 1),
+    ],
+)
+def test_events_before_the_customers_signup_are_counted_and_kept(
+    export_dir, capsys, table, column, rows
+):
+    # Row 0 of every table belongs to c1, who signed up on 2024-01-01.
+    _edit(export_dir, table, lambda f: f.assign(**{column: ["2023-12-30"] + list(f[column][1:])}))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        f"warning: {table}.csv: column '{column}': 1 rows ({1 / rows:.2%}) dated before their "
+        "customer's signup, kept, e.g. 'c1' on 2023-12-30, signed up 2024-01-01"
+    ) in err
+    assert len(_typed(export_dir, table)) == rows
+
+
+def test_values_far_beyond_the_columns_own_distribution_are_counted_and_kept(export_dir, capsys):
+    events = _events(export_dir, rows=1000)  # values 0-6
+    events.loc[50, "value"] = "5900"  # just under 1000 x the 99th percentile (6): not flagged
+    events.loc[120, "value"] = "2500000"
+    _write_events(export_dir, events)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: engagement.csv: column 'value': 1 rows with values over 1,000 times the "
+        "column's 99th percentile of positive values (6), kept; check for a unit or typing "
+        "slip, e.g. line 122: '2500000'"
+    ) in err
+    assert _typed(export_dir, "engagement")["value"].max() == 2_500_000
+
+
+def test_large_amounts_that_are_common_in_the_column_are_not_flagged(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["49", "120000", "49000"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and err == ""
