@@ -858,15 +858,35 @@ def monthly_churn(
     return [(m, a, c, c / a if a else 0.0) for m, a, c in rows if a]
 
 
+# Bump when the typed copy of the same exports changes (a new parsing or checking rule), so a
+# copy written by an earlier version is not reused. 2: decimal marks, duplicate rows left out.
+TYPED_FORMAT = 2
+
+
+def content_digest(path: Path) -> str:
+    """sha256 of an export's bytes; for a directory of Parquet parts, of every file in it."""
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        with file.open("rb") as handle:
+            digest.update(file.name.encode() + hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
 def export_fingerprint(source: ExportSource, as_of: dt.date | None) -> str:
-    """A key that changes when any export file or its mapping changes."""
+    """A key that changes when any export's content or its mapping changes.
+
+    Content, not size and modification time: an export rewritten in place with the same size
+    and time (a copy keeping times, a clock reset) must not be served from the old copy.
+    Hashing cost, measured on the 1M-customer synthetic exports (563 MB of Parquet): 0.4 s
+    with sha256 (1.4 GB/s here; blake2b 0.7 s), against about 20 s to check and copy them.
+    """
     directory = Path(source.directory)
-    parts = [repr(source), str(as_of)]
+    parts = [f"typed format {TYPED_FORMAT}", repr(source), str(as_of)]
     for name in TABLES:
         path = locate_export(directory, name, source.tables.get(name))
         if path is not None:
-            stat = path.stat()
-            parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+            parts.append(f"{name}:{path.name}:{content_digest(path)}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -914,6 +934,9 @@ def ingest_exports(
     con = connect()
     report = check_exports(con, source, as_of)
     report.raise_if_fatal()
-    if (out_dir / "report.json").exists():
-        return {n: out_dir / f"{n}.parquet" for n in report.tables}, report
+    paths = {n: out_dir / f"{n}.parquet" for n in report.tables}
+    # Reused only when whole: the folder is swapped in complete, but a part deleted since
+    # (by hand, a disk clean-up) would otherwise be handed on as a path to nothing.
+    if (out_dir / "report.json").exists() and all(p.exists() for p in paths.values()):
+        return paths, report
     return write_typed(con, report, out_dir), report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from features.ingest import check_exports, connect, ingest_exports
+from features.ingest import check_exports, connect, export_fingerprint, ingest_exports
 from pipeline.cli import main
 from pipeline.config import load_config
 
@@ -576,3 +577,49 @@ def test_large_amounts_that_are_common_in_the_column_are_not_flagged(export_dir,
     _edit(export_dir, "purchases", lambda f: f.assign(amount=["49", "120000", "49000"]))
     code, _, err = _run(export_dir, capsys)
     assert code == 0 and err == ""
+
+
+def _ingest(project: Path) -> dict[str, Path]:
+    config = load_config(project / "churn.toml")
+    paths, _ = ingest_exports(config.exports, project / "cache", config.as_of)
+    return paths
+
+
+def test_an_export_rewritten_with_the_same_size_and_time_is_read_again(export_dir):
+    first = pd.read_parquet(_ingest(export_dir)["customers"])
+    assert first["churned_at"].notna().tolist() == [False, True, False, False, False]
+    path = export_dir / "exports" / "customers.csv"
+    before = path.stat()
+    # c2's cancellation moves to c3: same bytes count, and the old times are put back.
+    text = path.read_text()
+    path.write_text(
+        text.replace("2024-05-10", "").replace("2024-02-01,,", "2024-02-01,2024-05-10,")
+    )
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    again = pd.read_parquet(_ingest(export_dir)["customers"])
+    assert again["churned_at"].notna().tolist() == [False, False, True, False, False]
+
+
+@pytest.mark.parametrize("lost", ["engagement.parquet", "report.json"])
+def test_a_cached_copy_missing_a_file_is_rebuilt(export_dir, lost):
+    paths = _ingest(export_dir)
+    (paths["engagement"].parent / lost).unlink()
+    again = _ingest(export_dir)
+    assert all(p.exists() for p in again.values())
+    assert len(pd.read_parquet(again["engagement"])) == 5
+
+
+def test_a_changed_part_of_a_parquet_directory_changes_the_cache_key(export_dir):
+    exports = export_dir / "exports"
+    parts = exports / "events"
+    parts.mkdir()
+    frame = pd.read_csv(exports / "engagement.csv", dtype=str, keep_default_na=False)
+    frame.iloc[:2].to_parquet(parts / "part-0.parquet")
+    frame.iloc[2:].to_parquet(parts / "part-1.parquet")
+    config = export_dir / "churn.toml"
+    config.write_text(config.read_text() + '\n[tables.engagement]\nfile = "events"\n')
+    source = load_config(config).exports
+    key = export_fingerprint(source, None)
+    frame.iloc[2:].assign(value="7").to_parquet(parts / "part-1.parquet")
+    assert export_fingerprint(source, None) != key
