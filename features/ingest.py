@@ -1,8 +1,9 @@
 """Read a company's exports, check them against the contract, and write typed Parquet copies.
 
 Every check reports one `Problem` naming the file, column, count and a few example rows.
-Fatal problems stop the run; tolerable ones (a few rows for unknown customers) are counted,
-reported and left out of the typed copy, never dropped silently.
+Fatal problems stop the run; tolerable ones (a few rows for unknown customers, a few duplicate
+rows, events before signup) are counted and reported, then left out of the typed copy or kept
+as the check says, never dropped or kept silently.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from features.contract import (
     ProfileColumns,
     TableSource,
 )
-from features.duplicates import find_duplicates
+from features.duplicates import Duplicates, find_duplicates
 from features.errors import ExportError, Problem
 from features.numbers import choose_mark, mark_evidence_sql, text_number_sql
 
@@ -668,59 +669,74 @@ def _duplicate_problems(
 ) -> tuple[list[Problem], int]:
     """Problems about repeated rows, and how many exact copies to leave out of the typed copy.
 
-    Exact copies above the table's tolerance are fatal, below it left out. Without a time of
-    day, identical rows may be two events on one day: kept, and fatal only when every row
-    appears at least twice. With one, engagement rows sharing customer, time and event type
-    but differing elsewhere are duplicated events: fatal above the tolerance, else kept.
+    With a time of day (`timed`), engagement rows sharing customer, time and event type but
+    differing elsewhere are duplicated events too; without one, two events on one day may look
+    identical, so only exact copies are counted.
     """
-    name, label = check.name, check.label
     parsed = {c.spec.name: f"({c.parsed})" for c in columns}
     key = None
-    if name == "engagement" and timed:
+    if check.name == "engagement" and timed:
         key = [parsed["customer_id"], parsed["timestamp"], parsed["event_type"]]
     every = [_quote(c) for c in check.raw_types]
-    stamp = parsed[_main_timestamp(name)]
-    found = find_duplicates(check.con, f"raw_{name}", every, stamp, key)
-    tolerance = source.duplicate_share(name)
-    allowed = f"allowed {_percent(tolerance)}"
-    setting = f"[tables.{name}] max_duplicate_share"
-    share = found.extra / rows
-    pairs = tuple(f"{check.position(a)} = {check.position(b)}" for a, b in found.pairs)
-    problems, dropped = [], 0
-    if found.extra and found.repeated_rows == rows:
-        message = (
-            f"every row appears at least twice ({found.extra:,} exact duplicate rows, "
-            f"{_percent(share)}): the export looks appended to itself; export it again"
-        )
-        problems.append(Problem(label, message, None, found.extra, pairs))
-    elif found.extra and not timed:
-        if share > tolerance:
-            message = (
-                f"{found.extra:,} identical rows ({_percent(share)}, {allowed}) kept: the "
-                "timestamps carry no time of day, so they may be separate events on one day"
-            )
-            problems.append(Problem(label, message, None, found.extra, pairs, fatal=False))
-    elif found.extra and share > tolerance:
-        message = (
-            f"{found.extra:,} exact duplicate rows ({_percent(share)}, {allowed}): rows were "
-            f"exported more than once; remove them or raise {setting}"
-        )
-        problems.append(Problem(label, message, None, found.extra, pairs))
-    elif found.extra:
-        message = f"{found.extra:,} exact duplicate rows ({_percent(share)}, {allowed}) left out"
-        problems.append(Problem(label, message, None, found.extra, pairs, fatal=False))
-        dropped = found.extra
+    stamp = parsed[_main_timestamp(check.name)]
+    found = find_duplicates(check.con, f"raw_{check.name}", every, stamp, key)
+    tolerance = source.duplicate_share(check.name)
+    problem, dropped = _exact_copies(check, found, rows, tolerance, timed)
+    problems = [problem] if problem else []
     if found.event_extra:
-        share = found.event_extra / rows
-        fatal = share > tolerance
-        verdict = f"remove them or raise {setting}" if fatal else "kept"
-        message = (
-            f"{found.event_extra:,} duplicated events: rows repeating another row's customer, "
-            f"timestamp and event type with other values ({_percent(share)}, {allowed}); {verdict}"
-        )
-        shown = tuple(f"{check.position(a)} and {check.position(b)}" for a, b in found.event_pairs)
-        problems.append(Problem(label, message, None, found.event_extra, shown, fatal))
+        problems.append(_repeated_events(check, found, rows, tolerance))
     return problems, dropped
+
+
+def _exact_copies(
+    check: _TableCheck, found: Duplicates, rows: int, tolerance: float, timed: bool
+) -> tuple[Problem | None, int]:
+    """Rows identical to an earlier row: fatal when every row repeats or, with a time of day,
+    above the tolerance; else left out (timed) or kept (date only); and how many to leave out.
+    """
+    if not found.extra:
+        return None, 0
+    share = found.extra / rows
+    allowed = f"allowed {_percent(tolerance)}"
+    pairs = tuple(f"{check.position(a)} = {check.position(b)}" for a, b in found.pairs)
+    counted = f"{found.extra:,} exact duplicate rows"
+    if found.repeated_rows == rows:
+        message = (
+            f"every row appears at least twice ({counted}, {_percent(share)}): the export "
+            "looks appended to itself; export it again"
+        )
+        return Problem(check.label, message, None, found.extra, pairs), 0
+    if not timed:
+        if share <= tolerance:
+            return None, 0
+        message = (
+            f"{found.extra:,} identical rows ({_percent(share)}, {allowed}) kept: the "
+            "timestamps carry no time of day, so they may be separate events on one day"
+        )
+        return Problem(check.label, message, None, found.extra, pairs, fatal=False), 0
+    if share > tolerance:
+        message = (
+            f"{counted} ({_percent(share)}, {allowed}): rows were exported more than once; "
+            f"remove them or raise [tables.{check.name}] max_duplicate_share"
+        )
+        return Problem(check.label, message, None, found.extra, pairs), 0
+    message = f"{counted} ({_percent(share)}, {allowed}) left out"
+    return Problem(check.label, message, None, found.extra, pairs, fatal=False), found.extra
+
+
+def _repeated_events(check: _TableCheck, found: Duplicates, rows: int, tolerance: float) -> Problem:
+    """Engagement rows repeating an event with other values: fatal above the tolerance, else
+    kept (which of the two values is right cannot be told)."""
+    share = found.event_extra / rows
+    fatal = share > tolerance
+    verdict = f"remove them or raise [tables.{check.name}] max_duplicate_share" if fatal else "kept"
+    message = (
+        f"{found.event_extra:,} duplicated events: rows repeating another row's customer, "
+        f"timestamp and event type with other values ({_percent(share)}, allowed "
+        f"{_percent(tolerance)}); {verdict}"
+    )
+    shown = tuple(f"{check.position(a)} and {check.position(b)}" for a, b in found.event_pairs)
+    return Problem(check.label, message, None, found.event_extra, shown, fatal)
 
 
 def _check_customers(
