@@ -29,7 +29,9 @@ class Duplicates:
     `extra`: rows identical in every column to an earlier row (the copies beyond the first);
     `repeated_rows`: rows that have at least one identical twin, first copies included;
     `event_extra`: rows repeating another row's event key but differing elsewhere (beyond the
-    first variant of each key); `pairs`, `event_pairs`: 1-based positions of example pairs.
+    first variant of each key); `pairs`, `event_pairs`: 1-based positions of example pairs;
+    `candidates`: SQL selecting the rows that may repeat (all others are unique), while the
+    connection lives.
     """
 
     extra: int = 0
@@ -37,6 +39,7 @@ class Duplicates:
     event_extra: int = 0
     pairs: tuple[tuple[int, int], ...] = ()
     event_pairs: tuple[tuple[int, int], ...] = ()
+    candidates: str | None = None
 
 
 def _hash(columns: list[str]) -> str:
@@ -50,24 +53,25 @@ def candidate_rows(
     the timestamp `stamp`) with another row; None when no row can."""
     # lag() over the scan order streams in one pass; rows out of order are kept with a NULL
     # stamp so that a single table answers both "in order?" and "which stamps repeat?".
+    adjacent, repeated = f"__adjacent_{view}", f"__repeated_{view}"
     con.sql(
-        "CREATE OR REPLACE TEMP TABLE __adjacent AS "
+        f"CREATE OR REPLACE TEMP TABLE {adjacent} AS "
         "SELECT CASE WHEN ts = prev THEN ts END AS ts FROM "
         f"(SELECT {stamp} AS ts, lag({stamp}) OVER () AS prev FROM {view}) "
         "WHERE ts = prev OR ts < prev OR ts IS NULL"
     )
     rows, out_of_order = con.sql(
-        "SELECT count(*), count(*) - count(ts) FROM __adjacent"
+        f"SELECT count(*), count(*) - count(ts) FROM {adjacent}"
     ).fetchall()[0]
     if not out_of_order:
-        return f"({stamp}) IN (SELECT ts FROM __adjacent)" if rows else None
+        return f"({stamp}) IN (SELECT ts FROM {adjacent})" if rows else None
     con.sql(
-        f"CREATE OR REPLACE TEMP TABLE __repeated AS SELECT {_hash(compared)} AS h "
+        f"CREATE OR REPLACE TEMP TABLE {repeated} AS SELECT {_hash(compared)} AS h "
         f"FROM {view} GROUP BY 1 HAVING count(*) > 1"
     )
-    if not con.sql("SELECT count(*) FROM __repeated").fetchall()[0][0]:
+    if not con.sql(f"SELECT count(*) FROM {repeated}").fetchall()[0][0]:
         return None
-    return f"{_hash(compared)} IN (SELECT h FROM __repeated)"
+    return f"{_hash(compared)} IN (SELECT h FROM {repeated})"
 
 
 def find_duplicates(
@@ -82,19 +86,19 @@ def find_duplicates(
     candidates = candidate_rows(con, view, stamp, key or columns)
     if candidates is None:
         return Duplicates()
-    listed = ", ".join(columns)
+    listed, variants = ", ".join(columns), f"__variants_{view}"
     con.sql(
-        f"CREATE OR REPLACE TEMP TABLE __variants AS SELECT {listed}, count(*) AS __n FROM {view} "
-        f"WHERE {candidates} GROUP BY ALL"
+        f"CREATE OR REPLACE TEMP TABLE {variants} AS SELECT {listed}, count(*) AS __n "
+        f"FROM {view} WHERE {candidates} GROUP BY ALL"
     )
     extra, repeated = con.sql(
         "SELECT coalesce(sum(__n - 1), 0), coalesce(sum(__n) FILTER (WHERE __n > 1), 0) "
-        "FROM __variants"
+        f"FROM {variants}"
     ).fetchall()[0]
     event_extra = 0
     if key:
         event_extra = con.sql(
-            f"SELECT coalesce(sum(k - 1), 0) FROM (SELECT count(*) AS k FROM __variants "
+            f"SELECT coalesce(sum(k - 1), 0) FROM (SELECT count(*) AS k FROM {variants} "
             f"GROUP BY {', '.join(key)} HAVING k > 1)"
         ).fetchall()[0][0]
     return Duplicates(
@@ -103,6 +107,7 @@ def find_duplicates(
         event_extra=int(event_extra),
         pairs=_pairs(con, view, candidates, columns, columns) if extra else (),
         event_pairs=_pairs(con, view, candidates, key, columns) if key and event_extra else (),
+        candidates=candidates,
     )
 
 

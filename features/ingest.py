@@ -410,8 +410,9 @@ def _value_checks(
     return rules + _table_rules(check.name, {c.spec.name: c for c in columns})
 
 
-def _typed_select(name: str, columns: list[_Column], drop_duplicates: int = 0) -> str:
-    """SELECT typing the raw view, once per distinct row when exact copies are left out."""
+def _typed_select(name: str, columns: list[_Column], repeats: str | None = None) -> str:
+    """SELECT typing the raw view; given `repeats`, SQL selecting the only rows that may repeat,
+    exact copies among them are left out."""
     parts = []
     for col in columns:
         expr = col.parsed
@@ -424,7 +425,14 @@ def _typed_select(name: str, columns: list[_Column], drop_duplicates: int = 0) -
             if name == "purchases" and col.spec.name == "kind":
                 expr = "'purchase'"
         parts.append(f"{expr} AS {_quote(col.spec.name)}")
-    rows = f"(SELECT DISTINCT * FROM raw_{name})" if drop_duplicates else f"raw_{name}"
+    rows = f"raw_{name}"
+    if repeats:
+        # DISTINCT over the few candidate rows only: over a whole 50M-row table it would cost
+        # as much as grouping every row hash.
+        rows = (
+            f"(SELECT * FROM raw_{name} WHERE ({repeats}) IS NOT TRUE "
+            f"UNION ALL SELECT DISTINCT * FROM raw_{name} WHERE {repeats})"
+        )
     return f"SELECT {', '.join(parts)} FROM {rows}"
 
 
@@ -587,11 +595,12 @@ def _check_table(
     for col in columns:
         if col.spec.outliers and col.raw is not None:
             problems += _outlier_problems(check, col)
-    dropped = 0
+    dropped, repeats = 0, None
     if name != "customers":  # a repeated customer row repeats its id, which is fatal anyway
-        found, dropped = _duplicate_problems(check, columns, rows, source, timed > 0)
+        found, dropped, repeats = _duplicate_problems(check, columns, rows, source, timed > 0)
         problems += found
-    con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns, dropped))
+    typed = _typed_select(name, columns, repeats if dropped else None)
+    con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS {typed}")
     raw_id = next(c for c in columns if c.spec.name == "customer_id")
     raw_id_text = raw_id.raw if _is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
     con.sql(
@@ -666,8 +675,9 @@ def _percent(share: float) -> str:
 
 def _duplicate_problems(
     check: _TableCheck, columns: list[_Column], rows: int, source: ExportSource, timed: bool
-) -> tuple[list[Problem], int]:
-    """Problems about repeated rows, and how many exact copies to leave out of the typed copy.
+) -> tuple[list[Problem], int, str | None]:
+    """Problems about repeated rows, how many exact copies to leave out of the typed copy, and
+    SQL selecting the rows that may repeat.
 
     With a time of day (`timed`), engagement rows sharing customer, time and event type but
     differing elsewhere are duplicated events too; without one, two events on one day may look
@@ -685,7 +695,7 @@ def _duplicate_problems(
     problems = [problem] if problem else []
     if found.event_extra:
         problems.append(_repeated_events(check, found, rows, tolerance))
-    return problems, dropped
+    return problems, dropped, found.candidates
 
 
 def _exact_copies(

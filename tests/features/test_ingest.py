@@ -316,10 +316,13 @@ def test_decimal_commas_are_read_as_fractions_and_the_choice_is_reported(export_
     assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 19.0, 1234.5]
 
 
-def test_semicolon_delimited_export_with_decimal_commas(export_dir):
+@pytest.mark.parametrize("setting", ["", 'delimiter = ";"'], ids=["sniffed", "set"])
+def test_semicolon_delimited_export_with_decimal_commas(export_dir, setting):
     path = export_dir / "exports" / "purchases.csv"
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.assign(amount=["10,8", "0,25", "49"]).to_csv(path, index=False, sep=";")
+    if setting:
+        _set_table(export_dir, "purchases", setting)
     assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 0.25, 49.0]
 
 
