@@ -7,6 +7,7 @@ the spirit of scikit-learn's `_parameter_constraints`; the configuration loader 
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable
@@ -154,11 +155,69 @@ class Optional:
         return None if value is None else self.inner(value)
 
 
+@dataclass(frozen=True)
+class Flag:
+    """true or false (not 0/1 or "yes": TOML has booleans)."""
+
+    def __call__(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid("must be true or false")
+        return value
+
+
+@dataclass(frozen=True)
+class IsoDate:
+    """A calendar date, as a TOML date or a "YYYY-MM-DD" text."""
+
+    def __call__(self, value: Any) -> dt.date:
+        if isinstance(value, dt.datetime):
+            raise Invalid("must be a date (YYYY-MM-DD), not a date and time")
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise Invalid("must be a date (YYYY-MM-DD)")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A table of key = value: keys among `keys` (when given), each value accepted by `value`."""
+
+    value: Any
+    keys: tuple[str, ...] | None = None
+    describe: str = "a table of name = value"
+
+    def __call__(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise Invalid(f"must be {self.describe}")
+        if self.keys is not None:
+            bad = [k for k in value if k not in self.keys]
+            if bad:
+                hint = did_you_mean(bad[0], self.keys)
+                raise Invalid(f"{bad[0]!r} is not one of {list(self.keys)}{hint}")
+        checked = {}
+        for key, item in value.items():
+            try:
+                checked[key] = self.value(item)
+            except Invalid as error:
+                raise Invalid(f"{key} = {item!r}: {error}") from None
+        return checked
+
+
 def check_settings(cls: type, raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """`raw` checked against `cls.CHECKS`: the accepted values (normalised, e.g. lists as
     tuples, whole numbers for float fields as floats) and a (key, problem) pair per mistake,
     unknown keys included (with a suggestion)."""
-    checks: dict[str, Any] = getattr(cls, "CHECKS", {})
+    return check_values(getattr(cls, "CHECKS", {}), raw)
+
+
+def check_values(
+    checks: dict[str, Any], raw: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """`raw` checked against `checks` (key -> constraint), as `check_settings` does."""
     values, problems = {}, []
     for key, value in raw.items():
         if key not in checks:

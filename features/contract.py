@@ -22,6 +22,7 @@ class ColumnSpec:
     nonnegative: bool = False
     value_range: tuple[float, float] | None = None
     not_null: bool = False
+    outliers: bool = False  # warn about values far beyond the column's own distribution
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ TABLES: dict[str, TableSpec] = {
             CUSTOMER_ID,
             ColumnSpec("timestamp", "timestamp", not_null=True),
             ColumnSpec("event_type", "text", not_null=True),
-            ColumnSpec("value", "number", required=False),
+            ColumnSpec("value", "number", required=False, nonnegative=True, outliers=True),
         ),
         required=False,
     ),
@@ -75,7 +76,7 @@ TABLES: dict[str, TableSpec] = {
         (
             CUSTOMER_ID,
             ColumnSpec("timestamp", "timestamp", not_null=True),
-            ColumnSpec("amount", "number", nonnegative=True, not_null=True),
+            ColumnSpec("amount", "number", nonnegative=True, not_null=True, outliers=True),
             ColumnSpec("discount", "number", required=False, nonnegative=True),
             ColumnSpec("status", "text", required=False),
             ColumnSpec("kind", "text", required=False),
@@ -93,6 +94,7 @@ TABLES: dict[str, TableSpec] = {
 }
 
 PURCHASE_STATUSES = ("paid", "failed", "refunded")
+DECIMAL_MARKS = ("auto", ".", ",")
 HIGH_PRIORITIES = ("high", "urgent")
 
 
@@ -102,7 +104,9 @@ class TableSource:
 
     `columns` maps contract names to the export's own names; `timestamp_formats` gives
     "auto", "iso", "epoch_s", "epoch_ms", "epoch_us" or a strptime pattern per column;
-    `value_maps` renames categorical values per column (e.g. status "succeeded" -> "paid").
+    `value_maps` renames categorical values per column (e.g. status "succeeded" -> "paid");
+    `decimal` is the decimal mark of text numbers ("auto" reads it from the values, "." or ",");
+    `max_duplicate_share` overrides the export-wide tolerance for duplicate rows (None: use it).
     """
 
     file: str
@@ -110,6 +114,8 @@ class TableSource:
     timestamp_formats: dict[str, str] = field(default_factory=dict)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     delimiter: str | None = None
+    decimal: str = "auto"
+    max_duplicate_share: float | None = None
 
     def source_column(self, contract_name: str) -> str:
         """Return the export's name for a contract column."""
@@ -140,3 +146,11 @@ class ExportSource:
     tables: dict[str, TableSource]
     profile: ProfileColumns = ProfileColumns()
     max_orphan_share: float = 0.01
+    max_duplicate_share: float = 0.01
+
+    def duplicate_share(self, table: str) -> float:
+        """The share of duplicate rows tolerated in `table`: its own setting, else the default."""
+        own = self.tables.get(table)
+        if own is not None and own.max_duplicate_share is not None:
+            return own.max_duplicate_share
+        return self.max_duplicate_share

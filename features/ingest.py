@@ -1,8 +1,9 @@
 """Read a company's exports, check them against the contract, and write typed Parquet copies.
 
 Every check reports one `Problem` naming the file, column, count and a few example rows.
-Fatal problems stop the run; tolerable ones (a few rows for unknown customers) are counted,
-reported and left out of the typed copy, never dropped silently.
+Fatal problems stop the run; tolerable ones (a few rows for unknown customers, a few duplicate
+rows, events before signup) are counted and reported, then left out of the typed copy or kept
+as the check says, never dropped or kept silently.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -25,7 +28,9 @@ from features.contract import (
     ProfileColumns,
     TableSource,
 )
+from features.duplicates import Duplicates, find_duplicates
 from features.errors import ExportError, Problem
+from features.numbers import choose_mark, mark_evidence_sql, text_number_sql
 
 EXAMPLES = 3
 EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
@@ -40,6 +45,7 @@ class TableSummary:
     first: dt.datetime | None = None
     last: dt.datetime | None = None
     orphans: int = 0
+    duplicates: int = 0  # exact copies of other rows, left out of the typed copy
 
 
 @dataclass
@@ -148,16 +154,12 @@ def _is_text(raw_type: str) -> bool:
     return raw_type.upper() == "VARCHAR"
 
 
-def _number_sql(raw: str, raw_type: str = "VARCHAR") -> str:
+def _number_sql(raw: str, raw_type: str, mark: str) -> str:
+    """SQL typing a number column: native numbers as they are, text read with decimal `mark`."""
     upper = raw_type.upper()
     if upper in NUMERIC_TYPES or upper.startswith("DECIMAL"):
         return f"CAST({raw} AS DOUBLE)"  # already typed (Parquet): no text round trip
-    text = f"lower(trim(CAST({raw} AS VARCHAR)))"
-    return (
-        f"CASE WHEN {text} IN ('true', 'yes', 'y', 't') THEN 1.0 "
-        f"WHEN {text} IN ('false', 'no', 'n', 'f') THEN 0.0 "
-        f"ELSE TRY_CAST(replace({text}, ',', '') AS DOUBLE) END"
-    )
+    return text_number_sql(raw, mark)
 
 
 def _text_sql(raw: str, value_map: dict[str, str], raw_type: str = "VARCHAR") -> str:
@@ -213,8 +215,18 @@ class _TableCheck:
             if c not in contract
         ]
 
-    def columns(self) -> tuple[list[_Column], list[Problem]]:
-        """Map contract columns to source columns; report required ones that are missing."""
+    def text_numbers(self) -> list[str]:
+        """Source names of the number columns (contract and profile) that hold text."""
+        wanted = [
+            self.source.source_column(spec.name)
+            for spec in TABLES[self.name].columns
+            if spec.kind == "number"
+        ] + [name for name, kind in self.profile_columns if kind == "number"]
+        return [n for n in wanted if n in self.raw_types and _is_text(self.raw_types[n])]
+
+    def columns(self, mark: str) -> tuple[list[_Column], list[Problem]]:
+        """Map contract columns to source columns, text numbers read with decimal `mark`;
+        report required ones that are missing."""
         columns, problems = [], []
         for spec in TABLES[self.name].columns:
             source_name = self.source.source_column(spec.name)
@@ -237,7 +249,7 @@ class _TableCheck:
                 fmt = self.source.timestamp_formats.get(spec.name, "auto")
                 parsed = _timestamp_sql(raw, raw_type, fmt)
             elif spec.kind == "number":
-                parsed = _number_sql(raw, raw_type)
+                parsed = _number_sql(raw, raw_type, mark)
             elif spec.kind == "id":
                 text = raw if _is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
                 parsed = f"NULLIF(trim({text}), '')"
@@ -258,12 +270,23 @@ class _TableCheck:
             raw = _quote(name)
             raw_type = self.raw_types[name]
             parsed = (
-                _number_sql(raw, raw_type) if kind == "number" else _text_sql(raw, {}, raw_type)
+                _number_sql(raw, raw_type, mark)
+                if kind == "number"
+                else _text_sql(raw, {}, raw_type)
             )
             columns.append(
                 _Column(ColumnSpec(name, kind, required=False), raw, name, parsed, raw_type)
             )
         return columns, problems
+
+    def position(self, row: int) -> str:
+        """Where 1-based data row `row` is: its line in a CSV (the header is line 1), else its
+        row number."""
+        return f"line {row + 1:,}" if self.is_csv else f"row {row:,}"
+
+    def rows(self) -> int:
+        """How many data rows the export holds."""
+        return self.con.sql(f"SELECT count(*) FROM raw_{self.name}").fetchall()[0][0]
 
     def examples(self, condition: str, shown: str) -> tuple[str, ...]:
         """A few rows matching `condition`, as 'line N: value' (CSV) or 'row N: value'."""
@@ -282,97 +305,114 @@ def _main_timestamp(name: str) -> str:
     )
 
 
-def _value_checks(
-    check: _TableCheck, columns: list[_Column], as_of: dt.datetime | None
-) -> list[tuple[str, str, str, str]]:
-    """(column, condition on raw rows, message, shown value) for every row-level rule."""
+@dataclass(frozen=True)
+class _Rule:
+    """A row-level check: rows matching `condition` are counted and a few shown."""
+
+    column: str
+    condition: str  # SQL on the raw view
+    message: str
+    shown: str  # SQL of the value shown in examples
+    fatal: bool = True
+    when_all: str | None = None  # a fatal message instead, when every row matches
+
+
+def _column_rules(
+    check: _TableCheck, col: _Column, columns: list[_Column], as_of: dt.datetime | None
+) -> list[_Rule]:
+    """The checks on one column's values: parseable, present, in range, not in the future."""
+    spec, raw, parsed, name = col.spec, col.raw, col.parsed, col.source_name
+    shown = f"CAST({raw} AS VARCHAR)"
     rules = []
-    for col in columns:
-        if col.raw is None:
-            continue
-        spec, raw, parsed = col.spec, col.raw, col.parsed
-        shown = f"CAST({raw} AS VARCHAR)"
-        if spec.kind in ("timestamp", "number"):
-            what = "timestamps" if spec.kind == "timestamp" else "numbers"
-            hint = ""
-            if spec.kind == "timestamp":
-                hint = (
-                    " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
-                )
-            rules.append(
-                (
-                    col.source_name,
-                    f"NOT {_is_blank(raw, col.raw_type)} AND ({parsed}) IS NULL",
-                    f"unparseable {what}{hint}",
-                    shown,
-                )
-            )
-        if spec.not_null:
-            rules.append((col.source_name, _is_blank(raw, col.raw_type), "empty values", shown))
-        if spec.nonnegative:
-            allowed = ""
-            if check.name == "purchases":
-                status = next(c for c in columns if c.spec.name == "status")
-                if status.raw is not None:
-                    allowed = f" AND coalesce({status.parsed}, '') <> 'refunded'"
-            rules.append(
-                (col.source_name, f"({parsed}) < 0{allowed}", "negative values not allowed", shown)
-            )
-        if spec.value_range is not None:
-            lo, hi = spec.value_range
-            rules.append(
-                (
-                    col.source_name,
-                    f"({parsed}) < {lo} OR ({parsed}) > {hi}",
-                    f"values outside {lo:g}-{hi:g}",
-                    shown,
-                )
-            )
-        if spec.kind == "timestamp" and as_of is not None:
-            rules.append(
-                (
-                    col.source_name,
-                    f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'",
-                    f"timestamps after the data's as-of date "
-                    f"{as_of - dt.timedelta(days=1):%Y-%m-%d}",
-                    shown,
-                )
-            )
-    by_name = {c.spec.name: c for c in columns}
-    if check.name == "customers" and by_name["churned_at"].raw is not None:
+    if spec.kind in ("timestamp", "number"):
+        what = "timestamps" if spec.kind == "timestamp" else "numbers"
+        hint = ""
+        if spec.kind == "timestamp":
+            hint = " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
+        condition = f"NOT {_is_blank(raw, col.raw_type)} AND ({parsed}) IS NULL"
+        rules.append(_Rule(name, condition, f"unparseable {what}{hint}", shown))
+    if spec.kind == "number":
+        # Parquet doubles can hold NaN and infinity, and text such as 1e999 reads as
+        # infinity: sums and means over them are no longer numbers.
+        message = "values that are not finite (NaN or infinity)"
+        rules.append(_Rule(name, f"NOT isfinite({parsed})", message, shown))
+    if spec.not_null:
+        rules.append(_Rule(name, _is_blank(raw, col.raw_type), "empty values", shown))
+    if spec.nonnegative:
+        allowed = ""
+        if check.name == "purchases":
+            status = next(c for c in columns if c.spec.name == "status")
+            if status.raw is not None:
+                allowed = f" AND coalesce({status.parsed}, '') <> 'refunded'"
+        condition = f"({parsed}) < 0{allowed}"
+        rules.append(_Rule(name, condition, "negative values not allowed", shown))
+    if spec.value_range is not None:
+        lo, hi = spec.value_range
+        condition = f"({parsed}) < {lo} OR ({parsed}) > {hi}"
+        rules.append(_Rule(name, condition, f"values outside {lo:g}-{hi:g}", shown))
+    if spec.kind == "timestamp" and as_of is not None:
+        condition = f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'"
+        day = as_of - dt.timedelta(days=1)
         rules.append(
-            (
-                by_name["churned_at"].source_name,
-                f"({by_name['churned_at'].parsed}) < ({by_name['signup_at'].parsed})",
-                "cancellation before signup",
-                f"CAST({by_name['churned_at'].raw} AS VARCHAR)",
-            )
-        )
-    if check.name == "support" and by_name["resolved_at"].raw is not None:
-        rules.append(
-            (
-                by_name["resolved_at"].source_name,
-                f"({by_name['resolved_at'].parsed}) < ({by_name['opened_at'].parsed})",
-                "resolved before opened",
-                f"CAST({by_name['resolved_at'].raw} AS VARCHAR)",
-            )
-        )
-    if check.name == "purchases" and by_name["status"].raw is not None:
-        known = ", ".join(_literal(s) for s in PURCHASE_STATUSES)
-        rules.append(
-            (
-                by_name["status"].source_name,
-                f"({by_name['status'].parsed}) IS NOT NULL AND ({by_name['status'].parsed}) "
-                f"NOT IN ({known})",
-                f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
-                "under [tables.purchases.value_maps.status] in the config)",
-                f"CAST({by_name['status'].raw} AS VARCHAR)",
-            )
+            _Rule(name, condition, f"timestamps after the data's as-of date {day:%Y-%m-%d}", shown)
         )
     return rules
 
 
-def _typed_select(name: str, columns: list[_Column]) -> str:
+def _table_rules(name: str, by_name: dict[str, _Column]) -> list[_Rule]:
+    """The checks across columns of one table: dates in order, statuses known."""
+
+    def present(column: str) -> bool:
+        return by_name[column].raw is not None
+
+    def rule(column: str, condition: str, message: str, **kw: Any) -> _Rule:
+        col = by_name[column]
+        return _Rule(col.source_name, condition, message, f"CAST({col.raw} AS VARCHAR)", **kw)
+
+    def parsed(column: str) -> str:
+        return f"({by_name[column].parsed})"
+
+    rules = []
+    if name == "customers" and present("churned_at"):
+        condition = f"{parsed('churned_at')} < {parsed('signup_at')}"
+        rules.append(rule("churned_at", condition, "cancellation before signup"))
+    if name == "support" and present("resolved_at"):
+        condition = f"{parsed('resolved_at')} < {parsed('opened_at')}"
+        rules.append(rule("resolved_at", condition, "resolved before opened"))
+    if name == "purchases" and present("status"):
+        known = ", ".join(_literal(s) for s in PURCHASE_STATUSES)
+        status = parsed("status")
+        message = (
+            f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
+            "under [tables.purchases.value_maps.status] in the config)"
+        )
+        rules.append(rule("status", f"{status} IS NOT NULL AND {status} NOT IN ({known})", message))
+        # Features count a purchase as paid only when it says so: a blank status is not
+        # paid. A few are kept and counted (a pending invoice may well be exported blank);
+        # a column blank throughout would silently zero every paid amount, so it is refused.
+        everyone = (
+            "every status is empty, so no purchase would count as paid; fill the column or "
+            "leave it out of the export (without it every purchase counts as paid)"
+        )
+        message = "empty status values, counted as not paid"
+        rules.append(rule("status", f"{status} IS NULL", message, fatal=False, when_all=everyone))
+    return rules
+
+
+def _value_checks(
+    check: _TableCheck, columns: list[_Column], as_of: dt.datetime | None
+) -> list[_Rule]:
+    """Every row-level rule of one export."""
+    rules = []
+    for col in columns:
+        if col.raw is not None:
+            rules += _column_rules(check, col, columns, as_of)
+    return rules + _table_rules(check.name, {c.spec.name: c for c in columns})
+
+
+def _typed_select(name: str, columns: list[_Column], repeats: str | None = None) -> str:
+    """SELECT typing the raw view; given `repeats`, SQL selecting the only rows that may repeat,
+    exact copies among them are left out."""
     parts = []
     for col in columns:
         expr = col.parsed
@@ -385,7 +425,15 @@ def _typed_select(name: str, columns: list[_Column]) -> str:
             if name == "purchases" and col.spec.name == "kind":
                 expr = "'purchase'"
         parts.append(f"{expr} AS {_quote(col.spec.name)}")
-    return f"SELECT {', '.join(parts)} FROM raw_{name}"
+    rows = f"raw_{name}"
+    if repeats:
+        # DISTINCT over the few candidate rows only: over a whole 50M-row table it would cost
+        # as much as grouping every row hash.
+        rows = (
+            f"(SELECT * FROM raw_{name} WHERE ({repeats}) IS NOT TRUE "
+            f"UNION ALL SELECT DISTINCT * FROM raw_{name} WHERE {repeats})"
+        )
+    return f"SELECT {', '.join(parts)} FROM {rows}"
 
 
 def check_exports(
@@ -394,6 +442,7 @@ def check_exports(
     """Check every export against the contract and leave a typed view `<table>` per table.
 
     `as_of` is the data's as-of date: timestamps after the end of that day are an error.
+    Optional tables that are absent or hold no rows are left out of `report.tables`.
     """
     report = ValidationReport()
     directory = Path(source.directory)
@@ -402,7 +451,6 @@ def check_exports(
     limit = None
     if as_of is not None:
         limit = dt.datetime.combine(as_of, dt.time()) + dt.timedelta(days=1)
-    present: list[str] = []
     for name, spec in TABLES.items():
         table_source = source.tables.get(name)
         path = locate_export(directory, name, table_source)
@@ -415,47 +463,308 @@ def check_exports(
                 )
                 report.problems.append(Problem(str(directory / wanted), "file not found"))
             continue
-        profile = source.profile if name == "customers" else None
-        try:
-            check = _TableCheck(con, name, path, table_source, profile)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            report.problems.append(Problem(path.name, f"cannot be read: {first}"))
-            continue
-        columns, missing = check.columns()
-        report.problems.extend(missing)
-        if missing:
-            continue
-        rules = _value_checks(check, columns, limit)
-        counts = con.sql(
-            "SELECT count(*)"
-            + "".join(f", count(*) FILTER (WHERE {cond})" for _, cond, _, _ in rules)
-            + f" FROM raw_{name}"
-        ).fetchall()[0]
-        for (column, cond, message, shown), count in zip(rules, counts[1:], strict=True):
-            if count:
-                report.problems.append(
-                    Problem(
-                        check.label,
-                        f"{count} rows with {message}",
-                        column,
-                        count,
-                        check.examples(cond, shown),
-                    )
-                )
-        con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS " + _typed_select(name, columns))
-        report.tables[name] = TableSummary(check.label, int(counts[0]))
-        present.append(name)
+        problems, summary = _check_table(con, name, path, source, limit)
+        report.problems.extend(problems)
+        if summary is not None:
+            report.tables[name] = summary
     if report.fatal:
         return report
     _check_customers(con, report, source)
     return report
 
 
+MARK_KINDS = ("comma", "point", "ambiguous")
+
+
+def _mark_counts(check: _TableCheck, names: list[str]) -> dict[tuple[str, str], int]:
+    """How many values of each text number column are evidence of a decimal comma, of a
+    decimal point, or grouped whole numbers that say nothing; one pass over the export."""
+    conditions = [
+        getattr(mark_evidence_sql(_quote(name)), kind) for name in names for kind in MARK_KINDS
+    ]
+    row = check.con.sql(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions)
+        + f" FROM raw_{check.name}"
+    ).fetchall()[0]
+    keys = [(name, kind) for name in names for kind in MARK_KINDS]
+    return dict(zip(keys, row, strict=True))
+
+
+def _mark_examples(
+    check: _TableCheck, counts: dict[tuple[str, str], int], kind: str, limit: int
+) -> tuple[str, ...]:
+    """Up to `limit` example values of one kind of evidence, naming the column when several."""
+    names = [name for name, k in counts if k == kind and counts[name, k]]
+    found: list[str] = []
+    for name in names:
+        if len(found) < limit:
+            condition = getattr(mark_evidence_sql(_quote(name)), kind)
+            rows = check.examples(condition, f"CAST({_quote(name)} AS VARCHAR)")
+            found += [f"{name} {r}" if len(names) > 1 else r for r in rows]
+    return tuple(found[:limit])
+
+
+def _only_column(counts: dict[tuple[str, str], int], kinds: tuple[str, ...]) -> str | None:
+    """The one column holding values of these kinds, or None when several do."""
+    names = {name for (name, kind), n in counts.items() if kind in kinds and n}
+    return names.pop() if len(names) == 1 else None
+
+
+def _decimal_mark(check: _TableCheck) -> tuple[str | None, list[Problem]]:
+    """The decimal mark for the table's text numbers, with what the values said about it.
+
+    None (with a fatal problem) when "auto" meets values that do not settle it. A decimal comma
+    read from the values is reported, since it changes how every number is read.
+    """
+    configured, names = check.source.decimal, check.text_numbers()
+    if configured != "auto" or not names:
+        return (configured if configured != "auto" else "."), []
+    counts = _mark_counts(check, names)
+    comma, point, ambiguous = (sum(counts[name, kind] for name in names) for kind in MARK_KINDS)
+    mark = choose_mark(comma, point, ambiguous)
+    setting = f'set [tables.{check.name}] decimal = "." or ","'
+    if comma and point:
+        message = (
+            f"mixed decimal conventions: {comma} numbers readable only with a decimal comma "
+            f"and {point} only with a decimal point; {setting} (values of the other "
+            "convention are then refused as unparseable)"
+        )
+        shown = _mark_examples(check, counts, "comma", 2) + _mark_examples(
+            check, counts, "point", 2
+        )
+        column = _only_column(counts, ("comma", "point"))
+        return mark, [Problem(check.label, message, column, comma + point, shown)]
+    if mark is None:
+        message = (
+            f"{ambiguous} numbers read differently with a decimal point or a decimal comma "
+            f"(1,234 is 1234 or 1.234) and no other value tells which; {setting}"
+        )
+        shown = _mark_examples(check, counts, "ambiguous", EXAMPLES)
+        column = _only_column(counts, ("ambiguous",))
+        return mark, [Problem(check.label, message, column, ambiguous, shown)]
+    if mark == ",":
+        message = (
+            f"numbers read with a decimal comma ({comma} values can only be read that way); "
+            f'set [tables.{check.name}] decimal = "," to say so, or "." if that is wrong'
+        )
+        shown = _mark_examples(check, counts, "comma", EXAMPLES)
+        column = _only_column(counts, ("comma",))
+        return mark, [Problem(check.label, message, column, comma, shown, fatal=False)]
+    return mark, []
+
+
+def _no_rows(name: str, label: str) -> Problem:
+    """An export with a header but no data: fatal for a required table, else left out."""
+    if TABLES[name].required:
+        return Problem(label, f"no rows; the {name} table is required and cannot be empty")
+    return Problem(label, f"no rows; the {name} features are left out", fatal=False)
+
+
+def _check_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    path: Path,
+    source: ExportSource,
+    limit: dt.datetime | None,
+) -> tuple[list[Problem], TableSummary | None]:
+    """Check one export and create its typed view; no summary when it is unusable or empty."""
+    profile = source.profile if name == "customers" else None
+    try:
+        check = _TableCheck(con, name, path, source.tables.get(name), profile)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        return [Problem(path.name, f"cannot be read: {first}")], None
+    mark, problems = _decimal_mark(check)
+    columns, missing = check.columns(mark or ".")
+    if missing:
+        # An empty file (no header either) has no columns to name: say it is empty instead.
+        return ([_no_rows(name, check.label)] if check.rows() == 0 else missing), None
+    if mark is None:
+        return problems, None
+    rules = _value_checks(check, columns, limit)
+    stamp = next(c for c in columns if c.spec.name == _main_timestamp(name)).parsed
+    watched = [c for c in columns if c.spec.outliers and c.raw is not None]
+    # One pass over the export for every rule, the time-of-day test and the outlier figures.
+    rows, *counts = con.sql(
+        "SELECT count(*)"
+        + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
+        + f", count(*) FILTER (WHERE ({stamp}) <> date_trunc('day', {stamp}))"
+        + "".join(f", {_top_sql(c)}, {_positive_sql(c)}" for c in watched)
+        + f" FROM raw_{name}"
+    ).fetchall()[0]
+    if rows == 0:
+        return [_no_rows(name, check.label)], None
+    timed, tops = counts[len(rules)], counts[len(rules) + 1 :]
+    problems += _rule_problems(check, rules, counts[: len(rules)], rows)
+    for col, top, positive in zip(watched, tops[::2], tops[1::2], strict=True):
+        problems += _outlier_problems(check, col, top, positive)
+    dropped, repeats = 0, None
+    if name != "customers":  # a repeated customer row repeats its id, which is fatal anyway
+        found, dropped, repeats = _duplicate_problems(check, columns, rows, source, timed > 0)
+        problems += found
+    typed = _typed_select(name, columns, repeats if dropped else None)
+    con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS {typed}")
+    raw_id = next(c for c in columns if c.spec.name == "customer_id")
+    raw_id_text = raw_id.raw if _is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
+    con.sql(
+        f"CREATE OR REPLACE VIEW links_{name} AS "
+        f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
+    )
+    return problems, TableSummary(check.label, int(rows), duplicates=dropped)
+
+
+def _rule_problems(
+    check: _TableCheck, rules: list[_Rule], counts: list[int], rows: int
+) -> list[Problem]:
+    """One problem per rule that some rows break, with a few of those rows."""
+    problems = []
+    for rule, count in zip(rules, counts, strict=True):
+        if count:
+            examples = check.examples(rule.condition, rule.shown)
+            message, fatal = f"{count} rows with {rule.message}", rule.fatal
+            if rule.when_all and count == rows:
+                message, fatal = rule.when_all, True
+            problems.append(Problem(check.label, message, rule.column, count, examples, fatal))
+    return problems
+
+
+# A value this many times the column's 99th percentile (of positive values) is far more often
+# a slip than an event: cents in a currency column are 100x, three extra zeros 1000x. Robust
+# because the percentile ignores the top 1%, where such slips sit; only warned about, since a
+# genuine large invoice exists too.
+OUTLIER_FACTOR = 1000
+
+
+def _positive(col: _Column) -> str:
+    return f"({col.parsed}) > 0 AND isfinite({col.parsed})"
+
+
+def _top_sql(col: _Column) -> str:
+    return f"max({col.parsed}) FILTER (WHERE {_positive(col)})"
+
+
+def _positive_sql(col: _Column) -> str:
+    return f"count(*) FILTER (WHERE {_positive(col)})"
+
+
+def _outlier_problems(check: _TableCheck, col: _Column, top: float | None, n: int) -> list[Problem]:
+    """Values over OUTLIER_FACTOR times the column's 99th percentile of positive values: kept,
+    counted, shown. `top` and `n` are the column's largest positive value and their count."""
+    if not n:
+        return []
+    value, positive = f"({col.parsed})", _positive(col)
+    table = f"raw_{check.name}"
+    # quantile_cont(0.99) is at least the value at sorted position floor(0.99 (n - 1)), so when
+    # enough values reach top / factor no value can exceed factor x percentile: one cheap pass
+    # (0.2 s on 50M rows) instead of the exact percentile's sort (1.8 s), in the usual case.
+    needed = n - math.floor(0.99 * (n - 1))
+    reach = check.con.sql(
+        f"SELECT count(*) FILTER (WHERE {positive} AND {value} >= {top / OUTLIER_FACTOR!r}) "
+        f"FROM {table}"
+    ).fetchall()[0][0]
+    if reach >= needed:
+        return []
+    p99 = check.con.sql(
+        f"SELECT quantile_cont({value}, 0.99) FILTER (WHERE {positive}) FROM {table}"
+    ).fetchall()[0][0]
+    beyond = f"{positive} AND {value} > {OUTLIER_FACTOR * p99!r}"
+    count = check.con.sql(f"SELECT count(*) FILTER (WHERE {beyond}) FROM {table}").fetchall()[0][0]
+    if not count:
+        return []
+    message = (
+        f"{count} rows with values over {OUTLIER_FACTOR:,} times the column's 99th percentile "
+        f"of positive values ({p99:g}), kept; check for a unit or typing slip"
+    )
+    examples = check.examples(beyond, f"CAST({col.raw} AS VARCHAR)")
+    return [Problem(check.label, message, col.source_name, count, examples, fatal=False)]
+
+
+def _percent(share: float) -> str:
+    return f"{share:.1%}" if share >= 0.01 or share == 0 else f"{share:.2%}"
+
+
+def _duplicate_problems(
+    check: _TableCheck, columns: list[_Column], rows: int, source: ExportSource, timed: bool
+) -> tuple[list[Problem], int, str | None]:
+    """Problems about repeated rows, how many exact copies to leave out of the typed copy, and
+    SQL selecting the rows that may repeat.
+
+    With a time of day (`timed`), engagement rows sharing customer, time and event type but
+    differing elsewhere are duplicated events too; without one, two events on one day may look
+    identical, so only exact copies are counted.
+    """
+    parsed = {c.spec.name: f"({c.parsed})" for c in columns}
+    key = None
+    if check.name == "engagement" and timed:
+        key = [parsed["customer_id"], parsed["timestamp"], parsed["event_type"]]
+    every = [_quote(c) for c in check.raw_types]
+    stamp = parsed[_main_timestamp(check.name)]
+    found = find_duplicates(check.con, f"raw_{check.name}", every, stamp, key)
+    tolerance = source.duplicate_share(check.name)
+    problem, dropped = _exact_copies(check, found, rows, tolerance, timed)
+    problems = [problem] if problem else []
+    if found.event_extra:
+        problems.append(_repeated_events(check, found, rows, tolerance))
+    return problems, dropped, found.candidates
+
+
+def _exact_copies(
+    check: _TableCheck, found: Duplicates, rows: int, tolerance: float, timed: bool
+) -> tuple[Problem | None, int]:
+    """Rows identical to an earlier row: fatal when every row repeats or, with a time of day,
+    above the tolerance; else left out (timed) or kept (date only); and how many to leave out.
+    """
+    if not found.extra:
+        return None, 0
+    share = found.extra / rows
+    allowed = f"allowed {_percent(tolerance)}"
+    pairs = tuple(f"{check.position(a)} = {check.position(b)}" for a, b in found.pairs)
+    counted = f"{found.extra:,} exact duplicate rows"
+    if found.repeated_rows == rows:
+        message = (
+            f"every row appears at least twice ({counted}, {_percent(share)}): the export "
+            "looks appended to itself; export it again"
+        )
+        return Problem(check.label, message, None, found.extra, pairs), 0
+    if not timed:
+        if share <= tolerance:
+            return None, 0
+        message = (
+            f"{found.extra:,} identical rows ({_percent(share)}, {allowed}) kept: the "
+            "timestamps carry no time of day, so they may be separate events on one day"
+        )
+        return Problem(check.label, message, None, found.extra, pairs, fatal=False), 0
+    if share > tolerance:
+        message = (
+            f"{counted} ({_percent(share)}, {allowed}): rows were exported more than once; "
+            f"remove them or raise [tables.{check.name}] max_duplicate_share"
+        )
+        return Problem(check.label, message, None, found.extra, pairs), 0
+    message = f"{counted} ({_percent(share)}, {allowed}) left out"
+    return Problem(check.label, message, None, found.extra, pairs, fatal=False), found.extra
+
+
+def _repeated_events(check: _TableCheck, found: Duplicates, rows: int, tolerance: float) -> Problem:
+    """Engagement rows repeating an event with other values: fatal above the tolerance, else
+    kept (which of the two values is right cannot be told)."""
+    share = found.event_extra / rows
+    fatal = share > tolerance
+    verdict = f"remove them or raise [tables.{check.name}] max_duplicate_share" if fatal else "kept"
+    message = (
+        f"{found.event_extra:,} duplicated events: rows repeating another row's customer, "
+        f"timestamp and event type with other values ({_percent(share)}, allowed "
+        f"{_percent(tolerance)}); {verdict}"
+    )
+    shown = tuple(f"{check.position(a)} and {check.position(b)}" for a, b in found.event_pairs)
+    return Problem(check.label, message, None, found.event_extra, shown, fatal)
+
+
 def _check_customers(
     con: duckdb.DuckDBPyConnection, report: ValidationReport, source: ExportSource
 ) -> None:
-    """Duplicate ids in the customer table; rows in other tables for unknown customers."""
+    """Duplicate ids in the customer table; rows in other tables for unknown customers or
+    dated before their customer's signup."""
     label = report.tables["customers"].file
     dupes = con.sql(
         "SELECT customer_id, count(*) AS n FROM typed_customers GROUP BY 1 HAVING n > 1 "
@@ -471,40 +780,91 @@ def _check_customers(
                 tuple(f"{d[0]!r} x{d[1]}" for d in dupes[:EXAMPLES]),
             )
         )
+    con.sql(
+        "CREATE OR REPLACE TEMP TABLE __signups AS "
+        "SELECT customer_id, min(signup_at) AS signup_at FROM typed_customers GROUP BY 1"
+    )
     for name, summary in report.tables.items():
-        if name == "customers":
-            continue
-        orphan_sql = (
-            f"FROM typed_{name} t ANTI JOIN typed_customers c ON t.customer_id = c.customer_id"
-        )
-        orphans = con.sql(f"SELECT count(*) {orphan_sql}").fetchall()[0][0]
-        if not orphans:
-            continue
-        ids = [
-            r[0] for r in con.sql(f"SELECT DISTINCT t.customer_id {orphan_sql} LIMIT 3").fetchall()
-        ]
-        share = orphans / max(summary.rows, 1)
-        fatal = share > source.max_orphan_share
-        verdict = (
-            f"above the allowed {source.max_orphan_share:.1%}" if fatal else "left out of features"
-        )
-        summary.orphans = orphans
-        report.problems.append(
-            Problem(
-                summary.file,
-                f"{orphans} rows ({share:.2%}) for customers not in the customer table, {verdict}",
-                "customer_id",
-                orphans,
-                tuple(repr(i) for i in ids),
-                fatal=fatal,
-            )
-        )
+        if name != "customers":
+            report.problems += _check_links(con, name, summary, source)
     for name, summary in report.tables.items():
         column = _main_timestamp(name)
         first, last = con.sql(f"SELECT min({column}), max({column}) FROM typed_{name}").fetchall()[
             0
         ]
         summary.first, summary.last = first, last
+
+
+def _check_links(
+    con: duckdb.DuckDBPyConnection, name: str, summary: TableSummary, source: ExportSource
+) -> list[Problem]:
+    """Rows of one event table for customers missing from the customer table (fatal above
+    `max_orphan_share`, else left out) and rows dated before their customer's signup (kept).
+
+    Rows are first counted per exported id and only the ids trimmed and joined: measured on
+    the 1M-customer exports, 2.9 s for 50M events against 3.6 s for joining every row.
+    """
+    con.sql(
+        "CREATE OR REPLACE TEMP TABLE __linked AS WITH exported AS ("
+        f"SELECT raw_id, count(*) AS n, min(stamp) AS first FROM links_{name} GROUP BY 1), "
+        "ids AS (SELECT NULLIF(trim(raw_id), '') AS customer_id, sum(n) AS n, "
+        "min(first) AS first FROM exported GROUP BY 1) "
+        "SELECT i.customer_id, i.n, i.first, s.signup_at, s.customer_id IS NOT NULL AS known "
+        "FROM ids i LEFT JOIN __signups s ON i.customer_id = s.customer_id"
+    )
+    orphans, early = con.sql(
+        "SELECT coalesce(sum(n) FILTER (WHERE NOT known), 0), "
+        "count(*) FILTER (WHERE first < signup_at) FROM __linked"
+    ).fetchall()[0]
+    problems = []
+    if orphans:
+        summary.orphans = int(orphans)
+        problems.append(_orphan_problem(con, summary, source.max_orphan_share))
+    if early:
+        table_source = source.tables.get(name) or TableSource(file=summary.file)
+        column = table_source.source_column(_main_timestamp(name))
+        problems.append(_early_problem(con, name, summary, column))
+    return problems
+
+
+def _orphan_problem(
+    con: duckdb.DuckDBPyConnection, summary: TableSummary, max_share: float
+) -> Problem:
+    ids = con.sql(
+        "SELECT customer_id FROM __linked WHERE NOT known ORDER BY customer_id LIMIT 3"
+    ).fetchall()
+    share = summary.orphans / summary.rows
+    fatal = share > max_share
+    verdict = f"above the allowed {max_share:.1%}" if fatal else "left out of features"
+    return Problem(
+        summary.file,
+        f"{summary.orphans} rows ({share:.2%}) for customers not in the customer table, {verdict}",
+        "customer_id",
+        summary.orphans,
+        tuple(repr(i) for (i,) in ids),
+        fatal=fatal,
+    )
+
+
+def _early_problem(
+    con: duckdb.DuckDBPyConnection, name: str, summary: TableSummary, column: str
+) -> Problem:
+    """Events dated before their customer's signup: kept, since the signup date may be the
+    paid start after a trial, but counted, since they may also be another customer's."""
+    early = (
+        f"FROM links_{name} t JOIN (SELECT customer_id, signup_at FROM __linked "
+        "WHERE first < signup_at) e ON NULLIF(trim(t.raw_id), '') = e.customer_id "
+        "WHERE t.stamp < e.signup_at"
+    )
+    count = con.sql(f"SELECT count(*) {early}").fetchall()[0][0]
+    rows = con.sql(
+        f"SELECT e.customer_id, t.stamp, e.signup_at {early} ORDER BY 1, 2 LIMIT {EXAMPLES}"
+    ).fetchall()
+    shown = tuple(f"{c!r} on {at:%Y-%m-%d}, signed up {signup:%Y-%m-%d}" for c, at, signup in rows)
+    message = (
+        f"{count} rows ({count / summary.rows:.2%}) dated before their customer's signup, kept"
+    )
+    return Problem(summary.file, message, column, count, shown, fatal=False)
 
 
 def monthly_churn(
@@ -535,15 +895,35 @@ def monthly_churn(
     return [(m, a, c, c / a if a else 0.0) for m, a, c in rows if a]
 
 
+# Bump when the typed copy of the same exports changes (a new parsing or checking rule), so a
+# copy written by an earlier version is not reused. 2: decimal marks, duplicate rows left out.
+TYPED_FORMAT = 2
+
+
+def content_digest(path: Path) -> str:
+    """sha256 of an export's bytes; for a directory of Parquet parts, of every file in it."""
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        with file.open("rb") as handle:
+            digest.update(file.name.encode() + hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
 def export_fingerprint(source: ExportSource, as_of: dt.date | None) -> str:
-    """A key that changes when any export file or its mapping changes."""
+    """A key that changes when any export's content or its mapping changes.
+
+    Content, not size and modification time: an export rewritten in place with the same size
+    and time (a copy keeping times, a clock reset) must not be served from the old copy.
+    Hashing cost, measured on the 1M-customer synthetic exports (563 MB of Parquet): 0.4 s
+    with sha256 (1.4 GB/s here; blake2b 0.7 s), against about 20 s to check and copy them.
+    """
     directory = Path(source.directory)
-    parts = [repr(source), str(as_of)]
+    parts = [f"typed format {TYPED_FORMAT}", repr(source), str(as_of)]
     for name in TABLES:
         path = locate_export(directory, name, source.tables.get(name))
         if path is not None:
-            stat = path.stat()
-            parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+            parts.append(f"{name}:{path.name}:{content_digest(path)}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -565,7 +945,12 @@ def write_typed(
     (tmp / "report.json").write_text(
         json.dumps(
             {
-                n: {"file": s.file, "rows": s.rows, "orphans": s.orphans}
+                n: {
+                    "file": s.file,
+                    "rows": s.rows,
+                    "orphans": s.orphans,
+                    "duplicates": s.duplicates,
+                }
                 for n, s in report.tables.items()
             }
         )
@@ -586,6 +971,9 @@ def ingest_exports(
     con = connect()
     report = check_exports(con, source, as_of)
     report.raise_if_fatal()
-    if (out_dir / "report.json").exists():
-        return {n: out_dir / f"{n}.parquet" for n in report.tables}, report
+    paths = {n: out_dir / f"{n}.parquet" for n in report.tables}
+    # Reused only when whole: the folder is swapped in complete, but a part deleted since
+    # (by hand, a disk clean-up) would otherwise be handed on as a path to nothing.
+    if (out_dir / "report.json").exists() and all(p.exists() for p in paths.values()):
+        return paths, report
     return write_typed(con, report, out_dir), report

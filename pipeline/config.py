@@ -18,12 +18,13 @@ from features.constraints import (
     check_settings,
     did_you_mean,
 )
-from features.contract import TABLES, ExportSource, ProfileColumns, TableSource
+from features.contract import ExportSource, ProfileColumns
 from features.errors import ConfigError, Problem
 from features.spec import FeatureSettings, FeatureSpec
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 from models.promotion import HIGHER_IS_BETTER
+from pipeline.config_exports import read_exports
 
 
 @dataclass(frozen=True)
@@ -187,52 +188,6 @@ def _section(path: Path, cls: type, raw: Any, where: str, problems: list[Problem
     return settings
 
 
-def _table_source(path: Path, name: str, raw: dict[str, Any]) -> TableSource:
-    known = {"file", "columns", "timestamps", "value_maps", "delimiter"}
-    unknown = sorted(set(raw) - known - {"profile"})
-    if unknown:
-        raise _fail(path, f"[tables.{name}] has unknown keys {unknown}; known: {sorted(known)}")
-    contract = {c.name for c in TABLES[name].columns}
-    for key in ("columns", "timestamps", "value_maps"):
-        bad = sorted(set(raw.get(key, {})) - contract)
-        if bad:
-            raise _fail(
-                path, f"[tables.{name}.{key}] names {bad}, not contract columns {sorted(contract)}"
-            )
-    return TableSource(
-        file=raw.get("file", ""),
-        columns=dict(raw.get("columns", {})),
-        timestamp_formats=dict(raw.get("timestamps", {})),
-        value_maps={k: dict(v) for k, v in raw.get("value_maps", {}).items()},
-        delimiter=raw.get("delimiter"),
-    )
-
-
-def _profile(path: Path, raw: dict[str, Any]) -> ProfileColumns:
-    """The customer-table columns used as features, and which of them are actionable."""
-    known = {"categorical", "numeric", "actionable"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise _fail(
-            path, f"[tables.customers.profile] has unknown keys {unknown}; known: {sorted(known)}"
-        )
-    lists = {}
-    for key in sorted(known):
-        value = raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise _fail(path, f"[tables.customers.profile] {key} must be a list of column names")
-        lists[key] = tuple(value)
-    profile = ProfileColumns(lists["categorical"], lists["numeric"], lists["actionable"])
-    stray = [c for c in profile.actionable if c not in profile.all]
-    if stray:
-        raise _fail(
-            path,
-            f"[tables.customers.profile] actionable names {stray}, which are not profile "
-            f"columns {list(profile.all)}",
-        )
-    return profile
-
-
 def known_topics(profile: ProfileColumns, features: FeatureSettings) -> list[str]:
     """Every topic a reason can have with this profile (what [plays] maps to plays)."""
     from features.engagement import EVENT_TYPE_PLACEHOLDER
@@ -243,126 +198,112 @@ def known_topics(profile: ProfileColumns, features: FeatureSettings) -> list[str
 
 
 def _plays(
-    path: Path, raw: dict[str, Any], profile: ProfileColumns, features: FeatureSettings
+    path: Path,
+    raw: Any,
+    profile: ProfileColumns,
+    features: FeatureSettings,
+    problems: list[Problem],
 ) -> PlaySettings:
     """The topic -> play table: the defaults, with [plays.by_topic] entries added or replaced
-    (an empty string switches a topic's play off)."""
-    known = {"by_topic", "default", "low_tier"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise _fail(path, f"[plays] has unknown keys {unknown}; known: {sorted(known)}")
+    (an empty string switches a topic's play off); mistakes are added to `problems`."""
     defaults = PlaySettings()
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), "[plays] must be a table of settings"))
+        return defaults
+    known = {"by_topic", "default", "low_tier"}
+    mistakes = [f"{key} unknown key{did_you_mean(key, known)}; known: {', '.join(sorted(known))}"
+                for key in sorted(set(raw) - known)]  # fmt: skip
     for key in ("default", "low_tier"):
         if not isinstance(raw.get(key, ""), str) or raw.get(key) == "":
-            raise _fail(path, f"[plays] {key} must be a non-empty play name")
+            mistakes.append(f"{key} must be a non-empty play name")
     by_topic = raw.get("by_topic", {})
     if not isinstance(by_topic, dict):
-        raise _fail(path, '[plays.by_topic] must be a table of topic = "play"')
+        mistakes.append('by_topic must be a table of topic = "play"')
+        by_topic = {}
     topics = known_topics(profile, features)
     for topic, play in by_topic.items():
         if topic not in topics:
-            raise _fail(
-                path,
-                f"[plays.by_topic] {topic!r} is not a reason topic{did_you_mean(topic, topics)}; "
-                f"topics: {', '.join(topics)}",
+            mistakes.append(
+                f"by_topic {topic!r} is not a reason topic{did_you_mean(topic, topics)}; "
+                f"topics: {', '.join(topics)}"
             )
-        if not isinstance(play, str):
-            raise _fail(path, f"[plays.by_topic] {topic!r} must name a play (text)")
+        elif not isinstance(play, str):
+            mistakes.append(f"by_topic {topic!r} must name a play (text)")
+    if mistakes:
+        problems += [
+            Problem(str(path), f"[plays] {m}".replace("[plays] by_topic ", "[plays.by_topic] "))
+            for m in mistakes
+        ]
+        return defaults
     table = {k: v for k, v in {**defaults.by_topic, **by_topic}.items() if v}
     return PlaySettings(
         table, raw.get("default", defaults.default), raw.get("low_tier", defaults.low_tier)
     )
 
 
-def load_config(path: Path, data_dir: str | None = None) -> Config:
-    """Read and check the TOML configuration; `data_dir` overrides [data].dir."""
+SECTIONS = ("data", "tables", "churn", "features", "training", "model", "scoring", "tracking",
+            "plays", "report")  # fmt: skip
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document, refused when missing, malformed or holding unknown sections."""
     if not path.exists():
         raise _fail(path, "configuration file not found")
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML: {exc}") from None
-    sections = {
-        "data",
-        "tables",
-        "churn",
-        "features",
-        "training",
-        "model",
-        "scoring",
-        "tracking",
-        "plays",
-        "report",
-    }
-    unknown = sorted(set(raw) - sections)
+    unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(
             [
                 Problem(
                     str(path),
-                    f"unknown section [{name}]{did_you_mean(name, sections)}; "
-                    f"known: {', '.join(sorted(sections))}",
+                    f"unknown section [{name}]{did_you_mean(name, SECTIONS)}; "
+                    f"known: {', '.join(sorted(SECTIONS))}",
                 )
                 for name in unknown
             ]
         )
+    return raw
+
+
+def _under(base: Path, folder: str) -> str:
+    """A configured folder read from the configuration's folder when relative."""
+    return folder if Path(folder).is_absolute() else str(base / folder)
+
+
+def load_config(path: Path, data_dir: str | None = None) -> Config:
+    """Read and check the TOML configuration, every mistake reported at once (ConfigError,
+    one line each); `data_dir` overrides [data] dir."""
+    raw = _read_toml(path)
     base = path.resolve().parent
-    data = dict(raw.get("data", {}))
-    directory = data_dir or data.pop("dir", "data/sample")
-    data.pop("dir", None)
-    as_of = data.pop("as_of", None)
-    cache_dir = data.pop("cache_dir", ".churn/cache")
-    max_orphan_share = float(data.pop("max_orphan_share", 0.01))
-    if data:
-        raise _fail(path, f"[data] has unknown keys {sorted(data)}")
-    if isinstance(as_of, str):
-        try:
-            as_of = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise _fail(path, f"[data] as_of {as_of!r} is not a date (YYYY-MM-DD)") from None
-    tables_raw = raw.get("tables", {})
-    bad_tables = sorted(set(tables_raw) - set(TABLES))
-    if bad_tables:
-        raise _fail(path, f"[tables] names unknown tables {bad_tables}; known: {sorted(TABLES)}")
-    tables = {name: _table_source(path, name, t) for name, t in tables_raw.items()}
-    profile_raw = tables_raw.get("customers", {}).get("profile", {})
-    profile = _profile(path, profile_raw)
-    directory_path = Path(directory)
-    if not directory_path.is_absolute():
-        directory_path = (Path.cwd() if data_dir else base) / directory_path
-    cache_path = Path(cache_dir)
-    if not cache_path.is_absolute():
-        cache_path = base / cache_path
-    exports = ExportSource(str(directory_path), tables, profile, max_orphan_share)
     problems: list[Problem] = []
-    tracking = _section(path, TrackingSettings, raw.get("tracking", {}), "tracking", problems)
-    if not Path(tracking.store_dir).is_absolute():
-        tracking = replace(tracking, store_dir=str(base / tracking.store_dir))
-    scoring = _section(path, ScoringSettings, raw.get("scoring", {}), "scoring", problems)
-    if not Path(scoring.output_dir).is_absolute():
-        scoring = replace(scoring, output_dir=str(base / scoring.output_dir))
-    report = _section(path, ReportSettings, raw.get("report", {}), "report", problems)
-    if not Path(report.output_dir).is_absolute():
-        report = replace(report, output_dir=str(base / report.output_dir))
-    features = _section(path, FeatureSettings, raw.get("features", {}), "features", problems)
-    training = _section(path, TrainingSettings, raw.get("training", {}), "training", problems)
-    churn = _section(path, ChurnDefinition, raw.get("churn", {}), "churn", problems)
-    model = _section(path, ModelSettings, raw.get("model", {}), "model", problems)
+    exports, data, cache_path = read_exports(path, raw, data_dir, problems)
+
+    def section(cls: type, name: str) -> Any:
+        return _section(path, cls, raw.get(name, {}), name, problems)
+
+    tracking, scoring = section(TrackingSettings, "tracking"), section(ScoringSettings, "scoring")
+    report, features = section(ReportSettings, "report"), section(FeatureSettings, "features")
+    training, churn = section(TrainingSettings, "training"), section(ChurnDefinition, "churn")
+    model = section(ModelSettings, "model")
+    plays = _plays(path, raw.get("plays", {}), exports.profile, features, problems)
     if problems:
         raise ConfigError(problems)
-    if training.truth_file and not Path(training.truth_file).is_absolute():
-        training = replace(training, truth_file=str(base / training.truth_file))
+    if training.truth_file:
+        training = replace(training, truth_file=_under(base, training.truth_file))
     return Config(
         exports=exports,
-        as_of=as_of,
+        as_of=data.as_of,
         cache_dir=cache_path,
         churn=churn,
         features=features,
         training=training,
         model=model,
-        scoring=scoring,
-        tracking=tracking,
-        plays=_plays(path, raw.get("plays", {}), profile, features),
+        scoring=replace(scoring, output_dir=_under(base, scoring.output_dir)),
+        tracking=replace(tracking, store_dir=_under(base, tracking.store_dir)),
+        plays=plays,
         path=path,
-        report=report,
+        report=replace(report, output_dir=_under(base, report.output_dir)),
     )

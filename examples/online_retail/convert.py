@@ -4,7 +4,7 @@ Reads the two Parquet copies of the UCI data (Online Retail II, 2009-12 to 2010-
 Retail, 2010-12 to 2011-12), keeps the lines with a customer id, and writes:
 
 - `customers.parquet`: one row per customer: `customer_id`, `signup_at` (the first invoice in
-  the data: the shop's history before 2009-12-01 is not in it), `country` (the country of the
+  the data, a refund included: the shop's history before 2009-12-01 is not in it), `country` (the country of the
   customer's first invoice). No cancellation date: churn here is inactivity.
 - `purchases.parquet`: one row per invoice: `customer_id`, `timestamp`, `amount` (the sum of
   quantity x unit price over its lines, in GBP), `status` ("paid"; "refunded" for a
@@ -58,8 +58,8 @@ ORDER BY timestamp, customer_id, status
 CUSTOMERS = """
 SELECT customer_id, min(invoiced_at) AS signup_at, arg_min(Country, invoiced_at) AS country
 FROM lines
-WHERE NOT starts_with(invoice, 'C')
 GROUP BY customer_id
+HAVING bool_or(NOT starts_with(invoice, 'C'))
 ORDER BY customer_id
 """
 

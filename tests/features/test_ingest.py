@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from features.ingest import check_exports, connect, ingest_exports
+from features.ingest import check_exports, connect, export_fingerprint, ingest_exports
 from pipeline.cli import main
 from pipeline.config import load_config
 
@@ -93,6 +96,18 @@ BROKEN = [
         id="negative-amount",
     ),
     pytest.param(
+        lambda p: _edit(p, "engagement", lambda f: f.assign(value=["5", "", "-3.5", "1", "2"])),
+        "engagement.csv: column 'value'",
+        "1 rows with negative values not allowed",
+        id="negative-engagement-value",
+    ),
+    pytest.param(
+        lambda p: _edit(p, "purchases", lambda f: f.assign(status=["", " ", ""])),
+        "purchases.csv: column 'status'",
+        "every status is empty, so no purchase would count as paid",
+        id="status-blank-throughout",
+    ),
+    pytest.param(
         lambda p: _edit(p, "engagement", lambda f: f.assign(customer_id=["zz"] * len(f))),
         "engagement.csv: column 'customer_id'",
         "customers not in the customer table",
@@ -153,6 +168,8 @@ def test_examples_name_the_offending_lines(export_dir, capsys):
 def test_a_few_orphan_rows_are_tolerated_and_reported(export_dir, capsys):
     events = pd.read_csv(export_dir / "exports" / "engagement.csv", dtype=str)
     many = pd.concat([events] * 40, ignore_index=True)
+    # 200 distinct events a minute apart, not 40 copies of five
+    many["timestamp"] = pd.date_range("2024-04-10", periods=len(many), freq="min").astype(str)
     many.loc[0, "customer_id"] = "ghost"
     many.to_csv(export_dir / "exports" / "engagement.csv", index=False)
     code, out, err = _run(export_dir, capsys)
@@ -224,3 +241,388 @@ def test_parquet_exports_are_read_natively(export_dir):
     config = load_config(export_dir / "churn.toml")
     report = check_exports(connect(), config.exports, dt.date(2024, 6, 30))
     assert report.fatal == [] and report.tables["engagement"].file == "engagement.parquet"
+
+
+def _header_only(project: Path, table: str) -> None:
+    path = project / "exports" / f"{table}.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+
+
+def test_absent_optional_tables_are_simply_left_out(export_dir, capsys):
+    (export_dir / "exports" / "support.csv").unlink()
+    (export_dir / "exports" / "surveys.csv").unlink()
+    code, out, err = _run(export_dir, capsys)
+    assert code == 0 and err == ""
+    config = load_config(export_dir / "churn.toml")
+    paths, report = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    assert sorted(paths) == ["customers", "engagement", "purchases"] == sorted(report.tables)
+
+
+def test_optional_table_with_a_header_and_no_rows_is_left_out_with_a_warning(export_dir, capsys):
+    _header_only(export_dir, "support")
+    code, out, err = _run(export_dir, capsys)
+    assert code == 0
+    assert err == "warning: support.csv: no rows; the support features are left out\n"
+    assert "support" not in out
+    config = load_config(export_dir / "churn.toml")
+    paths, _ = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    assert "support" not in paths
+    assert not list((export_dir / "cache").glob("*/support.parquet"))
+
+
+def test_optional_parquet_table_with_no_rows_is_left_out(export_dir):
+    exports = export_dir / "exports"
+    pd.read_csv(exports / "surveys.csv", dtype=str).iloc[:0].to_parquet(exports / "surveys.parquet")
+    (exports / "surveys.csv").unlink()
+    config = load_config(export_dir / "churn.toml")
+    report = check_exports(connect(), config.exports, config.as_of)
+    assert report.fatal == [] and "surveys" not in report.tables
+    assert [p.line() for p in report.warnings] == [
+        "surveys.parquet: no rows; the surveys features are left out"
+    ]
+
+
+@pytest.mark.parametrize("table", ["customers", "engagement", "purchases"])
+def test_required_table_with_no_rows_is_fatal(export_dir, capsys, table):
+    _header_only(export_dir, table)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert f"error: {table}.csv: no rows; the {table} table is required" in err
+
+
+def test_an_empty_file_is_reported_as_empty_not_as_missing_columns(export_dir, capsys):
+    (export_dir / "exports" / "customers.csv").write_text("")
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "customers.csv: no rows" in err and "missing" not in err
+
+
+def _typed(project: Path, table: str) -> pd.DataFrame:
+    config = load_config(project / "churn.toml")
+    paths, _ = ingest_exports(config.exports, project / "cache", config.as_of)
+    return pd.read_parquet(paths[table])
+
+
+def _set_table(project: Path, table: str, settings: str) -> None:
+    config = project / "churn.toml"
+    config.write_text(config.read_text() + f"\n[tables.{table}]\n{settings}\n")
+
+
+def test_decimal_commas_are_read_as_fractions_and_the_choice_is_reported(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["10,8", "19", "1.234,5"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert "warning: purchases.csv: column 'amount': numbers read with a decimal comma" in err
+    assert 'decimal = ","' in err and "line 2: '10,8'" in err
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 19.0, 1234.5]
+
+
+@pytest.mark.parametrize("setting", ["", 'delimiter = ";"'], ids=["sniffed", "set"])
+def test_semicolon_delimited_export_with_decimal_commas(export_dir, setting):
+    path = export_dir / "exports" / "purchases.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.assign(amount=["10,8", "0,25", "49"]).to_csv(path, index=False, sep=";")
+    if setting:
+        _set_table(export_dir, "purchases", setting)
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 0.25, 49.0]
+
+
+def test_quoted_decimal_commas_in_a_comma_delimited_export(export_dir):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["10,8", "19,5", "49"]))
+    assert '"10,8"' in (export_dir / "exports" / "purchases.csv").read_text()
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [10.8, 19.5, 49.0]
+
+
+def test_thousands_separators_still_read_with_a_decimal_point(export_dir):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["1,234.5", "19.5", "12,345,678"]))
+    assert _typed(export_dir, "purchases")["amount"].tolist() == [1234.5, 19.5, 12345678.0]
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        pytest.param(
+            "purchases", lambda f: f.assign(amount=["10,8", "10.5", "49"]), id="one-column"
+        ),
+        pytest.param(
+            "purchases",
+            lambda f: f.assign(amount=["10,8", "19", "49"], discount=["0.5", "", "1"]),
+            id="across-columns",
+        ),
+    ],
+)
+def test_mixed_decimal_conventions_in_one_file_are_fatal(export_dir, capsys, table, change):
+    _edit(export_dir, table, change)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert "purchases.csv" in err and "mixed decimal conventions" in err
+    assert "'10,8'" in err and "[tables.purchases] decimal" in err
+
+
+def test_grouped_whole_numbers_alone_are_refused_not_guessed(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["1,234", "19", "2,500"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert "2 numbers read differently with a decimal point or a decimal comma" in err
+    assert "line 2: '1,234'" in err and '[tables.purchases] decimal = "." or ","' in err
+
+
+@pytest.mark.parametrize(("mark", "amounts"), [(".", [1234.0, 19.0]), (",", [1.234, 19.0])])
+def test_a_set_decimal_mark_settles_grouped_numbers(export_dir, mark, amounts):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["1,234", "19", "49"]))
+    _set_table(export_dir, "purchases", f'decimal = "{mark}"')
+    assert _typed(export_dir, "purchases")["amount"].tolist()[:2] == amounts
+
+
+def test_a_set_decimal_point_refuses_a_comma_that_groups_nothing(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["10,8", "19", "49"]))
+    _set_table(export_dir, "purchases", 'decimal = "."')
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "1 rows with unparseable numbers, e.g. line 2: '10,8'" in err
+
+
+def test_nan_and_infinity_written_as_text_are_unparseable(export_dir, capsys):
+    _edit(
+        export_dir, "engagement", lambda f: f.assign(value=["nan", "inf", "-inf", "infinity", "1"])
+    )
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "engagement.csv: column 'value': 4 rows with unparseable numbers" in err
+
+
+def test_parquet_doubles_that_are_not_finite_are_fatal(export_dir, capsys):
+    exports = export_dir / "exports"
+    frame = pd.read_csv(exports / "purchases.csv", dtype=str, keep_default_na=False)
+    table = pa.Table.from_pandas(frame.drop(columns="amount"), preserve_index=False)
+    amounts = pa.array([float("nan"), float("inf"), 49.0])  # a real NaN, not a null
+    pq.write_table(table.append_column("amount", amounts), exports / "purchases.parquet")
+    (exports / "purchases.csv").unlink()
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert "purchases.parquet: column 'amount': 2 rows with values that are not finite" in err
+
+
+def test_a_few_blank_statuses_are_counted_as_not_paid_and_kept(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(status=["paid", "", "paid"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: purchases.csv: column 'status': 1 rows with empty status values, counted as "
+        "not paid, e.g. line 3: None" in err
+    )
+    assert _typed(export_dir, "purchases")["status"].isna().sum() == 1
+
+
+def _events(project: Path, rows: int = 200, dates_only: bool = False) -> pd.DataFrame:
+    """`rows` distinct engagement events after every signup, written and returned: a minute
+    apart, or with `dates_only` one a day per customer."""
+    times = pd.date_range("2024-04-10 10:00", periods=rows, freq="min").astype(str)
+    if dates_only:
+        times = pd.Series(pd.date_range("2024-04-10", periods=rows // 5 + 1, freq="D"))
+        times = times.repeat(5).dt.strftime("%Y-%m-%d").iloc[:rows].tolist()
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i % 5 + 1}" for i in range(rows)],
+            "timestamp": times,
+            "event_type": "login",
+            "value": [str(i % 7) for i in range(rows)],
+        }
+    )
+    frame.to_csv(project / "exports" / "engagement.csv", index=False)
+    return frame
+
+
+def _write_events(project: Path, frame: pd.DataFrame) -> None:
+    frame.to_csv(project / "exports" / "engagement.csv", index=False)
+
+
+def test_an_export_appended_to_itself_is_fatal_naming_a_duplicated_pair(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: pd.concat([f, f]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert (
+        "error: purchases.csv: every row appears at least twice (3 exact duplicate rows, 50.0%): "
+        "the export looks appended to itself; export it again, e.g. line 2 = line 5; "
+        "line 3 = line 6; line 4 = line 7"
+    ) in err
+
+
+def test_more_exact_duplicates_than_allowed_are_fatal(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[:10]]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert (
+        "error: engagement.csv: 10 exact duplicate rows (4.8%, allowed 1.0%): rows were "
+        "exported more than once; remove them or raise [tables.engagement] max_duplicate_share, "
+        "e.g. line 2 = line 202"
+    ) in err
+
+
+def test_a_few_exact_duplicates_are_counted_and_left_out_of_the_typed_copy(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[[7]]]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: engagement.csv: 1 exact duplicate rows (0.50%, allowed 1.0%) left out, "
+        "e.g. line 9 = line 202"
+    ) in err
+    typed = _typed(export_dir, "engagement")
+    assert len(typed) == 200 and not typed.duplicated().any()
+
+
+def test_a_table_may_tolerate_more_duplicates_than_the_default(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[:10]]))
+    _set_table(export_dir, "engagement", "max_duplicate_share = 0.05")
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and "10 exact duplicate rows (4.8%, allowed 5.0%) left out" in err
+    assert len(_typed(export_dir, "engagement")) == 200
+
+
+def test_identical_rows_without_a_time_of_day_are_kept_as_same_day_events(export_dir, capsys):
+    events = _events(export_dir, dates_only=True)
+    _write_events(export_dir, pd.concat([events, events.iloc[:40]]))  # 40 second logins
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: engagement.csv: 40 identical rows (16.7%, allowed 1.0%) kept: the timestamps "
+        "carry no time of day, so they may be separate events on one day"
+    ) in err
+    assert len(_typed(export_dir, "engagement")) == 240
+
+
+def test_date_only_export_where_every_row_repeats_is_fatal(export_dir, capsys):
+    events = _events(export_dir, dates_only=True)
+    _write_events(export_dir, pd.concat([events, events]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "every row appears at least twice" in err
+
+
+def test_events_repeated_with_different_values_are_fatal_above_the_tolerance(export_dir, capsys):
+    events = _events(export_dir)
+    changed = events.iloc[:5].assign(value="99")
+    _write_events(export_dir, pd.concat([events, changed]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2
+    assert (
+        "error: engagement.csv: 5 duplicated events: rows repeating another row's customer, "
+        "timestamp and event type with other values (2.4%, allowed 1.0%); remove them or raise "
+        "[tables.engagement] max_duplicate_share, e.g. line 2 and line 202"
+    ) in err
+
+
+def test_a_few_events_repeated_with_different_values_are_kept_with_a_warning(export_dir, capsys):
+    events = _events(export_dir)
+    _write_events(export_dir, pd.concat([events, events.iloc[[3]].assign(value="99")]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and "1 duplicated events" in err and "(0.50%, allowed 1.0%); kept" in err
+    assert len(_typed(export_dir, "engagement")) == 201
+
+
+def test_duplicate_rows_in_parquet_are_named_by_row_number(export_dir, capsys):
+    exports = export_dir / "exports"
+    frame = pd.read_csv(exports / "purchases.csv", dtype=str, keep_default_na=False)
+    pd.concat([frame, frame]).to_parquet(exports / "purchases.parquet")
+    (exports / "purchases.csv").unlink()
+    _, _, err = _run(export_dir, capsys)
+    assert "e.g. row 1 = row 4" in err
+
+
+def test_duplicates_in_an_export_kept_in_time_order_are_found_too(export_dir, capsys):
+    events = _events(export_dir)
+    doubled = pd.concat([events, events.iloc[[7]]]).sort_values("timestamp", kind="stable")
+    _write_events(export_dir, doubled)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and "1 exact duplicate rows (0.50%, allowed 1.0%) left out" in err
+    assert "e.g. line 9 = line 10" in err
+    assert len(_typed(export_dir, "engagement")) == 200
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "rows"),
+    [
+        ("engagement", "timestamp", 5),
+        ("support", "opened_at", 2),
+        ("purchases", "timestamp", 3),
+        ("surveys", "answered_at", 1),
+    ],
+)
+def test_events_before_the_customers_signup_are_counted_and_kept(
+    export_dir, capsys, table, column, rows
+):
+    # Row 0 of every table belongs to c1, who signed up on 2024-01-01.
+    _edit(export_dir, table, lambda f: f.assign(**{column: ["2023-12-30"] + list(f[column][1:])}))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        f"warning: {table}.csv: column '{column}': 1 rows ({1 / rows:.2%}) dated before their "
+        "customer's signup, kept, e.g. 'c1' on 2023-12-30, signed up 2024-01-01"
+    ) in err
+    assert len(_typed(export_dir, table)) == rows
+
+
+def test_values_far_beyond_the_columns_own_distribution_are_counted_and_kept(export_dir, capsys):
+    events = _events(export_dir, rows=1000)  # values 0-6
+    events.loc[50, "value"] = "5900"  # just under 1000 x the 99th percentile (6): not flagged
+    events.loc[120, "value"] = "2500000"
+    _write_events(export_dir, events)
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert (
+        "warning: engagement.csv: column 'value': 1 rows with values over 1,000 times the "
+        "column's 99th percentile of positive values (6), kept; check for a unit or typing "
+        "slip, e.g. line 122: '2500000'"
+    ) in err
+    assert _typed(export_dir, "engagement")["value"].max() == 2_500_000
+
+
+def test_large_amounts_that_are_common_in_the_column_are_not_flagged(export_dir, capsys):
+    _edit(export_dir, "purchases", lambda f: f.assign(amount=["49", "120000", "49000"]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0 and err == ""
+
+
+def _ingest(project: Path) -> dict[str, Path]:
+    config = load_config(project / "churn.toml")
+    paths, _ = ingest_exports(config.exports, project / "cache", config.as_of)
+    return paths
+
+
+def test_an_export_rewritten_with_the_same_size_and_time_is_read_again(export_dir):
+    first = pd.read_parquet(_ingest(export_dir)["customers"])
+    assert first["churned_at"].notna().tolist() == [False, True, False, False, False]
+    path = export_dir / "exports" / "customers.csv"
+    before = path.stat()
+    # c2's cancellation moves to c3: same bytes count, and the old times are put back.
+    text = path.read_text()
+    path.write_text(
+        text.replace("2024-05-10", "").replace("2024-02-01,,", "2024-02-01,2024-05-10,")
+    )
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    again = pd.read_parquet(_ingest(export_dir)["customers"])
+    assert again["churned_at"].notna().tolist() == [False, False, True, False, False]
+
+
+@pytest.mark.parametrize("lost", ["engagement.parquet", "report.json"])
+def test_a_cached_copy_missing_a_file_is_rebuilt(export_dir, lost):
+    paths = _ingest(export_dir)
+    (paths["engagement"].parent / lost).unlink()
+    again = _ingest(export_dir)
+    assert all(p.exists() for p in again.values())
+    assert len(pd.read_parquet(again["engagement"])) == 5
+
+
+def test_a_changed_part_of_a_parquet_directory_changes_the_cache_key(export_dir):
+    exports = export_dir / "exports"
+    parts = exports / "events"
+    parts.mkdir()
+    frame = pd.read_csv(exports / "engagement.csv", dtype=str, keep_default_na=False)
+    frame.iloc[:2].to_parquet(parts / "part-0.parquet")
+    frame.iloc[2:].to_parquet(parts / "part-1.parquet")
+    config = export_dir / "churn.toml"
+    config.write_text(config.read_text() + '\n[tables.engagement]\nfile = "events"\n')
+    source = load_config(config).exports
+    key = export_fingerprint(source, None)
+    frame.iloc[2:].assign(value="7").to_parquet(parts / "part-1.parquet")
+    assert export_fingerprint(source, None) != key

@@ -159,3 +159,79 @@ def test_help_points_to_the_exit_status_table_which_lists_every_status(capsys):
         assert f"\n| {code} |" in table
     assert errors.Refusal.exit_code == 3 and errors.Fault.exit_code == 4
     assert errors.ConfigError.exit_code == errors.DataError.exit_code == 2
+
+
+def test_duplicate_tolerance_defaults_to_one_percent_and_a_table_may_override_it(tmp_path):
+    config = _load(tmp_path, '[data]\ndir = "x"\n[tables.engagement]\nmax_duplicate_share = 0.05\n')
+    assert config.exports.duplicate_share("purchases") == 0.01
+    assert config.exports.duplicate_share("engagement") == 0.05
+
+
+def test_export_wide_duplicate_tolerance_applies_to_tables_without_their_own(tmp_path):
+    config = _load(tmp_path, '[data]\ndir = "x"\nmax_duplicate_share = 0\n')
+    assert config.exports.duplicate_share("support") == 0.0
+
+
+def test_export_settings_are_read_per_table(tmp_path):
+    config = _load(
+        tmp_path,
+        '[data]\ndir = "x"\nas_of = 2026-01-31\n'
+        '[tables.purchases]\nfile = "orders.csv"\ndecimal = ","\ndelimiter = ";"\n'
+        '[tables.purchases.timestamps]\ntimestamp = "%d/%m/%Y %H:%M"\n'
+        '[tables.purchases.columns]\ncustomer_id = "client"\n',
+    )
+    purchases = config.exports.tables["purchases"]
+    assert purchases.decimal == "," and purchases.delimiter == ";"
+    assert purchases.timestamp_formats == {"timestamp": "%d/%m/%Y %H:%M"}
+    assert purchases.source_column("customer_id") == "client"
+    assert config.as_of.isoformat() == "2026-01-31"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        pytest.param('[tables.purchases]\ndecimal = ";"\n', "'auto', '.', ','", id="decimal"),
+        pytest.param("[data]\nmax_duplicate_share = 5\n", "in [0, 1]", id="share-above-one"),
+        pytest.param('[data]\nmax_orphan_share = "1%"\n', "max_orphan_share", id="share-as-text"),
+        pytest.param(
+            "[tables.support]\nmax_duplicate_share = -0.1\n",
+            "[tables.support] max_duplicate_share",
+            id="table-share-negative",
+        ),
+        pytest.param('[data]\nas_of = "yesterday"\n', "as_of = 'yesterday'", id="as-of"),
+        pytest.param('[data]\nallow_outside = "yes"\n', "must be true or false", id="flag"),
+        pytest.param('[data]\ncach_dir = "c"\n', "(did you mean 'cache_dir'?)", id="data-typo"),
+        pytest.param('[tables.purchase]\nfile = "p.csv"\n', "(did you mean 'purchases'?)", id="t"),
+        pytest.param('[tables.purchases]\ndelimiter = ";;"\n', "one character", id="delimiter"),
+        pytest.param(
+            '[tables.purchases.timestamps]\ntimestamp = "dd/mm/yyyy"\n', "strptime pattern", id="ts"
+        ),
+        pytest.param(
+            '[tables.purchases.columns]\ncustomer = "client"\n',
+            "(did you mean 'customer_id'?)",
+            id="column",
+        ),
+        pytest.param(
+            '[tables.purchases]\nfile = "../../../../etc/passwd"\n',
+            "lies outside the data folder",
+            id="outside",
+        ),
+        pytest.param(
+            '[tables.purchases]\nfile = "/etc/passwd"\n', "allow_outside = true", id="absolute"
+        ),
+    ],
+)
+def test_bad_export_settings_are_config_errors_naming_the_key(tmp_path, text, named):
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    assert named in str(caught.value), str(caught.value)
+    assert "\n" not in str(caught.value) and "root:" not in str(caught.value)
+
+
+def test_a_file_outside_the_data_folder_is_read_only_when_allowed(tmp_path):
+    config = _load(
+        tmp_path, '[data]\nallow_outside = true\n[tables.purchases]\nfile = "../p.csv"\n'
+    )
+    assert config.exports.tables["purchases"].file == "../p.csv"
+    inside = _load(tmp_path, '[tables.purchases]\nfile = "exports/../p.csv"\n')
+    assert inside.exports.tables["purchases"].file == "exports/../p.csv"

@@ -1,0 +1,212 @@
+"""The [data] and [tables.*] sections: where the exports are and how each table maps onto the
+contract, checked on load like every other section (one line per mistake, all reported at once).
+
+A table's file must lie inside the data folder unless [data] allow_outside = true, so a
+configuration cannot make the pipeline read (and quote in its errors) files it was never meant
+to see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from features.constraints import (
+    Flag,
+    Invalid,
+    IsoDate,
+    Mapping,
+    Number,
+    OneOf,
+    Optional,
+    Text,
+    TextList,
+    check_values,
+    did_you_mean,
+)
+from features.contract import DECIMAL_MARKS, TABLES, ExportSource, ProfileColumns, TableSource
+from features.errors import Problem
+
+NAMED_TIMESTAMP_FORMATS = ("auto", "iso", "epoch_s", "epoch_ms", "epoch_us")
+SHARE = Number(0, 1)
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """The [data] section: the exports' folder, the as-of date of the nightly list (None: the
+    export date or today), the typed cache and the tolerated shares of unmatched and duplicate
+    rows."""
+
+    dir: str = "data/sample"
+    as_of: dt.date | None = None
+    cache_dir: str = ".churn/cache"
+    max_orphan_share: float = 0.01
+    max_duplicate_share: float = 0.01
+    allow_outside: bool = False
+
+    CHECKS: ClassVar[dict[str, Any]] = {
+        "dir": Text(non_empty=True),
+        "as_of": IsoDate(),
+        "cache_dir": Text(non_empty=True),
+        "max_orphan_share": SHARE,
+        "max_duplicate_share": SHARE,
+        "allow_outside": Flag(),
+    }
+
+
+def timestamp_format(value: Any) -> str:
+    """A named timestamp format or a strptime pattern (it must hold a % directive)."""
+    if isinstance(value, str) and (value in NAMED_TIMESTAMP_FORMATS or "%" in value):
+        return value
+    raise Invalid(
+        f"allowed: {', '.join(repr(f) for f in NAMED_TIMESTAMP_FORMATS)} or a strptime pattern "
+        "such as '%d/%m/%Y %H:%M'"
+    )
+
+
+def table_checks(name: str) -> dict[str, Any]:
+    """What each key of [tables.<name>] accepts; column names are the table's contract ones."""
+    contract = tuple(c.name for c in TABLES[name].columns)
+    return {
+        "file": Text(non_empty=True),
+        "columns": Mapping(
+            Text(non_empty=True), contract, "a table of contract name = the export's name"
+        ),
+        "timestamps": Mapping(timestamp_format, contract, "a table of column = format"),
+        "value_maps": Mapping(
+            Mapping(Text(), describe="a table of export value = contract value"),
+            contract,
+            "a table of column = {export value = contract value}",
+        ),
+        "delimiter": Text(pattern=r"(?s).", describe="one character, such as ';' or '\\t'"),
+        "decimal": OneOf(DECIMAL_MARKS),
+        "max_duplicate_share": Optional(SHARE),
+        "profile": Mapping(lambda value: value, describe="a table of settings"),
+    }
+
+
+PROFILE_CHECKS: dict[str, Any] = {
+    "categorical": TextList(),
+    "numeric": TextList(),
+    "actionable": TextList(),
+}
+
+
+def _problems(where: str, mistakes: list[tuple[str, str]], path: Path) -> list[Problem]:
+    return [Problem(str(path), f"[{where}] {key} {text}") for key, text in mistakes]
+
+
+def read_data(path: Path, raw: Any, problems: list[Problem]) -> DataSettings:
+    """[data] checked; mistakes are added to `problems` and the defaults stand in."""
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), "[data] must be a table of settings"))
+        return DataSettings()
+    values, mistakes = check_values(DataSettings.CHECKS, raw)
+    problems += _problems("data", mistakes, path)
+    return DataSettings(**values)
+
+
+def _table(path: Path, name: str, raw: Any, problems: list[Problem]) -> TableSource | None:
+    where = f"tables.{name}"
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), f"[{where}] must be a table of settings"))
+        return None
+    values, mistakes = check_values(table_checks(name), raw)
+    if name != "customers" and "profile" in raw:
+        mistakes = [*mistakes, ("profile", "belongs to [tables.customers.profile] only")]
+    problems += _problems(where, mistakes, path)
+    if mistakes:
+        return None
+    return TableSource(
+        file=values.get("file", ""),
+        columns=values.get("columns", {}),
+        timestamp_formats=values.get("timestamps", {}),
+        value_maps=values.get("value_maps", {}),
+        delimiter=values.get("delimiter"),
+        decimal=values.get("decimal", "auto"),
+        max_duplicate_share=values.get("max_duplicate_share"),
+    )
+
+
+def read_profile(path: Path, raw: Any, problems: list[Problem]) -> ProfileColumns:
+    """The customer-table columns used as features, and which of them are actionable."""
+    where = "tables.customers.profile"
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), f"[{where}] must be a table of settings"))
+        return ProfileColumns()
+    values, mistakes = check_values(PROFILE_CHECKS, raw)
+    problems += _problems(where, mistakes, path)
+    profile = ProfileColumns(
+        values.get("categorical", ()), values.get("numeric", ()), values.get("actionable", ())
+    )
+    stray = [c for c in profile.actionable if c not in profile.all]
+    if stray and not mistakes:
+        problems.append(
+            Problem(
+                str(path),
+                f"[{where}] actionable names {stray}, which are not profile columns "
+                f"{list(profile.all)}",
+            )
+        )
+    return profile
+
+
+def _outside(directory: Path, file: str) -> bool:
+    """Whether `file`, read relative to `directory`, lands outside it (lexically: '..' and
+    absolute paths; a link the user placed inside the folder is their choice)."""
+    folder = os.path.normpath(directory)
+    target = os.path.normpath(directory / file)
+    return os.path.commonpath([folder, target]) != folder
+
+
+def read_exports(
+    path: Path, raw: dict[str, Any], data_dir: str | None, problems: list[Problem]
+) -> tuple[ExportSource, DataSettings, Path]:
+    """The export source, the [data] settings and the cache folder, from the whole TOML
+    document; `data_dir` (the command line's) replaces [data] dir and is read from the
+    working folder, a configured one from the configuration's folder."""
+    base = path.resolve().parent
+    data = read_data(path, raw.get("data", {}), problems)
+    directory = Path(data_dir or data.dir)
+    if not directory.is_absolute():
+        directory = (Path.cwd() if data_dir else base) / directory
+    tables_raw = raw.get("tables", {})
+    if not isinstance(tables_raw, dict):
+        problems.append(Problem(str(path), "[tables] must hold [tables.<name>] sections"))
+        tables_raw = {}
+    tables: dict[str, TableSource] = {}
+    for name, table_raw in tables_raw.items():
+        if name not in TABLES:
+            problems.append(
+                Problem(
+                    str(path),
+                    f"[tables.{name}] is not a contract table{did_you_mean(name, TABLES)}; "
+                    f"known: {', '.join(sorted(TABLES))}",
+                )
+            )
+            continue
+        source = _table(path, name, table_raw, problems)
+        if source is None:
+            continue
+        if source.file and not data.allow_outside and _outside(directory, source.file):
+            problems.append(
+                Problem(
+                    str(path),
+                    f"[tables.{name}] file = {source.file!r}: lies outside the data folder "
+                    f"{directory}; move it there or set [data] allow_outside = true",
+                )
+            )
+        tables[name] = source
+    profile_raw = tables_raw.get("customers", {})
+    profile_raw = profile_raw.get("profile", {}) if isinstance(profile_raw, dict) else {}
+    profile = read_profile(path, profile_raw, problems)
+    cache = Path(data.cache_dir)
+    if not cache.is_absolute():
+        cache = base / cache
+    exports = ExportSource(
+        str(directory), tables, profile, data.max_orphan_share, data.max_duplicate_share
+    )
+    return exports, data, cache
