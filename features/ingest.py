@@ -9,17 +9,14 @@ as the check says, never dropped or kept silently.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import math
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from features.cache import export_fingerprint, intact_copy, write_copy
 from features.contract import (
     PURCHASE_STATUSES,
     TABLES,
@@ -30,10 +27,21 @@ from features.contract import (
 )
 from features.duplicates import Duplicates, find_duplicates
 from features.errors import ExportError, Problem
-from features.numbers import choose_mark, mark_evidence_sql, text_number_sql
+from features.export_sql import (
+    connect,
+    is_blank_sql,
+    is_text,
+    locate_export,
+    number_sql,
+    quote_name,
+    reader_sql,
+    sql_literal,
+    text_sql,
+    timestamp_sql,
+)
+from features.numbers import choose_mark, mark_evidence_sql
 
 EXAMPLES = 3
-EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
 
 
 @dataclass
@@ -69,116 +77,6 @@ class ValidationReport:
             raise ExportError(self.fatal)
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """Open an in-process DuckDB connection with UTC as the session time zone."""
-    con = duckdb.connect()
-    con.sql("SET TimeZone = 'UTC'")
-    return con
-
-
-def locate_export(directory: Path, name: str, source: TableSource | None) -> Path | None:
-    """Find the file holding contract table `name`: the configured one, else name.{parquet,csv}."""
-    if source is not None and source.file:
-        path = directory / source.file
-        return path if path.exists() else None
-    for suffix in (".parquet", ".csv", ".csv.gz"):
-        path = directory / f"{name}{suffix}"
-        if path.exists():
-            return path
-    return None
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _reader(path: Path, source: TableSource | None) -> str:
-    if path.suffix == ".parquet" or path.is_dir():
-        target = str(path / "*.parquet") if path.is_dir() else str(path)
-        return f"read_parquet({_literal(target)})"
-    options = "header = true, all_varchar = true"
-    if source is not None and source.delimiter:
-        options += f", delim = {_literal(source.delimiter)}"
-    return f"read_csv({_literal(str(path))}, {options})"
-
-
-def _timestamp_sql(raw: str, raw_type: str, fmt: str) -> str:
-    """SQL turning a raw column into a naive UTC TIMESTAMP, NULL where it cannot be parsed."""
-    if fmt in EPOCH_FORMATS:
-        number = f"TRY_CAST({raw} AS DOUBLE)"
-        return f"make_timestamp(CAST({number} * {EPOCH_FORMATS[fmt]} AS BIGINT))"
-    if "%" in fmt:
-        return f"try_strptime(CAST({raw} AS VARCHAR), {_literal(fmt)})"
-    upper = raw_type.upper()
-    if upper.startswith("TIMESTAMP") or upper == "DATE":
-        return f"CAST({raw} AS TIMESTAMP)"
-    number = f"TRY_CAST({raw} AS DOUBLE)"
-    # Epoch numbers: magnitude tells seconds from milliseconds; below 1e8 is ambiguous
-    # (e.g. 20240115) and left unparsed so the user is told to set the format.
-    epoch = (
-        f"CASE WHEN abs({number}) >= 1e11 THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) "
-        f"WHEN abs({number}) >= 1e8 THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) END"
-    )
-    if upper in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "DECIMAL"):
-        return epoch
-    text = f"trim(CAST({raw} AS VARCHAR))"
-    if fmt == "iso":
-        return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    return (
-        f"CASE WHEN regexp_full_match({text}, '-?[0-9]+(\\.[0-9]+)?') THEN {epoch} "
-        f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END"
-    )
-
-
-NUMERIC_TYPES = (
-    "BIGINT",
-    "INTEGER",
-    "SMALLINT",
-    "TINYINT",
-    "DOUBLE",
-    "FLOAT",
-    "HUGEINT",
-    "UBIGINT",
-    "UINTEGER",
-    "USMALLINT",
-    "UTINYINT",
-    "BOOLEAN",
-)
-
-
-def _is_text(raw_type: str) -> bool:
-    return raw_type.upper() == "VARCHAR"
-
-
-def _number_sql(raw: str, raw_type: str, mark: str) -> str:
-    """SQL typing a number column: native numbers as they are, text read with decimal `mark`."""
-    upper = raw_type.upper()
-    if upper in NUMERIC_TYPES or upper.startswith("DECIMAL"):
-        return f"CAST({raw} AS DOUBLE)"  # already typed (Parquet): no text round trip
-    return text_number_sql(raw, mark)
-
-
-def _text_sql(raw: str, value_map: dict[str, str], raw_type: str = "VARCHAR") -> str:
-    value = raw if _is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
-    text = f"NULLIF(lower(trim({value})), '')"
-    if not value_map:
-        return text
-    cases = " ".join(
-        f"WHEN {_literal(k.strip().lower())} THEN {_literal(v)}" for k, v in value_map.items()
-    )
-    return f"CASE {text} {cases} ELSE {text} END"
-
-
-def _is_blank(raw: str, raw_type: str = "VARCHAR") -> str:
-    if not _is_text(raw_type):
-        return f"({raw} IS NULL)"  # only text can be blank
-    return f"({raw} IS NULL OR trim({raw}) = '')"
-
-
 @dataclass(frozen=True)
 class _Column:
     spec: ColumnSpec
@@ -202,8 +100,10 @@ class _TableCheck:
         self.con, self.name, self.path = con, name, path
         self.source = source or TableSource(file=path.name)
         self.label = path.name
-        self.is_csv = _reader(path, source).startswith("read_csv")
-        self.con.sql(f"CREATE OR REPLACE VIEW raw_{name} AS SELECT * FROM {_reader(path, source)}")
+        self.is_csv = reader_sql(path, source).startswith("read_csv")
+        self.con.sql(
+            f"CREATE OR REPLACE VIEW raw_{name} AS SELECT * FROM {reader_sql(path, source)}"
+        )
         described = self.con.sql(f"DESCRIBE raw_{name}").fetchall()
         self.raw_types = {row[0]: row[1] for row in described}
         contract = {c.name for c in TABLES[name].columns}
@@ -222,7 +122,7 @@ class _TableCheck:
             for spec in TABLES[self.name].columns
             if spec.kind == "number"
         ] + [name for name, kind in self.profile_columns if kind == "number"]
-        return [n for n in wanted if n in self.raw_types and _is_text(self.raw_types[n])]
+        return [n for n in wanted if n in self.raw_types and is_text(self.raw_types[n])]
 
     def columns(self, mark: str) -> tuple[list[_Column], list[Problem]]:
         """Map contract columns to source columns, text numbers read with decimal `mark`;
@@ -243,18 +143,18 @@ class _TableCheck:
                     )
                 columns.append(_Column(spec, None, source_name, "NULL"))
                 continue
-            raw = _quote(source_name)
+            raw = quote_name(source_name)
             raw_type = self.raw_types[source_name]
             if spec.kind == "timestamp":
                 fmt = self.source.timestamp_formats.get(spec.name, "auto")
-                parsed = _timestamp_sql(raw, raw_type, fmt)
+                parsed = timestamp_sql(raw, raw_type, fmt)
             elif spec.kind == "number":
-                parsed = _number_sql(raw, raw_type, mark)
+                parsed = number_sql(raw, raw_type, mark)
             elif spec.kind == "id":
-                text = raw if _is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
+                text = raw if is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
                 parsed = f"NULLIF(trim({text}), '')"
             else:
-                parsed = _text_sql(raw, self.source.value_maps.get(spec.name, {}), raw_type)
+                parsed = text_sql(raw, self.source.value_maps.get(spec.name, {}), raw_type)
             columns.append(_Column(spec, raw, source_name, parsed, raw_type))
         present = ", ".join(list(self.raw_types)[:12])
         for name, kind in self.profile_columns:
@@ -267,12 +167,10 @@ class _TableCheck:
                     )
                 )
                 continue
-            raw = _quote(name)
+            raw = quote_name(name)
             raw_type = self.raw_types[name]
             parsed = (
-                _number_sql(raw, raw_type, mark)
-                if kind == "number"
-                else _text_sql(raw, {}, raw_type)
+                number_sql(raw, raw_type, mark) if kind == "number" else text_sql(raw, {}, raw_type)
             )
             columns.append(
                 _Column(ColumnSpec(name, kind, required=False), raw, name, parsed, raw_type)
@@ -329,7 +227,7 @@ def _column_rules(
         hint = ""
         if spec.kind == "timestamp":
             hint = " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
-        condition = f"NOT {_is_blank(raw, col.raw_type)} AND ({parsed}) IS NULL"
+        condition = f"NOT {is_blank_sql(raw, col.raw_type)} AND ({parsed}) IS NULL"
         rules.append(_Rule(name, condition, f"unparseable {what}{hint}", shown))
     if spec.kind == "number":
         # Parquet doubles can hold NaN and infinity, and text such as 1e999 reads as
@@ -337,7 +235,7 @@ def _column_rules(
         message = "values that are not finite (NaN or infinity)"
         rules.append(_Rule(name, f"NOT isfinite({parsed})", message, shown))
     if spec.not_null:
-        rules.append(_Rule(name, _is_blank(raw, col.raw_type), "empty values", shown))
+        rules.append(_Rule(name, is_blank_sql(raw, col.raw_type), "empty values", shown))
     if spec.nonnegative:
         allowed = ""
         if check.name == "purchases":
@@ -380,7 +278,7 @@ def _table_rules(name: str, by_name: dict[str, _Column]) -> list[_Rule]:
         condition = f"{parsed('resolved_at')} < {parsed('opened_at')}"
         rules.append(rule("resolved_at", condition, "resolved before opened"))
     if name == "purchases" and present("status"):
-        known = ", ".join(_literal(s) for s in PURCHASE_STATUSES)
+        known = ", ".join(sql_literal(s) for s in PURCHASE_STATUSES)
         status = parsed("status")
         message = (
             f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
@@ -424,7 +322,7 @@ def _typed_select(name: str, columns: list[_Column], repeats: str | None = None)
                 expr = "'paid'"
             if name == "purchases" and col.spec.name == "kind":
                 expr = "'purchase'"
-        parts.append(f"{expr} AS {_quote(col.spec.name)}")
+        parts.append(f"{expr} AS {quote_name(col.spec.name)}")
     rows = f"raw_{name}"
     if repeats:
         # DISTINCT over the few candidate rows only: over a whole 50M-row table it would cost
@@ -480,7 +378,7 @@ def _mark_counts(check: _TableCheck, names: list[str]) -> dict[tuple[str, str], 
     """How many values of each text number column are evidence of a decimal comma, of a
     decimal point, or grouped whole numbers that say nothing; one pass over the export."""
     conditions = [
-        getattr(mark_evidence_sql(_quote(name)), kind) for name in names for kind in MARK_KINDS
+        getattr(mark_evidence_sql(quote_name(name)), kind) for name in names for kind in MARK_KINDS
     ]
     row = check.con.sql(
         "SELECT "
@@ -499,8 +397,8 @@ def _mark_examples(
     found: list[str] = []
     for name in names:
         if len(found) < limit:
-            condition = getattr(mark_evidence_sql(_quote(name)), kind)
-            rows = check.examples(condition, f"CAST({_quote(name)} AS VARCHAR)")
+            condition = getattr(mark_evidence_sql(quote_name(name)), kind)
+            rows = check.examples(condition, f"CAST({quote_name(name)} AS VARCHAR)")
             found += [f"{name} {r}" if len(names) > 1 else r for r in rows]
     return tuple(found[:limit])
 
@@ -606,7 +504,7 @@ def _check_table(
     typed = _typed_select(name, columns, repeats if dropped else None)
     con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS {typed}")
     raw_id = next(c for c in columns if c.spec.name == "customer_id")
-    raw_id_text = raw_id.raw if _is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
+    raw_id_text = raw_id.raw if is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
     con.sql(
         f"CREATE OR REPLACE VIEW links_{name} AS "
         f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
@@ -698,7 +596,7 @@ def _duplicate_problems(
     key = None
     if check.name == "engagement" and timed:
         key = [parsed["customer_id"], parsed["timestamp"], parsed["event_type"]]
-    every = [_quote(c) for c in check.raw_types]
+    every = [quote_name(c) for c in check.raw_types]
     stamp = parsed[_main_timestamp(check.name)]
     found = find_duplicates(check.con, f"raw_{check.name}", every, stamp, key)
     tolerance = source.duplicate_share(check.name)
@@ -895,75 +793,28 @@ def monthly_churn(
     return [(m, a, c, c / a if a else 0.0) for m, a, c in rows if a]
 
 
-# Bump when the typed copy of the same exports changes (a new parsing or checking rule), so a
-# copy written by an earlier version is not reused. 2: decimal marks, duplicate rows left out.
-TYPED_FORMAT = 2
+def _write_part(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> Any:
+    """A writer of one checked table's typed Parquet (orphan rows left out) for the cache."""
 
-
-def content_digest(path: Path) -> str:
-    """sha256 of an export's bytes; for a directory of Parquet parts, of every file in it."""
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for file in files:
-        with file.open("rb") as handle:
-            digest.update(file.name.encode() + hashlib.file_digest(handle, "sha256").digest())
-    return digest.hexdigest()
-
-
-def export_fingerprint(source: ExportSource, as_of: dt.date | None) -> str:
-    """A key that changes when any export's content or its mapping changes.
-
-    Content, not size and modification time: an export rewritten in place with the same size
-    and time (a copy keeping times, a clock reset) must not be served from the old copy.
-    Hashing cost, measured on the 1M-customer synthetic exports (563 MB of Parquet): 0.4 s
-    with sha256 (1.4 GB/s here; blake2b 0.7 s), against about 20 s to check and copy them.
-    """
-    directory = Path(source.directory)
-    parts = [f"typed format {TYPED_FORMAT}", repr(source), str(as_of)]
-    for name in TABLES:
-        path = locate_export(directory, name, source.tables.get(name))
-        if path is not None:
-            parts.append(f"{name}:{path.name}:{content_digest(path)}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def write_typed(
-    con: duckdb.DuckDBPyConnection, report: ValidationReport, out_dir: Path
-) -> dict[str, Path]:
-    """Write each checked table as typed Parquet (orphan rows left out); returns the paths."""
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name, summary in report.tables.items():
+    def write(name: str, path: Path) -> None:
         query = f"SELECT * FROM typed_{name}"
-        if summary.orphans:
+        if report.tables[name].orphans:
             query += " t SEMI JOIN typed_customers c ON t.customer_id = c.customer_id"
-        con.sql(
-            f"COPY ({query}) TO {_literal(str(tmp / (name + '.parquet')))} "
-            "(FORMAT parquet, COMPRESSION zstd)"
-        )
-    (tmp / "report.json").write_text(
-        json.dumps(
-            {
-                n: {
-                    "file": s.file,
-                    "rows": s.rows,
-                    "orphans": s.orphans,
-                    "duplicates": s.duplicates,
-                }
-                for n, s in report.tables.items()
-            }
-        )
-    )
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.replace(tmp, out_dir)
-    return {name: out_dir / f"{name}.parquet" for name in report.tables}
+        try:
+            con.sql(
+                f"COPY ({query}) TO {sql_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)"
+            )
+        except duckdb.IOException as error:
+            raise OSError(str(error).splitlines()[0]) from None
+
+    return write
 
 
 def ingest_exports(
     source: ExportSource, cache_dir: Path, as_of: dt.date | None
 ) -> tuple[dict[str, Path], ValidationReport]:
-    """Validate the exports and return typed Parquet copies, reusing an earlier copy if unchanged.
+    """Validate the exports and return typed Parquet copies, reusing an earlier copy while the
+    exports' content is unchanged and the copy intact (features/cache.py).
 
     Raises ExportError when a fatal problem is found.
     """
@@ -971,9 +822,12 @@ def ingest_exports(
     con = connect()
     report = check_exports(con, source, as_of)
     report.raise_if_fatal()
-    paths = {n: out_dir / f"{n}.parquet" for n in report.tables}
-    # Reused only when whole: the folder is swapped in complete, but a part deleted since
-    # (by hand, a disk clean-up) would otherwise be handed on as a path to nothing.
-    if (out_dir / "report.json").exists() and all(p.exists() for p in paths.values()):
+    names = list(report.tables)
+    paths = intact_copy(out_dir, names)
+    if paths is not None:
         return paths, report
-    return write_typed(con, report, out_dir), report
+    summary = {
+        n: {"file": s.file, "rows": s.rows, "orphans": s.orphans, "duplicates": s.duplicates}
+        for n, s in report.tables.items()
+    }
+    return write_copy(out_dir, names, _write_part(con, report), summary), report

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from features.ingest import check_exports, connect, export_fingerprint, ingest_exports
+from features.cache import export_fingerprint
+from features.ingest import check_exports, connect, ingest_exports
 from pipeline.cli import main
 from pipeline.config import load_config
 
@@ -282,7 +283,15 @@ def test_optional_parquet_table_with_no_rows_is_left_out(export_dir):
     ]
 
 
-@pytest.mark.parametrize("table", ["customers", "engagement", "purchases"])
+def test_engagement_with_no_rows_is_left_out_with_a_warning(export_dir, capsys):
+    """Usage is optional (purchases-only shops): a header-only export is said, not hidden."""
+    _header_only(export_dir, "engagement")
+    code, _, err = _run(export_dir, capsys)
+    assert code == 0
+    assert "warning: engagement.csv: no rows; the engagement features are left out" in err
+
+
+@pytest.mark.parametrize("table", ["customers", "purchases"])
 def test_required_table_with_no_rows_is_fatal(export_dir, capsys, table):
     _header_only(export_dir, table)
     code, _, err = _run(export_dir, capsys)

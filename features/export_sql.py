@@ -1,0 +1,124 @@
+"""SQL for reading exports: locating a table's file, the reader for its format, and the
+expressions that type raw columns (timestamps in any configured format, numbers with a decimal
+mark, categorical text with value maps). Pure text builders; DuckDB runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from features.contract import TableSource
+from features.numbers import text_number_sql
+
+EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """Open an in-process DuckDB connection with UTC as the session time zone."""
+    con = duckdb.connect()
+    con.sql("SET TimeZone = 'UTC'")
+    return con
+
+
+def locate_export(directory: Path, name: str, source: TableSource | None) -> Path | None:
+    """Find the file holding contract table `name`: the configured one, else name.{parquet,csv}."""
+    if source is not None and source.file:
+        path = directory / source.file
+        return path if path.exists() else None
+    for suffix in (".parquet", ".csv", ".csv.gz"):
+        path = directory / f"{name}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def reader_sql(path: Path, source: TableSource | None) -> str:
+    if path.suffix == ".parquet" or path.is_dir():
+        target = str(path / "*.parquet") if path.is_dir() else str(path)
+        return f"read_parquet({sql_literal(target)})"
+    options = "header = true, all_varchar = true"
+    if source is not None and source.delimiter:
+        options += f", delim = {sql_literal(source.delimiter)}"
+    return f"read_csv({sql_literal(str(path))}, {options})"
+
+
+def timestamp_sql(raw: str, raw_type: str, fmt: str) -> str:
+    """SQL turning a raw column into a naive UTC TIMESTAMP, NULL where it cannot be parsed."""
+    if fmt in EPOCH_FORMATS:
+        number = f"TRY_CAST({raw} AS DOUBLE)"
+        return f"make_timestamp(CAST({number} * {EPOCH_FORMATS[fmt]} AS BIGINT))"
+    if "%" in fmt:
+        return f"try_strptime(CAST({raw} AS VARCHAR), {sql_literal(fmt)})"
+    upper = raw_type.upper()
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return f"CAST({raw} AS TIMESTAMP)"
+    number = f"TRY_CAST({raw} AS DOUBLE)"
+    # Epoch numbers: magnitude tells seconds from milliseconds; below 1e8 is ambiguous
+    # (e.g. 20240115) and left unparsed so the user is told to set the format.
+    epoch = (
+        f"CASE WHEN abs({number}) >= 1e11 THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) "
+        f"WHEN abs({number}) >= 1e8 THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) END"
+    )
+    if upper in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "DECIMAL"):
+        return epoch
+    text = f"trim(CAST({raw} AS VARCHAR))"
+    if fmt == "iso":
+        return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return (
+        f"CASE WHEN regexp_full_match({text}, '-?[0-9]+(\\.[0-9]+)?') THEN {epoch} "
+        f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+    )
+
+
+NUMERIC_TYPES = (
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "DOUBLE",
+    "FLOAT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+    "BOOLEAN",
+)
+
+
+def is_text(raw_type: str) -> bool:
+    return raw_type.upper() == "VARCHAR"
+
+
+def number_sql(raw: str, raw_type: str, mark: str) -> str:
+    """SQL typing a number column: native numbers as they are, text read with decimal `mark`."""
+    upper = raw_type.upper()
+    if upper in NUMERIC_TYPES or upper.startswith("DECIMAL"):
+        return f"CAST({raw} AS DOUBLE)"  # already typed (Parquet): no text round trip
+    return text_number_sql(raw, mark)
+
+
+def text_sql(raw: str, value_map: dict[str, str], raw_type: str = "VARCHAR") -> str:
+    value = raw if is_text(raw_type) else f"CAST({raw} AS VARCHAR)"
+    text = f"NULLIF(lower(trim({value})), '')"
+    if not value_map:
+        return text
+    cases = " ".join(
+        f"WHEN {sql_literal(k.strip().lower())} THEN {sql_literal(v)}" for k, v in value_map.items()
+    )
+    return f"CASE {text} {cases} ELSE {text} END"
+
+
+def is_blank_sql(raw: str, raw_type: str = "VARCHAR") -> str:
+    if not is_text(raw_type):
+        return f"({raw} IS NULL)"  # only text can be blank
+    return f"({raw} IS NULL OR trim({raw}) = '')"
