@@ -86,7 +86,9 @@ def rank_customers(
 ) -> pd.DataFrame:
     """One row per customer, highest probability first, with everything the team acts on
     (columns in COLUMNS, then the profile columns). Probabilities are rounded to 4 decimals
-    and money to 2 after ranking, so the order is the exact one."""
+    first, so tiers, the contact floor and the order follow the value the list shows; money is
+    rounded to 2 decimals after ranking."""
+    probability = np.round(np.asarray(probability, dtype=float), 4)
     frame = features.reset_index(drop=True)
     value = monthly_value(frame)
     at_risk = probability * value.to_numpy() * settings.horizon_days / 30.0
@@ -113,7 +115,7 @@ def rank_customers(
     ).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out = mark_contacts(out, settings)
-    return out.round({"churn_probability": 4, "monthly_revenue": 2, "revenue_at_risk": 2})
+    return out.round({"monthly_revenue": 2, "revenue_at_risk": 2})
 
 
 def mark_contacts(ranked: pd.DataFrame, settings: ListSettings) -> pd.DataFrame:

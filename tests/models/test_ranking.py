@@ -138,7 +138,7 @@ def test_contact_set_never_reaches_below_the_floor_and_says_who_is_left_out():
     assert not mark_contacts(ranked, ListSettings(capacity=0))["contact_first"].any()
 
 
-def test_numbers_are_rounded_for_reading_after_the_ranking():
+def test_numbers_are_rounded_for_reading_and_tiers_follow_the_shown_probability():
     features = pd.DataFrame({"customer_id": ["x", "y"], "monthly_revenue": [21.600000000000005, 3]})
     ranked = rank_customers(
         features,
@@ -149,10 +149,21 @@ def test_numbers_are_rounded_for_reading_after_the_ranking():
         settings=ListSettings(),
         profile_columns=[],
     )
-    assert list(ranked["customer_id"]) == ["x", "y"]  # ordered on the exact probabilities
+    assert list(ranked["customer_id"]) == ["x", "y"]  # a tie when shown: more revenue first
     assert list(ranked["churn_probability"]) == [0.1235, 0.1235]
     assert ranked.loc[0, "monthly_revenue"] == 21.6
-    assert ranked.loc[0, "revenue_at_risk"] == round(0.12346 * 21.6, 2)
+    assert ranked.loc[0, "revenue_at_risk"] == round(0.1235 * 21.6, 2)
+    # a probability shown as 0.3000 is in the tier 0.3 starts, never "0.3 but medium"
+    edge = rank_customers(
+        features,
+        np.array([0.29996, 0.09996]),
+        pd.DataFrame({"monthly_revenue": [0.0, 0.0]}),
+        reasons=ReasonSettings({}),
+        plays=PLAYS,
+        settings=ListSettings(high_threshold=0.3, medium_threshold=0.1),
+        profile_columns=[],
+    )
+    assert list(edge["risk_tier"]) == ["high", "medium"]
 
 
 def test_tiers_at_the_thresholds():
