@@ -197,6 +197,20 @@ def known_topics(profile: ProfileColumns, features: FeatureSettings) -> list[str
     return sorted(set(reason_topics(spec).values()))
 
 
+def _topic_mistakes(by_topic: dict[str, Any], topics: list[str]) -> list[str]:
+    """What is wrong in [plays.by_topic]: topics reasons cannot have, plays that are not text."""
+    mistakes = []
+    for topic, play in by_topic.items():
+        if topic not in topics:
+            mistakes.append(
+                f"by_topic {topic!r} is not a reason topic{did_you_mean(topic, topics)}; "
+                f"topics: {', '.join(topics)}"
+            )
+        elif not isinstance(play, str):
+            mistakes.append(f"by_topic {topic!r} must name a play (text)")
+    return mistakes
+
+
 def _plays(
     path: Path,
     raw: Any,
@@ -220,15 +234,7 @@ def _plays(
     if not isinstance(by_topic, dict):
         mistakes.append('by_topic must be a table of topic = "play"')
         by_topic = {}
-    topics = known_topics(profile, features)
-    for topic, play in by_topic.items():
-        if topic not in topics:
-            mistakes.append(
-                f"by_topic {topic!r} is not a reason topic{did_you_mean(topic, topics)}; "
-                f"topics: {', '.join(topics)}"
-            )
-        elif not isinstance(play, str):
-            mistakes.append(f"by_topic {topic!r} must name a play (text)")
+    mistakes += _topic_mistakes(by_topic, known_topics(profile, features))
     if mistakes:
         problems += [
             Problem(str(path), f"[plays] {m}".replace("[plays] by_topic ", "[plays.by_topic] "))

@@ -162,21 +162,14 @@ def _outside(directory: Path, file: str) -> bool:
     return os.path.commonpath([folder, target]) != folder
 
 
-def read_exports(
-    path: Path, raw: dict[str, Any], data_dir: str | None, problems: list[Problem]
-) -> tuple[ExportSource, DataSettings, Path]:
-    """The export source, the [data] settings and the cache folder, from the whole TOML
-    document; `data_dir` (the command line's) replaces [data] dir and is read from the
-    working folder, a configured one from the configuration's folder."""
-    base = path.resolve().parent
-    data = read_data(path, raw.get("data", {}), problems)
-    directory = Path(data_dir or data.dir)
-    if not directory.is_absolute():
-        directory = (Path.cwd() if data_dir else base) / directory
-    tables_raw = raw.get("tables", {})
+def _tables(
+    path: Path, tables_raw: Any, directory: Path, data: DataSettings, problems: list[Problem]
+) -> dict[str, TableSource]:
+    """Each [tables.<name>] section checked, its file kept inside the data folder unless
+    [data] allow_outside."""
     if not isinstance(tables_raw, dict):
         problems.append(Problem(str(path), "[tables] must hold [tables.<name>] sections"))
-        tables_raw = {}
+        return {}
     tables: dict[str, TableSource] = {}
     for name, table_raw in tables_raw.items():
         if name not in TABLES:
@@ -200,8 +193,24 @@ def read_exports(
                 )
             )
         tables[name] = source
-    profile_raw = tables_raw.get("customers", {})
-    profile_raw = profile_raw.get("profile", {}) if isinstance(profile_raw, dict) else {}
+    return tables
+
+
+def read_exports(
+    path: Path, raw: dict[str, Any], data_dir: str | None, problems: list[Problem]
+) -> tuple[ExportSource, DataSettings, Path]:
+    """The export source, the [data] settings and the cache folder, from the whole TOML
+    document; `data_dir` (the command line's) replaces [data] dir and is read from the
+    working folder, a configured one from the configuration's folder."""
+    base = path.resolve().parent
+    data = read_data(path, raw.get("data", {}), problems)
+    directory = Path(data_dir or data.dir)
+    if not directory.is_absolute():
+        directory = (Path.cwd() if data_dir else base) / directory
+    tables_raw = raw.get("tables", {})
+    tables = _tables(path, tables_raw, directory, data, problems)
+    customers = tables_raw.get("customers", {}) if isinstance(tables_raw, dict) else {}
+    profile_raw = customers.get("profile", {}) if isinstance(customers, dict) else {}
     profile = read_profile(path, profile_raw, problems)
     cache = Path(data.cache_dir)
     if not cache.is_absolute():
