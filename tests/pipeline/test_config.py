@@ -235,3 +235,15 @@ def test_a_file_outside_the_data_folder_is_read_only_when_allowed(tmp_path):
     assert config.exports.tables["purchases"].file == "../p.csv"
     inside = _load(tmp_path, '[tables.purchases]\nfile = "exports/../p.csv"\n')
     assert inside.exports.tables["purchases"].file == "exports/../p.csv"
+
+
+def test_cross_key_rules_are_reported_beside_other_mistakes_in_the_section(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        _load(
+            tmp_path,
+            "[scoring]\nhigh_threshold = 0.05\nmedium_threshold = 0.3\n"
+            'capacity_rank_by = "value"\n',
+        )
+    lines = [p.line() for p in error.value.problems]
+    assert len(lines) == 2, lines
+    assert any("medium_threshold 0.3 must be below high_threshold 0.05" in line for line in lines)
