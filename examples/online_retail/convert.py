@@ -4,8 +4,9 @@ Reads the two Parquet copies of the UCI data (Online Retail II, 2009-12 to 2010-
 Retail, 2010-12 to 2011-12), keeps the lines with a customer id, and writes:
 
 - `customers.parquet`: one row per customer: `customer_id`, `signup_at` (the first invoice in
-  the data, a refund included: the shop's history before 2009-12-01 is not in it), `country` (the country of the
-  customer's first invoice). No cancellation date: churn here is inactivity.
+  the data, a refund included: the shop's history before 2009-12-01 is not in it), `country`
+  (the country of the customer's first invoice). No cancellation date: churn here is
+  inactivity.
 - `purchases.parquet`: one row per invoice: `customer_id`, `timestamp`, `amount` (the sum of
   quantity x unit price over its lines, in GBP), `status` ("paid"; "refunded" for a
   cancellation invoice, whose number starts with "C", with the amount refunded), `kind`
