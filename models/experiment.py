@@ -12,7 +12,7 @@ from models.baselines import fit_health_calibration, fit_logistic, health_risk, 
 from models.evaluate import evaluate_scores, paired_auc_difference
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
-from models.subsample import Subsample, subsample_negatives
+from models.subsample import Subsample, subsample_negatives, subsampled_params
 from models.trainer import OnProgress, TrainedModel, train_churn_model
 from models.tuning import search_params
 from models.verdict import Versus, versus_logistic
@@ -79,7 +79,7 @@ def run_experiment(
         LABEL,
         seed,
         calibration,
-        params,
+        subsampled_params(params, negative_rate),
         progress=progress,
         search=tried,
         weight=weight,
@@ -144,7 +144,15 @@ def run_backtest(
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
         kept, weight, _ = subsample_negatives(train, LABEL, negative_rate, seed=seed)
         model = train_churn_model(
-            kept, valid, layout, LABEL, seed, calibration, params, progress=progress, weight=weight
+            kept,
+            valid,
+            layout,
+            LABEL,
+            seed,
+            calibration,
+            subsampled_params(params, negative_rate),
+            progress=progress,
+            weight=weight,
         )
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))

@@ -11,9 +11,12 @@ calibration) and the out-of-time test are never subsampled.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from models.trainer import DEFAULT_PARAMS
 
 BYTES_PER_VALUE = 4  # the training matrix is float32 (models/matrix.py, FeatureLayout.numeric)
 MIN_RATE = 0.01
@@ -62,6 +65,17 @@ class Subsample:
             f"{self.churners:,} churners, retained customer-months at rate {self.rate:.3g}, "
             f"weighted {1 / self.rate:.3g}) to fit the memory budget"
         )
+
+
+def subsampled_params(params: dict[str, Any] | None, rate: float) -> dict[str, Any] | None:
+    """LightGBM settings for rows subsampled at `rate`: `params` (the defaults when None)
+    without bagging below 1, unchanged otherwise. The subsample is already a random draw of
+    the retained rows; bagging on top drops a fifth of the churners every round. On the 100k
+    synthetic set at rate 0.3 (bench/results/subsample.json), bagging cost 0.004-0.005 test
+    ROC AUC over 3 seeds; without it the subsample matched the full data with bagging."""
+    if rate >= 1.0:
+        return params
+    return {**(params or DEFAULT_PARAMS), "bagging_fraction": 1.0, "bagging_freq": 0}
 
 
 def subsample_negatives(

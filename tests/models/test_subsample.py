@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from models.matrix import FeatureLayout
-from models.subsample import MIN_RATE, matrix_bytes, negative_rate, subsample_negatives
+from models.subsample import (
+    MIN_RATE,
+    matrix_bytes,
+    negative_rate,
+    subsample_negatives,
+    subsampled_params,
+)
 from models.trainer import DEFAULT_PARAMS, fit_booster, train_churn_model
 
 LAYOUT = FeatureLayout(("signal", "noise", "plan"), {"plan": ("basic", "pro")})
@@ -108,3 +114,12 @@ def test_the_float32_matrix_is_read_without_a_copy_and_frames_predict_alike(part
     # Fitted on codes, the booster still maps a frame's plan names to the training levels.
     assert booster.pandas_categorical == [["basic", "pro"]]
     assert np.allclose(booster.predict(LAYOUT.matrix(test)), booster.predict(matrix))
+
+
+def test_a_subsample_trains_without_bagging_and_the_whole_data_as_configured():
+    assert subsampled_params(FAST, 1.0) is FAST and subsampled_params(None, 1.0) is None
+    thinned = subsampled_params(None, 0.3)
+    assert thinned["bagging_fraction"] == 1.0 and thinned["bagging_freq"] == 0
+    assert {k: v for k, v in thinned.items() if not k.startswith("bagging")} == {
+        k: v for k, v in DEFAULT_PARAMS.items() if not k.startswith("bagging")
+    }
