@@ -53,10 +53,11 @@ ui: $(STAMP)
 	@$(BIN)/churn ui --config $(CONFIG)
 
 bench: $(STAMP)
-	@echo "bench: feature, scoring and report benchmarks (results in bench/results/)"
+	@echo "bench: feature, scoring, report and subsampled-training benchmarks (results in bench/results/)"
 	@$(BIN)/python -m bench.features_bench
 	@$(BIN)/python -m bench.score_bench
 	@$(BIN)/python -m bench.report_bench
+	@$(BIN)/python -m bench.subsample_bench
 
 # Leaves mlruns/ (experiments, registry) and outputs/ (at-risk lists) alone.
 clean:

@@ -12,6 +12,7 @@ from models.baselines import fit_health_calibration, fit_logistic, health_risk, 
 from models.evaluate import evaluate_scores, paired_auc_difference
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
+from models.subsample import Subsample, subsample_negatives, subsampled_params
 from models.trainer import OnProgress, TrainedModel, train_churn_model
 from models.tuning import search_params
 from models.verdict import Versus, versus_logistic
@@ -32,6 +33,8 @@ class ExperimentResult:
     contributions: pd.DataFrame
     gaps: dict[str, dict[str, float]]
     """Per other scorer: the model's ROC AUC minus its own, with a paired bootstrap interval."""
+    sample: Subsample | None = None
+    """How the training rows were thinned to fit the memory budget (models/subsample.py)."""
 
     def versus_logistic(self) -> Versus:
         """Whether LightGBM beats logistic regression here, on the test and the backtest."""
@@ -53,19 +56,33 @@ def run_experiment(
     selection: list[TimeSplit] | None = None,
     calibration: str = "sigmoid",
     progress: OnProgress | None = None,
+    negative_rate: float = 1.0,
 ) -> ExperimentResult:
     """Train on the split's train cutoffs, validate/calibrate on its valid cutoffs, and score
     the model and baselines on its test cutoffs. With `search_seconds`, the LightGBM settings
     are first chosen by their backtest on the `selection` folds (which end before the test).
-    `progress` hears of boosting rounds, search time and backtest folds."""
+    `progress` hears of boosting rounds, search time and backtest folds. Below 1,
+    `negative_rate` keeps that share of the retained training rows (weighted back, every
+    churner kept) for LightGBM and the backtest folds; validation and test rows stay whole."""
     train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
+    # The logistic baseline keeps the whole training rows: it caps its own rows.
+    kept, weight, sample = subsample_negatives(train, LABEL, negative_rate, seed=seed)
     params, tried = None, []
     if search_seconds > 0 and selection:
         params, tried = search_params(
             frame, selection, layout, seconds=search_seconds, seed=seed, progress=progress
         )
     model = train_churn_model(
-        train, valid, layout, LABEL, seed, calibration, params, progress=progress, search=tried
+        kept,
+        valid,
+        layout,
+        LABEL,
+        seed,
+        calibration,
+        subsampled_params(params, negative_rate),
+        progress=progress,
+        search=tried,
+        weight=weight,
     )
     logistic = fit_logistic(train, layout, LABEL)
     health = fit_health_calibration(valid, LABEL)
@@ -99,9 +116,11 @@ def run_experiment(
             params=model.params,
             calibration=calibration,
             progress=progress,
+            negative_rate=negative_rate,
         ),
         contributions=pd.DataFrame(contributions, columns=list(layout.features), index=test.index),
         gaps=gaps,
+        sample=sample,
     )
 
 
@@ -114,15 +133,26 @@ def run_backtest(
     params: dict | None = None,
     calibration: str = "sigmoid",
     progress: OnProgress | None = None,
+    negative_rate: float = 1.0,
 ) -> pd.DataFrame:
-    """Re-fit on expanding windows and score each next cutoff: is quality stable over time?"""
+    """Re-fit on expanding windows and score each next cutoff: is quality stable over time?
+    Each fold's training rows are subsampled at `negative_rate` as the model's were."""
     rows = []
     for fold, split in enumerate(splits):
         if progress is not None:
             progress("backtest fold", fold + 1, len(splits))
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
+        kept, weight, _ = subsample_negatives(train, LABEL, negative_rate, seed=seed)
         model = train_churn_model(
-            train, valid, layout, LABEL, seed, calibration, params, progress=progress
+            kept,
+            valid,
+            layout,
+            LABEL,
+            seed,
+            calibration,
+            subsampled_params(params, negative_rate),
+            progress=progress,
+            weight=weight,
         )
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))

@@ -40,6 +40,11 @@ class TrainingSettings:
     search_seconds: float = 0.0
     calibration: str = "sigmoid"
     truth_file: str = ""
+    memory_gb: float | None = None
+    """Budget for the training matrix; None: a share of the machine's memory, read when
+    training starts (pipeline/train.py, memory_budget_gb)."""
+    negative_rate: float | None = None
+    """Share of retained customer-months kept for training; None: chosen from the budget."""
 
     CHECKS: ClassVar[dict] = {
         "cutoffs": Whole(3, 600),
@@ -51,6 +56,8 @@ class TrainingSettings:
         "search_seconds": Number(0, 86_400),
         "calibration": OneOf(("sigmoid", "isotonic")),
         "truth_file": Text(),
+        "memory_gb": Optional(Number(0, 100_000, open_low=True)),
+        "negative_rate": Optional(Number(0, 1, open_low=True)),
     }
 
     def cross_check(self) -> list[str]:

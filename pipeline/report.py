@@ -14,6 +14,7 @@ from features.errors import Problem
 from features.ingest import ValidationReport
 from models import plots
 from models.experiment import LABEL, ExperimentResult
+from models.subsample import Subsample
 from models.verdict import Versus
 from pipeline.descriptions import SCORER_NAMES
 
@@ -83,6 +84,7 @@ def print_training_summary(
     gaps: dict[str, dict[str, float]] | None = None,
     backtest: pd.DataFrame | None = None,
     versus: Versus | None = None,
+    sample: Subsample | None = None,
     brief: bool = False,
 ) -> None:
     """The short table `make train` ends with: quality, how sure the gaps to the baselines
@@ -101,6 +103,8 @@ def print_training_summary(
         f"(train {len(split.train)}, valid {len(split.valid)}, "
         f"test {', '.join(f'{c:%Y-%m-%d}' for c in split.test)})"
     )
+    if sample is not None:
+        print(sample.line())
     print("out-of-time test:")
     print("\n".join(comparison_lines(comparison)))
     if gaps:

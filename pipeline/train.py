@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,11 @@ from models.split import (
     monthly_cutoffs,
     split_cutoffs,
 )
+from models.subsample import matrix_bytes, negative_rate
 from models.trainer import OnProgress
 from models.tuning import selection_splits
 from pipeline import descriptions, report, tracking
-from pipeline.config import Config
+from pipeline.config import Config, TrainingSettings
 from pipeline.datasets import attach_truth, data_span, labelled_features, today
 from pipeline.progress import Progress
 from pipeline.timing import Timer
@@ -179,6 +181,7 @@ def run_training(
         gaps=result.gaps,
         backtest=result.backtest,
         versus=result.versus_logistic(),
+        sample=result.sample,
         brief=timer.progress.quiet,
     )
     return 0
@@ -225,10 +228,50 @@ def training_data(config: Config, tables: dict) -> TrainingData:
     return data
 
 
+MEMORY_SHARE = 0.25
+"""Default training-matrix budget as a share of the machine's memory. It bounds the float32
+matrix alone: the labelled feature rows (a float64 frame of every cutoff) and LightGBM's bins
+are held beside it, so most of the memory is left to them (100k customers x 9 cutoffs: a
+222 MB matrix, 4.8 GB peak for the whole `churn train`)."""
+
+
+def machine_memory_gb() -> float:
+    """The machine's physical memory in GB, read when asked (not at import)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+
+
+def memory_budget_gb(settings: TrainingSettings) -> float:
+    """`[training] memory_gb`, or MEMORY_SHARE of this machine's memory when not set."""
+    return (
+        settings.memory_gb
+        if settings.memory_gb is not None
+        else (MEMORY_SHARE * machine_memory_gb())
+    )
+
+
+def training_negative_rate(settings: TrainingSettings, data: TrainingData) -> float:
+    """The share of retained training rows to keep: `[training] negative_rate` when set, else
+    1.0 when the float32 training matrix fits the memory budget, else the share that fits."""
+    if settings.negative_rate is not None:
+        return settings.negative_rate
+    train = data.rows("train")
+    rows, churners, features = len(train), int(train[LABEL].sum()), len(data.layout.features)
+    budget = memory_budget_gb(settings)
+    rate = negative_rate(rows, churners, features, budget)
+    log.info(
+        "training matrix %.2f GB for a %.2f GB budget: retained rows kept at rate %.3g",
+        matrix_bytes(rows, features) / 1024**3,
+        budget,
+        rate,
+    )
+    return rate
+
+
 def fit_and_evaluate(
     config: Config, data: TrainingData, *, progress: OnProgress | None = None
 ) -> ExperimentResult:
     """LightGBM and the baselines on the split, evaluated out of time, with the backtest;
+    the retained training rows subsampled when the matrix would exceed the memory budget;
     `progress` hears of boosting rounds, search time and folds."""
     label_days = config.churn.lead_days + config.churn.horizon_days
     folds = config.training.backtest_folds
@@ -242,6 +285,7 @@ def fit_and_evaluate(
         selection=selection_splits(data.split, label_days, max(folds, SEARCH_FOLDS)),
         calibration=config.training.calibration,
         progress=progress,
+        negative_rate=training_negative_rate(config.training, data),
     )
 
 
@@ -290,9 +334,22 @@ def _log_run_facts(config: Config, data: TrainingData, result: ExperimentResult)
             },
             "features.count": len(data.layout.features),
             **{f"rows.{part}": len(data.rows(part)) for part in ("train", "valid", "test")},
+            **_sample_params(config, result),
         }
     )
     tracking.log_text(Path(config.path).read_text(), "config/churn.toml")
+
+
+def _sample_params(config: Config, result: ExperimentResult) -> dict:
+    """The memory budget, the rate retained training rows were kept at, and the rows kept."""
+    sample = result.sample
+    if sample is None:
+        return {}
+    return {
+        "training.memory_gb_used": round(memory_budget_gb(config.training), 2),
+        "training.negative_rate_used": sample.rate,
+        "rows.train_kept": sample.kept,
+    }
 
 
 def _log_evaluation(config: Config, data: TrainingData, result: ExperimentResult) -> None:

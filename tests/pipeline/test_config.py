@@ -43,6 +43,10 @@ def _load(tmp_path: Path, text: str):
         ("[features]\ntop_event_types = -3\n", "top_event_types = -3: must be a whole number"),
         ("[training]\ncutoffs = 0\n", "cutoffs = 0: must be a whole number from 3 to 600"),
         ("[training]\ntest_cutoffs = 0\n", "test_cutoffs = 0: must be a whole number from 1"),
+        ("[training]\nmemory_gb = 0\n", "memory_gb = 0: must be a number in (0, 100000]"),
+        ('[training]\nmemory_gb = "8G"\n', "memory_gb = '8G': must be a number"),
+        ("[training]\nnegative_rate = 0\n", "negative_rate = 0: must be a number in (0, 1]"),
+        ("[training]\nnegative_rate = 1.5\n", "negative_rate = 1.5: must be a number in (0, 1]"),
         (
             "[training]\ncutoffs = 4\ntest_cutoffs = 3\nvalid_cutoffs = 2\n",
             "cutoffs = 4: must be at least test_cutoffs + valid_cutoffs + 1 = 6",
@@ -83,6 +87,26 @@ def test_a_negative_capacity_on_the_command_line_is_refused(capsys):
         main(["score", "--capacity", "-5"])
     assert stop.value.code == 2
     assert "must be 0 or more, not -5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[training]\nmemory_gb = -1\n", "[training] memory_gb = -1: must be a number in (0,"),
+        ("[training]\nnegative_rate = 0\n", "[training] negative_rate = 0: must be a number in"),
+    ],
+)
+def test_a_bad_memory_budget_or_rate_exits_2_with_one_line(tmp_path, capsys, toml, message):
+    (tmp_path / "churn.toml").write_text(toml)
+    assert main(["train", "--config", str(tmp_path / "churn.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_memory_budget_and_rate_default_to_automatic_and_read_a_number(tmp_path):
+    assert load_config(ROOT / "churn.toml").training.memory_gb is None
+    training = _load(tmp_path, "[training]\nmemory_gb = 2\nnegative_rate = 0.25\n").training
+    assert (training.memory_gb, training.negative_rate) == (2.0, 0.25)
 
 
 def test_plays_table_adds_to_and_replaces_the_defaults(tmp_path):

@@ -81,3 +81,48 @@ def test_untrainable_data_is_refused_before_training(
     ]
     assert len(problems) == 1
     assert not (tmp_path / "mlruns").exists()  # refused before any run was logged
+
+
+def _training_data(rows: int, churners: int, features: int):
+    from models.matrix import FeatureLayout
+    from models.split import TimeSplit
+    from pipeline.train import TrainingData
+
+    cutoff = pd.Timestamp("2025-01-01")
+    frame = pd.DataFrame({"cutoff": cutoff, "churned": [1] * churners + [0] * (rows - churners)})
+    split = TimeSplit((cutoff,), (pd.Timestamp("2025-02-01"),), (pd.Timestamp("2025-03-01"),))
+    layout = FeatureLayout(tuple(f"f{i}" for i in range(features)), {})
+    return TrainingData(None, frame, split, layout, cutoff, cutoff)
+
+
+def test_the_rate_is_all_rows_within_the_budget_and_what_fits_beyond_it():
+    from pipeline.config import TrainingSettings
+    from pipeline.train import machine_memory_gb, memory_budget_gb, training_negative_rate
+
+    data = _training_data(100_000, 5_000, 100)  # 40 MB of float32
+    assert training_negative_rate(TrainingSettings(memory_gb=1.0), data) == 1.0
+    rate = training_negative_rate(TrainingSettings(memory_gb=0.02), data)  # 21.5 MB
+    assert 0 < rate < 1
+    assert (5_000 + rate * 95_000) * 100 * 4 == pytest.approx(0.02 * 1024**3)
+    assert training_negative_rate(TrainingSettings(memory_gb=0.02, negative_rate=0.7), data) == 0.7
+    assert memory_budget_gb(TrainingSettings()) == pytest.approx(0.25 * machine_memory_gb())
+    assert 0.1 < machine_memory_gb() < 100_000
+
+
+def test_a_subsampled_training_says_so_and_logs_the_rate_and_rows_kept(tmp_path, capsys):
+    config = _project(tmp_path, 900, 15)
+    config.write_text(config.read_text() + "negative_rate = 0.5\n")
+    capsys.readouterr()
+    assert main(["train", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "retained customer-months at rate 0.5, weighted 2" in out, out
+    from pipeline import tracking
+    from pipeline.config import load_config
+
+    tracking.open_store(load_config(config).tracking)
+    run = tracking.mlflow.search_runs(experiment_names=["churn"], output_format="list")[0]
+    params = run.data.params
+    assert params["training.negative_rate_used"] == "0.5"
+    assert int(params["rows.train_kept"]) < int(params["rows.train"])
+    kept = int(out.split("training rows: ")[1].split(" of ")[0].replace(",", ""))
+    assert kept == int(params["rows.train_kept"])
