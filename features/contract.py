@@ -23,6 +23,7 @@ class ColumnSpec:
     value_range: tuple[float, float] | None = None
     not_null: bool = False
     outliers: bool = False  # warn about values far beyond the column's own distribution
+    absent: str | None = None  # the value every row takes when the export leaves the column out
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class TableSpec:
     name: str
     columns: tuple[ColumnSpec, ...]
     required: bool = True
+    timeline: str = "timestamp"  # the main time column: spans, staleness, duplicates
 
     def column(self, name: str) -> ColumnSpec:
         """Return the contract column called `name`."""
@@ -48,6 +50,7 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("signup_at", "timestamp", not_null=True),
             ColumnSpec("churned_at", "timestamp", required=False),
         ),
+        timeline="signup_at",
     ),
     "engagement": TableSpec(
         "engagement",
@@ -70,6 +73,7 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("satisfaction", "number", required=False),
         ),
         required=False,
+        timeline="opened_at",
     ),
     "purchases": TableSpec(
         "purchases",
@@ -78,8 +82,8 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("timestamp", "timestamp", not_null=True),
             ColumnSpec("amount", "number", nonnegative=True, not_null=True, outliers=True),
             ColumnSpec("discount", "number", required=False, nonnegative=True),
-            ColumnSpec("status", "text", required=False),
-            ColumnSpec("kind", "text", required=False),
+            ColumnSpec("status", "text", required=False, absent="paid"),
+            ColumnSpec("kind", "text", required=False, absent="purchase"),
         ),
     ),
     "surveys": TableSpec(
@@ -90,6 +94,7 @@ TABLES: dict[str, TableSpec] = {
             ColumnSpec("nps", "number", value_range=(0, 10), not_null=True),
         ),
         required=False,
+        timeline="answered_at",
     ),
 }
 

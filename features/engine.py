@@ -16,6 +16,7 @@ def duckdb_connection(threads: int | None = None, memory_limit: str | None = Non
     """An in-process DuckDB Ibis connection in UTC."""
     con = ibis.duckdb.connect()
     con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql("SET enable_progress_bar = false")  # the command draws its own progress
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     if memory_limit:

@@ -18,7 +18,6 @@ import duckdb
 
 from features.cache import export_fingerprint, intact_copy, write_copy
 from features.contract import (
-    PURCHASE_STATUSES,
     TABLES,
     ColumnSpec,
     ExportSource,
@@ -29,7 +28,6 @@ from features.duplicates import Duplicates, find_duplicates
 from features.errors import ExportError, Problem
 from features.export_sql import (
     connect,
-    is_blank_sql,
     is_text,
     locate_export,
     number_sql,
@@ -40,6 +38,7 @@ from features.export_sql import (
     timestamp_sql,
 )
 from features.numbers import choose_mark, mark_evidence_sql
+from features.rules import Column, Rule, main_timestamp, value_rules
 
 EXAMPLES = 3
 
@@ -75,15 +74,6 @@ class ValidationReport:
         """Raise ExportError listing every fatal problem, if there is any."""
         if self.fatal:
             raise ExportError(self.fatal)
-
-
-@dataclass(frozen=True)
-class _Column:
-    spec: ColumnSpec
-    raw: str | None  # quoted source column, None when the optional column is absent
-    source_name: str
-    parsed: str  # SQL expression of the typed value
-    raw_type: str = "VARCHAR"  # the engine's type of the source column
 
 
 class _TableCheck:
@@ -124,7 +114,7 @@ class _TableCheck:
         ] + [name for name, kind in self.profile_columns if kind == "number"]
         return [n for n in wanted if n in self.raw_types and is_text(self.raw_types[n])]
 
-    def columns(self, mark: str) -> tuple[list[_Column], list[Problem]]:
+    def columns(self, mark: str) -> tuple[list[Column], list[Problem]]:
         """Map contract columns to source columns, text numbers read with decimal `mark`;
         report required ones that are missing."""
         columns, problems = [], []
@@ -141,7 +131,7 @@ class _TableCheck:
                             f"columns present: {present}",
                         )
                     )
-                columns.append(_Column(spec, None, source_name, "NULL"))
+                columns.append(Column(spec, None, source_name, "NULL"))
                 continue
             raw = quote_name(source_name)
             raw_type = self.raw_types[source_name]
@@ -155,7 +145,7 @@ class _TableCheck:
                 parsed = f"NULLIF(trim({text}), '')"
             else:
                 parsed = text_sql(raw, self.source.value_maps.get(spec.name, {}), raw_type)
-            columns.append(_Column(spec, raw, source_name, parsed, raw_type))
+            columns.append(Column(spec, raw, source_name, parsed, raw_type))
         present = ", ".join(list(self.raw_types)[:12])
         for name, kind in self.profile_columns:
             if name not in self.raw_types:
@@ -173,7 +163,7 @@ class _TableCheck:
                 number_sql(raw, raw_type, mark) if kind == "number" else text_sql(raw, {}, raw_type)
             )
             columns.append(
-                _Column(ColumnSpec(name, kind, required=False), raw, name, parsed, raw_type)
+                Column(ColumnSpec(name, kind, required=False), raw, name, parsed, raw_type)
             )
         return columns, problems
 
@@ -197,118 +187,7 @@ class _TableCheck:
         return tuple(f"{word} {r[0]}: {r[1]!r}" for r in rows)
 
 
-def _main_timestamp(name: str) -> str:
-    return {"customers": "signup_at", "support": "opened_at", "surveys": "answered_at"}.get(
-        name, "timestamp"
-    )
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """A row-level check: rows matching `condition` are counted and a few shown."""
-
-    column: str
-    condition: str  # SQL on the raw view
-    message: str
-    shown: str  # SQL of the value shown in examples
-    fatal: bool = True
-    when_all: str | None = None  # a fatal message instead, when every row matches
-
-
-def _column_rules(
-    check: _TableCheck, col: _Column, columns: list[_Column], as_of: dt.datetime | None
-) -> list[_Rule]:
-    """The checks on one column's values: parseable, present, in range, not in the future."""
-    spec, raw, parsed, name = col.spec, col.raw, col.parsed, col.source_name
-    shown = f"CAST({raw} AS VARCHAR)"
-    rules = []
-    if spec.kind in ("timestamp", "number"):
-        what = "timestamps" if spec.kind == "timestamp" else "numbers"
-        hint = ""
-        if spec.kind == "timestamp":
-            hint = " (set its format in the config: iso, epoch_s, epoch_ms or a strptime pattern)"
-        condition = f"NOT {is_blank_sql(raw, col.raw_type)} AND ({parsed}) IS NULL"
-        rules.append(_Rule(name, condition, f"unparseable {what}{hint}", shown))
-    if spec.kind == "number":
-        # Parquet doubles can hold NaN and infinity, and text such as 1e999 reads as
-        # infinity: sums and means over them are no longer numbers.
-        message = "values that are not finite (NaN or infinity)"
-        rules.append(_Rule(name, f"NOT isfinite({parsed})", message, shown))
-    if spec.not_null:
-        rules.append(_Rule(name, is_blank_sql(raw, col.raw_type), "empty values", shown))
-    if spec.nonnegative:
-        allowed = ""
-        if check.name == "purchases":
-            status = next(c for c in columns if c.spec.name == "status")
-            if status.raw is not None:
-                allowed = f" AND coalesce({status.parsed}, '') <> 'refunded'"
-        condition = f"({parsed}) < 0{allowed}"
-        rules.append(_Rule(name, condition, "negative values not allowed", shown))
-    if spec.value_range is not None:
-        lo, hi = spec.value_range
-        condition = f"({parsed}) < {lo} OR ({parsed}) > {hi}"
-        rules.append(_Rule(name, condition, f"values outside {lo:g}-{hi:g}", shown))
-    if spec.kind == "timestamp" and as_of is not None:
-        condition = f"({parsed}) > TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'"
-        day = as_of - dt.timedelta(days=1)
-        rules.append(
-            _Rule(name, condition, f"timestamps after the data's as-of date {day:%Y-%m-%d}", shown)
-        )
-    return rules
-
-
-def _table_rules(name: str, by_name: dict[str, _Column]) -> list[_Rule]:
-    """The checks across columns of one table: dates in order, statuses known."""
-
-    def present(column: str) -> bool:
-        return by_name[column].raw is not None
-
-    def rule(column: str, condition: str, message: str, **kw: Any) -> _Rule:
-        col = by_name[column]
-        return _Rule(col.source_name, condition, message, f"CAST({col.raw} AS VARCHAR)", **kw)
-
-    def parsed(column: str) -> str:
-        return f"({by_name[column].parsed})"
-
-    rules = []
-    if name == "customers" and present("churned_at"):
-        condition = f"{parsed('churned_at')} < {parsed('signup_at')}"
-        rules.append(rule("churned_at", condition, "cancellation before signup"))
-    if name == "support" and present("resolved_at"):
-        condition = f"{parsed('resolved_at')} < {parsed('opened_at')}"
-        rules.append(rule("resolved_at", condition, "resolved before opened"))
-    if name == "purchases" and present("status"):
-        known = ", ".join(sql_literal(s) for s in PURCHASE_STATUSES)
-        status = parsed("status")
-        message = (
-            f"unknown status values (expected {', '.join(PURCHASE_STATUSES)}; map others "
-            "under [tables.purchases.value_maps.status] in the config)"
-        )
-        rules.append(rule("status", f"{status} IS NOT NULL AND {status} NOT IN ({known})", message))
-        # Features count a purchase as paid only when it says so: a blank status is not
-        # paid. A few are kept and counted (a pending invoice may well be exported blank);
-        # a column blank throughout would silently zero every paid amount, so it is refused.
-        everyone = (
-            "every status is empty, so no purchase would count as paid; fill the column or "
-            "leave it out of the export (without it every purchase counts as paid)"
-        )
-        message = "empty status values, counted as not paid"
-        rules.append(rule("status", f"{status} IS NULL", message, fatal=False, when_all=everyone))
-    return rules
-
-
-def _value_checks(
-    check: _TableCheck, columns: list[_Column], as_of: dt.datetime | None
-) -> list[_Rule]:
-    """Every row-level rule of one export."""
-    rules = []
-    for col in columns:
-        if col.raw is not None:
-            rules += _column_rules(check, col, columns, as_of)
-    return rules + _table_rules(check.name, {c.spec.name: c for c in columns})
-
-
-def _typed_select(name: str, columns: list[_Column], repeats: str | None = None) -> str:
+def _typed_select(name: str, columns: list[Column], repeats: str | None = None) -> str:
     """SELECT typing the raw view; given `repeats`, SQL selecting the only rows that may repeat,
     exact copies among them are left out."""
     parts = []
@@ -318,10 +197,8 @@ def _typed_select(name: str, columns: list[_Column], repeats: str | None = None)
             expr = {"timestamp": "CAST(NULL AS TIMESTAMP)", "number": "CAST(NULL AS DOUBLE)"}.get(
                 col.spec.kind, "CAST(NULL AS VARCHAR)"
             )
-            if name == "purchases" and col.spec.name == "status":
-                expr = "'paid'"
-            if name == "purchases" and col.spec.name == "kind":
-                expr = "'purchase'"
+            if col.spec.absent is not None:  # the contract's value for a column left out
+                expr = sql_literal(col.spec.absent)
         parts.append(f"{expr} AS {quote_name(col.spec.name)}")
     rows = f"raw_{name}"
     if repeats:
@@ -480,8 +357,8 @@ def _check_table(
         return ([_no_rows(name, check.label)] if check.rows() == 0 else missing), None
     if mark is None:
         return problems, None
-    rules = _value_checks(check, columns, limit)
-    stamp = next(c for c in columns if c.spec.name == _main_timestamp(name)).parsed
+    rules = value_rules(check.name, columns, limit)
+    stamp = next(c for c in columns if c.spec.name == main_timestamp(name)).parsed
     watched = [c for c in columns if c.spec.outliers and c.raw is not None]
     # One pass over the export for every rule, the time-of-day test and the outlier figures.
     rows, *counts = con.sql(
@@ -513,7 +390,7 @@ def _check_table(
 
 
 def _rule_problems(
-    check: _TableCheck, rules: list[_Rule], counts: list[int], rows: int
+    check: _TableCheck, rules: list[Rule], counts: list[int], rows: int
 ) -> list[Problem]:
     """One problem per rule that some rows break, with a few of those rows."""
     problems = []
@@ -534,19 +411,19 @@ def _rule_problems(
 OUTLIER_FACTOR = 1000
 
 
-def _positive(col: _Column) -> str:
+def _positive(col: Column) -> str:
     return f"({col.parsed}) > 0 AND isfinite({col.parsed})"
 
 
-def _top_sql(col: _Column) -> str:
+def _top_sql(col: Column) -> str:
     return f"max({col.parsed}) FILTER (WHERE {_positive(col)})"
 
 
-def _positive_sql(col: _Column) -> str:
+def _positive_sql(col: Column) -> str:
     return f"count(*) FILTER (WHERE {_positive(col)})"
 
 
-def _outlier_problems(check: _TableCheck, col: _Column, top: float | None, n: int) -> list[Problem]:
+def _outlier_problems(check: _TableCheck, col: Column, top: float | None, n: int) -> list[Problem]:
     """Values over OUTLIER_FACTOR times the column's 99th percentile of positive values: kept,
     counted, shown. `top` and `n` are the column's largest positive value and their count."""
     if not n:
@@ -583,7 +460,7 @@ def _percent(share: float) -> str:
 
 
 def _duplicate_problems(
-    check: _TableCheck, columns: list[_Column], rows: int, source: ExportSource, timed: bool
+    check: _TableCheck, columns: list[Column], rows: int, source: ExportSource, timed: bool
 ) -> tuple[list[Problem], int, str | None]:
     """Problems about repeated rows, how many exact copies to leave out of the typed copy, and
     SQL selecting the rows that may repeat.
@@ -597,7 +474,7 @@ def _duplicate_problems(
     if check.name == "engagement" and timed:
         key = [parsed["customer_id"], parsed["timestamp"], parsed["event_type"]]
     every = [quote_name(c) for c in check.raw_types]
-    stamp = parsed[_main_timestamp(check.name)]
+    stamp = parsed[main_timestamp(check.name)]
     found = find_duplicates(check.con, f"raw_{check.name}", every, stamp, key)
     tolerance = source.duplicate_share(check.name)
     problem, dropped = _exact_copies(check, found, rows, tolerance, timed)
@@ -686,7 +563,7 @@ def _check_customers(
         if name != "customers":
             report.problems += _check_links(con, name, summary, source)
     for name, summary in report.tables.items():
-        column = _main_timestamp(name)
+        column = main_timestamp(name)
         first, last = con.sql(f"SELECT min({column}), max({column}) FROM typed_{name}").fetchall()[
             0
         ]
@@ -720,7 +597,7 @@ def _check_links(
         problems.append(_orphan_problem(con, summary, source.max_orphan_share))
     if early:
         table_source = source.tables.get(name) or TableSource(file=summary.file)
-        column = table_source.source_column(_main_timestamp(name))
+        column = table_source.source_column(main_timestamp(name))
         problems.append(_early_problem(con, name, summary, column))
     return problems
 

@@ -67,7 +67,7 @@ def test_runs_sharing_an_empty_cache_at_once_all_succeed_with_one_copy(tmp_path)
     ]  # fmt: skip
     results = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in results]
-    assert len({out for out, _ in results}) == 1
+    assert len({out for out, _ in results}) == 1, results
     assert [p.name for p in cache.iterdir()] == [export_fingerprint(load_config(
         ROOT / "churn.toml").exports, None)]  # fmt: skip
 
