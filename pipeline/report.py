@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -74,6 +74,14 @@ def evaluation_figures(
     return figures
 
 
+def _rows_line(frame: pd.DataFrame, split: Any) -> str:
+    return (
+        f"rows: {len(frame):,} customer-months over {len(split.all)} cutoffs "
+        f"(train {len(split.train)}, valid {len(split.valid)}, "
+        f"test {', '.join(f'{c:%Y-%m-%d}' for c in split.test)})"
+    )
+
+
 def print_training_summary(
     *,
     comparison: pd.DataFrame,
@@ -98,11 +106,7 @@ def print_training_summary(
     if brief:
         print(promotion)
         return
-    print(
-        f"rows: {len(frame):,} customer-months over {len(split.all)} cutoffs "
-        f"(train {len(split.train)}, valid {len(split.valid)}, "
-        f"test {', '.join(f'{c:%Y-%m-%d}' for c in split.test)})"
-    )
+    print(_rows_line(frame, split))
     if sample is not None:
         print(sample.line())
     print("out-of-time test:")
