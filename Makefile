@@ -18,10 +18,11 @@ export OMP_WAIT_POLICY := PASSIVE
 venv: $(STAMP)
 
 # Rebuilt when missing or older than pyproject.toml; pip's output goes to a log, not the screen.
+# The spark extra (pyspark, about 470 MB) is installed too, so the Spark parity tests run.
 $(STAMP): pyproject.toml
 	@echo "venv: installing the project into $(VENV) (log: $(VENV)/install.log)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 \
+	@$(BIN)/python -m pip install -e '.[dev,spark]' > $(VENV)/install.log 2>&1 \
 		|| { tail -n 25 $(VENV)/install.log; echo "venv: install failed, see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
