@@ -13,23 +13,24 @@ from collections.abc import Mapping
 from typing import Any
 
 # Settings every session gets unless the configuration says otherwise. UTC because cutoffs
-# and windows are wall-clock midnights and the exports are typed as naive UTC timestamps; the
-# workers run the driver's interpreter so Python UDFs (none today) and Arrow see one version.
+# and windows are wall-clock midnights and the exports are typed as naive UTC timestamps.
 BASE_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
-    "spark.pyspark.python": sys.executable,
-    "spark.pyspark.driver.python": sys.executable,
 }
 # On `local[N]` the driver and executors are this process's JVM: bind to the loopback (no
-# network is needed, and a machine without a resolvable host name still starts). Shuffle
-# partitions are left to Spark: adaptive execution coalesces them (features of 1,200 customers
-# x 10 cutoffs took about 12 s on local[2] with 2, 8 or 200 of them).
+# network is needed, and a machine without a resolvable host name still starts), and Python
+# workers, if any, run this interpreter. On a cluster the executors' Python is the platform's
+# (or spark-submit's --archives environment), never this machine's path. Shuffle partitions
+# are left to Spark: adaptive execution coalesces them (features of 1,200 customers x 10
+# cutoffs took about 12 s on local[2] with 2, 8 or 200 of them).
 LOCAL_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.ui.enabled": "false",
+    "spark.pyspark.python": sys.executable,
+    "spark.pyspark.driver.python": sys.executable,
 }
 
 
