@@ -13,7 +13,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: train test lint sample score report ui bench clean venv
+.PHONY: train test lint sample score report ui bench bench-spark clean venv
 
 venv: $(STAMP)
 
@@ -59,6 +59,12 @@ bench: $(STAMP)
 	@$(BIN)/python -m bench.score_bench
 	@$(BIN)/python -m bench.report_bench
 	@$(BIN)/python -m bench.subsample_bench
+
+# Features on Spark local[1] and local[2] beside DuckDB, on the 100k set `make bench` generates.
+SPARK_BENCH_DATA ?= bench/data/100000
+bench-spark: $(STAMP)
+	@echo "bench-spark: features on DuckDB and Spark, $(SPARK_BENCH_DATA) (results in bench/results/spark.json)"
+	@$(BIN)/python -m bench.spark_bench --data $(SPARK_BENCH_DATA)
 
 # Leaves mlruns/ (experiments, registry) and outputs/ (at-risk lists) alone.
 clean:
