@@ -13,15 +13,16 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: train test lint sample score report ui bench clean venv
+.PHONY: train test lint sample score report ui bench bench-spark clean venv
 
 venv: $(STAMP)
 
 # Rebuilt when missing or older than pyproject.toml; pip's output goes to a log, not the screen.
+# The spark extra (pyspark, about 470 MB) is installed too, so the Spark parity tests run.
 $(STAMP): pyproject.toml
 	@echo "venv: installing the project into $(VENV) (log: $(VENV)/install.log)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -e '.[dev]' > $(VENV)/install.log 2>&1 \
+	@$(BIN)/python -m pip install -e '.[dev,spark]' > $(VENV)/install.log 2>&1 \
 		|| { tail -n 25 $(VENV)/install.log; echo "venv: install failed, see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
@@ -58,6 +59,12 @@ bench: $(STAMP)
 	@$(BIN)/python -m bench.score_bench
 	@$(BIN)/python -m bench.report_bench
 	@$(BIN)/python -m bench.subsample_bench
+
+# Features on Spark local[1] and local[2] beside DuckDB, on the 100k set `make bench` generates.
+SPARK_BENCH_DATA ?= bench/data/100000
+bench-spark: $(STAMP)
+	@echo "bench-spark: features on DuckDB and Spark, $(SPARK_BENCH_DATA) (results in bench/results/spark.json)"
+	@$(BIN)/python -m bench.spark_bench --data $(SPARK_BENCH_DATA)
 
 # Leaves mlruns/ (experiments, registry) and outputs/ (at-risk lists) alone.
 clean:

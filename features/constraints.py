@@ -146,6 +146,21 @@ class TextList:
 
 
 @dataclass(frozen=True)
+class Scalar:
+    """A text, number or true/false, given back as text (how Spark and JDBC settings are
+    passed): booleans as "true"/"false", whole numbers without a decimal point."""
+
+    def __call__(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, str | int | float):
+            return str(value)
+        raise Invalid("must be a text, a number or true/false")
+
+
+@dataclass(frozen=True)
 class Optional:
     """Either nothing (the key left out) or what `inner` accepts."""
 

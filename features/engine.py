@@ -1,15 +1,64 @@
 """Open typed tables on an execution engine. DuckDB in-process is the default engine.
 
-Feature logic is written as Ibis expressions, so any Ibis backend that reads Parquet
-(e.g. PySpark for data that outgrows one machine) can run the same definitions.
+Feature logic is written as Ibis expressions, so any Ibis backend that reads Parquet runs the
+same definitions: `[engine] backend = "spark"` runs them on a Spark cluster (or `local[N]`)
+through Ibis's PySpark backend (features/spark_engine.py, imported only when chosen, so the
+default engine never loads pyspark).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
+
+from features.constraints import Mapping, OneOf, Scalar, Text
+
+BACKENDS = ("duckdb", "spark")
+SPARK_INSTALL = "pip install '.[spark]'"
+"""How to add pyspark: the project's optional `spark` extra (ibis's PySpark backend too)."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which engine computes features and labels ([engine] in the configuration).
+
+    duckdb: in-process, the default. spark: a SparkSession at `master` (e.g. "local[2]",
+    "yarn", "k8s://...", or whatever spark-submit was given) with `conf` entries added to it;
+    the session time zone is always UTC.
+    """
+
+    backend: str = "duckdb"
+    master: str = "local[2]"
+    conf: dict[str, str] = field(default_factory=dict)
+    """Spark configuration entries, e.g. {"spark.sql.shuffle.partitions" = "64"}."""
+
+    CHECKS: ClassVar[dict] = {
+        "backend": OneOf(BACKENDS),
+        "master": Text(non_empty=True, describe='a Spark master URL, e.g. "local[2]" or "yarn"'),
+        "conf": Mapping(
+            Scalar(), describe='a table of Spark settings, e.g. {"spark.executor.memory" = "4g"}'
+        ),
+    }
+
+    def cross_check(self) -> list[str]:
+        """The Spark engine needs pyspark, an optional extra: said on load, not mid-run."""
+        if self.backend == "spark" and not spark_installed():
+            return [
+                f"backend = 'spark' needs pyspark, which is not installed: {SPARK_INSTALL} "
+                "(the project's spark extra)"
+            ]
+        return []
+
+
+def spark_installed() -> bool:
+    """Whether pyspark can be imported, found without importing it (it is slow to load)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None
 
 
 def duckdb_connection(threads: int | None = None, memory_limit: str | None = None):
@@ -24,8 +73,22 @@ def duckdb_connection(threads: int | None = None, memory_limit: str | None = Non
     return con
 
 
+def connect(settings: EngineSettings) -> Any:
+    """An Ibis connection on the configured engine: DuckDB in-process, or PySpark on a
+    SparkSession built from `master` and `conf` (reused when one is already running)."""
+    if settings.backend == "spark":
+        from features.spark_engine import spark_connection
+
+        return spark_connection(settings.master, settings.conf)
+    return duckdb_connection()
+
+
 def open_tables(paths: dict[str, Path], con=None) -> dict[str, ir.Table]:
-    """Ibis tables over typed Parquet files, read lazily by the engine (not into pandas)."""
+    """Ibis tables over typed Parquet files, read lazily by the engine (not into pandas).
+
+    `con` is the engine's connection (DuckDB when not given). On Spark, the paths must be
+    readable by every executor: a shared file system or an object store (s3://, abfss://,
+    gs://, dbfs:/), passed through untouched."""
     con = con or duckdb_connection()
     return {
         name: con.read_parquet(str(path), table_name=f"t_{name}") for name, path in paths.items()

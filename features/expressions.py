@@ -53,6 +53,19 @@ def _engine_bit_count(word: dt_types.int64) -> dt_types.int64:
     """The engine's own BIT_COUNT (DuckDB and Spark SQL both provide it)."""
 
 
+@ibis.udf.agg.builtin(name="bit_or")
+def _engine_bit_or(word: dt_types.int64) -> dt_types.int64:
+    """The engine's own BIT_OR aggregate (DuckDB and Spark SQL both provide it)."""
+
+
+def bit_or(words: ir.IntegerValue) -> ir.IntegerValue:
+    """The bitwise OR of a column's non-null values (null when there are none).
+
+    Declared as the engines' BIT_OR rather than Ibis's `.bit_or()`, which Ibis's PySpark
+    compiler does not translate although Spark SQL has the function."""
+    return _engine_bit_or(words.cast("int64")).cast("int64")
+
+
 def bit_count(word: ir.IntegerValue) -> ir.IntegerValue:
     """Number of set bits of a non-negative 64-bit integer.
 
@@ -76,7 +89,7 @@ def distinct_days(offset: ir.IntegerValue, condition: ir.BooleanValue, days: int
         if low:
             in_word = in_word & (offset >= low)
         bit = _ONE << (offset - low if low else offset)
-        word = bit_count(when(condition & in_word, bit).bit_or().fill_null(0))
+        word = bit_count(bit_or(when(condition & in_word, bit)).fill_null(0))
         total = word if total is None else total + word
     return total
 

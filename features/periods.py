@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from features.expressions import bit_count, count_where, when
+from features.expressions import bit_count, bit_or, count_where, when
 
 _ONE = ibis.literal(1).cast("int64")
 
@@ -41,7 +41,7 @@ class Periods:
         values = []
         for k in range(self.count):
             inside = where & (offset >= k * self.days) & (offset < (k + 1) * self.days)
-            bits = when(inside, _ONE << (offset - k * self.days)).bit_or().fill_null(0)
+            bits = bit_or(when(inside, _ONE << (offset - k * self.days))).fill_null(0)
             values.append(bit_count(bits))
         return values
 

@@ -19,6 +19,7 @@ from features.constraints import (
     did_you_mean,
 )
 from features.contract import ExportSource, ProfileColumns
+from features.engine import EngineSettings
 from features.errors import ConfigError, Problem
 from features.spec import FeatureSettings, FeatureSpec
 from models.labels import ChurnDefinition
@@ -174,6 +175,7 @@ class Config:
     plays: PlaySettings = PlaySettings()
     path: Path = field(default=Path("churn.toml"))
     report: ReportSettings = ReportSettings()
+    engine: EngineSettings = EngineSettings()
 
 
 def _fail(path: Path, message: str) -> ConfigError:
@@ -257,7 +259,7 @@ def _plays(
 
 
 SECTIONS = ("data", "tables", "churn", "features", "training", "model", "scoring", "tracking",
-            "plays", "report")  # fmt: skip
+            "plays", "report", "engine")  # fmt: skip
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -302,7 +304,7 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     tracking, scoring = section(TrackingSettings, "tracking"), section(ScoringSettings, "scoring")
     report, features = section(ReportSettings, "report"), section(FeatureSettings, "features")
     training, churn = section(TrainingSettings, "training"), section(ChurnDefinition, "churn")
-    model = section(ModelSettings, "model")
+    model, engine = section(ModelSettings, "model"), section(EngineSettings, "engine")
     plays = _plays(path, raw.get("plays", {}), exports.profile, features, problems)
     if problems:
         raise ConfigError(problems)
@@ -321,4 +323,5 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         plays=plays,
         path=path,
         report=replace(report, output_dir=_under(base, report.output_dir)),
+        engine=engine,
     )

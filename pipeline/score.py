@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.engine import open_tables
+from features.engine import connect, open_tables
 from features.freshness import TableFreshness
 from features.ingest import ValidationReport, ingest_exports
 from features.registry import feature_catalogue, reason_topics
@@ -121,7 +121,7 @@ def current_population(
     """Features as of `when` for every customer eligible under the churn definition, after
     every check that the data can support the model's list."""
     spec = FeatureSpec.from_dict(champion.metadata["feature_spec"])
-    tables = open_tables(paths)
+    tables = open_tables(paths, connect(config.engine))
     labels = {name: t.file for name, t in validation.tables.items()}
     freshness = guards.check_freshness(config, tables, when, labels=labels)
     guards.check_tables(config, spec, tables)

@@ -12,7 +12,7 @@ import pandas as pd
 
 import models
 from features.build import resolve_spec
-from features.engine import open_tables
+from features.engine import connect, open_tables
 from features.errors import Problem, Refusal
 from features.ingest import ingest_exports
 from features.registry import feature_catalogue, reason_topics
@@ -198,11 +198,11 @@ def _training_words(config: Config) -> str:
 
 
 def validated_tables(config: Config, export_date: dt.date) -> tuple[dict, list[Problem]]:
-    """The exports checked and typed (cached), opened as engine tables, and the tolerated
-    problems to show."""
+    """The exports checked and typed (cached), opened as tables on the configured engine, and
+    the tolerated problems to show."""
     paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
     report.log_tables(validation)
-    return open_tables(paths), validation.warnings
+    return open_tables(paths, connect(config.engine)), validation.warnings
 
 
 def training_data(config: Config, tables: dict) -> TrainingData:

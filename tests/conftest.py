@@ -75,3 +75,60 @@ def export_dir(tmp_path: Path) -> Path:
     write_valid_exports(tmp_path / "exports")
     (tmp_path / "churn.toml").write_text(CONFIG)
     return tmp_path
+
+
+SPARK_PROJECT_CONFIG = """
+[data]
+dir = "exports"
+as_of = "2025-11-01"
+
+[tables.customers.profile]
+categorical = ["plan", "country"]
+numeric = ["seats", "monthly_fee", "loyalty_member"]
+
+[tables.purchases]
+file = "purchases.csv.gz"
+
+[training]
+cutoffs = 12
+test_cutoffs = 1
+valid_cutoffs = 2
+backtest_folds = 0
+
+[model]
+name = "parity-churn"
+
+[scoring]
+capacity = 25
+"""
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The test run's one Ibis PySpark connection (local[2], UTC): a session takes seconds
+    to start, so every Spark test shares it. Skipped where pyspark is not installed; `make
+    test` and CI install the spark extra, so there they run."""
+    from features.engine import SPARK_INSTALL, spark_installed
+
+    if not spark_installed():
+        pytest.skip(f"pyspark is not installed (the spark extra: {SPARK_INSTALL})")
+    from features.spark_engine import spark_connection
+
+    con = spark_connection("local[2]", {})
+    yield con
+    con._session.stop()
+
+
+@pytest.fixture(scope="session")
+def parity_project(tmp_path_factory) -> Path:
+    """A project folder with a small simulated history (1,200 customers, 15 months) and a
+    config for it, shared by the engine parity tests."""
+    import datetime as dt
+
+    from simulator import simulate_history, write_history
+
+    root = tmp_path_factory.mktemp("parity")
+    history = simulate_history(customers=1200, months=15, seed=11, end=dt.date(2025, 11, 1))
+    write_history(history, root / "exports")
+    (root / "churn.toml").write_text(SPARK_PROJECT_CONFIG)
+    return root

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from features.build import KEYS
 from features.engine import open_tables
 
 COLUMNS = {
@@ -55,3 +57,38 @@ def open_frames(tmp: Path, frames: dict[str, list[dict] | pd.DataFrame]):
         typed_frame(name, rows).to_parquet(path, index=False)
         paths[name] = path
     return open_tables(paths)
+
+
+# Spark's epoch seconds drop the sub-second part that DuckDB's keep: durations from
+# millisecond timestamps differ by under 0.002 s (4e-7 hours), and a fitted monthly trend
+# by about 5e-7 orders. Anything larger is a real difference.
+RTOL, ATOL = 1e-5, 1e-5
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sorted by the keys, timestamps in microseconds (DuckDB's unit; Spark's Arrow gives ns)."""
+    frame = frame.sort_values(list(KEYS)).reset_index(drop=True)
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].astype("datetime64[us]")
+    return frame
+
+
+def assert_same_table(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """Same rows, columns and values: floats within RTOL/ATOL (nulls in the same places),
+    everything else exactly."""
+    left, right = _normalised(left), _normalised(right)
+    assert list(left.columns) == list(right.columns)
+    assert len(left) == len(right)
+    different = {}
+    for column in left.columns:
+        a, b = left[column], right[column]
+        if pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b):
+            same = np.isclose(
+                a.to_numpy(float), b.to_numpy(float), rtol=RTOL, atol=ATOL, equal_nan=True
+            )
+        else:
+            same = (a.isna().to_numpy() & b.isna().to_numpy()) | (a == b).fillna(False).to_numpy()
+        if not same.all():
+            different[column] = int((~same).sum())
+    assert not different, f"columns differing (rows): {different}"

@@ -61,6 +61,12 @@ def _load(tmp_path: Path, text: str):
             "'payment problem' is not a reason topic (did you mean 'payment problems'?)",
         ),
         ('[plays]\nlow_tier = ""\n', "low_tier must be a non-empty play name"),
+        ('[engine]\nbackend = "sparc"\n', "backend = 'sparc': allowed: 'duckdb', 'spark' (did"),
+        ('[engine]\nmaster = ""\n', "[engine] master = '': must not be empty"),
+        ('[engine]\nconf = "x"\n', "[engine] conf = 'x': must be a table of Spark settings"),
+        ("[engine]\nconf = { a = [1] }\n", "conf = {'a': [1]}: a = [1]: must be a text, a number"),
+        ('[engine]\nmastr = "yarn"\n', "[engine] mastr unknown key (did you mean 'master'?)"),
+        ('[engin]\nbackend = "spark"\n', "unknown section [engin] (did you mean 'engine'?)"),
         (
             '[tables.customers.profile]\ncategorical = ["plan"]\nactionable = ["country"]\n',
             "actionable names ['country'], which are not profile columns ['plan']",
@@ -271,3 +277,48 @@ def test_cross_key_rules_are_reported_beside_other_mistakes_in_the_section(tmp_p
     lines = [p.line() for p in error.value.problems]
     assert len(lines) == 2, lines
     assert any("medium_threshold 0.3 must be below high_threshold 0.05" in line for line in lines)
+
+
+def test_the_engine_defaults_to_duckdb_and_spark_conf_values_are_read_as_text(tmp_path):
+    assert load_config(ROOT / "churn.toml").engine.backend == "duckdb"
+    engine = _load(
+        tmp_path,
+        '[engine]\nmaster = "yarn"\n[engine.conf]\n"spark.sql.shuffle.partitions" = 64\n'
+        '"spark.sql.adaptive.enabled" = true\n"spark.executor.memory" = "4g"\n',
+    ).engine
+    assert engine.master == "yarn"
+    assert engine.conf == {
+        "spark.sql.shuffle.partitions": "64",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.executor.memory": "4g",
+    }
+
+
+def test_choosing_spark_without_pyspark_names_the_extra_and_exits_2(tmp_path, capsys, monkeypatch):
+    import features.engine
+
+    monkeypatch.setattr(features.engine, "spark_installed", lambda: False)
+    (tmp_path / "churn.toml").write_text('[engine]\nbackend = "spark"\n')
+    assert main(["train", "--config", str(tmp_path / "churn.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "[engine] backend = 'spark' needs pyspark" in err[0]
+    assert "pip install '.[spark]'" in err[0]
+
+
+def test_validate_on_the_default_engine_never_imports_pyspark(export_dir):
+    """pyspark is an optional extra that takes seconds to load: the default engine leaves it
+    alone even where it is installed."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from pipeline.cli import main; code = main(['-q', 'validate', '--config', "
+        f"{str(export_dir / 'churn.toml')!r}]); "
+        "print('pyspark' in sys.modules); sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
