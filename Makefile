@@ -8,6 +8,9 @@ DATA   ?=
 ASOF   ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 ASOF_ARG := $(if $(ASOF),--as-of $(ASOF),)
+# Synthetic sets generated elsewhere (read only), e.g. BENCH_DATA=../main/bench/data
+BENCH_DATA ?=
+BENCH_DATA_ARG := $(if $(BENCH_DATA),--data-root $(BENCH_DATA),)
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -55,8 +58,8 @@ ui: $(STAMP)
 
 bench: $(STAMP)
 	@echo "bench: feature, scoring, report and subsampled-training benchmarks (results in bench/results/)"
-	@$(BIN)/python -m bench.features_bench
-	@$(BIN)/python -m bench.score_bench
+	@$(BIN)/python -m bench.features_bench $(BENCH_DATA_ARG)
+	@$(BIN)/python -m bench.score_bench $(BENCH_DATA_ARG)
 	@$(BIN)/python -m bench.report_bench
 	@$(BIN)/python -m bench.subsample_bench
 

@@ -2,12 +2,16 @@
 
     python -m bench.features_bench [--sizes 100000 1000000] [--repeat 3] [--timeout 900]
         [--memory-limit 12GB] [--prelude candidate.py] [--results path.json]
+        [--data-root /path/to/bench/data]
 
 Every measurement runs in a fresh subprocess, so its peak RSS (from `os.wait4`, the child's
 own rusage) is its own. Measured per size, all with the result fully materialised as Arrow:
 
-- `all_1`, `all_12`: `build_features` for every family, one cutoff (end of the year) and
-  twelve monthly cutoffs; wall = building the expression plus executing it to Arrow.
+- `all_1`, `all_12`, `all_24`: `build_features` for every family, one cutoff (end of the
+  year), twelve monthly cutoffs and twenty-four half-monthly ones (a year of history holds
+  only twelve monthly ones); wall = building the expressions plus executing them, one query
+  per cutoff batch, into Parquet files on disk as training does (`write_batches`), so the
+  peak RSS is the builder's, not that of every row held at once.
 - `engagement_builder`: the engagement family alone, one cutoff: the builder's own
   per-family query (`build.family_aggregates`: `Family.joined` + the declared
   aggregates grouped by customer and cutoff), without the customer spine, fills and ratios.
@@ -48,6 +52,7 @@ PANDAS_MAX_SIZE = 100_000  # the plain pandas reference is only run up to this s
 KINDS = (
     "all_1",
     "all_12",
+    "all_24",
     "engagement_builder",
     "engagement_floor",
     "engagement_floor_tuned",
@@ -66,10 +71,10 @@ def _spec(spec_dict: dict[str, Any]):
 
 
 def _cutoffs(kind: str) -> list[dt.datetime]:
-    from bench.synthetic import year_cutoffs
+    from bench.synthetic import half_month_cutoffs, year_cutoffs
 
     one, twelve = year_cutoffs()
-    chosen = twelve if kind == "all_12" else one
+    chosen = {"all_12": twelve, "all_24": half_month_cutoffs()}.get(kind, one)
     return [c.astype(dt.datetime) for c in chosen]
 
 
@@ -103,11 +108,12 @@ def _tables(paths: dict[str, Path], memory_limit: str | None) -> dict:
 def measure_builder(
     paths: dict[str, Path], spec_dict: dict[str, Any], kind: str, memory_limit: str | None
 ) -> dict:
-    """`build_features` over every family for one or twelve cutoffs, executed to Arrow, in
-    the cutoff batches training uses (`cutoff_batches`: one query for small data)."""
-    import pyarrow as pa
+    """`build_features` over every family for 1, 12 or 24 cutoffs, executed into Parquet
+    files in the cutoff batches training uses (`cutoff_batches`: one query for small data,
+    one cutoff a query at 1M customers), as `churn train` streams them."""
+    import pyarrow.parquet as pq
 
-    from features.build import build_features, cutoff_batches
+    from features.build import build_features, cutoff_batches, write_batches
 
     tables = _tables(paths, memory_limit)
     spec = _spec(spec_dict)
@@ -117,14 +123,16 @@ def measure_builder(
     batches = cutoff_batches(cutoffs, customers)
     exprs = [build_features(tables, batch, spec) for batch in batches]
     built = time.perf_counter()
-    result = pa.concat_tables([expr.to_pyarrow() for expr in exprs])
-    done = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="batches-", dir=".") as folder:
+        written = write_batches(exprs, Path(folder))
+        done = time.perf_counter()
+        metadata = [pq.read_metadata(b.path) for b in written]
     return {
         "wall": done - began,
         "build_expr": built - began,
         "execute": done - built,
-        "rows": result.num_rows,
-        "columns": result.num_columns,
+        "rows": sum(m.num_rows for m in metadata),
+        "columns": metadata[0].num_columns,
         "cutoffs": len(cutoffs),
         "queries": len(batches),
     }
@@ -309,16 +317,17 @@ def run_child(kind: str, size: int, spec_path: Path | None, out: Path, options: 
     `options`: `memory_limit` (DuckDB setting, None for DuckDB's default) and `prelude` (a
     Python file run first, e.g. to try a candidate change to the feature code unedited).
     """
-    from bench.synthetic import ensure_dataset
+    from bench.synthetic import read_dataset
 
     if options.get("prelude"):
         runpy.run_path(options["prelude"], run_name="__bench_prelude__")
     limit = options.get("memory_limit")
-    paths = ensure_dataset(size)
+    root = options.get("data_root")
+    paths = read_dataset(size, Path(root) if root else None)
     spec_dict = json.loads(spec_path.read_text()) if spec_path else {}
     if kind == "resolve_spec":
         result = measure_resolve_spec(paths)
-    elif kind in ("all_1", "all_12"):
+    elif kind in ("all_1", "all_12", "all_24"):
         result = measure_builder(paths, spec_dict, kind, limit)
     elif kind == "engagement_builder":
         result = measure_engagement_builder(paths, spec_dict, limit)
@@ -478,6 +487,7 @@ def ratios(sizes: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
     pairs = {
         "cutoffs_12_over_1": ("all_12", "all_1"),
+        "cutoffs_24_over_1": ("all_24", "all_1"),
         "engagement_builder_over_floor": ("engagement_builder", "engagement_floor"),
         "engagement_builder_over_tuned_floor": ("engagement_builder", "engagement_floor_tuned"),
         "floor_12_over_1": ("engagement_floor_tuned_12", "engagement_floor_tuned"),
@@ -556,6 +566,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON output path")
     parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="read the synthetic sets from this folder (never written) instead of bench/data",
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         choices=[*KINDS, "pandas_all_1"],
@@ -572,11 +588,12 @@ def main(argv: list[str] | None = None) -> None:
         run_child(args.child, args.size, args.spec, args.out, args.options)
         return
 
-    from bench.synthetic import ensure_dataset
+    from bench.synthetic import read_dataset
 
     options = {
         "memory_limit": args.memory_limit,
         "prelude": str(args.prelude.resolve()) if args.prelude else None,
+        "data_root": str(args.data_root.resolve()) if args.data_root else None,
     }
     settings = {
         "repeat": args.repeat,
@@ -585,17 +602,19 @@ def main(argv: list[str] | None = None) -> None:
         **options,
         "cutoffs_1": [str(c) for c in _cutoffs("all_1")],
         "cutoffs_12": [str(c) for c in _cutoffs("all_12")],
+        "cutoffs_24": [str(c) for c in _cutoffs("all_24")],
     }
     sizes: dict[str, dict[str, Any]] = {}
     datasets: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="features-bench-") as tmp:
         workdir = Path(tmp)
         for size in args.sizes:
-            paths = ensure_dataset(size)
+            paths = read_dataset(size, args.data_root)
             meta = json.loads((paths["customers"].parent / "meta.json").read_text())
             datasets[str(size)] = meta
             events = meta["rows"]["engagement"]
-            spec_run = spawn("resolve_spec", size, None, workdir, {}, args.timeout)
+            root_only = {"data_root": options["data_root"]}
+            spec_run = spawn("resolve_spec", size, None, workdir, root_only, args.timeout)
             spec_path = workdir / f"spec-{size}.json"
             spec_path.write_text(json.dumps(spec_run.pop("spec")))
             measured = {"resolve_spec": summarise([spec_run], events)}

@@ -2,9 +2,13 @@
 
 Trains one model on the 100k synthetic set through the real `churn train`, then runs
 `churn score` on the 100k and 1M sets, each in a fresh process, recording wall time, peak RSS
-and the scorer's own stage timings. Results go to bench/results/score.json.
+and the scorer's own stage timings. `churn train` is also measured at each `--train-sizes`
+beyond 100k (`train_1000000`: 24 monthly cutoffs asked for, backtest on, the default memory
+budget): wall time, peak RSS, rows, cutoffs and test ROC AUC, or, when it outlasts
+`--train-timeout`, the stage it had reached. Results go to bench/results/score.json.
 
-    python -m bench.score_bench [--sizes 100000 1000000]
+    python -m bench.score_bench [--sizes 100000 1000000] [--train-sizes 1000000]
+        [--only-train] [--train-timeout 1800] [--data-root /path/to/bench/data]
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.synthetic import ensure_dataset
+from bench.synthetic import read_dataset
 
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / "work"
@@ -56,12 +60,40 @@ store_dir = "{work}/mlruns"
 """
 
 
-def write_config(n_customers: int) -> Path:
-    """A config pointing the pipeline at one synthetic set."""
-    data = ensure_dataset(n_customers)["customers"].parent
+# `churn train` at scale: every monthly cutoff the history holds up to 24 (one synthetic
+# year holds 9 gradable ones after the warm-up), the backtest on, the default memory budget;
+# its own model name and store, so the scoring measurements keep the 100k champion.
+TRAIN_CONFIG = """
+[data]
+dir = "{data}"
+as_of = "{as_of}"
+cache_dir = "{work}/cache"
+
+[tables.customers.profile]
+categorical = ["plan"]
+numeric = ["seats"]
+
+[training]
+cutoffs = 24
+test_cutoffs = 1
+valid_cutoffs = 1
+backtest_folds = 4
+
+[model]
+name = "bench-churn-train-{n}"
+
+[tracking]
+store_dir = "{work}/mlruns-train-{n}"
+"""
+
+
+def write_config(n_customers: int, root: Path | None = None, template: str = CONFIG) -> Path:
+    """A config pointing the pipeline at one synthetic set (read from `root` when given)."""
+    data = read_dataset(n_customers, root)["customers"].parent
     WORK.mkdir(parents=True, exist_ok=True)
-    path = WORK / f"churn-{n_customers}.toml"
-    path.write_text(CONFIG.format(data=data, as_of=AS_OF, work=WORK))
+    name = "churn" if template is CONFIG else "train"
+    path = WORK / f"{name}-{n_customers}.toml"
+    path.write_text(template.format(data=data, as_of=AS_OF, work=WORK, n=n_customers))
     return path
 
 
@@ -90,6 +122,46 @@ def run_measured(command: list[str]) -> dict:
     }
 
 
+def run_training(command: list[str], timeout: float) -> dict:
+    """Run `churn train` in a fresh process: wall time and peak RSS (the child's own rusage),
+    rows, cutoffs and the model's test ROC AUC from its summary; stopped after `timeout`
+    seconds, with the stage it had reached (its last progress line) and its peak RSS."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    out, err = WORK / "train.out", WORK / "train.err"
+    start = time.perf_counter()
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT.parent)
+        stopped = False
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if not stopped and time.perf_counter() - start > timeout:
+                process.kill()
+                stopped = True
+            time.sleep(0.5)
+    wall = time.perf_counter() - start
+    text, errors = out.read_text(), err.read_text()
+    result: dict = {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    stages = [line for line in errors.splitlines() if line.startswith("[train] ")]
+    if stopped or os.waitstatus_to_exitcode(status) != 0:
+        result["status"] = f"stopped after {timeout:.0f} s" if stopped else "failed"
+        result["stages_done"] = stages
+        result["last_output"] = errors.strip().splitlines()[-3:]
+        return result
+    rows = re.search(r"rows: ([\d,]+) customer-months over (\d+) cutoffs", text)
+    auc = re.search(r"^LightGBM model\s+([\d.]+)", text, re.MULTILINE)
+    result |= {
+        "status": "ok",
+        "rows": int(rows[1].replace(",", "")),
+        "cutoffs": int(rows[2]),
+        "test_roc_auc": float(auc[1]),
+        "stages_s": stage_seconds(text),
+        "summary": [line for line in text.splitlines() if line.startswith(("rows:", "training"))],
+    }
+    return result
+
+
 def stage_seconds(stdout: str) -> dict[str, float]:
     """The scorer's 'time: stage 1.2s, ...' line as a dict."""
     line = next(x for x in stdout.splitlines() if x.startswith("time: "))
@@ -105,15 +177,38 @@ def main(argv: list[str] | None = None) -> None:
     """Train once, score every size, write the results file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--train-sizes", type=int, nargs="*", default=[1_000_000])
+    parser.add_argument("--train-timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--only-train",
+        action="store_true",
+        help="only the --train-sizes runs, merged into the existing results file",
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="read the synthetic sets from this folder (never written) instead of bench/data",
+    )
     args = parser.parse_args(argv)
+    root = args.data_root
     churn = [sys.executable, "-m", "pipeline"]
-    train = run_measured([*churn, "train", "--config", str(write_config(100_000))])
-    results = {"train_100000": {k: v for k, v in train.items() if k != "stdout"}}
+    results = json.loads(RESULTS.read_text())["results"] if args.only_train else {}
+    for n in args.train_sizes:
+        config = write_config(n, root, TRAIN_CONFIG)
+        trained = run_training([*churn, "train", "--config", str(config)], args.train_timeout)
+        results[f"train_{n}"] = {**trained, "cutoffs_asked": 24, "backtest_folds": 4}
+        print(f"train {n:,}: {trained}")
+    if args.only_train:
+        write_results(results)
+        return
+    train = run_measured([*churn, "train", "--config", str(write_config(100_000, root))])
+    results = {"train_100000": {k: v for k, v in train.items() if k != "stdout"}, **results}
     for n in args.sizes:
         # The first run meets new exports (full checks and the typed-Parquet copy), as a
         # nightly run does after each export; the second finds them cached (a re-run, or a
         # second list the same day). Both are recorded; the exports are validated either way.
-        config = write_config(n)
+        config = write_config(n, root)
         clear_cache()
         first = run_measured([*churn, "score", "--config", str(config)])
         measured = run_measured([*churn, "score", "--config", str(config)])
@@ -139,6 +234,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{n:>9,} customers, cached: {measured['wall_s']:.1f}s wall, "
             f"{measured['peak_rss_mb']:.0f} MB peak RSS, stages {results[str(n)]['stages_s']}"
         )
+    write_results(results)
+
+
+def write_results(results: dict) -> None:
+    """The results with the machine they were measured on, written atomically."""
     payload = {
         "machine": {
             "cpu_count": os.cpu_count(),

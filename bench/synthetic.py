@@ -65,6 +65,15 @@ def year_cutoffs() -> tuple[list[np.datetime64], list[np.datetime64]]:
     return [YEAR_END], list(months)
 
 
+def half_month_cutoffs() -> list[np.datetime64]:
+    """Twenty-four cutoffs over the synthetic year, the 1st and 16th of each month, ending at
+    its end: one year of history holds only twelve monthly ones, and the builder's cost per
+    cutoff does not depend on their spacing."""
+    months = np.arange("2024-01", "2025-01", dtype="datetime64[M]").astype("datetime64[us]")
+    sixteenths = months + np.timedelta64(15, "D")
+    return sorted([*(months[1:]), *sixteenths, YEAR_END])
+
+
 def dataset_paths(directory: Path) -> dict[str, Path]:
     """The Parquet file of every table in a generated set."""
     return {name: directory / f"{name}.parquet" for name in TABLES}
@@ -270,6 +279,21 @@ def ensure_dataset(n_customers: int, root: Path = DATA_ROOT, seed: int = 0) -> d
     (staging / "meta.json").write_text(json.dumps(meta, indent=2))
     shutil.rmtree(directory, ignore_errors=True)
     os.replace(staging, directory)
+    return dataset_paths(directory)
+
+
+def read_dataset(n_customers: int, root: Path | None = None, seed: int = 0) -> dict[str, Path]:
+    """Paths of the set for `n_customers`: generated under DATA_ROOT when `root` is None,
+    else read from `root` (e.g. sets generated elsewhere), never written there; raises when
+    that set is missing or was generated differently."""
+    if root is None:
+        return ensure_dataset(n_customers, seed=seed)
+    directory = root / str(n_customers)
+    meta_path = directory / "meta.json"
+    wanted = {"n_customers": n_customers, "seed": seed, "format": FORMAT_VERSION}
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if {k: meta.get(k) for k in wanted} != wanted:
+        raise FileNotFoundError(f"{directory}: no synthetic set matching {wanted}")
     return dataset_paths(directory)
 
 

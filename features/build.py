@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from features.expressions import Cutoffs
 from features.family import Family
@@ -153,3 +156,41 @@ def to_frame(features: ir.Table | Sequence[ir.Table]) -> pd.DataFrame:
     # the rows are held about twice at most, not three or four times.
     table = table.sort_by([(key, "ascending") for key in reversed(KEYS)])
     return table.to_pandas(self_destruct=True, split_blocks=True)
+
+
+@dataclass(frozen=True)
+class ParquetBatch:
+    """One feature query's rows on disk, and the Arrow schema its query declares (the
+    engine may write narrower types, e.g. int8 for a small count)."""
+
+    path: Path
+    schema: pa.Schema
+
+    def read(self) -> pa.Table:
+        """The rows, typed as the query declares them (as `to_frame` reads them)."""
+        return pq.read_table(self.path).cast(self.schema)
+
+
+def write_batches(
+    features: Sequence[ir.Table],
+    folder: Path,
+    *,
+    observe: Callable[[pa.RecordBatch], None] | None = None,
+    observed: Sequence[str] | None = None,
+) -> list[ParquetBatch]:
+    """Execute each feature query (one per batch of cutoffs) by the engine straight into its
+    own Parquet file in `folder`, rows sorted by cutoff and customer as `to_frame` sorts
+    them; returns the files in the queries' order. No batch passes through Python memory
+    whole, so many cutoffs never sit there together; `observe`, when given, sees each file's
+    rows (its `observed` columns, all by default) record batch by record batch."""
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = []
+    for number, query in enumerate(features):
+        path = folder / f"batch-{number:04d}.parquet"
+        query.order_by(list(reversed(KEYS))).to_parquet(path)
+        if observe is not None:
+            columns = list(observed) if observed is not None else None
+            for batch in pq.ParquetFile(path).iter_batches(columns=columns):
+                observe(batch)
+        batches.append(ParquetBatch(path, query.schema().to_pyarrow()))
+    return batches

@@ -6,13 +6,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from models.baselines import fit_health_calibration, fit_logistic, health_risk, predict_logistic
 from models.evaluate import evaluate_scores, paired_auc_difference
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
-from models.subsample import Subsample, subsample_negatives, subsampled_params
+from models.subsample import (
+    WEIGHT,
+    Subsample,
+    subsample_negatives,
+    subsampled_params,
+    weighted_rows,
+)
 from models.trainer import OnProgress, TrainedModel, train_churn_model
 from models.tuning import search_params
 from models.verdict import Versus, versus_logistic
@@ -45,6 +52,17 @@ def _rows(frame: pd.DataFrame, cutoffs) -> pd.DataFrame:
     return frame[frame["cutoff"].isin(list(cutoffs))]
 
 
+def _training_rows(
+    train: pd.DataFrame, rate: float, seed: int, sample: Subsample | None
+) -> tuple[pd.DataFrame, np.ndarray, Subsample | None]:
+    """The rows LightGBM fits, their weights and how they were thinned: those the stream
+    kept (WEIGHT), else `train` subsampled at `rate` here."""
+    if WEIGHT not in train.columns:
+        return subsample_negatives(train, LABEL, rate, seed=seed)
+    kept, weight = weighted_rows(train)
+    return kept, weight, sample
+
+
 def run_experiment(
     frame: pd.DataFrame,
     split: TimeSplit,
@@ -57,16 +75,19 @@ def run_experiment(
     calibration: str = "sigmoid",
     progress: OnProgress | None = None,
     negative_rate: float = 1.0,
+    sample: Subsample | None = None,
 ) -> ExperimentResult:
     """Train on the split's train cutoffs, validate/calibrate on its valid cutoffs, and score
     the model and baselines on its test cutoffs. With `search_seconds`, the LightGBM settings
     are first chosen by their backtest on the `selection` folds (which end before the test).
     `progress` hears of boosting rounds, search time and backtest folds. Below 1,
     `negative_rate` keeps that share of the retained training rows (weighted back, every
-    churner kept) for LightGBM and the backtest folds; validation and test rows stay whole."""
+    churner kept) for LightGBM and the backtest folds; validation and test rows stay whole.
+    A frame whose training rows were already thinned as they streamed in carries their
+    weights (WEIGHT) and `sample`, the summary of that draw: it is not thinned again."""
     train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-    # The logistic baseline keeps the whole training rows: it caps its own rows.
-    kept, weight, sample = subsample_negatives(train, LABEL, negative_rate, seed=seed)
+    # The logistic baseline keeps the training rows held: it caps its own rows.
+    kept, weight, sample = _training_rows(train, negative_rate, seed, sample)
     params, tried = None, []
     if search_seconds > 0 and selection:
         params, tried = search_params(
@@ -142,7 +163,7 @@ def run_backtest(
         if progress is not None:
             progress("backtest fold", fold + 1, len(splits))
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-        kept, weight, _ = subsample_negatives(train, LABEL, negative_rate, seed=seed)
+        kept, weight, _ = _training_rows(train, negative_rate, seed, None)
         model = train_churn_model(
             kept,
             valid,

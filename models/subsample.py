@@ -6,6 +6,9 @@ budget, every churner is kept and each retained row is kept with probability `ra
 retained rows weigh 1 / rate in LightGBM, so the weighted class balance, and therefore the
 booster's probabilities, are those of the full data. Validation (early stopping and
 calibration) and the out-of-time test are never subsampled.
+
+The draw can be taken batch by batch as rows stream in (`NegativeDraw`), so retained rows
+left out are never held; the kept rows then carry their weights in the WEIGHT column.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ import pandas as pd
 from models.trainer import DEFAULT_PARAMS
 
 BYTES_PER_VALUE = 4  # the training matrix is float32 (models/matrix.py, FeatureLayout.numeric)
+WEIGHT = "sample_weight"
+"""The column of training rows thinned as they streamed in: 1 for churners, 1 / rate for kept
+retained rows, 0 for retained rows left out of the draw but held for another use (a backtest
+fold's validation or test month)."""
 MIN_RATE = 0.01
 """Below this the retained rows are too few to learn from (a 1 % sample of a million
 customer-months still holds 10,000 of them); the budget is then exceeded rather than the
@@ -78,20 +85,47 @@ def subsampled_params(params: dict[str, Any] | None, rate: float) -> dict[str, A
     return {**(params or DEFAULT_PARAMS), "bagging_fraction": 1.0, "bagging_freq": 0}
 
 
+class NegativeDraw:
+    """Keep-or-leave decisions for retained rows, taken batch by batch in row order: the
+    decisions for batches of n1, n2, ... rows are those for their n1 + n2 + ... rows at once
+    (one generator, one uniform number per row), so thinning rows as they stream in keeps
+    exactly the rows `subsample_negatives` keeps of them all."""
+
+    def __init__(self, rate: float, *, seed: int = 7) -> None:
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"rate must be in (0, 1], not {rate}")
+        self.rate = rate
+        self._random = np.random.default_rng(seed)
+
+    def keep(self, churned: np.ndarray) -> np.ndarray:
+        """For the next rows (True where the row is a churner): which to keep."""
+        churned = np.asarray(churned, dtype=bool)
+        if self.rate >= 1.0:
+            return np.ones(len(churned), dtype=bool)
+        return churned | (self._random.random(len(churned)) < self.rate)
+
+    def weights(self, churned: np.ndarray) -> np.ndarray:
+        """The weights of kept rows: 1 for churners, 1 / rate for retained rows."""
+        return np.where(np.asarray(churned, dtype=bool), 1.0, 1.0 / self.rate)
+
+
+def weighted_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of a frame thinned as it streamed in (positive WEIGHT) and their weights."""
+    weight = frame[WEIGHT].to_numpy()
+    kept = frame[weight > 0]
+    return kept, kept[WEIGHT].to_numpy()
+
+
 def subsample_negatives(
     frame: pd.DataFrame, label: str, rate: float, *, seed: int = 7
 ) -> tuple[pd.DataFrame, np.ndarray, Subsample]:
     """Every row with `label` 1 and each other row with probability `rate`: the kept rows
     (in their order), their sample weights (1 for churners, 1 / rate for retained rows) and a
     summary. `rate` 1.0 keeps everything with weight 1."""
-    if not 0.0 < rate <= 1.0:
-        raise ValueError(f"rate must be in (0, 1], not {rate}")
+    draw = NegativeDraw(rate, seed=seed)
     churned = frame[label].to_numpy() == 1
-    if rate >= 1.0:
-        keep = np.ones(len(frame), dtype=bool)
-    else:
-        keep = churned | (np.random.default_rng(seed).random(len(frame)) < rate)
-    weights = np.where(churned[keep], 1.0, 1.0 / rate)
+    keep = draw.keep(churned)
+    weights = draw.weights(churned[keep])
     rows = frame if keep.all() else frame[keep]
     summary = Subsample(rate, len(frame), int(keep.sum()), int(churned.sum()))
     return rows, weights, summary

@@ -19,6 +19,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from models.matrix import FeatureLayout
 from models.split import TimeSplit, backtest_splits
+from models.subsample import WEIGHT, weighted_rows
 from models.trainer import DEFAULT_PARAMS, SEARCH_SPACE, OnProgress, fit_booster
 
 LABEL = "churned"
@@ -60,8 +61,11 @@ def backtest_quality(
     scores = []
     for split in splits:
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
+        weight = None
+        if WEIGHT in train.columns:  # thinned as the rows streamed in: fit what was kept
+            train, weight = weighted_rows(train)
         started = time.perf_counter()
-        booster = fit_booster(train, valid, layout, params, seed=seed)
+        booster = fit_booster(train, valid, layout, params, seed=seed, weight=weight)
         p = booster.predict(layout.matrix(test), num_iteration=booster.best_iteration)
         y = test[LABEL].to_numpy()
         scores.append(

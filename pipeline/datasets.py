@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from features.build import KEYS, build_features, cutoff_batches, cutoff_table, to_frame
+from features.build import (
+    KEYS,
+    build_features,
+    cutoff_batches,
+    cutoff_table,
+    to_frame,
+    write_batches,
+)
 from features.spec import FeatureSpec
+from models.experiment import LABEL
 from models.labels import ChurnDefinition, eligible_customers, label_churn
+from models.subsample import WEIGHT, NegativeDraw
 
 EVENT_COLUMNS = {"engagement": "timestamp", "purchases": "timestamp", "support": "opened_at"}
 
@@ -40,14 +53,139 @@ def labelled_features(
     definition: ChurnDefinition,
     data_end: pd.Timestamp,
 ) -> pd.DataFrame:
-    """Features and churn labels for every eligible, gradable (customer, cutoff)."""
+    """Features and churn labels for every eligible, gradable (customer, cutoff), held in
+    memory as one frame (see `LabelledStream` for rows that outgrow memory)."""
+    return to_frame(
+        labelled_queries(tables, cutoffs, spec, definition=definition, data_end=data_end)
+    )
+
+
+def labelled_queries(
+    tables: dict[str, ir.Table],
+    cutoffs: list[pd.Timestamp],
+    spec: FeatureSpec,
+    *,
+    definition: ChurnDefinition,
+    data_end: pd.Timestamp,
+) -> list[ir.Table]:
+    """One query per batch of cutoffs (`cutoff_batches`): the features of every eligible,
+    gradable (customer, cutoff) joined with its churn label."""
     customers = int(tables["customers"].count().execute())
     parts = []
     for batch in cutoff_batches(cutoffs, customers):
         features = build_features(tables, batch, spec)
         labels = label_churn(tables, cutoff_table(batch), definition, data_end.to_pydatetime())
         parts.append(features.join(labels, list(KEYS)))
-    return to_frame(parts)
+    return parts
+
+
+class LabelledStream:
+    """Labelled feature rows streamed to Parquet files in `folder`, one per batch of cutoffs,
+    counted as they pass, then read back batch by batch with the retained training rows
+    thinned before they are held.
+
+    Counted on the way (before any thinning): rows, churners and customers of each part of
+    the split (`parts`: name -> cutoffs), and the values of the `categorical` columns among
+    the `train` part's rows (the layout's levels, as `FeatureLayout.from_frame` finds them).
+    """
+
+    def __init__(
+        self,
+        queries: Sequence[ir.Table],
+        folder: Path,
+        parts: dict[str, Sequence[pd.Timestamp]],
+        categorical: Sequence[str],
+    ) -> None:
+        self._part_of = {
+            np.datetime64(pd.Timestamp(c), "us"): p for p, cs in parts.items() for c in cs
+        }
+        self._train = np.array(
+            [np.datetime64(pd.Timestamp(c), "us") for c in parts.get("train", ())],
+            dtype="datetime64[us]",
+        )
+        self._rows = dict.fromkeys(parts, 0)
+        self._churners = dict.fromkeys(parts, 0)
+        self._customers: dict[str, set] = {p: set() for p in parts}
+        self._levels: dict[str, set] = {c: set() for c in categorical}
+        observed = ["customer_id", "cutoff", LABEL, *categorical]
+        self.batches = write_batches(queries, folder, observe=self._count, observed=observed)
+
+    def _cutoffs(self, rows: pa.RecordBatch | pa.Table) -> np.ndarray:
+        return rows.column("cutoff").to_numpy(zero_copy_only=False).astype("datetime64[us]")
+
+    def _count(self, batch: pa.RecordBatch) -> None:
+        cutoffs = self._cutoffs(batch)
+        churned = batch.column(LABEL).to_numpy(zero_copy_only=False) == 1
+        customers = batch.column("customer_id")
+        for cutoff in np.unique(cutoffs):
+            part = self._part_of.get(cutoff)
+            if part is None:
+                continue
+            mine = cutoffs == cutoff
+            self._rows[part] += int(mine.sum())
+            self._churners[part] += int(churned[mine].sum())
+            self._customers[part].update(pc.filter(customers, pa.array(mine)).to_pylist())
+        train = pa.array(np.isin(cutoffs, self._train))
+        for name, values in self._levels.items():
+            seen = pc.unique(pc.drop_null(pc.filter(batch.column(name), train)))
+            values.update(str(v) for v in seen.to_pylist())
+
+    def counts(self) -> dict[str, tuple[int, int, int]]:
+        """Per part: rows, churners and distinct customers, before any thinning."""
+        return {p: (self._rows[p], self._churners[p], len(self._customers[p])) for p in self._rows}
+
+    def levels(self) -> dict[str, tuple[str, ...]]:
+        """Per categorical column: its values among the training rows, sorted."""
+        return {name: tuple(sorted(values)) for name, values in self._levels.items()}
+
+    def held(
+        self,
+        draw: NegativeDraw,
+        *,
+        whole: Sequence[pd.Timestamp] = (),
+        float32: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """The rows as one frame sorted by cutoff and customer, as `labelled_features` gives
+        them, with the training rows' retained ones thinned by `draw` batch by batch as they
+        are read (every churner kept). Below rate 1 the frame carries each row's weight
+        (WEIGHT: 0 for training rows left out but held because their cutoff is in `whole`,
+        e.g. a backtest fold's validation month). Columns in `float32` are held as float32
+        (the model's matrix precision), halving the held rows."""
+        whole_cutoffs = np.array(
+            [np.datetime64(pd.Timestamp(c), "us") for c in whole], dtype="datetime64[us]"
+        )
+        parts = []
+        for batch in self.batches:
+            table = batch.read()
+            cutoffs = self._cutoffs(table)
+            if draw.rate < 1.0:
+                table = _thinned(table, cutoffs, draw, np.isin(cutoffs, self._train), whole_cutoffs)
+            for name in float32:
+                at = table.schema.get_field_index(name)
+                table = table.set_column(at, name, pc.cast(table.column(name), pa.float32()))
+            parts.append(table)
+        table = pa.concat_tables(parts)
+        del parts
+        return table.to_pandas(self_destruct=True, split_blocks=True)
+
+
+def _thinned(
+    table: pa.Table,
+    cutoffs: np.ndarray,
+    draw: NegativeDraw,
+    train: np.ndarray,
+    whole: np.ndarray,
+) -> pa.Table:
+    """The batch's rows to hold, with their weights: training rows kept by `draw` (in row
+    order, so the draw is that of all rows at once), training rows of `whole` cutoffs with
+    weight 0, every other row with weight 1."""
+    churned = table.column(LABEL).to_numpy(zero_copy_only=False) == 1
+    weight = np.ones(table.num_rows)
+    at = np.flatnonzero(train)
+    keep = draw.keep(churned[at])
+    weight[at] = np.where(keep, draw.weights(churned[at]), 0.0)
+    hold = (weight > 0) | np.isin(cutoffs, whole)
+    return table.append_column(WEIGHT, pa.array(weight)).filter(pa.array(hold))
 
 
 def scoring_features(

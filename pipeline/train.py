@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +31,18 @@ from models.split import (
     monthly_cutoffs,
     split_cutoffs,
 )
-from models.subsample import matrix_bytes, negative_rate
+from models.subsample import (
+    WEIGHT,
+    NegativeDraw,
+    Subsample,
+    matrix_bytes,
+    negative_rate,
+)
 from models.trainer import OnProgress
 from models.tuning import selection_splits
 from pipeline import descriptions, report, tracking
 from pipeline.config import Config, TrainingSettings
-from pipeline.datasets import attach_truth, data_span, labelled_features, today
+from pipeline.datasets import LabelledStream, attach_truth, data_span, labelled_queries, today
 from pipeline.progress import Progress
 from pipeline.timing import Timer
 
@@ -92,13 +99,10 @@ def time_split(config: Config, data_start: pd.Timestamp, data_end: pd.Timestamp)
         ) from None
 
 
-def check_trainable(config: Config, frame: pd.DataFrame, split: TimeSplit) -> None:
+def check_trainable(config: Config, counts: dict[str, tuple[int, int, int]]) -> None:
     """Refuse before training, with the numbers, data a model cannot learn from or be judged
-    on: no churner at all, or too few in the training, validation or test cutoffs."""
-    counts = {}
-    for part in ("train", "valid", "test"):
-        rows = frame[frame["cutoff"].isin(getattr(split, part))]
-        counts[part] = (len(rows), int(rows[LABEL].sum()), rows["customer_id"].nunique())
+    on: no churner at all, or too few in the training, validation or test cutoffs. `counts`:
+    per part, its rows, churners and customers."""
     needed = {"train": MIN_TRAIN_CHURNERS, "valid": MIN_EVAL_CHURNERS, "test": MIN_EVAL_CHURNERS}
     short = [part for part, (_, churners, _) in counts.items() if churners < needed[part]]
     if not short:
@@ -136,10 +140,18 @@ class TrainingData:
     layout: FeatureLayout
     data_start: pd.Timestamp
     data_end: pd.Timestamp
+    sample: Subsample | None = None
+    """How the retained training rows were thinned as they streamed in (None: all held)."""
 
     def rows(self, part: str) -> pd.DataFrame:
         """The rows of the train, valid or test cutoffs."""
         return self.frame[self.frame["cutoff"].isin(getattr(self.split, part))]
+
+    def count(self, part: str) -> int:
+        """How many rows the train, valid or test cutoffs have, before any was thinned."""
+        if part == "train" and self.sample is not None:
+            return self.sample.rows
+        return len(self.rows(part))
 
 
 @dataclass(frozen=True)
@@ -206,21 +218,41 @@ def validated_tables(config: Config, export_date: dt.date) -> tuple[dict, list[P
 
 
 def training_data(config: Config, tables: dict) -> TrainingData:
-    """Features and labels for every gradable cutoff of the history, checked trainable."""
+    """Features and labels for every gradable cutoff of the history, checked trainable.
+
+    The rows stream batch by batch to Parquet in a temporary folder of the cache, counted as
+    they pass; they are read back with the retained training rows thinned to fit the memory
+    budget before they are held (none on small data), as float32 when even the thinned rows
+    would outgrow it."""
     data_start, data_end = data_span(tables)
     split = time_split(config, data_start, data_end)
     spec = resolve_spec(tables, config.features, config.exports.profile)
-    frame = labelled_features(
-        tables, list(split.all), spec, definition=config.churn, data_end=data_end
-    )
-    frame = attach_truth(frame, config.training.truth_file)
-    check_trainable(config, frame, split)
     catalogue = feature_catalogue(spec)
     categorical = [f.name for f in catalogue if f.kind == "categorical"]
-    layout = FeatureLayout.from_frame(
-        frame[frame["cutoff"].isin(split.train)], [f.name for f in catalogue], categorical
+    queries = labelled_queries(
+        tables, list(split.all), spec, definition=config.churn, data_end=data_end
     )
-    data = TrainingData(spec, frame, split, layout, data_start, data_end)
+    parts = {part: getattr(split, part) for part in ("train", "valid", "test")}
+    config.cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="labelled-", dir=config.cache_dir) as folder:
+        stream = LabelledStream(queries, Path(folder), parts, categorical)
+        counts = stream.counts()
+        check_trainable(config, counts)
+        layout = FeatureLayout(tuple(f.name for f in catalogue), stream.levels())
+        rows, churners, _ = counts["train"]
+        rate = retained_rate(config.training, rows, churners, len(layout.features))
+        numeric = [f for f in layout.features if f not in layout.categories]
+        frame = stream.held(
+            NegativeDraw(rate, seed=config.training.seed),
+            whole=_evaluated_cutoffs(config, split),
+            float32=numeric if _outgrows_budget(config.training, counts, rate, layout) else (),
+        )
+    frame = attach_truth(frame, config.training.truth_file)
+    sample = None
+    if rate < 1.0:
+        kept = int((frame.loc[frame["cutoff"].isin(split.train), WEIGHT] > 0).sum())
+        sample = Subsample(rate, rows, kept, churners)
+    data = TrainingData(spec, frame, split, layout, data_start, data_end, sample)
     for part in ("train", "valid", "test"):
         rows = data.rows(part)
         log.info("%s: %s rows, %s churners", part, f"{len(rows):,}", f"{int(rows[LABEL].sum()):,}")
@@ -230,9 +262,9 @@ def training_data(config: Config, tables: dict) -> TrainingData:
 
 MEMORY_SHARE = 0.25
 """Default training-matrix budget as a share of the machine's memory. It bounds the float32
-matrix alone: the labelled feature rows (a float64 frame of every cutoff) and LightGBM's bins
-are held beside it, so most of the memory is left to them (100k customers x 9 cutoffs: a
-222 MB matrix, 4.8 GB peak for the whole `churn train`)."""
+matrix: the labelled feature rows held (float64, or float32 when they too would exceed it)
+and LightGBM's bins are held beside it, so most of the memory is left to them (100k
+customers x 9 cutoffs: a 222 MB matrix, 4.8 GB peak for the whole `churn train`)."""
 
 
 def machine_memory_gb() -> float:
@@ -250,12 +282,20 @@ def memory_budget_gb(settings: TrainingSettings) -> float:
 
 
 def training_negative_rate(settings: TrainingSettings, data: TrainingData) -> float:
+    """The share of retained training rows to keep: the rate they were thinned at as they
+    streamed in, else as `retained_rate` decides for the training rows held."""
+    if data.sample is not None:
+        return data.sample.rate
+    train = data.rows("train")
+    return retained_rate(settings, len(train), int(train[LABEL].sum()), len(data.layout.features))
+
+
+def retained_rate(settings: TrainingSettings, rows: int, churners: int, features: int) -> float:
     """The share of retained training rows to keep: `[training] negative_rate` when set, else
-    1.0 when the float32 training matrix fits the memory budget, else the share that fits."""
+    1.0 when the float32 training matrix of `rows` x `features` fits the memory budget, else
+    the share that fits."""
     if settings.negative_rate is not None:
         return settings.negative_rate
-    train = data.rows("train")
-    rows, churners, features = len(train), int(train[LABEL].sum()), len(data.layout.features)
     budget = memory_budget_gb(settings)
     rate = negative_rate(rows, churners, features, budget)
     log.info(
@@ -286,7 +326,31 @@ def fit_and_evaluate(
         calibration=config.training.calibration,
         progress=progress,
         negative_rate=training_negative_rate(config.training, data),
+        sample=data.sample,
     )
+
+
+def _outgrows_budget(
+    settings: TrainingSettings, counts: dict, rate: float, layout: FeatureLayout
+) -> bool:
+    """Whether the rows to hold (every validation and test row, the training churners and
+    the share `rate` of retained training rows) would exceed the memory budget as float64:
+    then they are held as float32, the matrix's precision, half the size."""
+    rows, churners, _ = counts["train"]
+    held = sum(n for part, (n, _, _) in counts.items() if part != "train")
+    held += churners + rate * (rows - churners)
+    return held * len(layout.features) * 8 > memory_budget_gb(settings) * 1024**3
+
+
+def _evaluated_cutoffs(config: Config, split: TimeSplit) -> list[pd.Timestamp]:
+    """The cutoffs whose rows some model is validated or tested on (the split's, the backtest
+    folds', the parameter search's): they are held whole, never thinned."""
+    label_days = config.churn.lead_days + config.churn.horizon_days
+    folds = config.training.backtest_folds
+    splits = [split, *backtest_splits(list(split.all), folds, label_days)]
+    if config.training.search_seconds > 0:
+        splits += selection_splits(split, label_days, max(folds, SEARCH_FOLDS))
+    return sorted({c for s in splits for c in (*s.valid, *s.test)})
 
 
 def track_training(
@@ -333,7 +397,7 @@ def _log_run_facts(config: Config, data: TrainingData, result: ExperimentResult)
                 for part in ("train", "valid", "test")
             },
             "features.count": len(data.layout.features),
-            **{f"rows.{part}": len(data.rows(part)) for part in ("train", "valid", "test")},
+            **{f"rows.{part}": data.count(part) for part in ("train", "valid", "test")},
             **_sample_params(config, result),
         }
     )
@@ -438,7 +502,7 @@ def _describe(
         data=config.exports.directory,
         churn=descriptions.churn_words(config.churn),
         split=data.split,
-        rows={part: len(data.rows(part)) for part in ("train", "valid", "test")},
+        rows={part: data.count(part) for part in ("train", "valid", "test")},
         scores=result.scores,
         registered=f"Registered as {name} version {version}: {verdict}.",
     )

@@ -67,3 +67,17 @@ def test_floor_matches_builder_engagement(synthetic, twelve, tuned):
             rtol=1e-9,
             err_msg=column,
         )
+
+
+def test_sets_read_from_another_folder_are_never_generated_there(tmp_path):
+    from bench.synthetic import half_month_cutoffs, read_dataset
+
+    with pytest.raises(FileNotFoundError, match="no synthetic set"):
+        read_dataset(400, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    generate(50, tmp_path / "50", seed=0)
+    (tmp_path / "50" / "meta.json").write_text('{"n_customers": 50, "seed": 0, "format": 0}')
+    with pytest.raises(FileNotFoundError):
+        read_dataset(50, tmp_path)  # generated differently: refused, not regenerated
+    cutoffs = half_month_cutoffs()
+    assert len(cutoffs) == 24 == len(set(cutoffs)) and cutoffs == sorted(cutoffs)

@@ -7,9 +7,16 @@ import datetime as dt
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from features.build import build_features, cutoff_batches, resolve_spec, to_frame
+from features.build import (
+    build_features,
+    cutoff_batches,
+    resolve_spec,
+    to_frame,
+    write_batches,
+)
 from features.contract import ProfileColumns
 from features.expressions import bit_count
 from features.registry import feature_catalogue
@@ -327,6 +334,26 @@ def test_batched_queries_give_the_same_frame_as_one_query(tmp_path):
     assert [len(b) for b in batches] == [2, 2]
     batched = to_frame([build_features(tables, b, spec) for b in batches])
     pd.testing.assert_frame_equal(one, batched)
+
+
+def test_batches_written_to_parquet_read_back_as_the_frame(tmp_path):
+    tables = open_frames(
+        tmp_path,
+        {
+            "customers": CUSTOMERS,
+            "engagement": ENGAGEMENT,
+            "support": SUPPORT,
+            "purchases": PURCHASES,
+            "surveys": SURVEYS,
+        },
+    )
+    spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
+    cutoffs = [dt.datetime(2024, 2, 15), dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 15), CUTOFF]
+    queries = [build_features(tables, b, spec) for b in cutoff_batches(cutoffs, 4, max_pairs=8)]
+    written = write_batches(queries, tmp_path / "batches")
+    assert [b.path.parent for b in written] == [tmp_path / "batches"] * 2
+    streamed = pa.concat_tables([b.read() for b in written]).to_pandas()
+    pd.testing.assert_frame_equal(streamed, to_frame(queries))
 
 
 def test_rare_event_types_still_count_towards_breadth(tmp_path):
