@@ -74,9 +74,9 @@ def evaluation_figures(
     return figures
 
 
-def _rows_line(frame: pd.DataFrame, split: Any) -> str:
+def _rows_line(rows: int, split: Any) -> str:
     return (
-        f"rows: {len(frame):,} customer-months over {len(split.all)} cutoffs "
+        f"rows: {rows:,} customer-months over {len(split.all)} cutoffs "
         f"(train {len(split.train)}, valid {len(split.valid)}, "
         f"test {', '.join(f'{c:%Y-%m-%d}' for c in split.test)})"
     )
@@ -87,7 +87,7 @@ def print_training_summary(
     comparison: pd.DataFrame,
     outcome: TrainingOutcome,
     seconds: dict[str, float],
-    frame,
+    rows: int,
     split,
     gaps: dict[str, dict[str, float]] | None = None,
     backtest: pd.DataFrame | None = None,
@@ -106,7 +106,7 @@ def print_training_summary(
     if brief:
         print(promotion)
         return
-    print(_rows_line(frame, split))
+    print(_rows_line(rows, split))
     if sample is not None:
         print(sample.line())
     print("out-of-time test:")

@@ -188,7 +188,7 @@ def run_training(
         comparison=compare_models(result.scores),
         outcome=outcome,
         seconds=timer.seconds,
-        frame=data.frame,
+        rows=sum(data.count(part) for part in ("train", "valid", "test")),
         split=data.split,
         gaps=result.gaps,
         backtest=result.backtest,

@@ -41,7 +41,7 @@ def test_summary_prints_gap_intervals_and_backtest_per_cutoff(capsys):
         comparison=compare_models(scores),
         outcome=outcome,
         seconds={"features": 1.0},
-        frame=frame,
+        rows=len(frame),
         split=split,
         gaps={"logistic_regression": gap},
         backtest=backtest,
@@ -69,6 +69,6 @@ def test_the_comparison_table_names_each_scorer_once_in_plain_words():
 def test_a_brief_summary_is_the_promotion_line_alone(capsys):
     outcome = TrainingOutcome("r", "m", "3", "champion", False, "worse", "2", "url", "store")
     print_training_summary(
-        comparison=pd.DataFrame(), outcome=outcome, seconds={}, frame=None, split=None, brief=True
+        comparison=pd.DataFrame(), outcome=outcome, seconds={}, rows=0, split=None, brief=True
     )
     assert capsys.readouterr().out == "model m version 3 NOT promoted to @champion: worse\n"

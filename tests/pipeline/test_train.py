@@ -126,3 +126,6 @@ def test_a_subsampled_training_says_so_and_logs_the_rate_and_rows_kept(tmp_path,
     assert int(params["rows.train_kept"]) < int(params["rows.train"])
     kept = int(out.split("training rows: ")[1].split(" of ")[0].replace(",", ""))
     assert kept == int(params["rows.train_kept"])
+    # the rows line counts every customer-month of the history, thinned or not
+    listed = int(out.split("rows: ")[1].split(" customer-months")[0].replace(",", ""))
+    assert listed == sum(int(params[f"rows.{part}"]) for part in ("train", "valid", "test"))
