@@ -1,15 +1,14 @@
 """The [data] and [tables.*] sections: where the exports are and how each table maps onto the
 contract, checked on load like every other section (one line per mistake, all reported at once).
 
-A table's file must lie inside the data folder unless [data] allow_outside = true, so a
-configuration cannot make the pipeline read (and quote in its errors) files it was never meant
-to see.
+A table's file must lie inside the data folder (links resolved) unless allow_outside = true for
+that table (or in [data] for every table), so a configuration cannot make the pipeline read
+(and quote in its errors) files it was never meant to see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -84,6 +83,7 @@ def table_checks(name: str) -> dict[str, Any]:
         "delimiter": Text(pattern=r"(?s).", describe="one character, such as ';' or '\\t'"),
         "decimal": OneOf(DECIMAL_MARKS),
         "max_duplicate_share": Optional(SHARE),
+        "allow_outside": Flag(),
         "profile": Mapping(lambda value: value, describe="a table of settings"),
     }
 
@@ -155,11 +155,12 @@ def read_profile(path: Path, raw: Any, problems: list[Problem]) -> ProfileColumn
 
 
 def _outside(directory: Path, file: str) -> bool:
-    """Whether `file`, read relative to `directory`, lands outside it (lexically: '..' and
-    absolute paths; a link the user placed inside the folder is their choice)."""
-    folder = os.path.normpath(directory)
-    target = os.path.normpath(directory / file)
-    return os.path.commonpath([folder, target]) != folder
+    """Whether `file`, read relative to `directory`, lands outside it once '..', absolute paths
+    and symbolic links are resolved (a link inside the folder to a file elsewhere counts as
+    outside)."""
+    folder = directory.resolve()
+    target = (directory / file).resolve()
+    return not target.is_relative_to(folder)
 
 
 def _tables(
@@ -184,12 +185,13 @@ def _tables(
         source = _table(path, name, table_raw, problems)
         if source is None:
             continue
-        if source.file and not data.allow_outside and _outside(directory, source.file):
+        allowed = table_raw.get("allow_outside", data.allow_outside)
+        if source.file and allowed is not True and _outside(directory, source.file):
             problems.append(
                 Problem(
                     str(path),
                     f"[tables.{name}] file = {source.file!r}: lies outside the data folder "
-                    f"{directory}; move it there or set [data] allow_outside = true",
+                    f"{directory}; move it there or set [tables.{name}] allow_outside = true",
                 )
             )
         tables[name] = source

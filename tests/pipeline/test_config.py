@@ -263,6 +263,8 @@ def test_a_file_outside_the_data_folder_is_read_only_when_allowed(tmp_path):
         tmp_path, '[data]\nallow_outside = true\n[tables.purchases]\nfile = "../p.csv"\n'
     )
     assert config.exports.tables["purchases"].file == "../p.csv"
+    one = _load(tmp_path, '[tables.purchases]\nfile = "../p.csv"\nallow_outside = true\n')
+    assert one.exports.tables["purchases"].file == "../p.csv"
     inside = _load(tmp_path, '[tables.purchases]\nfile = "exports/../p.csv"\n')
     assert inside.exports.tables["purchases"].file == "exports/../p.csv"
 
@@ -322,3 +324,11 @@ def test_validate_on_the_default_engine_never_imports_pyspark(export_dir):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_link_inside_the_data_folder_to_a_file_elsewhere_counts_as_outside(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "secret.csv").write_text("customer_id\n")
+    (tmp_path / "data" / "purchases.csv").symlink_to(tmp_path / "secret.csv")
+    with pytest.raises(ConfigError, match="lies outside the data folder"):
+        _load(tmp_path, '[data]\ndir = "data"\n[tables.purchases]\nfile = "purchases.csv"\n')
