@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
@@ -46,18 +47,12 @@ def data_span(tables: dict[str, ir.Table]) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def labelled_features(
-    tables: dict[str, ir.Table],
-    cutoffs: list[pd.Timestamp],
-    spec: FeatureSpec,
-    *,
-    definition: ChurnDefinition,
-    data_end: pd.Timestamp,
+    tables: dict[str, ir.Table], cutoffs: list[pd.Timestamp], spec: FeatureSpec, **labels: Any
 ) -> pd.DataFrame:
     """Features and churn labels for every eligible, gradable (customer, cutoff), held in
-    memory as one frame (see `LabelledStream` for rows that outgrow memory)."""
-    return to_frame(
-        labelled_queries(tables, cutoffs, spec, definition=definition, data_end=data_end)
-    )
+    memory as one frame (see `LabelledStream` for rows that outgrow memory); `labels` are
+    `labelled_queries`' definition and data end."""
+    return to_frame(labelled_queries(tables, cutoffs, spec, **labels))
 
 
 def labelled_queries(

@@ -253,11 +253,16 @@ def training_data(config: Config, tables: dict) -> TrainingData:
         kept = int((frame.loc[frame["cutoff"].isin(split.train), WEIGHT] > 0).sum())
         sample = Subsample(rate, rows, kept, churners)
     data = TrainingData(spec, frame, split, layout, data_start, data_end, sample)
+    _log_parts(data)
+    return data
+
+
+def _log_parts(data: TrainingData) -> None:
     for part in ("train", "valid", "test"):
         rows = data.rows(part)
         log.info("%s: %s rows, %s churners", part, f"{len(rows):,}", f"{int(rows[LABEL].sum()):,}")
-    log.info("%d features over cutoffs %s", len(layout.features), descriptions.dates(split.all))
-    return data
+    dates = descriptions.dates(data.split.all)
+    log.info("%d features over cutoffs %s", len(data.layout.features), dates)
 
 
 MEMORY_SHARE = 0.25
