@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from features.expressions import Cutoffs
@@ -167,8 +168,12 @@ class ParquetBatch:
     schema: pa.Schema
 
     def read(self) -> pa.Table:
-        """The rows, typed as the query declares them (as `to_frame` reads them)."""
-        return pq.read_table(self.path).cast(self.schema)
+        """The rows, typed as the query declares them and sorted as `to_frame` sorts them. An
+        engine may write a folder of part files (Spark does) instead of one file."""
+        table = pq.read_table(self.path).cast(self.schema)
+        if self.path.is_dir():  # parts: their order is the engine's, not the query's
+            table = table.sort_by([(key, "ascending") for key in reversed(KEYS)])
+        return table
 
 
 def write_batches(
@@ -190,7 +195,7 @@ def write_batches(
         query.order_by(list(reversed(KEYS))).to_parquet(path)
         if observe is not None:
             columns = list(observed) if observed is not None else None
-            for batch in pq.ParquetFile(path).iter_batches(columns=columns):
+            for batch in pads.dataset(path, format="parquet").to_batches(columns=columns):
                 observe(batch)
         batches.append(ParquetBatch(path, query.schema().to_pyarrow()))
     return batches
