@@ -323,3 +323,26 @@ def test_paired_auc_difference_separates_a_real_gain_from_noise():
     identical = paired_auc_difference(y, signal, signal, rounds=50)
     assert identical["roc_auc_diff"] == identical["roc_auc_diff_low"] == 0.0
     assert identical["share_better"] == 0.0
+
+
+def test_the_bootstrap_by_row_counts_equals_ranking_each_resample():
+    """The paired interval weights rows by how often a resample draws them; that must give
+    the AUC of the resampled rows themselves, ties included."""
+    from models.evaluate import _WeightedAuc, paired_auc_difference
+
+    rng = np.random.default_rng(3)
+    labels = (rng.random(3000) < 0.1).astype(int)
+    a = np.round(rng.random(3000) + 0.3 * labels, 2)  # many ties
+    b = rng.random(3000) + 0.1 * labels
+    diffs = []
+    draws = np.random.default_rng(0)
+    for _ in range(50):
+        rows = draws.integers(0, len(labels), len(labels))
+        counts = np.bincount(rows, minlength=len(labels))
+        expected = roc_auc_score(labels[rows], a[rows])
+        assert _WeightedAuc(labels, a)(counts) == pytest.approx(expected, abs=1e-12)
+        diffs.append(expected - roc_auc_score(labels[rows], b[rows]))
+    result = paired_auc_difference(labels, a, b, rounds=50, seed=0)
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    assert result["roc_auc_diff_low"] == pytest.approx(low, abs=1e-12)
+    assert result["roc_auc_diff_high"] == pytest.approx(high, abs=1e-12)
