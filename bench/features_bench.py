@@ -39,12 +39,13 @@ import os
 import platform
 import runpy
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.child import run_limited
 
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 PROFILE = {"categorical": ["plan"], "numeric": ["seats"]}
@@ -376,33 +377,22 @@ def spawn(
         "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])),
     }
     load = os.getloadavg()[0]  # other work on the machine skews the figures: record it
-    began = time.perf_counter()
     err_path = out.with_suffix(".err")
     with open(err_path, "w") as err:
-        process = subprocess.Popen(command, cwd=workdir, env=env, stderr=err)
-    timed_out = False
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if not timed_out and time.perf_counter() - began > timeout:
-            process.kill()
-            timed_out = True
-        time.sleep(0.1)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - began
-    if timed_out:
+        child = run_limited(command, timeout, cwd=workdir, env=env, stderr=err)
+    elapsed = child.wall
+    if child.timed_out:
         result: dict[str, Any] = {"wall": elapsed, "rows": None, "status": "timeout"}
-    elif process.returncode != 0:
+    elif child.returncode != 0:
         lines = [line for line in err_path.read_text().splitlines() if line.strip()]
         error = next(
             (line for line in reversed(lines) if "Error" in line or "Exception" in line),
-            lines[-1] if lines else f"exit code {process.returncode}",
+            lines[-1] if lines else f"exit code {child.returncode}",
         )
         result = {"wall": elapsed, "rows": None, "status": f"error: {error.strip()[:300]}"}
     else:
         result = {**json.loads(out.read_text()), "status": "ok"}
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports kilobytes
+    result["peak_rss_mb"] = child.peak_rss_mb
     result["process_wall"] = round(elapsed, 3)
     result["loadavg_1min_before"] = round(load, 2)
     return result

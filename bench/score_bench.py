@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.child import run_limited
 from bench.synthetic import read_dataset
 
 ROOT = Path(__file__).resolve().parent
@@ -128,24 +129,15 @@ def run_training(command: list[str], timeout: float) -> dict:
     seconds, with the stage it had reached (its last progress line) and its peak RSS."""
     WORK.mkdir(parents=True, exist_ok=True)
     out, err = WORK / "train.out", WORK / "train.err"
-    start = time.perf_counter()
     with open(out, "w") as stdout, open(err, "w") as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT.parent)
-        stopped = False
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if not stopped and time.perf_counter() - start > timeout:
-                process.kill()
-                stopped = True
-            time.sleep(0.5)
-    wall = time.perf_counter() - start
+        child = run_limited(
+            command, timeout, poll=0.5, stdout=stdout, stderr=stderr, cwd=ROOT.parent
+        )
     text, errors = out.read_text(), err.read_text()
-    result: dict = {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    result: dict = {"wall_s": round(child.wall, 2), "peak_rss_mb": child.peak_rss_mb}
     stages = [line for line in errors.splitlines() if line.startswith("[train] ")]
-    if stopped or os.waitstatus_to_exitcode(status) != 0:
-        result["status"] = f"stopped after {timeout:.0f} s" if stopped else "failed"
+    if child.timed_out or child.returncode != 0:
+        result["status"] = f"stopped after {timeout:.0f} s" if child.timed_out else "failed"
         result["stages_done"] = stages
         result["last_output"] = errors.strip().splitlines()[-3:]
         return result
