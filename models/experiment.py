@@ -63,6 +63,43 @@ def _training_rows(
     return kept, weight, sample
 
 
+@dataclass(frozen=True)
+class _LightGbmFit:
+    """How the model and each backtest fold fit LightGBM: the same settings, thinning and
+    weights, on different rows."""
+
+    layout: FeatureLayout
+    seed: int
+    calibration: str
+    params: dict | None
+    negative_rate: float
+    progress: OnProgress | None
+
+    def __call__(
+        self,
+        train: pd.DataFrame,
+        valid: pd.DataFrame,
+        sample: Subsample | None = None,
+        search: list[dict] | None = None,
+    ) -> tuple[TrainedModel, Subsample | None]:
+        """The calibrated model fitted on `train` (thinned as `_training_rows` says), and how
+        its rows were thinned."""
+        kept, weight, sample = _training_rows(train, self.negative_rate, self.seed, sample)
+        model = train_churn_model(
+            kept,
+            valid,
+            self.layout,
+            LABEL,
+            self.seed,
+            self.calibration,
+            subsampled_params(self.params, self.negative_rate),
+            progress=self.progress,
+            search=search,
+            weight=weight,
+        )
+        return model, sample
+
+
 def run_experiment(
     frame: pd.DataFrame,
     split: TimeSplit,
@@ -87,24 +124,13 @@ def run_experiment(
     weights (WEIGHT) and `sample`, the summary of that draw: it is not thinned again."""
     train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
     # The logistic baseline keeps the training rows held: it caps its own rows.
-    kept, weight, sample = _training_rows(train, negative_rate, seed, sample)
     params, tried = None, []
     if search_seconds > 0 and selection:
         params, tried = search_params(
             frame, selection, layout, seconds=search_seconds, seed=seed, progress=progress
         )
-    model = train_churn_model(
-        kept,
-        valid,
-        layout,
-        LABEL,
-        seed,
-        calibration,
-        subsampled_params(params, negative_rate),
-        progress=progress,
-        search=tried,
-        weight=weight,
-    )
+    fit = _LightGbmFit(layout, seed, calibration, params, negative_rate, progress)
+    model, sample = fit(train, valid, sample, search=tried)
     logistic = fit_logistic(train, layout, LABEL)
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
@@ -158,23 +184,13 @@ def run_backtest(
 ) -> pd.DataFrame:
     """Re-fit on expanding windows and score each next cutoff: is quality stable over time?
     Each fold's training rows are subsampled at `negative_rate` as the model's were."""
+    fit = _LightGbmFit(layout, seed, calibration, params, negative_rate, progress)
     rows = []
     for fold, split in enumerate(splits):
         if progress is not None:
             progress("backtest fold", fold + 1, len(splits))
         train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-        kept, weight, _ = _training_rows(train, negative_rate, seed, None)
-        model = train_churn_model(
-            kept,
-            valid,
-            layout,
-            LABEL,
-            seed,
-            calibration,
-            subsampled_params(params, negative_rate),
-            progress=progress,
-            weight=weight,
-        )
+        model, _ = fit(train, valid)
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
         logistic = predict_logistic(fit_logistic(train, layout, LABEL), test, layout)
