@@ -40,7 +40,7 @@ from sklearn.metrics import roc_auc_score
 
 from bench.candidates import GROUPS as CANDIDATES
 from bench.candidates import candidate_features, with_candidates
-from bench.synthetic import DATA_ROOT, ensure_dataset
+from bench.synthetic import DATA_ROOT, EXPORTS_CONFIG, ensure_dataset
 from features.ingest import ingest_exports
 from models.baselines import fit_logistic, predict_logistic
 from models.evaluate import evaluate_scores
@@ -53,21 +53,15 @@ from pipeline.train import TrainingData, training_data, validated_tables
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "quality.json"
 WORK = ROOT / "work"
-SYNTHETIC_CONFIG = """
-[data]
-dir = "{data}"
-as_of = "2025-01-15"
-cache_dir = "{work}/cache"
-
-[tables.customers.profile]
-categorical = ["plan"]
-numeric = ["seats"]
-
+SYNTHETIC_CONFIG = (
+    EXPORTS_CONFIG
+    + """
 [training]
 cutoffs = 9
 test_cutoffs = 1
 valid_cutoffs = 1
 """
+)
 DATASETS = {
     "sample": (ROOT.parent / "churn.toml", 6),
     "online_retail": (ROOT.parent / "examples" / "online_retail" / "churn.toml", 4),
@@ -141,7 +135,7 @@ def load_dataset(name: str, synthetic_dir: Path) -> Dataset:
         WORK.mkdir(parents=True, exist_ok=True)
         data_dir = ensure_dataset(100_000, root=synthetic_dir)["customers"].parent
         path = WORK / "quality-synthetic.toml"
-        path.write_text(SYNTHETIC_CONFIG.format(data=data_dir, work=WORK))
+        path.write_text(SYNTHETIC_CONFIG.format(data=data_dir, as_of="2025-01-15", work=WORK))
     config = load_config(path)
     as_of = config.as_of
     tables, _ = validated_tables(config, as_of)

@@ -26,23 +26,16 @@ import time
 from pathlib import Path
 
 from bench.child import run_limited
-from bench.synthetic import read_dataset
+from bench.synthetic import EXPORTS_CONFIG, read_dataset
 
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / "work"
 RESULTS = ROOT / "results" / "score.json"
 AS_OF = "2025-01-15"  # the export date: the synthetic year ends on 2024-12-31
 
-CONFIG = """
-[data]
-dir = "{data}"
-as_of = "{as_of}"
-cache_dir = "{work}/cache"
-
-[tables.customers.profile]
-categorical = ["plan"]
-numeric = ["seats"]
-
+CONFIG = (
+    EXPORTS_CONFIG
+    + """
 [training]
 cutoffs = 9
 test_cutoffs = 1
@@ -59,21 +52,15 @@ capacity = 1000
 [tracking]
 store_dir = "{work}/mlruns"
 """
+)
 
 
 # `churn train` at scale: every monthly cutoff the history holds up to 24 (one synthetic
 # year holds 9 gradable ones after the warm-up), the backtest on, the default memory budget;
 # its own model name and store, so the scoring measurements keep the 100k champion.
-TRAIN_CONFIG = """
-[data]
-dir = "{data}"
-as_of = "{as_of}"
-cache_dir = "{work}/cache"
-
-[tables.customers.profile]
-categorical = ["plan"]
-numeric = ["seats"]
-
+TRAIN_CONFIG = (
+    EXPORTS_CONFIG
+    + """
 [training]
 cutoffs = 24
 test_cutoffs = 1
@@ -86,6 +73,7 @@ name = "bench-churn-train-{n}"
 [tracking]
 store_dir = "{work}/mlruns-train-{n}"
 """
+)
 
 
 def write_config(n_customers: int, root: Path | None = None, template: str = CONFIG) -> Path:

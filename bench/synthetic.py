@@ -59,6 +59,20 @@ ROW_GROUP = 1 << 20
 TS = pa.timestamp("us")
 
 
+EXPORTS_CONFIG = """
+[data]
+dir = "{data}"
+as_of = "{as_of}"
+cache_dir = "{work}/cache"
+
+[tables.customers.profile]
+categorical = ["plan"]
+numeric = ["seats"]
+"""
+"""The [data] and profile sections pointing the pipeline at one synthetic set (fill in data,
+as_of and work); each benchmark adds its own training, model and output sections."""
+
+
 def year_cutoffs() -> tuple[list[np.datetime64], list[np.datetime64]]:
     """The benchmark's cutoffs: ([end of the year], [first of each month Feb..Jan])."""
     months = np.arange("2024-02", "2025-02", dtype="datetime64[M]").astype("datetime64[us]")
