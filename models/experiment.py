@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from models.baselines import fit_health_calibration, fit_logistic, health_risk, predict_logistic
 from models.evaluate import evaluate_scores, paired_auc_difference
@@ -164,6 +165,7 @@ def run_experiment(
             calibration=calibration,
             progress=progress,
             negative_rate=negative_rate,
+            fitted={split: (model, logistic)},
         ),
         contributions=pd.DataFrame(contributions, columns=list(layout.features), index=test.index),
         gaps=gaps,
@@ -181,19 +183,29 @@ def run_backtest(
     calibration: str = "sigmoid",
     progress: OnProgress | None = None,
     negative_rate: float = 1.0,
+    fitted: dict[TimeSplit, tuple[TrainedModel, Pipeline]] | None = None,
 ) -> pd.DataFrame:
     """Re-fit on expanding windows and score each next cutoff: is quality stable over time?
-    Each fold's training rows are subsampled at `negative_rate` as the model's were."""
+    Each fold's training rows are subsampled at `negative_rate` as the model's were. A fold
+    whose split is in `fitted` (the model's own, when it tests one month with one validating)
+    reuses that LightGBM model and logistic baseline: a re-fit would give the same ones."""
     fit = _LightGbmFit(layout, seed, calibration, params, negative_rate, progress)
+    fitted = fitted or {}
     rows = []
     for fold, split in enumerate(splits):
         if progress is not None:
             progress("backtest fold", fold + 1, len(splits))
-        train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-        model, _ = fit(train, valid)
+        test = _rows(frame, split.test)
+        if split in fitted:
+            model, baseline = fitted[split]
+        else:
+            train, valid = _rows(frame, split.train), _rows(frame, split.valid)
+            model, _ = fit(train, valid)
+            baseline = fit_logistic(train, layout, LABEL)
+            del train, valid
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
-        logistic = predict_logistic(fit_logistic(train, layout, LABEL), test, layout)
+        logistic = predict_logistic(baseline, test, layout)
         row = {"cutoff": split.test[0], "train_cutoffs": len(split.train)}
         row |= {k: m[k] for k in ("roc_auc", "pr_auc", "lift_at_10", "ece", "base_rate", "rows")}
         row["logistic_roc_auc"] = evaluate_scores(y, logistic)["roc_auc"]

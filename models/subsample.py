@@ -37,11 +37,13 @@ def matrix_bytes(rows: int, features: int) -> int:
     return rows * features * BYTES_PER_VALUE
 
 
-def negative_rate(rows: int, churners: int, features: int, memory_gb: float) -> float:
-    """The share of retained rows to keep so the training matrix fits `memory_gb`: 1.0 when
-    it fits whole, else the rate whose expected rows (all churners plus rate x retained) fill
-    the budget, never below MIN_RATE."""
-    budget_rows = memory_gb * 1024**3 / (features * BYTES_PER_VALUE)
+def negative_rate(
+    rows: int, churners: int, features: int, memory_gb: float, *, held: int = 0
+) -> float:
+    """The share of retained rows to keep so the rows held fit `memory_gb` as float32: 1.0
+    when they fit whole, else the rate whose expected rows (`held` rows that are kept whole
+    whatever the rate, all churners, rate x retained) fill the budget, never below MIN_RATE."""
+    budget_rows = memory_gb * 1024**3 / (features * BYTES_PER_VALUE) - held
     retained = rows - churners
     if rows <= budget_rows or retained <= 0:
         return 1.0

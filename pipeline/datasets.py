@@ -99,6 +99,7 @@ class LabelledStream:
             dtype="datetime64[us]",
         )
         self._rows = dict.fromkeys(parts, 0)
+        self._at: dict[np.datetime64, int] = {}
         self._churners = dict.fromkeys(parts, 0)
         self._customers: dict[str, set] = {p: set() for p in parts}
         self._levels: dict[str, set] = {c: set() for c in categorical}
@@ -117,6 +118,7 @@ class LabelledStream:
             if part is None:
                 continue
             mine = cutoffs == cutoff
+            self._at[cutoff] = self._at.get(cutoff, 0) + int(mine.sum())
             self._rows[part] += int(mine.sum())
             self._churners[part] += int(churned[mine].sum())
             self._customers[part].update(pc.filter(customers, pa.array(mine)).to_pylist())
@@ -128,6 +130,10 @@ class LabelledStream:
     def counts(self) -> dict[str, tuple[int, int, int]]:
         """Per part: rows, churners and distinct customers, before any thinning."""
         return {p: (self._rows[p], self._churners[p], len(self._customers[p])) for p in self._rows}
+
+    def rows_at(self, cutoff: pd.Timestamp) -> int:
+        """How many rows the cutoff has (0 for one outside the parts)."""
+        return self._at.get(np.datetime64(pd.Timestamp(cutoff), "us"), 0)
 
     def levels(self) -> dict[str, tuple[str, ...]]:
         """Per categorical column: its values among the training rows, sorted."""

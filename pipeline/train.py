@@ -221,9 +221,9 @@ def training_data(config: Config, tables: dict) -> TrainingData:
     """Features and labels for every gradable cutoff of the history, checked trainable.
 
     The rows stream batch by batch to Parquet in a temporary folder of the cache, counted as
-    they pass; they are read back with the retained training rows thinned to fit the memory
-    budget before they are held (none on small data), as float32 when even the thinned rows
-    would outgrow it."""
+    they pass; they are read back as float32 (the model's precision) with the retained
+    training rows thinned to fit the memory budget before they are held (none on small
+    data)."""
     data_start, data_end = data_span(tables)
     split = time_split(config, data_start, data_end)
     spec = resolve_spec(tables, config.features, config.exports.profile)
@@ -240,12 +240,12 @@ def training_data(config: Config, tables: dict) -> TrainingData:
         check_trainable(config, counts)
         layout = FeatureLayout(tuple(f.name for f in catalogue), stream.levels())
         rows, churners, _ = counts["train"]
-        rate = retained_rate(config.training, rows, churners, len(layout.features))
+        whole = _evaluated_cutoffs(config, split)
+        held = sum(stream.rows_at(c) for c in whole if c not in split.train)
+        rate = retained_rate(config.training, rows, churners, len(layout.features), held)
         numeric = [f for f in layout.features if f not in layout.categories]
         frame = stream.held(
-            NegativeDraw(rate, seed=config.training.seed),
-            whole=_evaluated_cutoffs(config, split),
-            float32=numeric if _outgrows_budget(config.training, counts, rate, layout) else (),
+            NegativeDraw(rate, seed=config.training.seed), whole=whole, float32=numeric
         )
     frame = attach_truth(frame, config.training.truth_file)
     sample = None
@@ -266,10 +266,11 @@ def _log_parts(data: TrainingData) -> None:
 
 
 MEMORY_SHARE = 0.25
-"""Default training-matrix budget as a share of the machine's memory. It bounds the float32
-matrix: the labelled feature rows held (float64, or float32 when they too would exceed it)
-and LightGBM's bins are held beside it, so most of the memory is left to them (100k
-customers x 9 cutoffs: a 222 MB matrix, 4.8 GB peak for the whole `churn train`)."""
+"""Default memory for the training stage as a share of the machine's memory."""
+HELD_COPIES = 3
+"""The training stage's peak over the float32 rows it holds: the held frame, a part's slice
+(the training months) and LightGBM's matrix of it beside them. The rows held are kept to
+the budget divided by this (measured on the 100k and 1M synthetic sets: bench/results)."""
 
 
 def machine_memory_gb() -> float:
@@ -295,17 +296,21 @@ def training_negative_rate(settings: TrainingSettings, data: TrainingData) -> fl
     return retained_rate(settings, len(train), int(train[LABEL].sum()), len(data.layout.features))
 
 
-def retained_rate(settings: TrainingSettings, rows: int, churners: int, features: int) -> float:
+def retained_rate(
+    settings: TrainingSettings, rows: int, churners: int, features: int, held: int = 0
+) -> float:
     """The share of retained training rows to keep: `[training] negative_rate` when set, else
-    1.0 when the float32 training matrix of `rows` x `features` fits the memory budget, else
-    the share that fits."""
+    1.0 when the rows held (the `held` validation and test rows, the training rows) fit the
+    memory budget as float32 with room for their copies (HELD_COPIES), else the share that
+    fits."""
     if settings.negative_rate is not None:
         return settings.negative_rate
-    budget = memory_budget_gb(settings)
-    rate = negative_rate(rows, churners, features, budget)
+    budget = memory_budget_gb(settings) / HELD_COPIES
+    rate = negative_rate(rows, churners, features, budget, held=held)
     log.info(
-        "training matrix %.2f GB for a %.2f GB budget: retained rows kept at rate %.3g",
-        matrix_bytes(rows, features) / 1024**3,
+        "rows held %.2f GB of float32 for a %.2f GB share of the memory budget: retained "
+        "rows kept at rate %.3g",
+        matrix_bytes(rows + held, features) / 1024**3,
         budget,
         rate,
     )
@@ -333,18 +338,6 @@ def fit_and_evaluate(
         negative_rate=training_negative_rate(config.training, data),
         sample=data.sample,
     )
-
-
-def _outgrows_budget(
-    settings: TrainingSettings, counts: dict, rate: float, layout: FeatureLayout
-) -> bool:
-    """Whether the rows to hold (every validation and test row, the training churners and
-    the share `rate` of retained training rows) would exceed the memory budget as float64:
-    then they are held as float32, the matrix's precision, half the size."""
-    rows, churners, _ = counts["train"]
-    held = sum(n for part, (n, _, _) in counts.items() if part != "train")
-    held += churners + rate * (rows - churners)
-    return held * len(layout.features) * 8 > memory_budget_gb(settings) * 1024**3
 
 
 def _evaluated_cutoffs(config: Config, split: TimeSplit) -> list[pd.Timestamp]:

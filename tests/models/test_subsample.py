@@ -74,6 +74,12 @@ def test_the_rate_fills_the_budget_only_when_the_matrix_would_exceed_it():
     rate = negative_rate(rows, 300_000, features, memory_gb=2)
     expected_rows = 300_000 + rate * (rows - 300_000)
     assert matrix_bytes(round(expected_rows), features) == pytest.approx(2 * gb, rel=1e-6)
+    # Rows held whole (validation and test months) take their share of the budget first.
+    held = 1_000_000
+    with_held = negative_rate(rows, 300_000, features, memory_gb=2, held=held)
+    expected_rows = held + 300_000 + with_held * (rows - 300_000)
+    assert with_held < rate
+    assert matrix_bytes(round(expected_rows), features) == pytest.approx(2 * gb, rel=1e-6)
     # A budget below the churners alone: the floor, not an empty model.
     assert negative_rate(rows, 3_000_000, features, memory_gb=0.1) == MIN_RATE
 

@@ -97,13 +97,20 @@ def _training_data(rows: int, churners: int, features: int):
 
 def test_the_rate_is_all_rows_within_the_budget_and_what_fits_beyond_it():
     from pipeline.config import TrainingSettings
-    from pipeline.train import machine_memory_gb, memory_budget_gb, training_negative_rate
+    from pipeline.train import (
+        HELD_COPIES,
+        machine_memory_gb,
+        memory_budget_gb,
+        training_negative_rate,
+    )
 
     data = _training_data(100_000, 5_000, 100)  # 40 MB of float32
     assert training_negative_rate(TrainingSettings(memory_gb=1.0), data) == 1.0
-    rate = training_negative_rate(TrainingSettings(memory_gb=0.02), data)  # 21.5 MB
+    rate = training_negative_rate(TrainingSettings(memory_gb=0.06), data)  # 64 MB
     assert 0 < rate < 1
-    assert (5_000 + rate * 95_000) * 100 * 4 == pytest.approx(0.02 * 1024**3)
+    # the rows held fill the budget's share left for their copies
+    held = (5_000 + rate * 95_000) * 100 * 4
+    assert held * HELD_COPIES == pytest.approx(0.06 * 1024**3)
     assert training_negative_rate(TrainingSettings(memory_gb=0.02, negative_rate=0.7), data) == 0.7
     assert memory_budget_gb(TrainingSettings()) == pytest.approx(0.25 * machine_memory_gb())
     assert 0.1 < machine_memory_gb() < 100_000
