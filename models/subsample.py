@@ -118,6 +118,22 @@ def weighted_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return kept, kept[WEIGHT].to_numpy()
 
 
+def thinned_to(
+    rows: pd.DataFrame, weight: np.ndarray, label: str, max_rows: int, *, seed: int = 7
+) -> tuple[pd.DataFrame, np.ndarray, float]:
+    """At most about `max_rows` of `rows`: every churner and a random share of the retained
+    rows, whose weights grow by 1 / share so the weighted class balance is unchanged; returns
+    the rows, their weights and the share (1.0: all rows, as given)."""
+    churned = rows[label].to_numpy() == 1
+    retained = len(rows) - int(churned.sum())
+    if len(rows) <= max_rows or retained <= 0:
+        return rows, weight, 1.0
+    share = float(min(1.0, max(MIN_RATE, (max_rows - (len(rows) - retained)) / retained)))
+    draw = NegativeDraw(share, seed=seed)
+    keep = draw.keep(churned)
+    return rows[keep], weight[keep] * draw.weights(churned[keep]), share
+
+
 def subsample_negatives(
     frame: pd.DataFrame, label: str, rate: float, *, seed: int = 7
 ) -> tuple[pd.DataFrame, np.ndarray, Subsample]:

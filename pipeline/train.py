@@ -438,7 +438,11 @@ def _log_evaluation(config: Config, data: TrainingData, result: ExperimentResult
         result, value_label=config.features.value_label
     ).items():
         tracking.log_figure(figure, path)
-    tracking.log_dataset(data.rows("test"), config.exports.directory, name="test", context="test")
+    # Which rows were tested: their keys and labels (the features follow from the exports and
+    # the feature spec logged with the model; hashing every column of a million rows would
+    # cost MLflow a minute).
+    test_rows = data.rows("test")[["customer_id", "cutoff", LABEL]]
+    tracking.log_dataset(test_rows, config.exports.directory, name="test", context="test")
 
 
 def _log_backtest(backtest: pd.DataFrame) -> None:

@@ -129,3 +129,20 @@ def test_a_subsample_trains_without_bagging_and_the_whole_data_as_configured():
     assert {k: v for k, v in thinned.items() if not k.startswith("bagging")} == {
         k: v for k, v in DEFAULT_PARAMS.items() if not k.startswith("bagging")
     }
+
+
+def test_thinning_to_a_row_cap_keeps_churners_and_the_weighted_balance(parts):
+    from models.subsample import thinned_to
+
+    train = parts["train"]
+    weight = np.full(len(train), 2.0)  # as if already thinned once at rate 0.5
+    rows, weights, share = thinned_to(train, weight, "churned", 20_000, seed=3)
+    churned = rows["churned"].to_numpy() == 1
+    assert churned.sum() == train["churned"].sum()  # every churner kept, weight unchanged
+    assert np.allclose(weights[churned], 2.0)
+    assert 0 < share < 1 and abs(len(rows) - 20_000) < 600
+    assert np.allclose(weights[~churned], 2.0 / share)
+    retained = (train["churned"] == 0).sum()
+    assert weights[~churned].sum() == pytest.approx(2.0 * retained, rel=0.02)
+    same, same_weights, all_kept = thinned_to(train, weight, "churned", len(train))
+    assert same is train and same_weights is weight and all_kept == 1.0
