@@ -99,7 +99,7 @@ class LabelledStream:
             dtype="datetime64[us]",
         )
         self._rows = dict.fromkeys(parts, 0)
-        self._at: dict[np.datetime64, int] = {}
+        self._at: dict[np.datetime64, tuple[int, int]] = {}
         self._churners = dict.fromkeys(parts, 0)
         self._customers: dict[str, set] = {p: set() for p in parts}
         self._levels: dict[str, set] = {c: set() for c in categorical}
@@ -118,7 +118,8 @@ class LabelledStream:
             if part is None:
                 continue
             mine = cutoffs == cutoff
-            self._at[cutoff] = self._at.get(cutoff, 0) + int(mine.sum())
+            rows, churners = self._at.get(cutoff, (0, 0))
+            self._at[cutoff] = (rows + int(mine.sum()), churners + int(churned[mine].sum()))
             self._rows[part] += int(mine.sum())
             self._churners[part] += int(churned[mine].sum())
             self._customers[part].update(pc.filter(customers, pa.array(mine)).to_pylist())
@@ -131,9 +132,9 @@ class LabelledStream:
         """Per part: rows, churners and distinct customers, before any thinning."""
         return {p: (self._rows[p], self._churners[p], len(self._customers[p])) for p in self._rows}
 
-    def rows_at(self, cutoff: pd.Timestamp) -> int:
-        """How many rows the cutoff has (0 for one outside the parts)."""
-        return self._at.get(np.datetime64(pd.Timestamp(cutoff), "us"), 0)
+    def at(self, cutoff: pd.Timestamp) -> tuple[int, int]:
+        """The cutoff's rows and churners ((0, 0) for one outside the parts)."""
+        return self._at.get(np.datetime64(pd.Timestamp(cutoff), "us"), (0, 0))
 
     def levels(self) -> dict[str, tuple[str, ...]]:
         """Per categorical column: its values among the training rows, sorted."""

@@ -241,8 +241,9 @@ def training_data(config: Config, tables: dict) -> TrainingData:
         layout = FeatureLayout(tuple(f.name for f in catalogue), stream.levels())
         rows, churners, _ = counts["train"]
         whole = _evaluated_cutoffs(config, split)
-        held = sum(stream.rows_at(c) for c in whole if c not in split.train)
-        rate = retained_rate(config.training, rows, churners, len(layout.features), held)
+        rate = retained_rate(
+            config.training, *_thinnable(stream, split, whole), len(layout.features)
+        )
         numeric = [f for f in layout.features if f not in layout.categories]
         frame = stream.held(
             NegativeDraw(rate, seed=config.training.seed), whole=whole, float32=numeric
@@ -255,6 +256,16 @@ def training_data(config: Config, tables: dict) -> TrainingData:
     data = TrainingData(spec, frame, split, layout, data_start, data_end, sample)
     _log_parts(data)
     return data
+
+
+def _thinnable(
+    stream: LabelledStream, split: TimeSplit, whole: list[pd.Timestamp]
+) -> tuple[int, int, int]:
+    """Rows and churners of the training months that may be thinned, and the rows held
+    whatever the rate (every month some model validates or tests on)."""
+    thin = [stream.at(c) for c in split.train if c not in whole]
+    held = sum(stream.at(c)[0] for c in whole)
+    return sum(n for n, _ in thin), sum(k for _, k in thin), held
 
 
 def _log_parts(data: TrainingData) -> None:
@@ -293,16 +304,17 @@ def training_negative_rate(settings: TrainingSettings, data: TrainingData) -> fl
     if data.sample is not None:
         return data.sample.rate
     train = data.rows("train")
-    return retained_rate(settings, len(train), int(train[LABEL].sum()), len(data.layout.features))
+    churners = int(train[LABEL].sum())
+    return retained_rate(settings, len(train), churners, 0, len(data.layout.features))
 
 
 def retained_rate(
-    settings: TrainingSettings, rows: int, churners: int, features: int, held: int = 0
+    settings: TrainingSettings, rows: int, churners: int, held: int, features: int
 ) -> float:
     """The share of retained training rows to keep: `[training] negative_rate` when set, else
-    1.0 when the rows held (the `held` validation and test rows, the training rows) fit the
-    memory budget as float32 with room for their copies (HELD_COPIES), else the share that
-    fits."""
+    1.0 when the rows held (`held` rows kept whole whatever the rate, plus the `rows` that
+    may be thinned, `churners` of them) fit the memory budget as float32 with room for their
+    copies (HELD_COPIES), else the share that fits."""
     if settings.negative_rate is not None:
         return settings.negative_rate
     budget = memory_budget_gb(settings) / HELD_COPIES

@@ -84,6 +84,10 @@ def test_counts_and_levels_seen_in_passing_are_those_of_the_frame(history, tmp_p
     for part, counted in stream.counts().items():
         rows = frame[frame["cutoff"].isin(getattr(split, part))]
         assert counted == (len(rows), int(rows[LABEL].sum()), rows["customer_id"].nunique())
+    for cutoff in split.all:
+        rows = frame[frame["cutoff"] == cutoff]
+        assert stream.at(cutoff) == (len(rows), int(rows[LABEL].sum()))
+    assert stream.at(pd.Timestamp("1999-01-01")) == (0, 0)
     train = frame[frame["cutoff"].isin(split.train)]
     expected = FeatureLayout.from_frame(train, history["features"], history["categorical"])
     assert stream.levels() == expected.categories
