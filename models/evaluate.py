@@ -250,22 +250,43 @@ def paired_auc_difference(
 
     Keys: roc_auc_diff, roc_auc_diff_low, roc_auc_diff_high, share_better (the share of
     bootstrap samples in which the challenger ranks better)."""
+    gaps = paired_auc_differences(y_true, challenger, {"reference": reference}, rounds, level, seed)
+    return gaps["reference"]
+
+
+def paired_auc_differences(
+    y_true: ArrayLike,
+    challenger: ArrayLike,
+    references: dict[str, ArrayLike],
+    rounds: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """`paired_auc_difference` of `challenger` against each of `references` on the same
+    resamples (those one comparison alone draws), the challenger's AUC computed once per
+    resample for all of them."""
     labels, a = checked_scores(y_true, challenger)
-    _, b = checked_scores(y_true, reference)
+    others = {name: checked_scores(y_true, b)[1] for name, b in references.items()}
     rng = np.random.default_rng(seed)
-    auc_a, auc_b = _WeightedAuc(labels, a), _WeightedAuc(labels, b)
-    diffs = np.empty(rounds)
+    auc_a = _WeightedAuc(labels, a)
+    auc_of = {name: _WeightedAuc(labels, b) for name, b in others.items()}
+    diffs = {name: np.empty(rounds) for name in others}
     for i in range(rounds):
         # a resample as counts per row: the same AUC as ranking the resampled rows, without
         # sorting them again (the rows' order by score is fixed)
         counts = np.bincount(rng.integers(0, len(labels), len(labels)), minlength=len(labels))
-        diffs[i] = auc_a(counts) - auc_b(counts)
-    diffs = diffs[np.isfinite(diffs)]
+        challenger_auc = auc_a(counts)
+        for name, auc_b in auc_of.items():
+            diffs[name][i] = challenger_auc - auc_b(counts)
     tail = (1.0 - level) / 2.0
-    low, high = np.quantile(diffs, [tail, 1.0 - tail]) if len(diffs) else (math.nan, math.nan)
-    return {
-        "roc_auc_diff": _fast_auc(labels, a) - _fast_auc(labels, b),
-        "roc_auc_diff_low": float(low),
-        "roc_auc_diff_high": float(high),
-        "share_better": float((diffs > 0).mean()) if len(diffs) else math.nan,
-    }
+    out = {}
+    for name, b in others.items():
+        kept = diffs[name][np.isfinite(diffs[name])]
+        low, high = np.quantile(kept, [tail, 1.0 - tail]) if len(kept) else (math.nan, math.nan)
+        out[name] = {
+            "roc_auc_diff": _fast_auc(labels, a) - _fast_auc(labels, b),
+            "roc_auc_diff_low": float(low),
+            "roc_auc_diff_high": float(high),
+            "share_better": float((kept > 0).mean()) if len(kept) else math.nan,
+        }
+    return out

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from models.baselines import fit_health_calibration, fit_logistic, health_risk, predict_logistic
-from models.evaluate import evaluate_scores, paired_auc_difference
+from models.evaluate import evaluate_scores, paired_auc_differences
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
 from models.subsample import (
@@ -161,11 +161,8 @@ def run_experiment(
         if c in out.columns
     ]
     scores = {name: evaluate_scores(y, out[name].to_numpy()) for name in names}
-    gaps = {
-        name: paired_auc_difference(y, out["model"].to_numpy(), out[name].to_numpy(), seed=seed)
-        for name in names
-        if name != "model"
-    }
+    others = {name: out[name].to_numpy() for name in names if name != "model"}
+    gaps = paired_auc_differences(y, out["model"].to_numpy(), others, seed=seed)
     return ExperimentResult(
         model=model,
         scores=scores,

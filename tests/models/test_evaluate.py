@@ -346,3 +346,16 @@ def test_the_bootstrap_by_row_counts_equals_ranking_each_resample():
     low, high = np.quantile(diffs, [0.025, 0.975])
     assert result["roc_auc_diff_low"] == pytest.approx(low, abs=1e-12)
     assert result["roc_auc_diff_high"] == pytest.approx(high, abs=1e-12)
+
+
+def test_gaps_against_several_scorers_at_once_are_each_pair_alone():
+    from models.evaluate import paired_auc_differences
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(3_000) < 0.1).astype(int)
+    model = y + rng.normal(0, 1.0, 3_000)
+    others = {"weak": y + rng.normal(0, 3.0, 3_000), "noise": rng.normal(size=3_000)}
+    together = paired_auc_differences(y, model, others, rounds=200, seed=9)
+    for name, scores in others.items():
+        assert together[name] == paired_auc_difference(y, model, scores, rounds=200, seed=9)
+    assert together["noise"]["roc_auc_diff_low"] > together["weak"]["roc_auc_diff_low"] > 0
