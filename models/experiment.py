@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from models.baselines import fit_health_calibration, fit_logistic, health_risk, predict_logistic
+from models.baselines import (
+    MAX_LOGISTIC_ROWS,
+    fit_health_calibration,
+    fit_logistic,
+    health_risk,
+    predict_logistic,
+)
 from models.evaluate import evaluate_scores, paired_auc_differences
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
@@ -20,7 +26,6 @@ from models.subsample import (
     subsample_negatives,
     subsampled_params,
     thinned_to,
-    weighted_rows,
 )
 from models.trainer import OnProgress, TrainedModel, train_churn_model
 from models.tuning import search_params
@@ -62,14 +67,25 @@ def _rows(frame: pd.DataFrame, cutoffs) -> pd.DataFrame:
 
 
 def _training_rows(
-    train: pd.DataFrame, rate: float, seed: int, sample: Subsample | None
+    frame: pd.DataFrame, cutoffs, rate: float, seed: int, sample: Subsample | None
 ) -> tuple[pd.DataFrame, np.ndarray, Subsample | None]:
-    """The rows LightGBM fits, their weights and how they were thinned: those the stream
-    kept (WEIGHT), else `train` subsampled at `rate` here."""
-    if WEIGHT not in train.columns:
-        return subsample_negatives(train, LABEL, rate, seed=seed)
-    kept, weight = weighted_rows(train)
-    return kept, weight, sample
+    """The rows of `cutoffs` LightGBM fits, their weights and how they were thinned: those
+    the stream kept (positive WEIGHT, taken from the frame in one copy), else the rows
+    subsampled at `rate` here."""
+    months = frame["cutoff"].isin(list(cutoffs)).to_numpy()
+    if WEIGHT not in frame.columns:
+        return subsample_negatives(frame[months], LABEL, rate, seed=seed)
+    kept = frame[months & (frame[WEIGHT].to_numpy() > 0)]
+    return kept, kept[WEIGHT].to_numpy(), sample
+
+
+def _logistic_rows(frame: pd.DataFrame, cutoffs, seed: int = 0) -> pd.DataFrame:
+    """The rows of `cutoffs` the logistic baseline learns from: all of them, or a seeded
+    random MAX_LOGISTIC_ROWS of them, copied alone (not after a copy of every row)."""
+    at = np.flatnonzero(frame["cutoff"].isin(list(cutoffs)).to_numpy())
+    if len(at) > MAX_LOGISTIC_ROWS:
+        at = np.sort(np.random.default_rng(seed).choice(at, MAX_LOGISTIC_ROWS, replace=False))
+    return frame.iloc[at]
 
 
 @dataclass(frozen=True)
@@ -88,14 +104,15 @@ class _LightGbmFit:
 
     def __call__(
         self,
-        train: pd.DataFrame,
+        frame: pd.DataFrame,
+        cutoffs,
         valid: pd.DataFrame,
         sample: Subsample | None = None,
         search: list[dict] | None = None,
     ) -> tuple[TrainedModel, Subsample | None]:
-        """The calibrated model fitted on `train` (thinned as `_training_rows` says), and how
-        its rows were thinned."""
-        kept, weight, sample = _training_rows(train, self.negative_rate, self.seed, sample)
+        """The calibrated model fitted on the rows of `cutoffs` (thinned as `_training_rows`
+        says), and how its rows were thinned."""
+        kept, weight, sample = _training_rows(frame, cutoffs, self.negative_rate, self.seed, sample)
         rate = self.negative_rate
         if self.max_rows is not None:
             kept, weight, share = thinned_to(kept, weight, LABEL, self.max_rows, seed=self.seed)
@@ -137,16 +154,15 @@ def run_experiment(
     churner kept) for LightGBM and the backtest folds; validation and test rows stay whole.
     A frame whose training rows were already thinned as they streamed in carries their
     weights (WEIGHT) and `sample`, the summary of that draw: it is not thinned again."""
-    train, valid, test = (_rows(frame, s) for s in (split.train, split.valid, split.test))
-    # The logistic baseline keeps the training rows held: it caps its own rows.
+    valid, test = _rows(frame, split.valid), _rows(frame, split.test)
     params, tried = None, []
     if search_seconds > 0 and selection:
         params, tried = search_params(
             frame, selection, layout, seconds=search_seconds, seed=seed, progress=progress
         )
     fit = _LightGbmFit(layout, seed, calibration, params, negative_rate, progress)
-    model, sample = fit(train, valid, sample, search=tried)
-    logistic = fit_logistic(train, layout, LABEL)
+    model, sample = fit(frame, split.train, valid, sample, search=tried)
+    logistic = fit_logistic(_logistic_rows(frame, split.train), layout, LABEL)
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
     out["model"], contributions = model.scores(test)
@@ -213,10 +229,8 @@ def run_backtest(
         if split in fitted:
             model, baseline = fitted[split]
         else:
-            train, valid = _rows(frame, split.train), _rows(frame, split.valid)
-            model, _ = fit(train, valid)
-            baseline = fit_logistic(train, layout, LABEL)
-            del train, valid
+            model, _ = fit(frame, split.train, _rows(frame, split.valid))
+            baseline = fit_logistic(_logistic_rows(frame, split.train), layout, LABEL)
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
         logistic = predict_logistic(baseline, test, layout)
