@@ -11,7 +11,6 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from models.baselines import (
-    MAX_LOGISTIC_ROWS,
     fit_health_calibration,
     fit_logistic,
     health_risk,
@@ -79,13 +78,12 @@ def _training_rows(
     return kept, kept[WEIGHT].to_numpy(), sample
 
 
-def _logistic_rows(frame: pd.DataFrame, cutoffs, seed: int = 0) -> pd.DataFrame:
-    """The rows of `cutoffs` the logistic baseline learns from: all of them, or a seeded
-    random MAX_LOGISTIC_ROWS of them, copied alone (not after a copy of every row)."""
-    at = np.flatnonzero(frame["cutoff"].isin(list(cutoffs)).to_numpy())
-    if len(at) > MAX_LOGISTIC_ROWS:
-        at = np.sort(np.random.default_rng(seed).choice(at, MAX_LOGISTIC_ROWS, replace=False))
-    return frame.iloc[at]
+def _fit_logistic(
+    frame: pd.DataFrame, cutoffs, layout: FeatureLayout, rate: float, seed: int
+) -> Pipeline:
+    """The logistic baseline on the rows and weights LightGBM fits for `cutoffs`."""
+    rows, weight, _ = _training_rows(frame, cutoffs, rate, seed, None)
+    return fit_logistic(rows, layout, LABEL, weight)
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,7 @@ def run_experiment(
         )
     fit = _LightGbmFit(layout, seed, calibration, params, negative_rate, progress)
     model, sample = fit(frame, split.train, valid, sample, search=tried)
-    logistic = fit_logistic(_logistic_rows(frame, split.train), layout, LABEL)
+    logistic = _fit_logistic(frame, split.train, layout, negative_rate, seed)
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
     out["model"], contributions = model.scores(test)
@@ -230,7 +228,7 @@ def run_backtest(
             model, baseline = fitted[split]
         else:
             model, _ = fit(frame, split.train, _rows(frame, split.valid))
-            baseline = fit_logistic(_logistic_rows(frame, split.train), layout, LABEL)
+            baseline = _fit_logistic(frame, split.train, layout, negative_rate, seed)
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
         logistic = predict_logistic(baseline, test, layout)
