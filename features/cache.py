@@ -45,11 +45,14 @@ def file_digest(path: Path) -> str:
 
 
 def content_digest(path: Path) -> str:
-    """sha256 of an export's bytes; for a directory of Parquet parts, of every file in it."""
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    """sha256 of an export's bytes; for a directory of Parquet parts, of every file in it and
+    in its subfolders (a partitioned export: year=2025/part-0.parquet), named by relative path."""
+    if not path.is_dir():
+        return hashlib.sha256(path.name.encode() + bytes.fromhex(file_digest(path))).hexdigest()
+    files = sorted(p for p in path.rglob("*") if p.is_file())
     digest = hashlib.sha256()
     for file in files:
-        digest.update(file.name.encode() + bytes.fromhex(file_digest(file)))
+        digest.update(file.relative_to(path).as_posix().encode() + bytes.fromhex(file_digest(file)))
     return digest.hexdigest()
 
 

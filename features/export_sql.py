@@ -43,9 +43,14 @@ def sql_literal(value: str) -> str:
 
 
 def reader_sql(path: Path, source: TableSource | None) -> str:
-    if path.suffix == ".parquet" or path.is_dir():
-        target = str(path / "*.parquet") if path.is_dir() else str(path)
-        return f"read_parquet({sql_literal(target)})"
+    """DuckDB's reader of one export: a CSV file, a Parquet file, or a folder of Parquet parts,
+    also in partition subfolders (year=2025/part-0.parquet, as Spark and Hive write them; the
+    partition column is read as one more column)."""
+    if path.is_dir():
+        target = sql_literal(str(path / "**" / "*.parquet"))
+        return f"read_parquet({target}, hive_partitioning = true)"
+    if path.suffix == ".parquet":
+        return f"read_parquet({sql_literal(str(path))})"
     options = "header = true, all_varchar = true"
     if source is not None and source.delimiter:
         options += f", delim = {sql_literal(source.delimiter)}"

@@ -79,7 +79,7 @@ def spark_session(master: str, conf: Mapping[str, str]) -> Any:
         for key, value in settings.items():
             if active.conf.isModifiable(key):
                 active.conf.set(key, value)
-        return active
+        return _local_workers(active)
     builder = SparkSession.builder.appName("churn")
     if not launched_by_spark_submit():
         builder = builder.master(master)
@@ -87,6 +87,16 @@ def spark_session(master: str, conf: Mapping[str, str]) -> Any:
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")  # Spark's own warnings would drown the CLI's lines
+    return _local_workers(session)
+
+
+def _local_workers(session: Any) -> Any:
+    """On a local master, Python workers (the nightly list's model) run this interpreter:
+    pyspark picks their interpreter from PYSPARK_PYTHON when the context starts, else a bare
+    `python3` without the project's packages; `spark.pyspark.python` only reaches
+    spark-submit's launcher."""
+    if is_local(session.sparkContext.master):
+        session.sparkContext.pythonExec = sys.executable
     return session
 
 
@@ -95,3 +105,12 @@ def spark_connection(master: str, conf: Mapping[str, str]) -> Any:
     import ibis
 
     return ibis.pyspark.connect(spark_session(master, conf))
+
+
+def spark_dataframe(expr: Any) -> Any:
+    """The Spark DataFrame an Ibis table expression on the PySpark backend stands for: its
+    SQL, planned by Spark and not run, to be extended with DataFrame operations (the nightly
+    list applies the model with them) instead of collected."""
+    con = expr._find_backend()
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables (the cutoffs) and UDFs
+    return con._session.sql(con.compile(expr))

@@ -35,13 +35,26 @@ def reference_profile(
     return profile
 
 
+EDGE_TOLERANCE = 1e-9
+"""A value this close below a bin edge (relative, at least absolute) counts as on it. Engines
+may add the same floats in another order and differ in the last bits, and features taking few
+values (counts, trends) sit exactly on the training quantiles: a last-bit difference must not
+move a customer to the bin below and show as drift that one engine sees and the other not."""
+
+
+def inner_edges(edges: list[float]) -> list[float]:
+    """The edges between bins, each lowered by EDGE_TOLERANCE: a value at or above one is in
+    the bin above it."""
+    return [e - EDGE_TOLERANCE * max(1.0, abs(e)) for e in edges[1:-1]]
+
+
 def _numeric_shares(values: pd.Series, edges: list[float]) -> list[float]:
     n = max(len(values), 1)
     missing = float(values.isna().sum()) / n
     present = values.dropna().to_numpy()
     if len(edges) < 2:
         return [missing, 1.0 - missing]
-    inner = np.asarray(edges[1:-1])
+    inner = np.asarray(inner_edges(edges))
     idx = np.searchsorted(inner, present, side="right")
     counts = np.bincount(idx, minlength=len(edges) - 1)
     return [missing, *(counts / n).tolist()]
@@ -55,20 +68,33 @@ def _psi(expected: np.ndarray, actual: np.ndarray) -> float:
 def population_stability(frame: pd.DataFrame, profile: dict[str, Any]) -> pd.Series:
     """PSI of each profiled feature in `frame` against the training profile, largest first.
     Rule of thumb: < 0.1 stable, 0.1-0.2 moderate shift, > 0.2 significant shift."""
-    out = {}
+    shares: dict[str, Any] = {}
     for name, ref in profile.items():
         if name not in frame.columns:
             continue
         if ref["kind"] == "numeric":
             values = pd.to_numeric(frame[name], errors="coerce").astype(float)
-            actual = _numeric_shares(values, ref["edges"])
+            shares[name] = _numeric_shares(values, ref["edges"])
+        else:
+            counts = frame[name].astype(object).fillna(MISSING).value_counts(normalize=True)
+            shares[name] = {str(k): float(v) for k, v in counts.items()}
+    return stability_from_shares(profile, shares)
+
+
+def stability_from_shares(profile: dict[str, Any], shares: dict[str, Any]) -> pd.Series:
+    """PSI per feature from today's shares, counted by any engine: a numeric feature's
+    [missing, share per bin of the profile's edges], a categorical's {value: share}; features
+    without shares are left out. Largest first."""
+    out = {}
+    for name, actual in shares.items():
+        ref = profile[name]
+        if ref["kind"] == "numeric":
             out[name] = _psi(np.array(ref["shares"]), np.array(actual))
         else:
-            shares = frame[name].astype(object).fillna(MISSING).value_counts(normalize=True)
-            keys = sorted(set(ref["shares"]) | {str(k) for k in shares.index})
+            keys = sorted(set(ref["shares"]) | set(actual))
             expected = np.array([ref["shares"].get(k, 0.0) for k in keys])
-            actual = np.array([float(shares.get(k, 0.0)) for k in keys])
-            out[name] = _psi(expected, actual)
+            now = np.array([float(actual.get(k, 0.0)) for k in keys])
+            out[name] = _psi(expected, now)
     return pd.Series(out, dtype=float).sort_values(ascending=False)
 
 
@@ -100,11 +126,19 @@ def vanished_features(
     """Features with a value (not 0, not missing) for at least `alive` of the training rows
     but under `ratio` times that share today: {feature: (training share, today's share)}.
     A renamed event type, a dropped column or an export that stopped produce exactly this."""
+    names = [n for n, before in trained.items() if before >= alive and n in frame.columns]
+    return vanished_from_shares(active_shares(frame, names), trained, alive, ratio)
+
+
+def vanished_from_shares(
+    today: dict[str, float], trained: dict[str, float], alive: float = 0.2, ratio: float = 0.05
+) -> dict[str, tuple[float, float]]:
+    """`vanished_features` from today's active shares (`active_shares`, counted by any
+    engine); features without a share today are left out."""
     out = {}
     for name, before in trained.items():
-        if before < alive or name not in frame.columns:
+        if before < alive or name not in today:
             continue
-        now = active_shares(frame, [name])[name]
-        if now < ratio * before:
-            out[name] = (before, now)
+        if today[name] < ratio * before:
+            out[name] = (before, today[name])
     return out

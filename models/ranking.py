@@ -74,7 +74,24 @@ def monthly_value(frame: pd.DataFrame) -> pd.Series:
     return value.fillna(0.0)
 
 
-def rank_customers(
+LIST_ORDER = (("churn_probability", False), ("revenue_at_risk", False), ("customer_id", True))
+"""The list's order as (column, ascending): most likely to churn first, then the most revenue
+at risk, then the customer id, so ties have one order on every engine."""
+
+CONTACT_ORDER = (
+    ("not_high", True),
+    ("revenue_at_risk", False),
+    ("churn_probability", False),
+    ("customer_id", True),
+)
+"""The contact set's default order: high tier first, then revenue at risk (`not_high` is
+risk_tier != "high")."""
+
+MONEY = ("monthly_revenue", "revenue_at_risk")
+"""Rounded to 2 decimals once the list is ordered (the order uses the unrounded values)."""
+
+
+def list_rows(
     features: pd.DataFrame,
     probability: np.ndarray,
     contributions: pd.DataFrame,
@@ -84,10 +101,11 @@ def rank_customers(
     settings: ListSettings,
     profile_columns: list[str],
 ) -> pd.DataFrame:
-    """One row per customer, highest probability first, with everything the team acts on
-    (columns in COLUMNS, then the profile columns). Probabilities are rounded to 4 decimals
-    first, so tiers, the contact floor and the order follow the value the list shows; money is
-    rounded to 2 decimals after ranking."""
+    """The list's per-customer columns for these rows, in the rows' order, not ranked:
+    probability (rounded to 4 decimals, so tiers and the order follow the value the list
+    shows), tier, money (unrounded), reasons, play and the profile columns. Each row depends
+    only on itself, so any batch of customers can be done anywhere (Spark does it per batch
+    on its executors)."""
     probability = np.round(np.asarray(probability, dtype=float), 4)
     frame = features.reset_index(drop=True)
     value = monthly_value(frame)
@@ -95,7 +113,7 @@ def rank_customers(
     explained = explain(contributions, frame, reasons)
     tier = risk_tier(probability, settings.high_threshold, settings.medium_threshold)
     topics = [reasons.topics.get(n, n) for n in explained.names]
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str),
             "churn_probability": probability,
@@ -108,14 +126,40 @@ def rank_customers(
             **{c: frame[c].to_numpy() for c in profile_columns if c in frame.columns},
         }
     )
-    out = out.sort_values(
-        ["churn_probability", "revenue_at_risk", "customer_id"],
-        ascending=[False, False, True],
-        kind="stable",
-    ).reset_index(drop=True)
+
+
+def order_list(rows: pd.DataFrame, settings: ListSettings) -> pd.DataFrame:
+    """`list_rows` in LIST_ORDER with `rank` first, the contact set marked, money rounded."""
+    keys, ascending = zip(*LIST_ORDER, strict=True)
+    out = rows.sort_values(list(keys), ascending=list(ascending), kind="stable")
+    out = out.reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out = mark_contacts(out, settings)
-    return out.round({"monthly_revenue": 2, "revenue_at_risk": 2})
+    return out.round(dict.fromkeys(MONEY, 2))
+
+
+def rank_customers(
+    features: pd.DataFrame,
+    probability: np.ndarray,
+    contributions: pd.DataFrame,
+    *,
+    reasons: ReasonSettings,
+    plays: PlaySettings,
+    settings: ListSettings,
+    profile_columns: list[str],
+) -> pd.DataFrame:
+    """One row per customer, highest probability first, with everything the team acts on
+    (columns in COLUMNS, then the profile columns): `list_rows` put in order (`order_list`)."""
+    rows = list_rows(
+        features,
+        probability,
+        contributions,
+        reasons=reasons,
+        plays=plays,
+        settings=settings,
+        profile_columns=profile_columns,
+    )
+    return order_list(rows, settings)
 
 
 def mark_contacts(ranked: pd.DataFrame, settings: ListSettings) -> pd.DataFrame:
@@ -130,12 +174,10 @@ def mark_contacts(ranked: pd.DataFrame, settings: ListSettings) -> pd.DataFrame:
     if settings.capacity <= 0 or candidates.empty:
         return out
     if settings.capacity_rank_by == "probability":
-        keys = ["churn_probability", "revenue_at_risk", "customer_id"]
-        ascending = [False, False, True]
+        keys, ascending = (list(t) for t in zip(*LIST_ORDER, strict=True))
         ordered = candidates[keys]
     else:
-        keys = ["not_high", "revenue_at_risk", "churn_probability", "customer_id"]
-        ascending = [True, False, False, True]
+        keys, ascending = (list(t) for t in zip(*CONTACT_ORDER, strict=True))
         ordered = candidates[keys[1:]].assign(not_high=candidates["risk_tier"] != "high")
     order = ordered.sort_values(keys, ascending=ascending, kind="stable").index
     order = order[: settings.capacity]

@@ -198,9 +198,20 @@ def scoring_features(
     definition: ChurnDefinition,
 ) -> pd.DataFrame:
     """Features as of one date for every customer eligible under the churn definition."""
+    return to_frame(scoring_query(tables, as_of, spec, definition=definition))
+
+
+def scoring_query(
+    tables: dict[str, ir.Table],
+    as_of: pd.Timestamp,
+    spec: FeatureSpec,
+    *,
+    definition: ChurnDefinition,
+) -> ir.Table:
+    """The engine query behind `scoring_features`, not run."""
     features = build_features(tables, [as_of], spec)
     eligible = eligible_customers(tables, cutoff_table([as_of]), definition)
-    return to_frame(features.join(eligible, list(KEYS)))
+    return features.join(eligible, list(KEYS))
 
 
 def attach_truth(frame: pd.DataFrame, truth_file: str) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 from features.errors import Problem, Refusal
 from features.freshness import TableFreshness, table_freshness
 from features.spec import FeatureSpec
-from models.drift import vanished_features
+from models.drift import active_shares, vanished_from_shares
 from models.split import WARMUP_DAYS
 from pipeline.config import Config
 
@@ -132,13 +132,29 @@ def check_features(
     """Refuse when the data no longer produces the model's features, nobody is active, or
     features alive in training are dead today (a renamed event type, a dropped column):
     every customer would look at risk for a reason that is not real."""
+    trained = metadata.get("active_share", {})
+    today = active_shares(features, [f for f in trained if f in features.columns])
+    check_feature_counts(config, list(features.columns), len(features), today, metadata, when=when)
+
+
+def check_feature_counts(
+    config: Config,
+    columns: list[str],
+    rows: int,
+    active: dict[str, float],
+    metadata: dict,
+    *,
+    when: pd.Timestamp,
+) -> None:
+    """`check_features` from counts an engine made: the feature columns, the number of rows,
+    each feature's share of rows with a value today (`active_shares`)."""
     where = config.exports.directory
-    missing = [f for f in metadata["features"] if f not in features.columns]
+    missing = [f for f in metadata["features"] if f not in columns]
     if missing:
         raise refuse(where, f"the model needs features the data no longer produces: {missing[:8]}")
-    if features.empty:
+    if rows == 0:
         raise refuse(where, f"no active customers as of {when:%Y-%m-%d}")
-    vanished = vanished_features(features, metadata.get("active_share", {}))
+    vanished = vanished_from_shares(active, metadata.get("active_share", {}))
     if vanished:
         shown = ", ".join(
             f"{name} ({before:.0%} of customers in training, {now:.1%} today)"

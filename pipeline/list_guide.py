@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from models.plays import DEFAULT_BY_TOPIC, WHY, PlaySettings
 from models.ranking import COLUMNS
+from pipeline.spark_list import TOP_ROWS
 
 INTRO = """\
 # The at-risk list
 
 `churn score` writes one folder per as-of date, `outputs/at_risk/as_of=YYYY-MM-DD/`:
 `at_risk.parquet` (the full list, raw values), `at_risk.csv` (the same rows for spreadsheets)
-and `manifest.json` (what the list is, in numbers). Generated from the code by
+and `manifest.json` (what the list is, in numbers). On the Spark engine (docs/spark.md)
+`at_risk.parquet` is a folder partitioned by tier (`risk_tier=high/`, ...; read it whole, and
+sort by `rank`), and the CSVs are `contacts.csv` (the contact set, in contact order) and
+`at_risk_top.csv` (the first TOP_ROWS rows). Generated from the code by
 `python -m pipeline.list_guide`; a test keeps it in sync.
 
 ## As of which date
@@ -89,7 +93,7 @@ the Parquet file keeps the raw values.
 def list_guide_markdown() -> str:
     """The whole guide as Markdown."""
     plays = PlaySettings()
-    lines = [INTRO.rstrip("\n")]
+    lines = [INTRO.rstrip("\n").replace("TOP_ROWS", f"{TOP_ROWS:,}")]
     lines += [f"| `{name}` | {text} |" for name, text in COLUMNS.items()]
     lines.append(REASONS.rstrip("\n"))
     lines += [f"| {topic} | {play} | {WHY[play]} |" for topic, play in DEFAULT_BY_TOPIC.items()]

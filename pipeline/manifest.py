@@ -39,10 +39,38 @@ def _tables(facts: ListFacts) -> dict:
     }
 
 
-def list_manifest(facts: ListFacts, ranked: pd.DataFrame) -> dict:
+@dataclass(frozen=True)
+class ListCounts:
+    """A list's rows in numbers, counted by whichever engine holds them: customers, customers
+    per tier and per play (most first, then by name), the revenue at risk."""
+
+    customers: int
+    tiers: dict[str, int]
+    plays: dict[str, int]
+    revenue_at_risk: float
+
+    @classmethod
+    def of(cls, ranked: pd.DataFrame) -> ListCounts:
+        """The counts of a list held in memory."""
+        tiers = ranked["risk_tier"].value_counts()
+        plays = ranked["suggested_play"].value_counts()
+        return cls(
+            customers=len(ranked),
+            tiers={t: int(tiers.get(t, 0)) for t in TIERS},
+            plays=by_count({str(k): int(v) for k, v in plays.items()}),
+            revenue_at_risk=float(ranked["revenue_at_risk"].sum()),
+        )
+
+
+def by_count(counts: dict[str, int]) -> dict[str, int]:
+    """Counts most first, equal counts by name: one order whichever engine counted."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def list_manifest(facts: ListFacts, ranked: pd.DataFrame | ListCounts) -> dict:
     """The manifest as JSON-ready data: model, dates, freshness per table, counts per tier
     and play, revenue at risk, the contact set, changes, drift, warnings, the column guide."""
-    tiers = ranked["risk_tier"].value_counts()
+    counts = ListCounts.of(ranked) if isinstance(ranked, pd.DataFrame) else ranked
     latest = max(f.last for f in facts.freshness if f.last is not None)
     previous = facts.previous_as_of
     return {
@@ -51,12 +79,12 @@ def list_manifest(facts: ListFacts, ranked: pd.DataFrame) -> dict:
         "latest_event": f"{latest:%Y-%m-%d}",
         "freshness_days": (facts.when.normalize() - latest.normalize()).days,
         "tables": _tables(facts),
-        "customers": len(ranked),
-        "tiers": {t: int(tiers.get(t, 0)) for t in TIERS},
-        "revenue_at_risk": round(float(ranked["revenue_at_risk"].sum()), 2),
+        "customers": counts.customers,
+        "tiers": counts.tiers,
+        "revenue_at_risk": round(counts.revenue_at_risk, 2),
         "currency": facts.currency,
         "contact": facts.contacts,
-        "plays": {str(k): int(v) for k, v in ranked["suggested_play"].value_counts().items()},
+        "plays": counts.plays,
         "changes": {
             "previous_as_of": f"{previous:%Y-%m-%d}" if previous is not None else None,
             **facts.changes,

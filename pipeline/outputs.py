@@ -6,6 +6,8 @@ are never touched; two scorers cannot write the same date at once.
 Layout of the output folder:
 
     as_of=YYYY-MM-DD/                  a date's list: at_risk.parquet, at_risk.csv, manifest.json
+                                       (the Spark engine: at_risk.parquet/ a folder partitioned
+                                       by risk_tier, contacts.csv, at_risk_top.csv, manifest.json)
     .as_of=YYYY-MM-DD.lock             the date's lock (held by the run writing that date)
     .staging-as_of=YYYY-MM-DD-<id>/    a list being written (just after an exchange, the old one)
     .retired-as_of=YYYY-MM-DD-<id>/    the date's old list between the two renames of the fallback
@@ -53,9 +55,10 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -67,7 +70,6 @@ from features.errors import Fault, Problem, Refusal
 
 log = logging.getLogger(__name__)
 
-LIST_FILES = ("at_risk.parquet", "at_risk.csv", "manifest.json")
 REPLACED = ".replaced"
 DATE_FOLDER = re.compile(r"as_of=(\d{4}-\d{2}-\d{2})")
 PREVIOUS_COLUMNS = ("customer_id", "risk_tier", "churn_probability")
@@ -338,26 +340,72 @@ def _lists_as_json(table: pa.Table) -> pa.Table:
     return table
 
 
+class ListFiles(Protocol):
+    """Whatever writes a list's data files into a folder (the manifest is written after)."""
+
+    def write(self, folder: Path) -> None: ...
+
+
+@dataclass(frozen=True)
+class FrameFiles:
+    """A list held in memory: at_risk.parquet and at_risk.csv, the same rows."""
+
+    ranked: pd.DataFrame
+
+    def write(self, folder: Path) -> None:
+        table = pa.Table.from_pandas(self.ranked, preserve_index=False)
+        pq.write_table(table, folder / "at_risk.parquet")
+        write_csv(table, folder / "at_risk.csv")
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    """Rows as CSV for spreadsheets: formulas defused, list columns as JSON text."""
+    pa_csv.write_csv(_lists_as_json(_escape_formulas(table)), path)
+
+
+def read_list_file(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A list's rows from its at_risk.parquet, in rank order: one file (DuckDB engine) or a
+    folder partitioned by risk_tier (Spark engine), whose tier comes back as plain text."""
+    path = folder / "at_risk.parquet"
+    if not path.is_dir():
+        return pd.read_parquet(path, columns=columns)
+    wanted = None if columns is None else list(dict.fromkeys([*columns, "rank"]))
+    frame = pd.read_parquet(path, columns=wanted)
+    if "risk_tier" in frame.columns:
+        frame["risk_tier"] = frame["risk_tier"].astype(str)
+    frame = frame.sort_values("rank", kind="stable").reset_index(drop=True)
+    if columns is not None:
+        frame = frame[columns]
+    elif "risk_tier" in frame.columns:  # partitioning moved the tier last: put it back
+        frame.insert(3, "risk_tier", frame.pop("risk_tier"))
+    return frame
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Every file and folder under `folder`, durably on disk."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_dir(Path(root))
+
+
 def _write_staging(
     staging: Path,
-    ranked: pd.DataFrame,
+    files: ListFiles,
     manifest: dict[str, Any],
     *,
     write_hook: Callable[[Path], None] | None,
 ) -> None:
-    """The list's files, durably on disk in `staging`; on any failure, no staging folder."""
+    """The list's files, durably on disk in `staging`, the manifest last; on any failure, no
+    staging folder."""
     staging.mkdir()
     try:
-        table = pa.Table.from_pandas(ranked, preserve_index=False)
-        pq.write_table(table, staging / "at_risk.parquet")
-        pa_csv.write_csv(_lists_as_json(_escape_formulas(table)), staging / "at_risk.csv")
+        files.write(staging)
         if write_hook is not None:
             write_hook(staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        for name in LIST_FILES:
-            with open(staging / name, "rb") as handle:
-                os.fsync(handle.fileno())
-        _fsync_dir(staging)
+        _fsync_tree(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -483,13 +531,14 @@ def _swap_in(staging: Path, final: Path, swap_hook: Callable[[Path], None] | Non
 def write_list(
     output_dir: Path,
     as_of: pd.Timestamp,
-    ranked: pd.DataFrame,
+    ranked: pd.DataFrame | ListFiles,
     *,
     manifest: dict[str, Any],
     write_hook: Callable[[Path], None] | None = None,
     swap_hook: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write list (Parquet and CSV) and manifest into a fresh folder, then swap it in place of
+    """Write list (Parquet and CSV: a frame's, or what `ranked.write` writes) and manifest
+    into a fresh folder, then swap it in place of
     the date's folder, under the date's lock (taken here unless the caller holds it), after
     repairing what killed runs left. `write_hook` runs after the files are written and
     `swap_hook` between the two renames of the fallback swap (tests use them to fail there).
@@ -503,7 +552,8 @@ def write_list(
             )
         _repair(output_dir, as_of)
         staging = final.with_name(f".staging-{final.name}-{uuid.uuid4().hex[:8]}")
-        _write_staging(staging, ranked, manifest, write_hook=write_hook)
+        files = FrameFiles(ranked) if isinstance(ranked, pd.DataFrame) else ranked
+        _write_staging(staging, files, manifest, write_hook=write_hook)
         try:
             _keep_replaced(output_dir, final, staging)
             retired = _swap_in(staging, final, swap_hook)
@@ -546,7 +596,7 @@ def previous_list(
         if when >= day:
             continue
         try:
-            return when, pd.read_parquet(folder / "at_risk.parquet", columns=list(PREVIOUS_COLUMNS))
+            return when, read_list_file(folder, list(PREVIOUS_COLUMNS))
         except (OSError, ValueError, KeyError, pa.ArrowException) as error:
             reason = " ".join(str(error).split())  # one log line, whatever the reader said
             log.warning("%s: cannot read the list (%s); trying an older one", folder, reason)

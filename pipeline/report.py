@@ -185,7 +185,8 @@ def _top_lines(ranked: pd.DataFrame, n: int = 10) -> list[str]:
 
 
 def scoring_summary_lines(ranked: pd.DataFrame, manifest: dict, folder: Path) -> list[str]:
-    """What `churn score` prints: the list in numbers, who to call, what changed, the top 10."""
+    """What `churn score` prints: the list in numbers, who to call, what changed, the top 10
+    (`ranked` may hold only the top of the list), the files written."""
     tiers, model = manifest["tiers"], manifest["model"]
     lines = [
         f"at-risk list as of {manifest['as_of']} (data through {manifest['latest_event']}, "
@@ -211,7 +212,8 @@ def scoring_summary_lines(ranked: pd.DataFrame, manifest: dict, folder: Path) ->
             + ", ".join(list(manifest["drifted_features"])[:5])
         )
     lines += _top_lines(ranked)
-    lines.append(f"written: {folder}/at_risk.parquet, at_risk.csv, manifest.json")
+    written = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json")
+    lines.append(f"written: {folder}/" + ", ".join([*written, "manifest.json"]))
     return lines
 
 

@@ -17,7 +17,7 @@ from features.contract import ProfileColumns
 from features.population import active_customers
 from models.labels import ChurnDefinition, label_churn
 from models.retention import MONTH, month_starts, tenure_band
-from pipeline.outputs import dated_lists
+from pipeline.outputs import dated_lists, read_list_file
 
 log = logging.getLogger(__name__)
 LIST_COLUMNS = ("customer_id", "churn_probability", "risk_tier", "contact_first")
@@ -80,7 +80,7 @@ class Lists:
 def read_list(folder: Path, columns=None) -> pd.DataFrame | None:
     """One list's rows (or None, logged, when it cannot be read)."""
     try:
-        return pd.read_parquet(folder / "at_risk.parquet", columns=columns)
+        return read_list_file(folder, columns)
     except (OSError, ValueError, KeyError, pa.ArrowException) as error:
         log.warning("%s: cannot read the list (%s)", folder, " ".join(str(error).split()))
         return None

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,11 +53,23 @@ class Champion:
 
 @dataclass(frozen=True)
 class Population:
-    """Today's feature rows of every eligible customer, and how fresh the data behind them is."""
+    """Today's feature rows of every eligible customer (a pandas frame; on the Spark engine a
+    Spark DataFrame), and how fresh the data behind them is."""
 
-    features: pd.DataFrame
+    features: Any
     freshness: list[TableFreshness]
     spec: FeatureSpec
+
+
+@dataclass(frozen=True)
+class ScoringStart:
+    """What every engine's list starts from: the typed exports, their validation, the model
+    and the as-of date."""
+
+    paths: dict
+    validation: ValidationReport
+    champion: Champion
+    when: pd.Timestamp
 
 
 def run_scoring(
@@ -81,6 +94,11 @@ def run_scoring(
     with timer("load_model", f"models:/{config.model.name}@{config.model.alias}"):
         champion = load_champion(config)
     guards.check_definition(config, champion.metadata)
+    if config.engine.backend == "spark":
+        from pipeline.score_spark import score_on_spark
+
+        scored = ScoringStart(paths, validation, champion, when)
+        return score_on_spark(config, scored, capacity, timer=timer, write_hook=write_hook)
     with timer("features", f"features as of {when:%Y-%m-%d}"):
         population = current_population(config, paths, validation, when=when, champion=champion)
     with timer("predict", "probabilities and contributions"):
@@ -95,7 +113,10 @@ def run_scoring(
         context = ListContext(population, champion, drift, settings, when, validation)
         manifest, folder = publish(config, ranked, context, write_hook=write_hook)
     with timer("monitoring", "MLflow scoring run"):
-        log_monitoring(config, context, manifest, ranked=ranked, timer=timer, folder=folder)
+        probabilities = ranked["churn_probability"].to_numpy()
+        log_monitoring(
+            config, context, manifest, probabilities=probabilities, timer=timer, folder=folder
+        )
     brief = timer.progress.quiet
     print_scoring_summary(ranked, manifest, folder, seconds=timer.seconds, brief=brief)
     return 0
@@ -121,15 +142,24 @@ def current_population(
     """Features as of `when` for every customer eligible under the churn definition, after
     every check that the data can support the model's list."""
     spec = FeatureSpec.from_dict(champion.metadata["feature_spec"])
+    tables, freshness = checked_tables(config, paths, validation, when=when, spec=spec)
+    features = scoring_features(tables, when, spec, definition=config.churn)
+    log.info("%s customers eligible as of %s", f"{len(features):,}", f"{when:%Y-%m-%d}")
+    guards.check_features(config, features, champion.metadata, when=when)
+    return Population(features, freshness, spec)
+
+
+def checked_tables(
+    config: Config, paths: dict, validation: ValidationReport, *, when: pd.Timestamp, spec
+) -> tuple[dict, list[TableFreshness]]:
+    """The typed tables on the configured engine, once the data is fresh enough, has the
+    model's tables and (contractual churn) its cancellations; and how fresh each table is."""
     tables = open_tables(paths, connect(config.engine))
     labels = {name: t.file for name, t in validation.tables.items()}
     freshness = guards.check_freshness(config, tables, when, labels=labels)
     guards.check_tables(config, spec, tables)
     guards.check_cancellations(config, tables)
-    features = scoring_features(tables, when, spec, definition=config.churn)
-    log.info("%s customers eligible as of %s", f"{len(features):,}", f"{when:%Y-%m-%d}")
-    guards.check_features(config, features, champion.metadata, when=when)
-    return Population(features, freshness, spec)
+    return tables, freshness
 
 
 def list_settings(config: Config, capacity: int | None) -> ListSettings:
@@ -145,16 +175,20 @@ def list_settings(config: Config, capacity: int | None) -> ListSettings:
     )
 
 
+def numeric_features(metadata: dict) -> list[str]:
+    """The model's numeric features (all but its categorical ones)."""
+    return [f for f in metadata["features"] if f not in metadata.get("categories", {})]
+
+
 def reason_settings(
-    config: Config, spec: FeatureSpec, metadata: dict, *, features: pd.DataFrame
+    config: Config, spec: FeatureSpec, metadata: dict, *, typical: dict[str, float]
 ) -> ReasonSettings:
     """How reasons are chosen and worded: the current feature declarations (with the
-    configured actionable profile columns), the model's topics and typical values (today's
-    medians for models saved without them), the configured currency."""
+    configured actionable profile columns), the model's topics, the typical values (the
+    model's training medians; today's for models saved without them), the configured
+    currency."""
     profile = replace(spec.profile, actionable=config.exports.profile.actionable)
     catalogue = feature_catalogue(replace(spec, profile=profile))
-    numeric = [f for f in metadata["features"] if f not in metadata.get("categories", {})]
-    typical = metadata.get("typical") or typical_values(features, numeric)
     rules = {f.name: ReasonRule.of(f, typical.get(f.name)) for f in catalogue}
     topics = metadata.get("topics") or reason_topics(spec)
     return ReasonSettings(rules, topics, per_topic=1, currency=config.features.currency)
@@ -175,14 +209,20 @@ def rank(
         features,
         probability,
         contributions,
-        reasons=reason_settings(config, population.spec, champion.metadata, features=features),
+        reasons=reason_settings(
+            config,
+            population.spec,
+            champion.metadata,
+            typical=champion.metadata.get("typical")
+            or typical_values(features, numeric_features(champion.metadata)),
+        ),
         plays=config.plays,
         settings=settings,
-        profile_columns=_profile_columns(population),
+        profile_columns=profile_columns(population),
     )
 
 
-def _profile_columns(population: Population) -> list[str]:
+def profile_columns(population: Population) -> list[str]:
     return [c for c in population.spec.profile.all if c in population.features.columns]
 
 
@@ -218,7 +258,7 @@ def publish(
             previous_as_of=previous[0] if previous else None,
             drifted=context.drift[context.drift > config.scoring.psi_threshold].to_dict(),
             warnings=[p.line() for p in context.validation.warnings],
-            profile=_profile_columns(context.population),
+            profile=profile_columns(context.population),
             currency=config.features.currency,
         )
         manifest = list_manifest(facts, ranked)
@@ -232,7 +272,7 @@ def log_monitoring(
     context: ListContext,
     manifest: dict,
     *,
-    ranked: pd.DataFrame,
+    probabilities: np.ndarray,
     timer: Timer,
     folder: Path,
 ) -> None:
@@ -247,10 +287,10 @@ def log_monitoring(
         description=descriptions.SCORING_EXPERIMENT,
     ):
         _name_the_model(manifest, folder)
-        _log_list_numbers(context, manifest, ranked=ranked, seconds=timer.seconds)
+        _log_list_numbers(context, manifest, probabilities=probabilities, seconds=timer.seconds)
         tracking.log_figure(
             score_distribution_figure(
-                ranked["churn_probability"].to_numpy(),
+                probabilities,
                 tiers={
                     "medium": context.settings.medium_threshold,
                     "high": context.settings.high_threshold,
@@ -279,7 +319,7 @@ def _name_the_model(manifest: dict, folder: Path) -> None:
 
 
 def _log_list_numbers(
-    context: ListContext, manifest: dict, *, ranked: pd.DataFrame, seconds: dict[str, float]
+    context: ListContext, manifest: dict, *, probabilities: np.ndarray, seconds: dict[str, float]
 ) -> None:
     model = manifest["model"]
     tracking.log_params(
@@ -294,8 +334,8 @@ def _log_list_numbers(
         {
             "customers": manifest["customers"],
             "revenue_at_risk": manifest["revenue_at_risk"],
-            "probability.mean": float(ranked["churn_probability"].mean()),
-            "probability.p90": float(ranked["churn_probability"].quantile(0.9)),
+            "probability.mean": float(np.mean(probabilities)),
+            "probability.p90": float(np.quantile(probabilities, 0.9)),
             "features.drifted": len(manifest["drifted_features"]),
         }
     )

@@ -244,6 +244,33 @@ def test_parquet_exports_are_read_natively(export_dir):
     assert report.fatal == [] and report.tables["engagement"].file == "engagement.parquet"
 
 
+def test_a_partitioned_parquet_folder_is_read_with_its_partition_column(export_dir):
+    # Spark and Hive write a table as a folder of parts under column=value subfolders; the
+    # partition column's values live in the folder names, not in the parts
+    exports = export_dir / "exports"
+    frame = pd.read_csv(exports / "engagement.csv", dtype=str, keep_default_na=False)
+    frame["timestamp"] = pd.to_datetime(
+        frame["timestamp"].str[:10].where(~frame["timestamp"].str.isdigit(), "2024-04-01")
+    )
+    frame.to_parquet(exports / "flat.parquet")
+    frame.to_parquet(exports / "engagement.parquet", partition_cols=["event_type"])
+    assert (exports / "engagement.parquet" / "event_type=login").is_dir()
+    (exports / "engagement.csv").unlink()
+    config = load_config(export_dir / "churn.toml")
+    before = export_fingerprint(config.exports, None)
+    paths, report = ingest_exports(config.exports, export_dir / "cache", dt.date(2024, 6, 30))
+    assert report.fatal == [] and report.tables["engagement"].rows == len(frame)
+    typed = pd.read_parquet(paths["engagement"]).sort_values(["customer_id", "timestamp"])
+    assert (
+        typed["event_type"].tolist()
+        == frame.sort_values(["customer_id", "timestamp"])["event_type"].tolist()
+    )
+    # a part changed in a partition folder is a changed export: the typed copy is not reused
+    part = next((exports / "engagement.parquet" / "event_type=login").glob("*.parquet"))
+    pq.write_table(pq.read_table(part).slice(0, 1), part)
+    assert export_fingerprint(config.exports, None) != before
+
+
 def _header_only(project: Path, table: str) -> None:
     path = project / "exports" / f"{table}.csv"
     path.write_text(path.read_text().splitlines()[0] + "\n")

@@ -1,8 +1,10 @@
 """Training and the nightly list on the Spark engine: the same labelled rows as DuckDB, and,
-through the same registered model, the same ranked list (order, tiers, reasons)."""
+through the same registered model, the same ranked list (order, tiers, reasons), which on
+Spark is scored on the executors and written as Parquet partitioned by tier."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +13,12 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_config
+from pipeline.outputs import read_list_file
 from pipeline.train import training_data, validated_tables
 from tests.tables import assert_same_table
 
 AS_OF = "2025-11-01"
+EARLIER = "2025-10-01"
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +45,45 @@ def test_training_on_spark_reads_the_same_labelled_rows(configs):
     assert_same_table(on_duckdb.frame, on_spark.frame)
 
 
-def test_the_list_scored_from_spark_features_matches_the_duckdb_list(configs):
+def _manifest(folder: Path) -> dict:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.pop("created_at")
+    return manifest
+
+
+def test_the_list_scored_on_spark_matches_the_duckdb_list(configs):
+    """Scored, ranked and written by Spark (the model on the executors), two dates running so
+    the second is compared with the first: the same rows in the same order as DuckDB's, the
+    same manifest, and the CSVs of the contact set and the top of the list."""
     duck, twin = configs
     assert main(["-q", "train", "--config", str(duck)]) == 0
-    assert main(["-q", "score", "--config", str(duck), "--as-of", AS_OF]) == 0
-    assert main(["-q", "score", "--config", str(twin), "--as-of", AS_OF]) == 0
+    for as_of in (EARLIER, AS_OF):
+        assert main(["-q", "score", "--config", str(duck), "--as-of", as_of]) == 0
+        assert main(["-q", "score", "--config", str(twin), "--as-of", as_of]) == 0
     root = duck.parent / "outputs"
-    on_duckdb = pd.read_parquet(root / "at_risk" / f"as_of={AS_OF}" / "at_risk.parquet")
-    on_spark = pd.read_parquet(root / "spark" / f"as_of={AS_OF}" / "at_risk.parquet")
+    duck_folder = root / "at_risk" / f"as_of={AS_OF}"
+    spark_folder = root / "spark" / f"as_of={AS_OF}"
+    on_duckdb, on_spark = read_list_file(duck_folder), read_list_file(spark_folder)
     assert len(on_duckdb) > 500 and on_duckdb["risk_tier"].nunique() > 1
+    assert on_duckdb["previous_tier"].notna().sum() > 500  # compared with the earlier list
+    assert list(on_spark.columns) == list(on_duckdb.columns)
     assert on_spark["customer_id"].tolist() == on_duckdb["customer_id"].tolist()
-    for column in ("rank", "risk_tier", "reason_1", "suggested_play", "contact_first"):
+    for column in ("rank", "risk_tier", "suggested_play", "contact_first", "previous_tier"):
         assert on_spark[column].tolist() == on_duckdb[column].tolist(), column
-    assert np.allclose(on_spark["churn_probability"], on_duckdb["churn_probability"], atol=1e-9)
+    for column in ("reason_1", "reason_2", "reason_3", "new_in_tier"):
+        assert on_spark[column].tolist() == on_duckdb[column].tolist(), column
+    assert [list(r) for r in on_spark["reason_features"]] == [
+        list(r) for r in on_duckdb["reason_features"]
+    ]
+    for column in ("churn_probability", "revenue_at_risk", "previous_probability"):
+        assert np.allclose(on_spark[column], on_duckdb[column], atol=1e-9, equal_nan=True), column
+    assert _manifest(spark_folder) == _manifest(duck_folder)
+    # the full list is Parquet partitioned by tier; people get the contacts and the top as CSV
+    tiers = {p.name for p in (spark_folder / "at_risk.parquet").iterdir() if p.is_dir()}
+    assert tiers == {f"risk_tier={t}" for t in on_duckdb["risk_tier"].unique()}
+    contacts = pd.read_csv(spark_folder / "contacts.csv", dtype={"customer_id": str})
+    chosen = on_duckdb[on_duckdb["contact_first"]].sort_values("contact_order")
+    assert 0 < len(contacts) <= 25
+    assert contacts["customer_id"].tolist() == chosen["customer_id"].tolist()
+    top = (spark_folder / "at_risk_top.csv").read_bytes()
+    assert top == (duck_folder / "at_risk.csv").read_bytes()  # the whole list is under 10,000

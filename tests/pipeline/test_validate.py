@@ -60,3 +60,20 @@ def test_validate_prints_the_configured_definition_for_exports_without_usage(tmp
     out = capsys.readouterr().out
     assert "mean 16.7%, min 0.0%, max 50.0% over 3 months" in out
     assert "engagement" not in out and "support" not in out
+
+
+def test_a_broken_export_stops_either_engine_with_the_same_line(export_dir, capsys):
+    # The Spark engine validates with the same rules as DuckDB, before any Spark work: the
+    # exports are checked and typed once on the driver, then each engine reads the typed copy
+    customers = export_dir / "exports" / "customers.csv"
+    customers.write_text(customers.read_text().replace("2024-02-01", "first of Feb"))
+    duck = export_dir / "churn.toml"
+    spark = export_dir / "spark.toml"
+    spark.write_text(duck.read_text() + '\n[engine]\nbackend = "spark"\n')
+    lines = []
+    for config in (duck, spark):
+        assert main(["score", "--config", str(config)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        lines.append([line for line in err if not line.startswith("warning")])
+    assert lines[0] == lines[1] and len(lines[0]) == 1
+    assert "customers.csv" in lines[0][0] and "signup_at" in lines[0][0]
