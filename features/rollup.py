@@ -34,6 +34,8 @@ import ibis
 import ibis.expr.types as ir
 
 from features.expressions import WORD_BITS, Cutoffs, bit_count, bit_or, distinct_days, when
+from features.family import Window
+from features.periods import Periods
 from features.spec import Feature
 
 _ONE = ibis.literal(1).cast("int64")
@@ -60,7 +62,8 @@ class ActiveDays:
     Called on the family's joined rows it is the direct plan's aggregate (`direct`); at a
     midnight cutoff `ranges` name the same days, so the builder may read the value from the
     family's rollup instead. Build one with `in_window` or `in_periods`, which state both
-    forms from one description."""
+    forms from one description. The direct form reads the joined rows' `days_before` column,
+    which the family adds per row (`Family.per_row`, as engagement does)."""
 
     ranges: tuple[DayRange, ...]
     direct: Callable[[ir.Table], ir.Value]
@@ -70,9 +73,9 @@ class ActiveDays:
         return self.direct(t)
 
     @classmethod
-    def in_window(cls, window, timestamp: str) -> ActiveDays:
-        """Distinct days with a row whose `timestamp` is in `window` (a `family.Window`): at a
-        midnight cutoff, the days `after + 1` to `days` before it."""
+    def in_window(cls, window: Window, timestamp: str) -> ActiveDays:
+        """Distinct days with a row whose `timestamp` is in `window`: at a midnight cutoff,
+        the days `after + 1` to `days` before it."""
 
         def direct(t: ir.Table) -> ir.Value:
             return distinct_days(t.days_before, window.holds(t, timestamp), window.days)
@@ -82,12 +85,12 @@ class ActiveDays:
     @classmethod
     def in_periods(
         cls,
-        periods,
+        periods: Periods,
         timestamp: str,
         combine: Callable[[Sequence[ir.IntegerValue]], ir.Value],
     ) -> ActiveDays:
-        """`combine` of the distinct active days in each of `periods` (a `periods.Periods`:
-        period k holds the days k * days to (k + 1) * days - 1 before the cutoff's day)."""
+        """`combine` of the distinct active days in each of `periods` (period k holds the
+        days k * days to (k + 1) * days - 1 before the cutoff's day)."""
 
         def direct(t: ir.Table) -> ir.Value:
             return combine(periods.active_days(t.days_before, t[timestamp].notnull()))
