@@ -2,7 +2,10 @@
 
 Training passes many monthly cutoffs, nightly scoring one; both go through `build_features`,
 so the model is scored on exactly what it was trained on. Each family is one grouped query
-over its rows joined to all cutoffs at once, so twelve cutoffs share one scan.
+over its rows joined to all cutoffs at once, so twelve cutoffs share one scan (the direct
+plan). Features whose aggregate is decomposable (features/rollup.py) are read instead from a
+per-customer rollup computed once for all the cutoffs, when the cutoffs allow it (the rollup
+plan, `plan_rollups`); `feature_queries` shares one rollup among every batch of cutoffs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from features.expressions import Cutoffs
 from features.family import Family
 from features.population import active_customers
 from features.registry import families, feature_catalogue
+from features.rollup import ActiveDaySpan, at_midnight, decomposable
 from features.spec import Feature, FeatureSettings, FeatureSpec
 
 KEYS = ("customer_id", "cutoff")
@@ -65,24 +69,68 @@ def cutoff_table(cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp]) -> ir.
     return Cutoffs.of(cutoffs).table
 
 
+Rollups = dict[str, ActiveDaySpan]
+"""The rollups a build reads, by family name; a family without one is on the direct plan."""
+
+
+def plan_rollups(tables: dict[str, ir.Table], cutoffs: Cutoffs, spec: FeatureSpec) -> Rollups:
+    """A rollup for every family with decomposable features, when the rollup plan pays and
+    is exact: more than one cutoff (for one, the direct query reads each row once anyway) and
+    every cutoff at midnight (a rollup counts calendar days, and only at midnight do the
+    windows' edges fall on them). Empty otherwise: every family on the direct plan."""
+    if len(cutoffs.stamps) < 2 or not at_midnight(cutoffs):
+        return {}
+    rollups = {}
+    for family in families(spec):
+        if family.source is None or not any(map(decomposable, family.declare(spec))):
+            continue
+        source = family.source
+        rows = tables[source.table]
+        rollups[family.name] = ActiveDaySpan.of(
+            rows, source.timestamp, cutoffs, source.lookback_days
+        )
+    return rollups
+
+
 def family_aggregates(
-    family: Family, rows: ir.Table, cutoffs: Cutoffs, spec: FeatureSpec
+    family: Family,
+    rows: ir.Table,
+    cutoffs: Cutoffs,
+    spec: FeatureSpec,
+    rollup: ActiveDaySpan | None = None,
 ) -> ir.Table:
-    """One family's declared aggregates, one row per (customer, cutoff) with any history."""
+    """One family's declared aggregates, one row per (customer, cutoff) with any history.
+
+    With a `rollup`, its decomposable features are read from it and the rest grouped over
+    the joined rows as usual; without one, every feature is grouped over the joined rows."""
     t = family.joined(rows, cutoffs)
     by_rows: dict[Callable | None, dict[str, Feature]] = {}
+    rolled: list[Feature] = []
     for feature in family.declare(spec):
-        if feature.aggregate is not None:
+        if feature.aggregate is None:
+            continue
+        if rollup is not None and feature.rows is None and decomposable(feature):
+            rolled.append(feature)
+        else:
             by_rows.setdefault(feature.rows, {})[feature.name] = feature
     main = t.group_by(list(KEYS)).aggregate(
         **{name: f.aggregate(t) for name, f in by_rows.pop(None, {}).items()}
     )
+    extras = []
     for keep, features in by_rows.items():
         subset = t.filter(keep(t))
-        extra = subset.group_by(list(KEYS)).aggregate(
-            **{name: f.aggregate(subset) for name, f in features.items()}
+        extras.append(
+            subset.group_by(list(KEYS)).aggregate(
+                **{name: f.aggregate(subset) for name, f in features.items()}
+            )
         )
-        main = main.left_join(extra, list(KEYS)).select(main, *[extra[n] for n in features])
+    if rolled:
+        # The rollup's rows are the (customer, cutoff) pairs with a row in the lookback,
+        # the same pairs as the grouping's, so a left join loses nothing.
+        extras.append(rollup.read(rolled, cutoffs))
+    for extra in extras:
+        names = [c for c in extra.columns if c not in KEYS]
+        main = main.left_join(extra, list(KEYS)).select(main, *[extra[n] for n in names])
     return main
 
 
@@ -90,19 +138,26 @@ def build_features(
     tables: dict[str, ir.Table],
     cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp],
     spec: FeatureSpec,
+    rollups: Rollups | None = None,
 ) -> ir.Table:
     """One row per (customer active at cutoff, cutoff) with every feature of the spec.
 
     Only rows strictly before each cutoff are read. Counts are 0 for customers without
     history; values that are unknown (e.g. days since a ticket that never happened) are null.
+    `rollups`: the families' rollups covering these cutoffs (`plan_rollups`, possibly for a
+    longer list that contains them); by default the builder plans its own, and `{}` keeps
+    every family on the direct plan. Both plans give the same features.
     """
     cut = Cutoffs.of(cutoffs)
+    if rollups is None:
+        rollups = plan_rollups(tables, cut, spec)
     row = active_customers(tables["customers"], cut.table)
     catalogue = feature_catalogue(spec)
     for family in families(spec):
         if family.table is None:
             continue  # derived from the customer row only (the profile)
-        agg = family_aggregates(family, tables[family.table], cut, spec)
+        rollup = rollups.get(family.name)
+        agg = family_aggregates(family, tables[family.table], cut, spec, rollup)
         names = [f.name for f in family.declare(spec) if f.aggregate]
         row = row.left_join(agg, list(KEYS)).select(row, *[agg[n] for n in names])
     fills = {
@@ -146,6 +201,23 @@ def cutoff_batches(
     ordered = sorted(cutoffs)
     size = max(1, max_pairs // max(customers, 1))
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def feature_queries(
+    tables: dict[str, ir.Table],
+    cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp],
+    spec: FeatureSpec,
+    customers: int,
+    max_pairs: int = MAX_PAIRS_PER_QUERY,
+) -> list[tuple[list, ir.Table]]:
+    """The features of every cutoff as (batch of cutoffs, query) pairs (`cutoff_batches`),
+    the queries reading one set of rollups planned for all the cutoffs. With more than one
+    batch the rollups are computed once, now, by the engine and kept there for the queries."""
+    batches = cutoff_batches(cutoffs, customers, max_pairs)
+    rollups = plan_rollups(tables, Cutoffs.of(cutoffs), spec)
+    if len(batches) > 1:
+        rollups = {name: rollup.cached() for name, rollup in rollups.items()}
+    return [(batch, build_features(tables, batch, spec, rollups)) for batch in batches]
 
 
 def to_frame(features: ir.Table | Sequence[ir.Table]) -> pd.DataFrame:

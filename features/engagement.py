@@ -5,8 +5,8 @@ from __future__ import annotations
 from features.describe import Risk
 from features.engagement_trends import RECENT, TRENDS, last_use, pace, trend, weekly
 from features.expressions import age_days, count_where, days_before, when
-from features.expressions import distinct_days as active_days
 from features.family import Family, Source, Window
+from features.rollup import ActiveDays
 from features.spec import Feature, FeatureSpec, column_safe
 
 TS = "timestamp"
@@ -37,7 +37,7 @@ def _events(w: Window) -> Feature:
 
 
 def _active(w: Window) -> Feature:
-    aggregate = lambda t: active_days(t.days_before, w.holds(t, TS), w.days)  # noqa: E731
+    aggregate = ActiveDays.in_window(w, TS)
     text = f"active on {{value:n:day}} of the last {w.days}{TYPICAL}"
     return _count("active_days", w, aggregate, text, "active days")
 

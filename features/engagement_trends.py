@@ -8,6 +8,7 @@ from features.describe import Risk
 from features.expressions import age_days, days_known, ratio, when
 from features.family import Family, Window
 from features.periods import Periods, active_periods, fitted_change, periods_fell
+from features.rollup import ActiveDays
 from features.spec import Feature, FeatureSpec
 
 TS = "timestamp"  # the engagement contract's time column
@@ -38,19 +39,19 @@ def trend(family: Family, name: str) -> Feature:
 def weekly(family: Family) -> list[Feature]:
     """The last 12 weeks, week by week: in how many the customer was active, how much their
     weekly active days fell by the least-squares line, in how many of the last 8 they fell."""
-    weeks = lambda t: WEEKS.active_days(t.days_before, t[TS].notnull())  # noqa: E731
+    weeks = lambda combine: ActiveDays.in_periods(WEEKS, TS, combine)  # noqa: E731
     span = WEEKS.span
     return [
         family.feature("active_weeks_12w", "active in {value:n:week} of the last 12 (typical "
                        "customer: {typical:,.0f})", window_days=span,
-                       aggregate=lambda t: active_periods(weeks(t))),
+                       aggregate=weeks(active_periods)),
         family.feature("active_days_decline_12w", "weekly use trending down: {value:.1f} fewer "
                        "active days a week than 12 weeks ago", kind="amount",
-                       window_days=span, aggregate=lambda t: -fitted_change(weeks(t)),
+                       window_days=span, aggregate=weeks(lambda v: -fitted_change(v)),
                        higher_is_riskier=True, risk=Risk("higher", than=DECLINE)),
         family.feature("weeks_fell_8w", "weekly use fell in {value:.0f} of the last 8 weeks",
                        window_days=FELL_WEEKS * 7 + 7, higher_is_riskier=True,
-                       aggregate=lambda t: periods_fell(weeks(t), FELL_WEEKS)),
+                       aggregate=weeks(lambda v: periods_fell(v, FELL_WEEKS))),
     ]  # fmt: skip
 
 

@@ -22,7 +22,9 @@ class Feature:
     """One feature declaration.
 
     `aggregate(t)` reduces the family's rows joined to their cutoff (columns of the event
-    table plus `cutoff`) to one value per (customer, cutoff); `derive(r)` computes a value
+    table plus `cutoff`) to one value per (customer, cutoff); a decomposable aggregate is a
+    structured object that is also callable so (features/rollup.py: `ActiveDays`), which the
+    builder may instead read from a rollup shared by many cutoffs; `derive(r)` computes a value
     from other columns of the same row instead, the ones named in `inputs` (features or the
     customer row's columns), so the builder adds it once they exist. `fill` is the value for
     a customer with

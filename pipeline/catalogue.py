@@ -89,6 +89,12 @@ The contract table goes in features/contract.py. The builder joins each message 
 cutoff it precedes (never at or after one), groups once per family, and the catalogue, the
 docs, the reasons (with their risk rules and topics) and the point-in-time tests follow.
 A derived feature names what it reads in `inputs`; a window is stated once as a `Window`.
+
+An aggregate that decomposes is declared as a structured object instead of a lambda, e.g.
+distinct active days as `ActiveDays.in_window(w, "sent_at")` (features/rollup.py; it reads
+the `days_before` column a family adds with `per_row`, as engagement's does). It is still
+called on the joined rows for one cutoff, and a build over several midnight cutoffs reads it
+instead from a per-customer rollup computed once for all of them.
 """
 
 

@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 from features.build import (
     KEYS,
     build_features,
-    cutoff_batches,
     cutoff_table,
+    feature_queries,
     to_frame,
     write_batches,
 )
@@ -63,12 +63,11 @@ def labelled_queries(
     definition: ChurnDefinition,
     data_end: pd.Timestamp,
 ) -> list[ir.Table]:
-    """One query per batch of cutoffs (`cutoff_batches`): the features of every eligible,
+    """One query per batch of cutoffs (`feature_queries`): the features of every eligible,
     gradable (customer, cutoff) joined with its churn label."""
     customers = int(tables["customers"].count().execute())
     parts = []
-    for batch in cutoff_batches(cutoffs, customers):
-        features = build_features(tables, batch, spec)
+    for batch, features in feature_queries(tables, cutoffs, spec, customers):
         labels = label_churn(tables, cutoff_table(batch), definition, data_end.to_pydatetime())
         parts.append(features.join(labels, list(KEYS)))
     return parts
