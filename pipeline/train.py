@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import models
@@ -70,6 +71,10 @@ def model_metadata(
     }
 
 
+PROFILE_ROWS = 200_000
+"""The training distribution saved with the model (drift bins, typical values, active shares)
+is read from at most this many training rows, a seeded random sample: its deciles and
+medians are settled long before, and at a million customers the months hold millions."""
 SEARCH_FOLDS = 3  # a parameter search judges each set on at least this many backtest folds
 MIN_TRAIN_CHURNERS = 20  # fewer: LightGBM's leaves (150 rows each) cannot tell churners apart
 MIN_EVAL_CHURNERS = 5  # fewer: calibration and the test's ROC AUC are noise
@@ -143,9 +148,13 @@ class TrainingData:
     sample: Subsample | None = None
     """How the retained training rows were thinned as they streamed in (None: all held)."""
 
-    def rows(self, part: str) -> pd.DataFrame:
-        """The rows of the train, valid or test cutoffs."""
-        return self.frame[self.frame["cutoff"].isin(getattr(self.split, part))]
+    def rows(self, part: str, at_most: int | None = None) -> pd.DataFrame:
+        """The rows of the train, valid or test cutoffs; a seeded random `at_most` of them
+        (in their order) when there are more."""
+        at = np.flatnonzero(self.frame["cutoff"].isin(getattr(self.split, part)).to_numpy())
+        if at_most is not None and len(at) > at_most:
+            at = np.sort(np.random.default_rng(0).choice(at, at_most, replace=False))
+        return self.frame.iloc[at]
 
     def count(self, part: str) -> int:
         """How many rows the train, valid or test cutoffs have, before any was thinned."""
@@ -376,7 +385,8 @@ def track_training(
     ) as run_id:
         _log_run_facts(config, data, result)
         _log_evaluation(config, data, result)
-        metadata = model_metadata(data.spec, config, data.layout, train_rows=data.rows("train"))
+        train_rows = data.rows("train", at_most=PROFILE_ROWS)
+        metadata = model_metadata(data.spec, config, data.layout, train_rows=train_rows)
         tracking.log_dict(metadata, "model_metadata.json")
         version, champion, promoted, reason = _register(config, data, result, metadata=metadata)
         url = tracking.runs_table_url(store, experiment)

@@ -136,3 +136,14 @@ def test_a_subsampled_training_says_so_and_logs_the_rate_and_rows_kept(tmp_path,
     # the rows line counts every customer-month of the history, thinned or not
     listed = int(out.split("rows: ")[1].split(" customer-months")[0].replace(",", ""))
     assert listed == sum(int(params[f"rows.{part}"]) for part in ("train", "valid", "test"))
+
+
+def test_a_part_sampled_to_at_most_k_rows_is_a_seeded_subset_in_order():
+    data = _training_data(10_000, 500, 3)
+    sampled = data.rows("train", at_most=1_000)
+    assert len(sampled) == 1_000 and sampled.index.is_monotonic_increasing
+    assert sampled.index.isin(data.frame.index).all()
+    assert sampled.index.equals(data.rows("train", at_most=1_000).index)  # the same draw
+    assert 0 < sampled["churned"].sum() < 1_000
+    assert data.rows("train", at_most=20_000).index.equals(data.frame.index)
+    assert data.rows("valid", at_most=5).empty
