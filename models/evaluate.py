@@ -225,9 +225,22 @@ class _WeightedAuc:
         ordered = scores[self.order]
         self.starts = np.r_[0, np.flatnonzero(np.diff(ordered)) + 1]
         self.positive = labels[self.order] == 1
+        self.positive_at = np.flatnonzero(self.positive)
+        self.tied = len(self.starts) < len(ordered)
 
     def __call__(self, weights: NDArray) -> float:
         w = weights[self.order].astype(float)
+        if (
+            not self.tied
+        ):  # each score its own group: a positive ranks above the negatives before it
+            positive = w[self.positive_at]
+            total_pos = positive.sum()
+            total_neg = w.sum() - total_pos
+            if total_pos == 0 or total_neg == 0:
+                return math.nan
+            w[self.positive_at] = 0.0
+            below = np.cumsum(w)[self.positive_at]
+            return float((positive * below).sum() / (total_pos * total_neg))
         pos = np.add.reduceat(np.where(self.positive, w, 0.0), self.starts)
         neg = np.add.reduceat(np.where(self.positive, 0.0, w), self.starts)
         total_pos, total_neg = pos.sum(), neg.sum()

@@ -78,18 +78,21 @@ def _training_rows(
     return kept, kept[WEIGHT].to_numpy(), sample
 
 
-def _fit_logistic(
-    frame: pd.DataFrame, cutoffs, layout: FeatureLayout, rate: float, seed: int
-) -> Pipeline:
-    """The logistic baseline on the rows and weights LightGBM fits for `cutoffs`."""
-    rows, weight, _ = _training_rows(frame, cutoffs, rate, seed, None)
-    return fit_logistic(rows, layout, LABEL, weight)
+@dataclass(frozen=True)
+class _FitRows:
+    """The training rows one fit learns from, their weights, how the stream thinned them
+    (None: here, or not at all) and the overall rate their retained rows were kept at."""
+
+    rows: pd.DataFrame
+    weight: np.ndarray
+    sample: Subsample | None
+    rate: float
 
 
 @dataclass(frozen=True)
 class _LightGbmFit:
     """How the model and each backtest fold fit LightGBM: the same settings, thinning and
-    weights, on different rows."""
+    weights, on different rows (the logistic baseline beside it learns from the same)."""
 
     layout: FeatureLayout
     seed: int
@@ -100,34 +103,31 @@ class _LightGbmFit:
     max_rows: int | None = None
     """Fit at most about this many rows, thinning retained ones further (None: no cap)."""
 
-    def __call__(
-        self,
-        frame: pd.DataFrame,
-        cutoffs,
-        valid: pd.DataFrame,
-        sample: Subsample | None = None,
-        search: list[dict] | None = None,
-    ) -> tuple[TrainedModel, Subsample | None]:
-        """The calibrated model fitted on the rows of `cutoffs` (thinned as `_training_rows`
-        says), and how its rows were thinned."""
+    def rows(self, frame: pd.DataFrame, cutoffs, sample: Subsample | None = None) -> _FitRows:
+        """The rows of `cutoffs` to fit, thinned as `_training_rows` says and to `max_rows`."""
         kept, weight, sample = _training_rows(frame, cutoffs, self.negative_rate, self.seed, sample)
         rate = self.negative_rate
         if self.max_rows is not None:
             kept, weight, share = thinned_to(kept, weight, LABEL, self.max_rows, seed=self.seed)
             rate *= share
-        model = train_churn_model(
-            kept,
+        return _FitRows(kept, weight, sample, rate)
+
+    def __call__(
+        self, rows: _FitRows, valid: pd.DataFrame, search: list[dict] | None = None
+    ) -> TrainedModel:
+        """The calibrated model fitted on `rows`, early stopped and calibrated on `valid`."""
+        return train_churn_model(
+            rows.rows,
             valid,
             self.layout,
             LABEL,
             self.seed,
             self.calibration,
-            subsampled_params(self.params, rate),
+            subsampled_params(self.params, rows.rate),
             progress=self.progress,
             search=search,
-            weight=weight,
+            weight=rows.weight,
         )
-        return model, sample
 
 
 def run_experiment(
@@ -159,8 +159,11 @@ def run_experiment(
             frame, selection, layout, seconds=search_seconds, seed=seed, progress=progress
         )
     fit = _LightGbmFit(layout, seed, calibration, params, negative_rate, progress)
-    model, sample = fit(frame, split.train, valid, sample, search=tried)
-    logistic = _fit_logistic(frame, split.train, layout, negative_rate, seed)
+    fitting = fit.rows(frame, split.train, sample)
+    model = fit(fitting, valid, search=tried)
+    logistic = fit_logistic(fitting.rows, layout, LABEL, fitting.weight)
+    sample = fitting.sample
+    del fitting
     health = fit_health_calibration(valid, LABEL)
     out = test[["customer_id", "cutoff", LABEL]].copy()
     out["model"], contributions = model.scores(test)
@@ -227,8 +230,10 @@ def run_backtest(
         if split in fitted:
             model, baseline = fitted[split]
         else:
-            model, _ = fit(frame, split.train, _rows(frame, split.valid))
-            baseline = _fit_logistic(frame, split.train, layout, negative_rate, seed)
+            fitting = fit.rows(frame, split.train)
+            model = fit(fitting, _rows(frame, split.valid))
+            baseline = fit_logistic(fitting.rows, layout, LABEL, fitting.weight)
+            del fitting
         y = test[LABEL].to_numpy()
         m = evaluate_scores(y, model.predict_proba(test))
         logistic = predict_logistic(baseline, test, layout)

@@ -341,7 +341,9 @@ def test_the_bootstrap_by_row_counts_equals_ranking_each_resample():
         counts = np.bincount(rows, minlength=len(labels))
         expected = roc_auc_score(labels[rows], a[rows])
         assert _WeightedAuc(labels, a)(counts) == pytest.approx(expected, abs=1e-12)
-        diffs.append(expected - roc_auc_score(labels[rows], b[rows]))
+        untied = roc_auc_score(labels[rows], b[rows])  # every score distinct: the other path
+        assert _WeightedAuc(labels, b)(counts) == pytest.approx(untied, abs=1e-12)
+        diffs.append(expected - untied)
     result = paired_auc_difference(labels, a, b, rounds=50, seed=0)
     low, high = np.quantile(diffs, [0.025, 0.975])
     assert result["roc_auc_diff_low"] == pytest.approx(low, abs=1e-12)
