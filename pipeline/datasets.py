@@ -97,9 +97,7 @@ class LabelledStream:
             [np.datetime64(pd.Timestamp(c), "us") for c in parts.get("train", ())],
             dtype="datetime64[us]",
         )
-        self._rows = dict.fromkeys(parts, 0)
         self._at: dict[np.datetime64, tuple[int, int]] = {}
-        self._churners = dict.fromkeys(parts, 0)
         self._customers: dict[str, set] = {p: set() for p in parts}
         self._levels: dict[str, set] = {c: set() for c in categorical}
         observed = ["customer_id", "cutoff", LABEL, *categorical]
@@ -119,8 +117,6 @@ class LabelledStream:
             mine = cutoffs == cutoff
             rows, churners = self._at.get(cutoff, (0, 0))
             self._at[cutoff] = (rows + int(mine.sum()), churners + int(churned[mine].sum()))
-            self._rows[part] += int(mine.sum())
-            self._churners[part] += int(churned[mine].sum())
             self._customers[part].update(pc.filter(customers, pa.array(mine)).to_pylist())
         train = pa.array(np.isin(cutoffs, self._train))
         for name, values in self._levels.items():
@@ -129,7 +125,14 @@ class LabelledStream:
 
     def counts(self) -> dict[str, tuple[int, int, int]]:
         """Per part: rows, churners and distinct customers, before any thinning."""
-        return {p: (self._rows[p], self._churners[p], len(self._customers[p])) for p in self._rows}
+        totals = {p: [0, 0] for p in self._customers}
+        for cutoff, (rows, churners) in self._at.items():
+            total = totals[self._part_of[cutoff]]
+            total[0] += rows
+            total[1] += churners
+        return {
+            p: (rows, churners, len(self._customers[p])) for p, (rows, churners) in totals.items()
+        }
 
     def at(self, cutoff: pd.Timestamp) -> tuple[int, int]:
         """The cutoff's rows and churners ((0, 0) for one outside the parts)."""
