@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import ibis
 import numpy as np
@@ -134,18 +135,21 @@ SURVEYS = [
 ]
 
 
+def _every_table(folder: Path) -> dict:
+    """The tiny exports of every table, opened as the builder reads them."""
+    frames = {
+        "customers": CUSTOMERS,
+        "engagement": ENGAGEMENT,
+        "support": SUPPORT,
+        "purchases": PURCHASES,
+        "surveys": SURVEYS,
+    }
+    return open_frames(folder, frames)
+
+
 @pytest.fixture(scope="module")
 def frame(tmp_path_factory) -> pd.DataFrame:
-    tables = open_frames(
-        tmp_path_factory.mktemp("tiny"),
-        {
-            "customers": CUSTOMERS,
-            "engagement": ENGAGEMENT,
-            "support": SUPPORT,
-            "purchases": PURCHASES,
-            "surveys": SURVEYS,
-        },
-    )
+    tables = _every_table(tmp_path_factory.mktemp("tiny"))
     spec = resolve_spec(
         tables, FeatureSettings(top_event_types=2), ProfileColumns(("plan",), ("seats",))
     )
@@ -290,16 +294,7 @@ def test_customer_without_history_gets_zero_counts_and_null_unknowns(frame):
 
 
 def test_many_cutoffs_in_one_pass_equal_one_cutoff_at_a_time(tmp_path):
-    tables = open_frames(
-        tmp_path,
-        {
-            "customers": CUSTOMERS,
-            "engagement": ENGAGEMENT,
-            "support": SUPPORT,
-            "purchases": PURCHASES,
-            "surveys": SURVEYS,
-        },
-    )
+    tables = _every_table(tmp_path)
     spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
     cutoffs = [dt.datetime(2024, 2, 15), dt.datetime(2024, 3, 15), CUTOFF]
     together = to_frame(build_features(tables, cutoffs, spec))
@@ -317,16 +312,7 @@ def test_cutoff_batches_cover_every_cutoff_once_in_order():
 
 
 def test_batched_queries_give_the_same_frame_as_one_query(tmp_path):
-    tables = open_frames(
-        tmp_path,
-        {
-            "customers": CUSTOMERS,
-            "engagement": ENGAGEMENT,
-            "support": SUPPORT,
-            "purchases": PURCHASES,
-            "surveys": SURVEYS,
-        },
-    )
+    tables = _every_table(tmp_path)
     spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
     cutoffs = [dt.datetime(2024, 2, 15), dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 15), CUTOFF]
     one = to_frame(build_features(tables, cutoffs, spec))
@@ -337,16 +323,7 @@ def test_batched_queries_give_the_same_frame_as_one_query(tmp_path):
 
 
 def test_batches_written_to_parquet_read_back_as_the_frame(tmp_path):
-    tables = open_frames(
-        tmp_path,
-        {
-            "customers": CUSTOMERS,
-            "engagement": ENGAGEMENT,
-            "support": SUPPORT,
-            "purchases": PURCHASES,
-            "surveys": SURVEYS,
-        },
-    )
+    tables = _every_table(tmp_path)
     spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
     cutoffs = [dt.datetime(2024, 2, 15), dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 15), CUTOFF]
     queries = [build_features(tables, b, spec) for b in cutoff_batches(cutoffs, 4, max_pairs=8)]

@@ -231,12 +231,19 @@ def test_command_line_exit_code_without_traceback(export_dir):
     assert "Traceback" not in result.stderr
 
 
-def test_parquet_exports_are_read_natively(export_dir):
-    exports = export_dir / "exports"
+def _engagement_typed(exports) -> pd.DataFrame:
+    """The engagement export with its timestamps as timestamps (epoch-second rows, which a
+    Parquet column cannot mix in, become a date), ready to be written as Parquet."""
     frame = pd.read_csv(exports / "engagement.csv", dtype=str, keep_default_na=False)
     frame["timestamp"] = pd.to_datetime(
         frame["timestamp"].str[:10].where(~frame["timestamp"].str.isdigit(), "2024-04-01")
     )
+    return frame
+
+
+def test_parquet_exports_are_read_natively(export_dir):
+    exports = export_dir / "exports"
+    frame = _engagement_typed(exports)
     frame.to_parquet(exports / "engagement.parquet")
     (exports / "engagement.csv").unlink()
     config = load_config(export_dir / "churn.toml")
@@ -248,10 +255,7 @@ def test_a_partitioned_parquet_folder_is_read_with_its_partition_column(export_d
     # Spark and Hive write a table as a folder of parts under column=value subfolders; the
     # partition column's values live in the folder names, not in the parts
     exports = export_dir / "exports"
-    frame = pd.read_csv(exports / "engagement.csv", dtype=str, keep_default_na=False)
-    frame["timestamp"] = pd.to_datetime(
-        frame["timestamp"].str[:10].where(~frame["timestamp"].str.isdigit(), "2024-04-01")
-    )
+    frame = _engagement_typed(exports)
     frame.to_parquet(exports / "flat.parquet")
     frame.to_parquet(exports / "engagement.parquet", partition_cols=["event_type"])
     assert (exports / "engagement.parquet" / "event_type=login").is_dir()
