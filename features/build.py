@@ -30,6 +30,8 @@ from features.rollup import ActiveDaySpan, at_midnight, decomposable
 from features.spec import Feature, FeatureSettings, FeatureSpec
 
 KEYS = ("customer_id", "cutoff")
+ROW_ORDER = tuple(reversed(KEYS))
+"""How feature rows come out, in memory or on disk: by cutoff, then customer."""
 # Above this many (customer, cutoff) pairs, cutoffs are built in separate queries: the
 # engine's grouping state holds every aggregate of every pair of a query (about 2 GB at
 # 500,000 pairs and some 130 aggregates, under 1 GB at 250,000, for about the same time).
@@ -227,7 +229,7 @@ def to_frame(features: ir.Table | Sequence[ir.Table]) -> pd.DataFrame:
     table = pa.concat_tables([p.to_pyarrow() for p in parts])
     # Sorted by Arrow (stable) and converted column by column, releasing each as it goes:
     # the rows are held about twice at most, not three or four times.
-    table = table.sort_by([(key, "ascending") for key in reversed(KEYS)])
+    table = table.sort_by([(key, "ascending") for key in ROW_ORDER])
     return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
@@ -244,7 +246,7 @@ class ParquetBatch:
         engine may write a folder of part files (Spark does) instead of one file."""
         table = pq.read_table(self.path).cast(self.schema)
         if self.path.is_dir():  # parts: their order is the engine's, not the query's
-            table = table.sort_by([(key, "ascending") for key in reversed(KEYS)])
+            table = table.sort_by([(key, "ascending") for key in ROW_ORDER])
         return table
 
 
@@ -264,7 +266,7 @@ def write_batches(
     batches = []
     for number, query in enumerate(features):
         path = folder / f"batch-{number:04d}.parquet"
-        query.order_by(list(reversed(KEYS))).to_parquet(path)
+        query.order_by(list(ROW_ORDER)).to_parquet(path)
         if observe is not None:
             columns = list(observed) if observed is not None else None
             for batch in pads.dataset(path, format="parquet").to_batches(columns=columns):
