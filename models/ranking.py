@@ -87,6 +87,11 @@ CONTACT_ORDER = (
 """The contact set's default order: high tier first, then revenue at risk (`not_high` is
 risk_tier != "high")."""
 
+LIST_BATCH_ROWS = 100_000
+"""Customers worded at once: explaining a row takes a few feature-wide arrays beside its
+contributions, so a million customers are done in batches (the rows do not depend on each
+other) and only the finished columns are held together."""
+
 MONEY = ("monthly_revenue", "revenue_at_risk")
 """Rounded to 2 decimals once the list is ordered (the order uses the unrounded values)."""
 
@@ -147,18 +152,24 @@ def rank_customers(
     plays: PlaySettings,
     settings: ListSettings,
     profile_columns: list[str],
+    batch_rows: int = LIST_BATCH_ROWS,
 ) -> pd.DataFrame:
     """One row per customer, highest probability first, with everything the team acts on
-    (columns in COLUMNS, then the profile columns): `list_rows` put in order (`order_list`)."""
-    rows = list_rows(
-        features,
-        probability,
-        contributions,
-        reasons=reasons,
-        plays=plays,
-        settings=settings,
-        profile_columns=profile_columns,
-    )
+    (columns in COLUMNS, then the profile columns): `list_rows`, `batch_rows` customers at a
+    time to bound memory, put in order (`order_list`)."""
+    batches = [
+        list_rows(
+            features.iloc[start : start + batch_rows],
+            probability[start : start + batch_rows],
+            contributions.iloc[start : start + batch_rows],
+            reasons=reasons,
+            plays=plays,
+            settings=settings,
+            profile_columns=profile_columns,
+        )
+        for start in range(0, max(len(features), 1), batch_rows)
+    ]
+    rows = batches[0] if len(batches) == 1 else pd.concat(batches, ignore_index=True)
     return order_list(rows, settings)
 
 

@@ -226,3 +226,24 @@ def test_ranking_is_a_permutation_and_the_contact_set_respects_capacity_and_floo
     high = ranked["risk_tier"] == "high"
     if capacity >= high.sum():
         assert ranked.loc[high, "contact_first"].all()
+
+
+def test_a_list_worded_in_batches_is_the_list_worded_at_once():
+    features, p, contrib = _population()
+    features.index = features.index + 10  # rows as a population frame may hold them
+    contrib.index = features.index
+    whole, batched = (
+        rank_customers(
+            features,
+            p,
+            contrib,
+            reasons=REASONS,
+            plays=PLAYS,
+            settings=ListSettings(capacity=2),
+            profile_columns=["plan", "seats"],
+            batch_rows=size,
+        )
+        for size in (len(features), 2)
+    )
+    pd.testing.assert_frame_equal(batched, whole)
+    assert batched["reason_1"].ne("").sum() >= 3  # the batches were worded, not left empty
