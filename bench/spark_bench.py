@@ -1,8 +1,10 @@
-"""Benchmark of the feature build on Spark beside DuckDB: every family, one cutoff.
+"""Benchmark of Spark beside DuckDB: the feature build (every family, one cutoff) and the
+nightly list (`churn score` end to end, bench/spark_list_bench.py), in one run.
 
-    python -m bench.spark_bench --data /path/to/bench/data/100000 [--results path.json]
+    python -m bench.spark_bench --data /path/to/bench/data/1000000 [--results path.json]
         [--engines duckdb-1 duckdb-2 spark-local-1 spark-local-2] [--timeout 900]
         [--conf spark.sql.files.maxPartitionBytes=8m ...]
+        [--lists duckdb spark-local-1 spark-local-2] [--model-data bench/data/100000]
 
 `--data` is a generated synthetic set (`bench/synthetic.py`, as `make bench` writes under
 bench/data/<customers>/): read in place, never copied. Each engine runs in a fresh
@@ -15,7 +17,9 @@ Per-core throughput is customers per second of the warm run divided by the cores
 was given. Each engine's result is compared with DuckDB's (2 threads), sorted by customer:
 the largest difference of any float and the number of differing non-float cells. The
 1-minute load average before each run is recorded: figures compare only on an idle machine.
-Results go to bench/results/spark.json (or `--results`).
+The nightly list's champion is trained on `--model-data` (default: the 100k set beside
+`--data`); `--lists` with no engine leaves the list out. Results go to bench/results/spark.json
+(or `--results`).
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.score_bench import SCORE_AS_OF
+from bench.spark_list_bench import LISTS, compare_top, measure_list, train_champion
 
 RESULTS = Path(__file__).resolve().parent / "results" / "spark.json"
 PROFILE = {"categorical": ["plan"], "numeric": ["seats"]}
@@ -147,6 +155,27 @@ def compare(result: Path, reference: Path) -> dict[str, Any]:
     }
 
 
+def nightly_lists(data: Path, model_data: Path, names: list[str], timeout: float) -> dict:
+    """`churn score` on each engine for the set in `data`, with a champion trained on
+    `model_data`; each list's top compared with DuckDB's."""
+    work = Path(__file__).resolve().parent / "work" / "spark-lists"
+    work.mkdir(parents=True, exist_ok=True)
+    data, model_data = data.resolve(), model_data.resolve()  # configs resolve from their folder
+    print(f"nightly list: training the champion on {model_data}", flush=True)
+    champion = train_champion(model_data, work, timeout)
+    if champion["status"] != "ok":
+        return {"champion": champion}
+    shutil.rmtree(work / "lists", ignore_errors=True)
+    runs: dict[str, Any] = {"champion": champion, "as_of": SCORE_AS_OF}
+    for name in ["duckdb"] + [n for n in names if n != "duckdb"]:
+        print(f"{name}: the nightly list for {data}", flush=True)
+        runs[name] = measure_list(name, data, work, timeout)
+        if name != "duckdb" and runs[name]["status"] == "ok":
+            runs[name]["top_versus_duckdb"] = compare_top(name, work)
+        print(f"  {json.dumps(runs[name])}", flush=True)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure the engines, compare their tables with DuckDB's, write the results file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -157,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--conf", nargs="*", default=[], metavar="KEY=VALUE", help="Spark settings to add"
     )
+    parser.add_argument("--lists", nargs="*", choices=list(LISTS), default=list(LISTS))
+    parser.add_argument("--model-data", type=Path, help="the set the list's champion learns")
     parser.add_argument("--child", choices=list(ENGINES), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -179,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                         Path(folder) / f"{name}.parquet", Path(folder) / f"{REFERENCE}.parquet"
                     )
             print(f"  {json.dumps(run)}", flush=True)
+    model_data = args.model_data or args.data.parent / "100000"
+    lists = nightly_lists(args.data, model_data, args.lists, args.timeout) if args.lists else {}
     results = {
         "what": "build_features, all families, one cutoff, executed to Arrow",
         "spark_conf": args.conf,
@@ -187,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "engines": runs,
+        "nightly_list": lists,
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     partial = args.results.with_suffix(".json.partial")
