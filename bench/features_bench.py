@@ -21,6 +21,10 @@ own rusage) is its own. Measured per size, all with the result fully materialise
 - `engagement_floor_tuned_12`: the tuned query for the twelve cutoffs in one query sharing
   one scan (each event joined to every cutoff whose window holds it): how far a hand-written
   query gets from sharing the scan, the yardstick for `all_12` over `all_1`.
+- `write_floor_12`, `write_floor_24`: the yardstick for `all_12` and `all_24`: writing as
+  many feature rows as 12 or 24 cutoffs give (copies of one cutoff's, built untimed first),
+  one sorted Parquet file a cutoff as `write_batches` writes a batch; nothing computed. A
+  plan for many cutoffs cannot take less than writing its rows.
 - `pandas_all_1` (sizes up to 100k only): `bench.pandas_reference`, all families, one cutoff;
   wall includes reading the Parquet files into pandas, as the engine's wall includes its scan.
 
@@ -58,6 +62,8 @@ KINDS = (
     "engagement_floor",
     "engagement_floor_tuned",
     "engagement_floor_tuned_12",
+    "write_floor_12",
+    "write_floor_24",
 )
 REPEAT_UNDER_S = 60.0  # measurements slower than this on their first run are not repeated
 
@@ -137,6 +143,41 @@ def measure_builder(
         "columns": metadata[0].num_columns,
         "cutoffs": len(cutoffs),
         "queries": len(batches),
+    }
+
+
+def measure_write_floor(
+    paths: dict[str, Path], spec_dict: dict[str, Any], kind: str, memory_limit: str | None
+) -> dict:
+    """The yardstick for `all_12` and `all_24`: only writing as many feature rows as 12 or 24
+    cutoffs give, nothing computed. One cutoff's rows are built first (not timed), then
+    written once per cutoff with the cutoff moved back 15 days each time, one sorted Parquet
+    file a cutoff, the way `write_batches` writes a batch (`order_by(ROW_ORDER).to_parquet`)."""
+    import ibis
+    import pyarrow.parquet as pq
+
+    from features.build import ROW_ORDER, build_features
+
+    tables = _tables(paths, memory_limit)
+    con = tables["customers"]._find_backend()
+    cutoffs = len(_cutoffs(kind.replace("write_floor", "all")))
+    with tempfile.TemporaryDirectory(prefix="floor-", dir=".") as folder:
+        one = Path(folder) / "one.parquet"
+        build_features(tables, _cutoffs("all_1"), _spec(spec_dict)).to_parquet(one)
+        rows = con.read_parquet(str(one))
+        written = []
+        began = time.perf_counter()
+        for k in range(cutoffs):
+            moved = rows.mutate(cutoff=rows.cutoff - ibis.interval(days=15 * k))
+            written.append(Path(folder) / f"batch-{k:04d}.parquet")
+            moved.order_by(list(ROW_ORDER)).to_parquet(written[-1])
+        done = time.perf_counter()
+        metadata = [pq.read_metadata(path) for path in written]
+    return {
+        "wall": done - began,
+        "rows": sum(m.num_rows for m in metadata),
+        "columns": metadata[0].num_columns,
+        "cutoffs": cutoffs,
     }
 
 
@@ -331,6 +372,8 @@ def run_child(kind: str, size: int, spec_path: Path | None, out: Path, options: 
         result = measure_resolve_spec(paths)
     elif kind in ("all_1", "all_12", "all_24"):
         result = measure_builder(paths, spec_dict, kind, limit)
+    elif kind in ("write_floor_12", "write_floor_24"):
+        result = measure_write_floor(paths, spec_dict, kind, limit)
     elif kind == "engagement_builder":
         result = measure_engagement_builder(paths, spec_dict, limit)
     elif kind in ("engagement_floor", "engagement_floor_tuned"):
@@ -483,6 +526,8 @@ def ratios(sizes: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "engagement_builder_over_tuned_floor": ("engagement_builder", "engagement_floor_tuned"),
         "floor_12_over_1": ("engagement_floor_tuned_12", "engagement_floor_tuned"),
         "pandas_over_builder": ("pandas_all_1", "all_1"),
+        "write_floor_12_over_1": ("write_floor_12", "all_1"),
+        "write_floor_24_over_1": ("write_floor_24", "all_1"),
     }
     return {
         size: {name: ratio(m[a], m[b]) for name, (a, b) in pairs.items() if a in m and b in m}
