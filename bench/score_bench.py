@@ -98,7 +98,9 @@ WRAPPER = (
 
 
 def run_measured(command: list[str]) -> dict:
-    """Run a command in a fresh process; its wall time, peak RSS and output."""
+    """Run a command in a fresh process; its wall time, peak RSS, output, and the 1-minute
+    load average before it (other work on the machine inflates the wall time)."""
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", WRAPPER, *command], capture_output=True, text=True, cwd=ROOT.parent
@@ -110,6 +112,7 @@ def run_measured(command: list[str]) -> dict:
     return {
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(peak_kb / 1024, 1),
+        "loadavg_1min_before": round(load, 2),
         "stdout": done.stdout,
     }
 
@@ -206,11 +209,13 @@ def main(argv: list[str] | None = None) -> None:
             "peak_rss_mb": measured["peak_rss_mb"],
             "customers_scored": customers,
             "customers_per_s": round(customers / measured["wall_s"]),
+            "loadavg_1min_before": measured["loadavg_1min_before"],
             "stages_s": stage_seconds(measured["stdout"]),
             "new_exports": {
                 "wall_s": first["wall_s"],
                 "peak_rss_mb": first["peak_rss_mb"],
                 "stages_s": stage_seconds(first["stdout"]),
+                "loadavg_1min_before": first["loadavg_1min_before"],
             },
         }
         new_exports = results[str(n)]["new_exports"]
