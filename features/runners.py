@@ -1,0 +1,299 @@
+"""Where the export checks run: the small interface they call (`CheckRunner`) and its two
+engines, DuckDB in-process on the driver and Spark where the exports are.
+
+The checks are one set of SQL builders in DuckDB's dialect (features/ingest.py and the
+modules it calls). `DuckDBRunner` runs them as they are; `SparkRunner` reads the exports with
+`spark.read` (any path Spark reads: local folders, partitioned Parquet, object-store URIs) and
+runs each query through features/spark_sql.py's `to_spark`.
+
+One difference the checks must say honestly: DuckDB scans a file in order, so a row has a
+line number; Spark splits files across tasks and has no row order, so a Spark runner names a
+row by its values (the customer id) instead (`numbered`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+
+from features.cache import content_digest
+from features.contract import TableSource
+from features.export_sql import locate_export, reader_sql, sql_literal
+from features.locations import is_uri, join_location, local_path
+from features.spark_sql import to_spark
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
+EXPORT_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class UnreadableExport(Exception):
+    """An export the engine cannot open; the message is the engine's first line."""
+
+
+class CheckRunner(Protocol):
+    """What the export checks need from an engine."""
+
+    numbered: bool
+    """Whether rows have a position in their file (examples say "line 5")."""
+
+    def rows(self, sql: str) -> list[tuple]:
+        """Run a DuckDB-dialect query; its rows as tuples."""
+
+    def columns(self, view: str) -> dict[str, str]:
+        """A view's columns and their types, named as DuckDB names them (VARCHAR, DOUBLE)."""
+
+    def create_view(self, name: str, select_sql: str) -> None:
+        """Create or replace view `name` over a DuckDB-dialect SELECT."""
+
+    def create_table(self, name: str, select_sql: str) -> None:
+        """Create or replace a temporary table (computed once) from a SELECT."""
+
+    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
+        """Create view `view` over one export's raw rows; whether it is a CSV. Raises
+        UnreadableExport when the engine cannot open it."""
+
+    def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
+        """The location of contract table `name`'s export, None when it is not there."""
+
+    def is_dir(self, location: str) -> bool:
+        """Whether `location` is a folder."""
+
+    def digest(self, location: str) -> str:
+        """A key that changes when the export at `location` changes."""
+
+    def write_parquet(self, select_sql: str, location: str) -> None:
+        """Write a SELECT's rows as Parquet to `location` (OSError when it cannot)."""
+
+
+class DuckDBRunner:
+    """The checks on an in-process DuckDB connection: local files, read on the driver."""
+
+    numbered = True
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def rows(self, sql: str) -> list[tuple]:
+        """Run `sql`; its rows."""
+        return self.con.sql(sql).fetchall()
+
+    def columns(self, view: str) -> dict[str, str]:
+        """The view's columns and DuckDB types."""
+        return {row[0]: row[1] for row in self.con.sql(f"DESCRIBE {view}").fetchall()}
+
+    def create_view(self, name: str, select_sql: str) -> None:
+        """CREATE OR REPLACE VIEW."""
+        self.con.sql(f"CREATE OR REPLACE VIEW {name} AS {select_sql}")
+
+    def create_table(self, name: str, select_sql: str) -> None:
+        """CREATE OR REPLACE TEMP TABLE."""
+        self.con.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
+
+    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
+        """A view over DuckDB's reader of the file (features/export_sql.py, reader_sql)."""
+        reader = reader_sql(Path(location), source)
+        try:
+            self.create_view(view, f"SELECT * FROM {reader}")
+            self.columns(view)  # DuckDB opens the file here: an unreadable one fails now
+        except duckdb.Error as exc:
+            raise UnreadableExport(str(exc).strip().splitlines()[0]) from None
+        return reader.startswith("read_csv")
+
+    def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
+        """The configured file, else name.{parquet,csv,csv.gz}, in a local folder."""
+        path = locate_export(Path(directory), name, source)
+        return None if path is None else str(path)
+
+    def is_dir(self, location: str) -> bool:
+        """Whether the local path is a folder."""
+        return Path(location).is_dir()
+
+    def digest(self, location: str) -> str:
+        """sha256 of the export's bytes (features/cache.py, content_digest)."""
+        return content_digest(Path(location))
+
+    def write_parquet(self, select_sql: str, location: str) -> None:
+        """COPY ... TO, zstd-compressed."""
+        try:
+            self.con.sql(
+                f"COPY ({select_sql}) TO {sql_literal(location)} (FORMAT parquet, COMPRESSION zstd)"
+            )
+        except duckdb.IOException as error:
+            raise OSError(str(error).splitlines()[0]) from None
+
+
+def as_runner(con: CheckRunner | duckdb.DuckDBPyConnection) -> CheckRunner:
+    """A runner for `con`: a DuckDB connection is wrapped, a runner is returned as it is."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return DuckDBRunner(con)
+    return con
+
+
+# Spark type names (DataType.simpleString) as DuckDB names them, so the builders' type tests
+# (is_text, NUMERIC_TYPES, TIMESTAMP/DATE) read a Spark schema as they read DuckDB's.
+SPARK_TYPES = {
+    "string": "VARCHAR",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+    "timestamp_ntz": "TIMESTAMP",
+    "date": "DATE",
+}
+
+
+def duckdb_type(spark_type: str) -> str:
+    """DuckDB's name for a Spark column type (decimal(p,s) -> DECIMAL(p,s); others as
+    Spark writes them, upper case, which the builders treat as not text and not numeric)."""
+    if spark_type.startswith("decimal"):
+        return spark_type.upper()
+    return SPARK_TYPES.get(spark_type, spark_type.upper())
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of a CSV from its header line: the most frequent of , ; tab | (a comma
+    when none appears), as DuckDB's sniffer settles it for a header of plain names."""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class SparkRunner:
+    """The checks as Spark SQL on a SparkSession, over the exports where they are."""
+
+    numbered = False
+
+    def __init__(self, session: Any):
+        self.spark = session
+        self._cached: dict[str, Any] = {}
+
+    def rows(self, sql: str) -> list[tuple]:
+        """Run `sql` (DuckDB dialect, translated); its rows."""
+        return [tuple(row) for row in self.spark.sql(to_spark(sql)).collect()]
+
+    def columns(self, view: str) -> dict[str, str]:
+        """The view's columns and their types as DuckDB names them."""
+        schema = self.spark.table(view).schema
+        return {f.name: duckdb_type(f.dataType.simpleString()) for f in schema.fields}
+
+    def create_view(self, name: str, select_sql: str) -> None:
+        """A temporary view over the translated SELECT."""
+        self.spark.sql(to_spark(select_sql)).createOrReplaceTempView(name)
+
+    def create_table(self, name: str, select_sql: str) -> None:
+        """A cached temporary view: computed once, reused by the queries that follow."""
+        if name in self._cached:
+            self._cached.pop(name).unpersist()
+        frame = self.spark.sql(to_spark(select_sql)).cache()
+        frame.createOrReplaceTempView(name)
+        self._cached[name] = frame
+
+    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
+        """`spark.read`: a CSV with its header, every column as text, the configured (or
+        sniffed) delimiter; Parquet files and folders, partitioned ones too, as they are."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        is_csv = location.endswith(CSV_SUFFIXES)
+        try:
+            if is_csv:
+                delimiter = source.delimiter if source and source.delimiter else None
+                frame = self._csv(location, delimiter)
+            else:
+                frame = self.spark.read.parquet(location)
+        except (PySparkException, Py4JJavaError) as exc:
+            raise UnreadableExport(_first_line(exc)) from None
+        frame.createOrReplaceTempView(view)
+        return is_csv
+
+    def _csv(self, location: str, delimiter: str | None) -> Any:
+        if delimiter is None:
+            first = self.spark.read.text(location).limit(1).collect()
+            delimiter = sniff_delimiter(first[0][0]) if first else ","
+        # escape '"': a quote inside a quoted field is doubled (RFC 4180), as DuckDB reads it;
+        # Spark's default escape is a backslash
+        return self.spark.read.csv(
+            location, header=True, inferSchema=False, sep=delimiter, escape='"', quote='"'
+        )
+
+    def _fs(self, location: str) -> tuple[Any, Any]:
+        jvm = self.spark.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(location)
+        return path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), path
+
+    def exists(self, location: str) -> bool:
+        """Whether anything is at `location`, asked of Spark's file system for its scheme."""
+        fs, path = self._fs(location)
+        return bool(fs.exists(path))
+
+    def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
+        """The configured file, else name.{parquet,csv,csv.gz}, under `directory` (a path
+        or URI), looked up through Spark's file system."""
+        if source is not None and source.file:
+            location = join_location(directory, source.file)
+            return location if self.exists(location) else None
+        for suffix in EXPORT_SUFFIXES:
+            location = join_location(directory, f"{name}{suffix}")
+            if self.exists(location):
+                return location
+        return None
+
+    def is_dir(self, location: str) -> bool:
+        """Whether `location` is a folder (a bucket prefix counts as one)."""
+        fs, path = self._fs(location)
+        return bool(fs.exists(path) and fs.getFileStatus(path).isDirectory())
+
+    def digest(self, location: str) -> str:
+        """A local export's content digest (as on DuckDB); for a URI, a digest of its files'
+        names, sizes and modification times: hashing a bucket's bytes would read every
+        export on the driver, which is what running on Spark avoids."""
+        if not is_uri(location):
+            return content_digest(local_path(location))
+        fs, path = self._fs(location)
+        listing = fs.listFiles(path, True)
+        base, entries = str(fs.getFileStatus(path).getPath()), []
+        while listing.hasNext():
+            status = listing.next()
+            name = str(status.getPath())[len(base) :]
+            entries.append(f"{name}:{status.getLen()}:{status.getModificationTime()}")
+        return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
+
+    def write_parquet(self, select_sql: str, location: str) -> None:
+        """Spark writes the rows as a folder of zstd Parquet parts; timestamps as naive UTC
+        (TIMESTAMP_NTZ), the type DuckDB's typed copies have."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+        from pyspark.sql import functions as F
+
+        frame = self.spark.sql(to_spark(select_sql))
+        frame = frame.select(
+            *(
+                F.col(f.name).cast("timestamp_ntz").alias(f.name)
+                if f.dataType.simpleString() == "timestamp"
+                else F.col(f.name)
+                for f in frame.schema.fields
+            )
+        )
+        try:
+            frame.write.option("compression", "zstd").parquet(location)
+        except (PySparkException, Py4JJavaError) as exc:
+            raise OSError(_first_line(exc)) from None
+
+    def close(self) -> None:
+        """Release the cached tables."""
+        for frame in self._cached.values():
+            frame.unpersist()
+        self._cached.clear()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
