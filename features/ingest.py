@@ -714,26 +714,37 @@ def _write_part(runner: CheckRunner, report: ValidationReport) -> Any:
 
 def ingest_exports(
     source: ExportSource,
-    cache_dir: Path,
+    cache_dir: Path | str,
     as_of: dt.date | None,
     runner: CheckRunner | None = None,
-) -> tuple[dict[str, Path], ValidationReport]:
+) -> tuple[dict[str, Any], ValidationReport]:
     """Validate the exports and return typed Parquet copies, reusing an earlier copy while the
     exports' content is unchanged and the copy intact (features/cache.py).
 
     `runner` runs the checks and writes the copies (features/runners.py; DuckDB on the driver
-    when not given). Raises ExportError when a fatal problem is found.
+    when not given); with a Spark runner `cache_dir` may be a URI (features/uri_cache.py),
+    and the copies are then locations as text. Raises ExportError when a fatal problem is
+    found.
     """
     runner = runner or as_runner(connect())
-    out_dir = cache_dir / export_fingerprint(source, as_of, runner)
+    key = export_fingerprint(source, as_of, runner)
     report = check_exports(runner, source, as_of)
     report.raise_if_fatal()
     names = list(report.tables)
-    paths = intact_copy(out_dir, names)
-    if paths is not None:
-        return paths, report
     summary = {
         n: {"file": s.file, "rows": s.rows, "orphans": s.orphans, "duplicates": s.duplicates}
         for n, s in report.tables.items()
     }
+    if is_uri(str(cache_dir)):  # Spark only (refused with DuckDB on load)
+        from features.uri_cache import intact_copy_at, write_copy_at
+
+        folder = join_location(str(cache_dir), key)
+        found = intact_copy_at(runner, folder, names)
+        if found is None:
+            found = write_copy_at(runner, folder, names, _write_part(runner, report), summary)
+        return found, report
+    out_dir = Path(cache_dir) / key
+    paths = intact_copy(out_dir, names)
+    if paths is not None:
+        return paths, report
     return write_copy(out_dir, names, _write_part(runner, report), summary), report

@@ -257,14 +257,53 @@ class SparkRunner:
         export on the driver, which is what running on Spark avoids."""
         if not is_uri(location):
             return content_digest(local_path(location))
+        entries = [f"{name}:{size}:{time}" for name, size, time in self.listing(location)]
+        return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+
+    def listing(self, location: str) -> list[tuple[str, int, int]]:
+        """Every file at or under `location`: (path relative to it, bytes, modified in ms),
+        sorted by path."""
+        try:
+            fs, path = self._fs(location)
+            found = fs.listFiles(path, True)
+            base, entries = str(fs.getFileStatus(path).getPath()), []
+            while found.hasNext():
+                status = found.next()
+                name = str(status.getPath())[len(base) :]
+                entries.append((name, int(status.getLen()), int(status.getModificationTime())))
+        except Exception as exc:  # py4j's Java errors: a missing or unreachable location
+            raise UnreadableExport(_first_line(exc)) from None
+        return sorted(entries)
+
+    def write_text(self, location: str, text: str) -> None:
+        """Write a small text file (a manifest) through Spark's file system."""
         fs, path = self._fs(location)
-        listing = fs.listFiles(path, True)
-        base, entries = str(fs.getFileStatus(path).getPath()), []
-        while listing.hasNext():
-            status = listing.next()
-            name = str(status.getPath())[len(base) :]
-            entries.append(f"{name}:{status.getLen()}:{status.getModificationTime()}")
-        return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
+        stream = fs.create(path, True)
+        try:
+            stream.write(bytearray(text.encode()))
+        finally:
+            stream.close()
+
+    def read_text(self, location: str) -> str | None:
+        """A small text file's content, None when there is none."""
+        if not self.exists(location):
+            return None
+        rows = self.spark.read.text(location, wholetext=True).collect()
+        return rows[0][0] if rows else ""
+
+    def rename(self, source: str, target: str) -> bool:
+        """Rename a folder; False when the target exists (another run published first).
+        Atomic on HDFS and local disks, a copy on object stores (docs/spark.md)."""
+        fs, path = self._fs(source)
+        _, to = self._fs(target)
+        if fs.exists(to):
+            return False
+        return bool(fs.rename(path, to))
+
+    def remove(self, location: str) -> None:
+        """Delete a folder and everything under it."""
+        fs, path = self._fs(location)
+        fs.delete(path, True)
 
     def write_parquet(self, select_sql: str, location: str) -> None:
         """Spark writes the rows as a folder of zstd Parquet parts; timestamps as naive UTC

@@ -127,4 +127,13 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
 def to_spark(sql: str) -> str:
     """The DuckDB query `sql` in Spark SQL."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    return tree.transform(_rewrite).sql(dialect="spark")
+    # transform() does not descend into the nodes a rewrite returns, and a rewritten call may
+    # hold another (isfinite over a number's regexp_full_match): repeat until nothing changes
+    text = tree.sql(dialect="spark")
+    for _ in range(8):
+        tree = tree.transform(_rewrite)
+        again = tree.sql(dialect="spark")
+        if again == text:
+            break
+        text = again
+    return text
