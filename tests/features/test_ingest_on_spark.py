@@ -17,10 +17,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from features.build import build_features, resolve_spec, to_frame
+from features.contract import TABLES
+from features.engine import check_runner, open_tables
 from features.ingest import check_exports, connect, ingest_exports
 from features.runners import DuckDBRunner, SparkRunner
+from features.uri_cache import intact_copy_at
 from pipeline.config import load_config
 from tests.conftest import CONFIG, write_valid_exports
+from tests.tables import assert_same_table
 
 
 def _edit(exports: Path, table: str, change, sep: str = ",") -> None:
@@ -183,8 +188,12 @@ def runners(spark):
 def test_hostile_exports_give_the_same_problems_on_spark_and_duckdb(tmp_path, runners, case):
     config = load_config(_project(tmp_path, case))
     duck, spark = runners
-    on_duckdb = check_exports(duck, config.exports, config.as_of)
-    on_spark = check_exports(spark, config.exports, config.as_of)
+    if case == "tolerated":  # nothing fatal: checked and typed, the typed rows compared below
+        duck_paths, on_duckdb = ingest_exports(config.exports, tmp_path / "d", config.as_of, duck)
+        spark_paths, on_spark = ingest_exports(config.exports, tmp_path / "s", config.as_of, spark)
+    else:
+        on_duckdb = check_exports(duck, config.exports, config.as_of)
+        on_spark = check_exports(spark, config.exports, config.as_of)
     assert len(on_duckdb.problems) >= 3 or case == "orphans"  # a real mix, not one line
     assert _comparable(on_spark) == _comparable(on_duckdb)
     assert {n: (t.rows, t.first, t.last, t.orphans) for n, t in on_spark.tables.items()} == {
@@ -201,8 +210,6 @@ def test_hostile_exports_give_the_same_problems_on_spark_and_duckdb(tmp_path, ru
         )
     if case == "tolerated":
         assert not on_duckdb.fatal and len(on_duckdb.warnings) >= 6
-        duck_paths, _ = ingest_exports(config.exports, tmp_path / "duck", config.as_of, duck)
-        spark_paths, _ = ingest_exports(config.exports, tmp_path / "spark", config.as_of, spark)
         assert spark_paths["engagement"].is_dir()  # Spark's parts, not a file from the driver
         for name, path in duck_paths.items():
             expected = _sorted(pd.read_parquet(path))
@@ -219,3 +226,26 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
             frame[column] = frame[column].astype(str)
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
+
+def test_exports_at_file_uris_are_checked_typed_and_featurised_on_spark(export_dir, spark, runners):
+    exports, typed = (export_dir / "exports").as_uri(), (export_dir / "typed").as_uri()
+    on_spark = export_dir / "spark.toml"
+    on_spark.write_text(
+        CONFIG.replace('dir = "exports"', f'dir = "{exports}"\ncache_dir = "{typed}"')
+        + '\n[engine]\nbackend = "spark"\n'
+    )
+    config, local = load_config(on_spark), load_config(export_dir / "churn.toml")
+    assert config.exports.directory == exports and config.cache_dir == typed
+    runner = check_runner(config.engine)
+    paths, report = ingest_exports(config.exports, config.cache_dir, config.as_of, runner)
+    assert report.fatal == [] and sorted(paths) == sorted(TABLES)
+    assert all(p.startswith(typed + "/") for p in paths.values())
+    folder = paths["customers"].rsplit("/", 1)[0]  # the copy is found again, intact
+    assert intact_copy_at(runner, folder, list(paths)) == paths
+    duck_paths, _ = ingest_exports(local.exports, export_dir / "duck", local.as_of)
+    sparked, duck = open_tables(paths, spark), open_tables(duck_paths)
+    spec = resolve_spec(duck, local.features, local.exports.profile)
+    cutoffs = [pd.Timestamp("2024-05-01")]
+    on_duckdb = to_frame(build_features(duck, cutoffs, spec))
+    assert len(on_duckdb) == 5 and on_duckdb.shape[1] > 50  # every family, every customer
+    assert_same_table(on_duckdb, to_frame(build_features(sparked, cutoffs, spec)))
