@@ -258,7 +258,14 @@ def check_exports(
         limit = dt.datetime.combine(as_of, dt.time()) + dt.timedelta(days=1)
     for name, spec in TABLES.items():
         table_source = source.tables.get(name)
-        location = runner.locate(directory, name, table_source)
+        try:
+            location = runner.locate(directory, name, table_source)
+        except UnreadableExport as exc:  # a URI whose store Spark cannot reach
+            file = table_source.file if table_source and table_source.file else name
+            report.problems.append(
+                Problem(join_location(directory, file), f"cannot be read: {exc}")
+            )
+            continue
         if location is None:
             if spec.required or (table_source is not None and table_source.file):
                 wanted = (
@@ -727,8 +734,11 @@ def ingest_exports(
     found.
     """
     runner = runner or as_runner(connect())
-    key = export_fingerprint(source, as_of, runner)
     report = check_exports(runner, source, as_of)
+    try:
+        key = export_fingerprint(source, as_of, runner)
+    except UnreadableExport as exc:  # an export at a URI gone or unreachable since its check
+        raise ExportError([Problem(source.directory, f"cannot be read: {exc}")]) from None
     report.raise_if_fatal()
     names = list(report.tables)
     summary = {

@@ -225,14 +225,22 @@ class SparkRunner:
         )
 
     def _fs(self, location: str) -> tuple[Any, Any]:
+        """Spark's (Hadoop's) file system for the location's scheme, and the location as its
+        path; UnreadableExport when the scheme has no file system here (no connector)."""
         jvm = self.spark.sparkContext._jvm
-        path = jvm.org.apache.hadoop.fs.Path(location)
-        return path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), path
+        try:
+            path = jvm.org.apache.hadoop.fs.Path(location)
+            return path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), path
+        except Exception as exc:  # py4j's Java errors: no connector, a malformed URI
+            raise UnreadableExport(_first_line(exc)) from None
 
     def exists(self, location: str) -> bool:
         """Whether anything is at `location`, asked of Spark's file system for its scheme."""
         fs, path = self._fs(location)
-        return bool(fs.exists(path))
+        try:
+            return bool(fs.exists(path))
+        except Exception as exc:  # py4j's Java errors: no access, an unreachable store
+            raise UnreadableExport(_first_line(exc)) from None
 
     def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
         """The configured file, else name.{parquet,csv,csv.gz}, under `directory` (a path
@@ -249,7 +257,10 @@ class SparkRunner:
     def is_dir(self, location: str) -> bool:
         """Whether `location` is a folder (a bucket prefix counts as one)."""
         fs, path = self._fs(location)
-        return bool(fs.exists(path) and fs.getFileStatus(path).isDirectory())
+        try:
+            return bool(fs.exists(path) and fs.getFileStatus(path).isDirectory())
+        except Exception as exc:  # py4j's Java errors: no access, an unreachable store
+            raise UnreadableExport(_first_line(exc)) from None
 
     def digest(self, location: str) -> str:
         """A local export's content digest (as on DuckDB); for a URI, a digest of its files'

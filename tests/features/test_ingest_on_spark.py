@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from features.build import build_features, resolve_spec, to_frame
-from features.contract import TABLES
+from features.contract import TABLES, ExportSource
 from features.engine import check_runner, open_tables
+from features.errors import ExportError
 from features.ingest import check_exports, connect, ingest_exports
 from features.runners import DuckDBRunner, SparkRunner
 from features.uri_cache import intact_copy_at
@@ -249,3 +250,11 @@ def test_exports_at_file_uris_are_checked_typed_and_featurised_on_spark(export_d
     on_duckdb = to_frame(build_features(duck, cutoffs, spec))
     assert len(on_duckdb) == 5 and on_duckdb.shape[1] > 50  # every family, every customer
     assert_same_table(on_duckdb, to_frame(build_features(sparked, cutoffs, spec)))
+
+
+def test_a_uri_spark_cannot_reach_stops_with_one_line(runners):
+    source = ExportSource("s3a://no-such-bucket/exports", {})
+    with pytest.raises(ExportError) as raised:
+        check_exports(runners[1], source, None)
+    (problem,) = raised.value.problems
+    assert problem.line().startswith("s3a://no-such-bucket/exports: cannot be read: ")
