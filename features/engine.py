@@ -90,7 +90,7 @@ def check_runner(settings: EngineSettings) -> Any:
     from features.runners import DuckDBRunner
 
     if settings.backend == "spark":
-        from features.runners import SparkRunner
+        from features.spark_checks import SparkRunner
         from features.spark_engine import spark_session
 
         return SparkRunner(spark_session(settings.master, settings.conf))

@@ -2,7 +2,7 @@
 rewrites where its Spark output would fail or mean something else.
 
 The checks (features/rules.py, numbers.py, export_sql.py, duplicates.py, ingest.py) are
-written once, in DuckDB's dialect; the Spark runner (features/runners.py) passes each query
+written once, in DuckDB's dialect; the Spark runner (features/spark_checks.py) passes each query
 through `to_spark` before `spark.sql`. Each rewrite below was found by running the checks'
 queries on both engines over the same exports (tests/features/test_ingest_on_spark.py):
 

@@ -18,7 +18,8 @@ from typing import Any
 from features.cache import MANIFEST
 from features.errors import Fault
 from features.locations import join_location
-from features.runners import SparkRunner, UnreadableExport
+from features.runners import UnreadableExport
+from features.spark_checks import SparkRunner
 
 log = logging.getLogger(__name__)
 

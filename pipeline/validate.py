@@ -12,7 +12,7 @@ from features.build import cutoff_table
 from features.contract import ExportSource
 from features.engine import EngineSettings, check_runner
 from features.ingest import ValidationReport, check_exports
-from features.runners import SparkRunner
+from features.spark_checks import SparkRunner
 from models.labels import ChurnDefinition, label_churn
 from pipeline.descriptions import churn_words
 

@@ -22,7 +22,8 @@ from features.contract import TABLES, ExportSource
 from features.engine import check_runner, open_tables
 from features.errors import ExportError
 from features.ingest import check_exports, connect, ingest_exports
-from features.runners import DuckDBRunner, SparkRunner
+from features.runners import DuckDBRunner
+from features.spark_checks import SparkRunner
 from features.uri_cache import intact_copy_at
 from pipeline.config import load_config
 from tests.conftest import CONFIG, write_valid_exports
