@@ -752,9 +752,11 @@ def ingest_exports(
         found = intact_copy_at(runner, folder, names)
         if found is None:
             found = write_copy_at(runner, folder, names, _write_part(runner, report), summary)
+        runner.close()
         return found, report
     out_dir = Path(cache_dir) / key
     paths = intact_copy(out_dir, names)
-    if paths is not None:
-        return paths, report
-    return write_copy(out_dir, names, _write_part(runner, report), summary), report
+    if paths is None:
+        paths = write_copy(out_dir, names, _write_part(runner, report), summary)
+    runner.close()
+    return paths, report

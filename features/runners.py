@@ -61,6 +61,9 @@ class CheckRunner(Protocol):
     def write_parquet(self, select_sql: str, location: str) -> None:
         """Write a SELECT's rows as Parquet to `location` (OSError when it cannot)."""
 
+    def close(self) -> None:
+        """Release what the checks held (Spark's cached tables); the views stay usable."""
+
 
 class DuckDBRunner:
     """The checks on an in-process DuckDB connection: local files, read on the driver."""
@@ -117,6 +120,9 @@ class DuckDBRunner:
             )
         except duckdb.IOException as error:
             raise OSError(str(error).splitlines()[0]) from None
+
+    def close(self) -> None:
+        """Nothing to release: DuckDB's temporary tables go with the connection."""
 
 
 def as_runner(con: CheckRunner | duckdb.DuckDBPyConnection) -> CheckRunner:

@@ -108,9 +108,16 @@ class SparkRunner:
             first = self.spark.read.text(location).limit(1).collect()
             delimiter = sniff_delimiter(first[0][0]) if first else ","
         # escape '"': a quote inside a quoted field is doubled (RFC 4180), as DuckDB reads it;
-        # Spark's default escape is a backslash
+        # Spark's default escape is a backslash. multiLine: a quoted field may hold a line
+        # break (as DuckDB reads it), at the price of one task per CSV file.
         return self.spark.read.csv(
-            location, header=True, inferSchema=False, sep=delimiter, escape='"', quote='"'
+            location,
+            header=True,
+            inferSchema=False,
+            sep=delimiter,
+            escape='"',
+            quote='"',
+            multiLine=True,
         )
 
     def _fs(self, location: str) -> tuple[Any, Any]:
