@@ -74,6 +74,8 @@ def export_fingerprint(source: ExportSource, as_of: dt.date | None, runner: Any 
     """
     directory = Path(source.directory)
     parts = [f"typed format {TYPED_FORMAT}", repr(source), str(as_of)]
+    if runner is not None and runner.engine != "duckdb":  # a copy in the engine's own layout
+        parts.append(f"typed by {runner.engine}")
     for name in TABLES:
         if runner is not None:
             location = runner.locate(source.directory, name, source.tables.get(name))

@@ -729,9 +729,9 @@ def ingest_exports(
     exports' content is unchanged and the copy intact (features/cache.py).
 
     `runner` runs the checks and writes the copies (features/runners.py; DuckDB on the driver
-    when not given); with a Spark runner `cache_dir` may be a URI (features/uri_cache.py),
-    and the copies are then locations as text. Raises ExportError when a fatal problem is
-    found.
+    when not given); a Spark runner keeps them through Spark's file system, so `cache_dir`
+    may be a URI (features/spark_cache.py), and the copies are then locations as text.
+    Raises ExportError when a fatal problem is found.
     """
     runner = runner or as_runner(connect())
     report = check_exports(runner, source, as_of)
@@ -745,8 +745,8 @@ def ingest_exports(
         n: {"file": s.file, "rows": s.rows, "orphans": s.orphans, "duplicates": s.duplicates}
         for n, s in report.tables.items()
     }
-    if is_uri(str(cache_dir)):  # Spark only (refused with DuckDB on load)
-        from features.uri_cache import intact_copy_at, write_copy_at
+    if runner.engine == "spark":  # through Spark's file system: a URI or a shared path
+        from features.spark_cache import intact_copy_at, write_copy_at
 
         folder = join_location(str(cache_dir), key)
         found = intact_copy_at(runner, folder, names)

@@ -30,6 +30,8 @@ class UnreadableExport(Exception):
 class CheckRunner(Protocol):
     """What the export checks need from an engine."""
 
+    engine: str
+    """Which engine runs the checks ("duckdb", "spark")."""
     numbered: bool
     """Whether rows have a position in their file (examples say "line 5")."""
 
@@ -68,6 +70,7 @@ class CheckRunner(Protocol):
 class DuckDBRunner:
     """The checks on an in-process DuckDB connection: local files, read on the driver."""
 
+    engine = "duckdb"
     numbered = True
 
     def __init__(self, con: duckdb.DuckDBPyConnection):

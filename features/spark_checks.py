@@ -58,6 +58,7 @@ def sniff_delimiter(header: str) -> str:
 class SparkRunner:
     """The checks as Spark SQL on a SparkSession, over the exports where they are."""
 
+    engine = "spark"
     numbered = False
 
     def __init__(self, session: Any):

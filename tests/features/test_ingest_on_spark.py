@@ -23,8 +23,8 @@ from features.engine import check_runner, open_tables
 from features.errors import ExportError
 from features.ingest import check_exports, connect, ingest_exports
 from features.runners import DuckDBRunner
+from features.spark_cache import intact_copy_at
 from features.spark_checks import SparkRunner
-from features.uri_cache import intact_copy_at
 from pipeline.config import load_config
 from tests.conftest import CONFIG, write_valid_exports
 from tests.tables import assert_same_table
@@ -212,7 +212,7 @@ def test_hostile_exports_give_the_same_problems_on_spark_and_duckdb(tmp_path, ru
         )
     if case == "tolerated":
         assert not on_duckdb.fatal and len(on_duckdb.warnings) >= 6
-        assert spark_paths["engagement"].is_dir()  # Spark's parts, not a file from the driver
+        assert Path(spark_paths["engagement"]).is_dir()  # Spark's parts, not the driver's file
         for name, path in duck_paths.items():
             expected = _sorted(pd.read_parquet(path))
             pd.testing.assert_frame_equal(_sorted(pd.read_parquet(spark_paths[name])), expected)

@@ -1,5 +1,7 @@
-"""The typed cache at a URI (Spark engine only): the same fingerprint-named folder and
-manifest as features/cache.py, through Spark's file system instead of the driver's.
+"""The typed cache on the Spark engine: the same fingerprint-named folder and manifest as
+features/cache.py, written by Spark and kept through Spark's file system instead of the
+driver's, so that it may be a URI (s3a://, abfss://, dbfs:/...) or any path the cluster
+shares (a bare path is one on Spark's default file system, fs.defaultFS).
 
 A copy is written into a temporary folder beside its place and renamed into it; a copy is
 reused only when its manifest is there and every part still holds the files (names and
