@@ -40,8 +40,6 @@ from features.numbers import choose_mark, mark_evidence_sql
 from features.rules import Column, Rule, main_timestamp, value_rules
 from features.runners import CheckRunner, UnreadableExport, as_runner
 
-__all__ = ["check_exports", "connect", "ingest_exports"]
-
 EXAMPLES = 3
 
 
