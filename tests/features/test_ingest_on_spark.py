@@ -216,6 +216,11 @@ def test_hostile_exports_give_the_same_problems_on_spark_and_duckdb(tmp_path, ru
         for name, path in duck_paths.items():
             expected = _sorted(pd.read_parquet(path))
             pd.testing.assert_frame_equal(_sorted(pd.read_parquet(spark_paths[name])), expected)
+        # DuckDB (churn report) opens Spark's folders of parts too
+        opened = open_tables(spark_paths)
+        assert {n: int(t.count().execute()) for n, t in opened.items()} == {
+            n: len(pd.read_parquet(p)) for n, p in duck_paths.items()
+        }
 
 
 def _lines(report) -> list[str]:
