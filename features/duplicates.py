@@ -11,13 +11,20 @@ never counted, reported or dropped as a duplicate.
 Measured on the 1M-customer synthetic exports (50M engagement rows in time order, 2 cores):
 the file-order pass 0.8 s plus 0.6 s to group the candidates; grouping all 50M row hashes
 instead took 6-8 s and 3 GB.
+
+On an engine without file order (Spark: a file is read by several tasks, and a row has no
+position), the rows are narrowed by their hash at once, and example repeats are named by
+their values instead of their line numbers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
+
+from features.runners import CheckRunner, as_runner
 
 PAIRS = 3  # example pairs shown
 
@@ -29,7 +36,8 @@ class Duplicates:
     `extra`: rows identical in every column to an earlier row (the copies beyond the first);
     `repeated_rows`: rows that have at least one identical twin, first copies included;
     `event_extra`: rows repeating another row's event key but differing elsewhere (beyond the
-    first variant of each key); `pairs`, `event_pairs`: 1-based positions of example pairs;
+    first variant of each key); `pairs`, `event_pairs`: 1-based positions of example pairs
+    (on an engine without row order: the naming values of a repeated row and its count);
     `candidates`: SQL selecting the rows that may repeat (all others are unique), while the
     connection lives.
     """
@@ -37,8 +45,8 @@ class Duplicates:
     extra: int = 0
     repeated_rows: int = 0
     event_extra: int = 0
-    pairs: tuple[tuple[int, int], ...] = ()
-    event_pairs: tuple[tuple[int, int], ...] = ()
+    pairs: tuple[tuple[Any, Any], ...] = ()
+    event_pairs: tuple[tuple[Any, Any], ...] = ()
     candidates: str | None = None
 
 
@@ -47,84 +55,119 @@ def _hash(columns: list[str]) -> str:
 
 
 def candidate_rows(
-    con: duckdb.DuckDBPyConnection, view: str, stamp: str, compared: list[str]
+    con: CheckRunner | duckdb.DuckDBPyConnection, view: str, stamp: str, compared: list[str]
 ) -> str | None:
     """SQL condition selecting every row of `view` that may share `compared` (which include
     the timestamp `stamp`) with another row; None when no row can."""
-    # lag() over the scan order streams in one pass; rows out of order are kept with a NULL
-    # stamp so that a single table answers both "in order?" and "which stamps repeat?".
+    runner = as_runner(con)
     adjacent, repeated = f"__adjacent_{view}", f"__repeated_{view}"
-    con.sql(
-        f"CREATE OR REPLACE TEMP TABLE {adjacent} AS "
-        "SELECT CASE WHEN ts = prev THEN ts END AS ts FROM "
-        f"(SELECT {stamp} AS ts, lag({stamp}) OVER () AS prev FROM {view}) "
-        "WHERE ts = prev OR ts < prev OR ts IS NULL"
+    if runner.numbered:
+        # lag() over the scan order streams in one pass; rows out of order are kept with a
+        # NULL stamp so that a single table answers both "in order?" and "which stamps repeat?".
+        runner.create_table(
+            adjacent,
+            "SELECT CASE WHEN ts = prev THEN ts END AS ts FROM "
+            f"(SELECT {stamp} AS ts, lag({stamp}) OVER () AS prev FROM {view}) "
+            "WHERE ts = prev OR ts < prev OR ts IS NULL",
+        )
+        rows, out_of_order = runner.rows(f"SELECT count(*), count(*) - count(ts) FROM {adjacent}")[
+            0
+        ]
+        if not out_of_order:
+            return f"({stamp}) IN (SELECT ts FROM {adjacent})" if rows else None
+    runner.create_table(
+        repeated,
+        f"SELECT {_hash(compared)} AS h FROM {view} GROUP BY 1 HAVING count(*) > 1",
     )
-    rows, out_of_order = con.sql(
-        f"SELECT count(*), count(*) - count(ts) FROM {adjacent}"
-    ).fetchall()[0]
-    if not out_of_order:
-        return f"({stamp}) IN (SELECT ts FROM {adjacent})" if rows else None
-    con.sql(
-        f"CREATE OR REPLACE TEMP TABLE {repeated} AS SELECT {_hash(compared)} AS h "
-        f"FROM {view} GROUP BY 1 HAVING count(*) > 1"
-    )
-    if not con.sql(f"SELECT count(*) FROM {repeated}").fetchall()[0][0]:
+    if not runner.rows(f"SELECT count(*) FROM {repeated}")[0][0]:
         return None
     return f"{_hash(compared)} IN (SELECT h FROM {repeated})"
 
 
 def find_duplicates(
-    con: duckdb.DuckDBPyConnection,
+    con: CheckRunner | duckdb.DuckDBPyConnection,
     view: str,
     columns: list[str],
     stamp: str,
     key: list[str] | None = None,
+    named: list[str] | None = None,
 ) -> Duplicates:
     """Count exact duplicate rows of `view` over quoted `columns`, and, given a `key` (SQL
-    naming one event, timestamp `stamp` included), rows that repeat a key with other values."""
-    candidates = candidate_rows(con, view, stamp, key or columns)
+    naming one event, timestamp `stamp` included), rows that repeat a key with other values.
+
+    `named`: SQL of the values that name a row in examples where rows have no position (the
+    first two columns when not given)."""
+    runner = as_runner(con)
+    candidates = candidate_rows(runner, view, stamp, key or columns)
     if candidates is None:
         return Duplicates()
     listed, variants = ", ".join(columns), f"__variants_{view}"
-    con.sql(
-        f"CREATE OR REPLACE TEMP TABLE {variants} AS SELECT {listed}, count(*) AS __n "
-        f"FROM {view} WHERE {candidates} GROUP BY ALL"
+    runner.create_table(
+        variants, f"SELECT {listed}, count(*) AS __n FROM {view} WHERE {candidates} GROUP BY ALL"
     )
-    extra, repeated = con.sql(
+    extra, repeated = runner.rows(
         "SELECT coalesce(sum(__n - 1), 0), coalesce(sum(__n) FILTER (WHERE __n > 1), 0) "
         f"FROM {variants}"
-    ).fetchall()[0]
+    )[0]
     event_extra = 0
     if key:
-        event_extra = con.sql(
+        event_extra = runner.rows(
             f"SELECT coalesce(sum(k - 1), 0) FROM (SELECT count(*) AS k FROM {variants} "
             f"GROUP BY {', '.join(key)} HAVING k > 1)"
-        ).fetchall()[0][0]
+        )[0][0]
+    pairs = _pairs if runner.numbered else _named_groups
+    shown = named or columns[:2]
     return Duplicates(
         extra=int(extra),
         repeated_rows=int(repeated),
         event_extra=int(event_extra),
-        pairs=_pairs(con, view, candidates, columns, columns) if extra else (),
-        event_pairs=_pairs(con, view, candidates, key, columns) if key and event_extra else (),
+        pairs=pairs(runner, view, candidates, columns, columns, shown) if extra else (),
+        event_pairs=(
+            pairs(runner, view, candidates, key, columns, shown) if key and event_extra else ()
+        ),
         candidates=candidates,
     )
 
 
+def _having(same: list[str], columns: list[str]) -> str:
+    """Groups equal on `same` with more than one row; when `same` is fewer than all
+    `columns`, only groups that differ elsewhere."""
+    return "count(*) > 1" if same == columns else f"count(DISTINCT {_hash(columns)}) > 1"
+
+
 def _pairs(
-    con: duckdb.DuckDBPyConnection,
+    runner: CheckRunner,
     view: str,
     candidates: str,
     same: list[str],
     columns: list[str],
+    named: list[str],
 ) -> tuple[tuple[int, int], ...]:
     """Positions (1-based, in file order) of the first two rows of a few groups of rows equal
-    on `same`; when `same` is fewer than all `columns`, only groups that differ elsewhere."""
-    having = "count(*) > 1" if same == columns else f"count(DISTINCT {_hash(columns)}) > 1"
-    rows = con.sql(
+    on `same` (see `_having`)."""
+    rows = runner.rows(
         f"SELECT list(__row ORDER BY __row)[1:2] AS pair FROM "
         f"(SELECT row_number() OVER () AS __row, * FROM {view}) "
-        f"WHERE {candidates} GROUP BY {', '.join(same)} HAVING {having} "
+        f"WHERE {candidates} GROUP BY {', '.join(same)} HAVING {_having(same, columns)} "
         f"ORDER BY pair LIMIT {PAIRS}"
-    ).fetchall()
+    )
     return tuple((int(pair[0]), int(pair[1])) for (pair,) in rows)
+
+
+def _named_groups(
+    runner: CheckRunner,
+    view: str,
+    candidates: str,
+    same: list[str],
+    columns: list[str],
+    named: list[str],
+) -> tuple[tuple[tuple, int], ...]:
+    """Where rows have no position: a few groups of rows equal on `same` (see `_having`),
+    each as the `named` values of its first row and its number of rows, in value order."""
+    shown = ", ".join(f"min({n})" for n in named)
+    rows = runner.rows(
+        f"SELECT {shown}, count(*) FROM {view} WHERE {candidates} "
+        f"GROUP BY {', '.join(same)} HAVING {_having(same, columns)} "
+        f"ORDER BY {', '.join(str(i + 1) for i in range(len(named)))} LIMIT {PAIRS}"
+    )
+    return tuple((tuple(row[:-1]), int(row[-1])) for row in rows)

@@ -83,13 +83,33 @@ def connect(settings: EngineSettings) -> Any:
     return duckdb_connection()
 
 
+def check_runner(settings: EngineSettings) -> Any:
+    """What checks and types the exports (features/runners.py): DuckDB on the driver, or, on
+    the Spark engine, Spark over the exports where they are, on the session features use."""
+    from features.export_sql import connect as duckdb_checks
+    from features.runners import DuckDBRunner
+
+    if settings.backend == "spark":
+        from features.spark_checks import SparkRunner
+        from features.spark_engine import spark_session
+
+        return SparkRunner(spark_session(settings.master, settings.conf))
+    return DuckDBRunner(duckdb_checks())
+
+
 def open_tables(paths: dict[str, Path], con=None) -> dict[str, ir.Table]:
     """Ibis tables over typed Parquet files, read lazily by the engine (not into pandas).
 
     `con` is the engine's connection (DuckDB when not given). On Spark, the paths must be
     readable by every executor: a shared file system or an object store (s3://, abfss://,
-    gs://, dbfs:/), passed through untouched."""
+    gs://, dbfs:/), passed through untouched. A typed copy Spark wrote is a folder of parts,
+    which DuckDB reads by its parts' pattern."""
     con = con or duckdb_connection()
+    duckdb = con.name == "duckdb"
     return {
-        name: con.read_parquet(str(path), table_name=f"t_{name}") for name, path in paths.items()
+        name: con.read_parquet(
+            str(Path(path) / "*.parquet") if duckdb and Path(path).is_dir() else str(path),
+            table_name=f"t_{name}",
+        )
+        for name, path in paths.items()
     }

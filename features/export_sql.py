@@ -1,6 +1,7 @@
 """SQL for reading exports: locating a table's file, the reader for its format, and the
 expressions that type raw columns (timestamps in any configured format, numbers with a decimal
-mark, categorical text with value maps). Pure text builders; DuckDB runs them."""
+mark, categorical text with value maps). Pure text builders in DuckDB's dialect; DuckDB runs
+them, or Spark once features/spark_sql.py has translated them."""
 
 from __future__ import annotations
 

@@ -29,16 +29,16 @@ from features.errors import ExportError, Problem
 from features.export_sql import (
     connect,
     is_text,
-    locate_export,
     number_sql,
     quote_name,
-    reader_sql,
     sql_literal,
     text_sql,
     timestamp_sql,
 )
+from features.locations import file_name, is_uri, join_location
 from features.numbers import choose_mark, mark_evidence_sql
 from features.rules import Column, Rule, main_timestamp, value_rules
+from features.runners import CheckRunner, UnreadableExport, as_runner
 
 EXAMPLES = 3
 
@@ -81,21 +81,17 @@ class _TableCheck:
 
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
+        runner: CheckRunner,
         name: str,
-        path: Path,
+        location: str,
         source: TableSource | None,
         profile: ProfileColumns | None = None,
     ):
-        self.con, self.name, self.path = con, name, path
-        self.source = source or TableSource(file=path.name)
-        self.label = path.name
-        self.is_csv = reader_sql(path, source).startswith("read_csv")
-        self.con.sql(
-            f"CREATE OR REPLACE VIEW raw_{name} AS SELECT * FROM {reader_sql(path, source)}"
-        )
-        described = self.con.sql(f"DESCRIBE raw_{name}").fetchall()
-        self.raw_types = {row[0]: row[1] for row in described}
+        self.runner, self.name, self.location = runner, name, location
+        self.source = source or TableSource(file=file_name(location))
+        self.label = file_name(location)
+        self.is_csv = runner.read_export(f"raw_{name}", location, source)
+        self.raw_types = runner.columns(f"raw_{name}")
         contract = {c.name for c in TABLES[name].columns}
         profile = profile or ProfileColumns()
         self.profile_columns = [
@@ -172,18 +168,43 @@ class _TableCheck:
         row number."""
         return f"line {row + 1:,}" if self.is_csv else f"row {row:,}"
 
+    def naming(self) -> list[tuple[str, str]]:
+        """What names a row where rows have no position (Spark): the source names and text
+        SQL of the customer id and the main timestamp, those the export holds."""
+        named = []
+        for contract in ("customer_id", main_timestamp(self.name)):
+            name = self.source.source_column(contract)
+            if name in self.raw_types:
+                named.append((name, f"CAST({quote_name(name)} AS VARCHAR)"))
+        return named
+
+    def described(self, values: tuple) -> str:
+        """A row named by its values: "customer_id 'c3', timestamp '2024-04-01'"."""
+        names = [name for name, _ in self.naming()]
+        return ", ".join(f"{n} {v!r}" for n, v in zip(names, values, strict=True)) or "a row"
+
     def rows(self) -> int:
         """How many data rows the export holds."""
-        return self.con.sql(f"SELECT count(*) FROM raw_{self.name}").fetchall()[0][0]
+        return self.runner.rows(f"SELECT count(*) FROM raw_{self.name}")[0][0]
 
     def examples(self, condition: str, shown: str) -> tuple[str, ...]:
-        """A few rows matching `condition`, as 'line N: value' (CSV) or 'row N: value'."""
+        """A few rows matching `condition`, as 'line N: value' (CSV) or 'row N: value'; on an
+        engine without row order (Spark), as "customer_id 'c3': value", the first few by id."""
+        if not self.runner.numbered:
+            key = self.naming()[:1]
+            named = key[0][1] if key else "NULL"
+            rows = self.runner.rows(
+                f"SELECT {named}, {shown} FROM raw_{self.name} WHERE {condition} "
+                f"ORDER BY 1, 2 LIMIT {EXAMPLES}"
+            )
+            word = key[0][0] if key else "row"
+            return tuple(f"{word} {r[0]!r}: {r[1]!r}" for r in rows)
         offset, word = (1, "line") if self.is_csv else (0, "row")
-        rows = self.con.sql(
+        rows = self.runner.rows(
             f"SELECT __row + {offset}, {shown} FROM "
             f"(SELECT row_number() OVER () AS __row, * FROM raw_{self.name}) "
             f"WHERE {condition} LIMIT {EXAMPLES}"
-        ).fetchall()
+        )
         return tuple(f"{word} {r[0]}: {r[1]!r}" for r in rows)
 
 
@@ -212,39 +233,53 @@ def _typed_select(name: str, columns: list[Column], repeats: str | None = None) 
 
 
 def check_exports(
-    con: duckdb.DuckDBPyConnection, source: ExportSource, as_of: dt.date | None
+    con: CheckRunner | duckdb.DuckDBPyConnection, source: ExportSource, as_of: dt.date | None
 ) -> ValidationReport:
     """Check every export against the contract and leave a typed view `<table>` per table.
 
-    `as_of` is the data's as-of date: timestamps after the end of that day are an error.
-    Optional tables that are absent or hold no rows are left out of `report.tables`.
+    `con` runs the checks: a DuckDB connection (or features/runners.py's DuckDBRunner), or a
+    SparkRunner reading the exports where they are (URIs too). `as_of` is the data's as-of
+    date: timestamps after the end of that day are an error. Optional tables that are absent
+    or hold no rows are left out of `report.tables`.
     """
+    runner = as_runner(con)
     report = ValidationReport()
-    directory = Path(source.directory)
-    if not directory.is_dir():
-        raise ExportError([Problem(str(directory), "export directory not found")])
+    directory = source.directory if is_uri(source.directory) else str(Path(source.directory))
+    try:
+        found = runner.is_dir(directory)
+    except UnreadableExport as exc:
+        raise ExportError([Problem(directory, f"cannot be read: {exc}")]) from None
+    if not found:
+        raise ExportError([Problem(directory, "export directory not found")])
     limit = None
     if as_of is not None:
         limit = dt.datetime.combine(as_of, dt.time()) + dt.timedelta(days=1)
     for name, spec in TABLES.items():
         table_source = source.tables.get(name)
-        path = locate_export(directory, name, table_source)
-        if path is None:
+        try:
+            location = runner.locate(directory, name, table_source)
+        except UnreadableExport as exc:  # a URI whose store Spark cannot reach
+            file = table_source.file if table_source and table_source.file else name
+            report.problems.append(
+                Problem(join_location(directory, file), f"cannot be read: {exc}")
+            )
+            continue
+        if location is None:
             if spec.required or (table_source is not None and table_source.file):
                 wanted = (
                     table_source.file
                     if table_source and table_source.file
                     else (f"{name}.parquet or {name}.csv")
                 )
-                report.problems.append(Problem(str(directory / wanted), "file not found"))
+                report.problems.append(Problem(join_location(directory, wanted), "file not found"))
             continue
-        problems, summary = _check_table(con, name, path, source, limit)
+        problems, summary = _check_table(runner, name, location, source, limit)
         report.problems.extend(problems)
         if summary is not None:
             report.tables[name] = summary
     if report.fatal:
         return report
-    _check_customers(con, report, source)
+    _check_customers(runner, report, source)
     return report
 
 
@@ -257,11 +292,11 @@ def _mark_counts(check: _TableCheck, names: list[str]) -> dict[tuple[str, str], 
     conditions = [
         getattr(mark_evidence_sql(quote_name(name)), kind) for name in names for kind in MARK_KINDS
     ]
-    row = check.con.sql(
+    row = check.runner.rows(
         "SELECT "
         + ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions)
         + f" FROM raw_{check.name}"
-    ).fetchall()[0]
+    )[0]
     keys = [(name, kind) for name in names for kind in MARK_KINDS]
     return dict(zip(keys, row, strict=True))
 
@@ -337,19 +372,18 @@ def _no_rows(name: str, label: str) -> Problem:
 
 
 def _check_table(
-    con: duckdb.DuckDBPyConnection,
+    runner: CheckRunner,
     name: str,
-    path: Path,
+    location: str,
     source: ExportSource,
     limit: dt.datetime | None,
 ) -> tuple[list[Problem], TableSummary | None]:
     """Check one export and create its typed view; no summary when it is unusable or empty."""
     profile = source.profile if name == "customers" else None
     try:
-        check = _TableCheck(con, name, path, source.tables.get(name), profile)
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        return [Problem(path.name, f"cannot be read: {first}")], None
+        check = _TableCheck(runner, name, location, source.tables.get(name), profile)
+    except UnreadableExport as exc:
+        return [Problem(file_name(location), f"cannot be read: {exc}")], None
     mark, problems = _decimal_mark(check)
     columns, missing = check.columns(mark or ".")
     if missing:
@@ -361,13 +395,13 @@ def _check_table(
     stamp = next(c for c in columns if c.spec.name == main_timestamp(name)).parsed
     watched = [c for c in columns if c.spec.outliers and c.raw is not None]
     # One pass over the export for every rule, the time-of-day test and the outlier figures.
-    rows, *counts = con.sql(
+    rows, *counts = runner.rows(
         "SELECT count(*)"
         + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
         + f", count(*) FILTER (WHERE ({stamp}) <> date_trunc('day', {stamp}))"
         + "".join(f", {_top_sql(c)}, {_positive_sql(c)}" for c in watched)
         + f" FROM raw_{name}"
-    ).fetchall()[0]
+    )[0]
     if rows == 0:
         return [_no_rows(name, check.label)], None
     timed, tops = counts[len(rules)], counts[len(rules) + 1 :]
@@ -379,12 +413,11 @@ def _check_table(
         found, dropped, repeats = _duplicate_problems(check, columns, rows, source, timed > 0)
         problems += found
     typed = _typed_select(name, columns, repeats if dropped else None)
-    con.sql(f"CREATE OR REPLACE VIEW typed_{name} AS {typed}")
+    runner.create_view(f"typed_{name}", typed)
     raw_id = next(c for c in columns if c.spec.name == "customer_id")
     raw_id_text = raw_id.raw if is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
-    con.sql(
-        f"CREATE OR REPLACE VIEW links_{name} AS "
-        f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
+    runner.create_view(
+        f"links_{name}", f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
     )
     return problems, TableSummary(check.label, int(rows), duplicates=dropped)
 
@@ -434,17 +467,17 @@ def _outlier_problems(check: _TableCheck, col: Column, top: float | None, n: int
     # enough values reach top / factor no value can exceed factor x percentile: one cheap pass
     # (0.2 s on 50M rows) instead of the exact percentile's sort (1.8 s), in the usual case.
     needed = n - math.floor(0.99 * (n - 1))
-    reach = check.con.sql(
+    reach = check.runner.rows(
         f"SELECT count(*) FILTER (WHERE {positive} AND {value} >= {top / OUTLIER_FACTOR!r}) "
         f"FROM {table}"
-    ).fetchall()[0][0]
+    )[0][0]
     if reach >= needed:
         return []
-    p99 = check.con.sql(
+    p99 = check.runner.rows(
         f"SELECT quantile_cont({value}, 0.99) FILTER (WHERE {positive}) FROM {table}"
-    ).fetchall()[0][0]
+    )[0][0]
     beyond = f"{positive} AND {value} > {OUTLIER_FACTOR * p99!r}"
-    count = check.con.sql(f"SELECT count(*) FILTER (WHERE {beyond}) FROM {table}").fetchall()[0][0]
+    count = check.runner.rows(f"SELECT count(*) FILTER (WHERE {beyond}) FROM {table}")[0][0]
     if not count:
         return []
     message = (
@@ -475,7 +508,8 @@ def _duplicate_problems(
         key = [parsed["customer_id"], parsed["timestamp"], parsed["event_type"]]
     every = [quote_name(c) for c in check.raw_types]
     stamp = parsed[main_timestamp(check.name)]
-    found = find_duplicates(check.con, f"raw_{check.name}", every, stamp, key)
+    named = [sql for _, sql in check.naming()]
+    found = find_duplicates(check.runner, f"raw_{check.name}", every, stamp, key, named)
     tolerance = source.duplicate_share(check.name)
     problem, dropped = _exact_copies(check, found, rows, tolerance, timed)
     problems = [problem] if problem else []
@@ -494,7 +528,7 @@ def _exact_copies(
         return None, 0
     share = found.extra / rows
     allowed = f"allowed {_percent(tolerance)}"
-    pairs = tuple(f"{check.position(a)} = {check.position(b)}" for a, b in found.pairs)
+    pairs = _shown_pairs(check, found.pairs, "=")
     counted = f"{found.extra:,} exact duplicate rows"
     if found.repeated_rows == rows:
         message = (
@@ -531,20 +565,26 @@ def _repeated_events(check: _TableCheck, found: Duplicates, rows: int, tolerance
         f"timestamp and event type with other values ({_percent(share)}, allowed "
         f"{_percent(tolerance)}); {verdict}"
     )
-    shown = tuple(f"{check.position(a)} and {check.position(b)}" for a, b in found.event_pairs)
+    shown = _shown_pairs(check, found.event_pairs, "and")
     return Problem(check.label, message, None, found.event_extra, shown, fatal)
 
 
-def _check_customers(
-    con: duckdb.DuckDBPyConnection, report: ValidationReport, source: ExportSource
-) -> None:
+def _shown_pairs(check: _TableCheck, pairs: tuple, joined: str) -> tuple[str, ...]:
+    """Example repeats: 'line 2 = line 5' where rows have positions; else (Spark) the
+    repeated rows named by their values, with how many there are."""
+    if check.runner.numbered:
+        return tuple(f"{check.position(a)} {joined} {check.position(b)}" for a, b in pairs)
+    return tuple(f"{n} rows with {check.described(values)}" for values, n in pairs)
+
+
+def _check_customers(runner: CheckRunner, report: ValidationReport, source: ExportSource) -> None:
     """Duplicate ids in the customer table; rows in other tables for unknown customers or
     dated before their customer's signup."""
     label = report.tables["customers"].file
-    dupes = con.sql(
+    dupes = runner.rows(
         "SELECT customer_id, count(*) AS n FROM typed_customers GROUP BY 1 HAVING n > 1 "
         "ORDER BY n DESC, 1"
-    ).fetchall()
+    )
     if dupes:
         report.problems.append(
             Problem(
@@ -555,23 +595,21 @@ def _check_customers(
                 tuple(f"{d[0]!r} x{d[1]}" for d in dupes[:EXAMPLES]),
             )
         )
-    con.sql(
-        "CREATE OR REPLACE TEMP TABLE __signups AS "
-        "SELECT customer_id, min(signup_at) AS signup_at FROM typed_customers GROUP BY 1"
+    runner.create_table(
+        "__signups",
+        "SELECT customer_id, min(signup_at) AS signup_at FROM typed_customers GROUP BY 1",
     )
     for name, summary in report.tables.items():
         if name != "customers":
-            report.problems += _check_links(con, name, summary, source)
+            report.problems += _check_links(runner, name, summary, source)
     for name, summary in report.tables.items():
         column = main_timestamp(name)
-        first, last = con.sql(f"SELECT min({column}), max({column}) FROM typed_{name}").fetchall()[
-            0
-        ]
+        first, last = runner.rows(f"SELECT min({column}), max({column}) FROM typed_{name}")[0]
         summary.first, summary.last = first, last
 
 
 def _check_links(
-    con: duckdb.DuckDBPyConnection, name: str, summary: TableSummary, source: ExportSource
+    runner: CheckRunner, name: str, summary: TableSummary, source: ExportSource
 ) -> list[Problem]:
     """Rows of one event table for customers missing from the customer table (fatal above
     `max_orphan_share`, else left out) and rows dated before their customer's signup (kept).
@@ -579,35 +617,34 @@ def _check_links(
     Rows are first counted per exported id and only the ids trimmed and joined: measured on
     the 1M-customer exports, 2.9 s for 50M events against 3.6 s for joining every row.
     """
-    con.sql(
-        "CREATE OR REPLACE TEMP TABLE __linked AS WITH exported AS ("
+    runner.create_table(
+        "__linked",
+        "WITH exported AS ("
         f"SELECT raw_id, count(*) AS n, min(stamp) AS first FROM links_{name} GROUP BY 1), "
         "ids AS (SELECT NULLIF(trim(raw_id), '') AS customer_id, sum(n) AS n, "
         "min(first) AS first FROM exported GROUP BY 1) "
         "SELECT i.customer_id, i.n, i.first, s.signup_at, s.customer_id IS NOT NULL AS known "
-        "FROM ids i LEFT JOIN __signups s ON i.customer_id = s.customer_id"
+        "FROM ids i LEFT JOIN __signups s ON i.customer_id = s.customer_id",
     )
-    orphans, early = con.sql(
+    orphans, early = runner.rows(
         "SELECT coalesce(sum(n) FILTER (WHERE NOT known), 0), "
         "count(*) FILTER (WHERE first < signup_at) FROM __linked"
-    ).fetchall()[0]
+    )[0]
     problems = []
     if orphans:
         summary.orphans = int(orphans)
-        problems.append(_orphan_problem(con, summary, source.max_orphan_share))
+        problems.append(_orphan_problem(runner, summary, source.max_orphan_share))
     if early:
         table_source = source.tables.get(name) or TableSource(file=summary.file)
         column = table_source.source_column(main_timestamp(name))
-        problems.append(_early_problem(con, name, summary, column))
+        problems.append(_early_problem(runner, name, summary, column))
     return problems
 
 
-def _orphan_problem(
-    con: duckdb.DuckDBPyConnection, summary: TableSummary, max_share: float
-) -> Problem:
-    ids = con.sql(
+def _orphan_problem(runner: CheckRunner, summary: TableSummary, max_share: float) -> Problem:
+    ids = runner.rows(
         "SELECT customer_id FROM __linked WHERE NOT known ORDER BY customer_id LIMIT 3"
-    ).fetchall()
+    )
     share = summary.orphans / summary.rows
     fatal = share > max_share
     verdict = f"above the allowed {max_share:.1%}" if fatal else "left out of features"
@@ -621,9 +658,7 @@ def _orphan_problem(
     )
 
 
-def _early_problem(
-    con: duckdb.DuckDBPyConnection, name: str, summary: TableSummary, column: str
-) -> Problem:
+def _early_problem(runner: CheckRunner, name: str, summary: TableSummary, column: str) -> Problem:
     """Events dated before their customer's signup: kept, since the signup date may be the
     paid start after a trial, but counted, since they may also be another customer's."""
     early = (
@@ -631,10 +666,10 @@ def _early_problem(
         "WHERE first < signup_at) e ON NULLIF(trim(t.raw_id), '') = e.customer_id "
         "WHERE t.stamp < e.signup_at"
     )
-    count = con.sql(f"SELECT count(*) {early}").fetchall()[0][0]
-    rows = con.sql(
+    count = runner.rows(f"SELECT count(*) {early}")[0][0]
+    rows = runner.rows(
         f"SELECT e.customer_id, t.stamp, e.signup_at {early} ORDER BY 1, 2 LIMIT {EXAMPLES}"
-    ).fetchall()
+    )
     shown = tuple(f"{c!r} on {at:%Y-%m-%d}, signed up {signup:%Y-%m-%d}" for c, at, signup in rows)
     message = (
         f"{count} rows ({count / summary.rows:.2%}) dated before their customer's signup, kept"
@@ -670,41 +705,56 @@ def monthly_churn(
     return [(m, a, c, c / a if a else 0.0) for m, a, c in rows if a]
 
 
-def _write_part(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> Any:
+def _write_part(runner: CheckRunner, report: ValidationReport) -> Any:
     """A writer of one checked table's typed Parquet (orphan rows left out) for the cache."""
 
     def write(name: str, path: Path) -> None:
         query = f"SELECT * FROM typed_{name}"
         if report.tables[name].orphans:
             query += " t SEMI JOIN typed_customers c ON t.customer_id = c.customer_id"
-        try:
-            con.sql(
-                f"COPY ({query}) TO {sql_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)"
-            )
-        except duckdb.IOException as error:
-            raise OSError(str(error).splitlines()[0]) from None
+        runner.write_parquet(query, str(path))
 
     return write
 
 
 def ingest_exports(
-    source: ExportSource, cache_dir: Path, as_of: dt.date | None
-) -> tuple[dict[str, Path], ValidationReport]:
+    source: ExportSource,
+    cache_dir: Path | str,
+    as_of: dt.date | None,
+    runner: CheckRunner | None = None,
+) -> tuple[dict[str, Any], ValidationReport]:
     """Validate the exports and return typed Parquet copies, reusing an earlier copy while the
     exports' content is unchanged and the copy intact (features/cache.py).
 
+    `runner` runs the checks and writes the copies (features/runners.py; DuckDB on the driver
+    when not given); a Spark runner keeps them through Spark's file system, so `cache_dir`
+    may be a URI (features/spark_cache.py), and the copies are then locations as text.
     Raises ExportError when a fatal problem is found.
     """
-    out_dir = cache_dir / export_fingerprint(source, as_of)
-    con = connect()
-    report = check_exports(con, source, as_of)
+    runner = runner or as_runner(connect())
+    report = check_exports(runner, source, as_of)
+    try:
+        key = export_fingerprint(source, as_of, runner)
+    except UnreadableExport as exc:  # an export at a URI gone or unreachable since its check
+        raise ExportError([Problem(source.directory, f"cannot be read: {exc}")]) from None
     report.raise_if_fatal()
     names = list(report.tables)
-    paths = intact_copy(out_dir, names)
-    if paths is not None:
-        return paths, report
     summary = {
         n: {"file": s.file, "rows": s.rows, "orphans": s.orphans, "duplicates": s.duplicates}
         for n, s in report.tables.items()
     }
-    return write_copy(out_dir, names, _write_part(con, report), summary), report
+    if runner.engine == "spark":  # through Spark's file system: a URI or a shared path
+        from features.spark_cache import intact_copy_at, write_copy_at
+
+        folder = join_location(str(cache_dir), key)
+        found = intact_copy_at(runner, folder, names)
+        if found is None:
+            found = write_copy_at(runner, folder, names, _write_part(runner, report), summary)
+        runner.close()
+        return found, report
+    out_dir = Path(cache_dir) / key
+    paths = intact_copy(out_dir, names)
+    if paths is None:
+        paths = write_copy(out_dir, names, _write_part(runner, report), summary)
+    runner.close()
+    return paths, report

@@ -124,7 +124,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     config = _load(args)
     as_of = args.as_of or config.as_of or dt.date.today()
-    summary = validate_exports(config.exports, as_of, config.churn)
+    summary = validate_exports(config.exports, as_of, config.churn, config.engine)
     _print_problems(summary.report.problems)
     if summary.report.fatal:
         return EXIT_BAD_INPUT

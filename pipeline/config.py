@@ -165,7 +165,8 @@ class Config:
 
     exports: ExportSource
     as_of: dt.date | None = None
-    cache_dir: Path = Path(".churn/cache")
+    cache_dir: Path | str = Path(".churn/cache")
+    """The typed cache: a local folder, or with the Spark engine a URI kept as written."""
     churn: ChurnDefinition = ChurnDefinition()
     features: FeatureSettings = FeatureSettings()
     training: TrainingSettings = TrainingSettings()
@@ -296,15 +297,16 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     raw = _read_toml(path)
     base = path.resolve().parent
     problems: list[Problem] = []
-    exports, data, cache_path = read_exports(path, raw, data_dir, problems)
 
     def section(cls: type, name: str) -> Any:
         return _section(path, cls, raw.get(name, {}), name, problems)
 
+    engine = section(EngineSettings, "engine")  # first: it says whether URIs may be read
+    exports, data, cache_path = read_exports(path, raw, data_dir, problems, engine.backend)
     tracking, scoring = section(TrackingSettings, "tracking"), section(ScoringSettings, "scoring")
     report, features = section(ReportSettings, "report"), section(FeatureSettings, "features")
     training, churn = section(TrainingSettings, "training"), section(ChurnDefinition, "churn")
-    model, engine = section(ModelSettings, "model"), section(EngineSettings, "engine")
+    model = section(ModelSettings, "model")
     plays = _plays(path, raw.get("plays", {}), exports.profile, features, problems)
     if problems:
         raise ConfigError(problems)

@@ -4,6 +4,11 @@ contract, checked on load like every other section (one line per mistake, all re
 A table's file must lie inside the data folder (links resolved) unless allow_outside = true for
 that table (or in [data] for every table), so a configuration cannot make the pipeline read
 (and quote in its errors) files it was never meant to see.
+
+With the Spark engine the data folder, a table's file and the cache folder may be URIs
+(s3://, gs://, abfss://, dbfs:/, hdfs://, file:/...): they are kept exactly as written, for
+Spark to read; nothing is resolved or looked up on the driver. DuckDB reads local files only,
+so with it a URI is refused on load.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from features.constraints import (
 )
 from features.contract import DECIMAL_MARKS, TABLES, ExportSource, ProfileColumns, TableSource
 from features.errors import Problem
+from features.locations import is_uri
 
 NAMED_TIMESTAMP_FORMATS = ("auto", "iso", "epoch_s", "epoch_ms", "epoch_us")
 SHARE = Number(0, 1)
@@ -163,11 +169,29 @@ def _outside(directory: Path, file: str) -> bool:
     return not target.is_relative_to(folder)
 
 
+def _needs_spark(path: Path, where: str, value: str, backend: str) -> list[Problem]:
+    """A URI where the engine cannot read one: one line saying which engine can."""
+    if backend == "spark" or not is_uri(value):
+        return []
+    return [
+        Problem(
+            str(path),
+            f'{where} = {value!r}: object-store paths need [engine] backend = "spark" '
+            "(DuckDB reads local files only)",
+        )
+    ]
+
+
 def _tables(
-    path: Path, tables_raw: Any, directory: Path, data: DataSettings, problems: list[Problem]
+    path: Path,
+    tables_raw: Any,
+    directory: Path | str,
+    data: DataSettings,
+    problems: list[Problem],
+    backend: str = "duckdb",
 ) -> dict[str, TableSource]:
     """Each [tables.<name>] section checked, its file kept inside the data folder unless
-    [data] allow_outside."""
+    [data] allow_outside; a URI (file or folder) is kept as written, on Spark only."""
     if not isinstance(tables_raw, dict):
         problems.append(Problem(str(path), "[tables] must hold [tables.<name>] sections"))
         return {}
@@ -185,8 +209,10 @@ def _tables(
         source = _table(path, name, table_raw, problems)
         if source is None:
             continue
+        problems += _needs_spark(path, f"[tables.{name}] file", source.file, backend)
         allowed = table_raw.get("allow_outside", data.allow_outside)
-        if source.file and allowed is not True and _outside(directory, source.file):
+        remote = isinstance(directory, str) or is_uri(source.file)
+        if source.file and not remote and allowed is not True and _outside(directory, source.file):
             problems.append(
                 Problem(
                     str(path),
@@ -199,24 +225,37 @@ def _tables(
 
 
 def read_exports(
-    path: Path, raw: dict[str, Any], data_dir: str | None, problems: list[Problem]
-) -> tuple[ExportSource, DataSettings, Path]:
+    path: Path,
+    raw: dict[str, Any],
+    data_dir: str | None,
+    problems: list[Problem],
+    backend: str = "duckdb",
+) -> tuple[ExportSource, DataSettings, Path | str]:
     """The export source, the [data] settings and the cache folder, from the whole TOML
     document; `data_dir` (the command line's) replaces [data] dir and is read from the
-    working folder, a configured one from the configuration's folder."""
+    working folder, a configured one from the configuration's folder. URIs are kept as
+    written with the Spark `backend` and refused with DuckDB's."""
     base = path.resolve().parent
     data = read_data(path, raw.get("data", {}), problems)
-    directory = Path(data_dir or data.dir)
-    if not directory.is_absolute():
-        directory = (Path.cwd() if data_dir else base) / directory
+    given = data_dir or data.dir
+    where = "--data" if data_dir else "[data] dir"
+    problems += _needs_spark(path, where, given, backend)
+    problems += _needs_spark(path, "[data] cache_dir", data.cache_dir, backend)
+    directory: Path | str = given
+    if not is_uri(given):
+        directory = Path(given)
+        if not directory.is_absolute():
+            directory = (Path.cwd() if data_dir else base) / directory
     tables_raw = raw.get("tables", {})
-    tables = _tables(path, tables_raw, directory, data, problems)
+    tables = _tables(path, tables_raw, directory, data, problems, backend)
     customers = tables_raw.get("customers", {}) if isinstance(tables_raw, dict) else {}
     profile_raw = customers.get("profile", {}) if isinstance(customers, dict) else {}
     profile = read_profile(path, profile_raw, problems)
-    cache = Path(data.cache_dir)
-    if not cache.is_absolute():
-        cache = base / cache
+    cache: Path | str = data.cache_dir
+    if not is_uri(data.cache_dir):
+        cache = Path(data.cache_dir)
+        if not cache.is_absolute():
+            cache = base / cache
     exports = ExportSource(
         str(directory), tables, profile, data.max_orphan_share, data.max_duplicate_share
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.build import resolve_spec
-from features.engine import open_tables
+from features.engine import check_runner, open_tables
 from features.errors import Fault, Problem
 from features.ingest import ingest_exports
 from pipeline import descriptions, tracking
@@ -65,7 +65,10 @@ def run_report(
 
 
 def _tables(config: Config) -> dict:
-    paths, validation = ingest_exports(config.exports, config.cache_dir, config.as_of or today())
+    runner = check_runner(config.engine)
+    paths, validation = ingest_exports(
+        config.exports, config.cache_dir, config.as_of or today(), runner
+    )
     log_tables(validation)
     print_warnings(validation.warnings)
     return open_tables(paths)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.engine import connect, open_tables
+from features.engine import check_runner, connect, open_tables
 from features.freshness import TableFreshness
 from features.ingest import ValidationReport, ingest_exports
 from features.registry import feature_catalogue, reason_topics
@@ -88,7 +88,8 @@ def run_scoring(
     when = pd.Timestamp(as_of or export_date)
     guards.check_as_of(config, when, export_date)
     with timer("validate", "checking and typing the exports"):
-        paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
+        runner = check_runner(config.engine)
+        paths, validation = ingest_exports(config.exports, config.cache_dir, export_date, runner)
         log_tables(validation)
     print_warnings(validation.warnings)
     with timer("load_model", f"models:/{config.model.name}@{config.model.alias}"):

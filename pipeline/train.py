@@ -14,9 +14,10 @@ import pandas as pd
 
 import models
 from features.build import resolve_spec
-from features.engine import connect, open_tables
+from features.engine import check_runner, connect, open_tables
 from features.errors import Problem, Refusal
 from features.ingest import ingest_exports
+from features.locations import is_uri
 from features.registry import feature_catalogue, reason_topics
 from features.spec import FeatureSpec
 from models.drift import active_shares, reference_profile, typical_values
@@ -221,7 +222,8 @@ def _training_words(config: Config) -> str:
 def validated_tables(config: Config, export_date: dt.date) -> tuple[dict, list[Problem]]:
     """The exports checked and typed (cached), opened as tables on the configured engine, and
     the tolerated problems to show."""
-    paths, validation = ingest_exports(config.exports, config.cache_dir, export_date)
+    runner = check_runner(config.engine)
+    paths, validation = ingest_exports(config.exports, config.cache_dir, export_date, runner)
     report.log_tables(validation)
     return open_tables(paths, connect(config.engine)), validation.warnings
 
@@ -242,8 +244,12 @@ def training_data(config: Config, tables: dict) -> TrainingData:
         tables, list(split.all), spec, definition=config.churn, data_end=data_end
     )
     parts = {part: getattr(split, part) for part in ("train", "valid", "test")}
-    config.cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="labelled-", dir=config.cache_dir) as folder:
+    # The driver reads the rows back with its own file API: with the typed cache at a URI
+    # (Spark), they stream to the driver's temporary folder instead.
+    local = None if is_uri(str(config.cache_dir)) else Path(config.cache_dir)
+    if local is not None:
+        local.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="labelled-", dir=local) as folder:
         stream = LabelledStream(queries, Path(folder), parts, categorical)
         counts = stream.counts()
         check_trainable(config, counts)

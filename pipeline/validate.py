@@ -10,7 +10,9 @@ import pandas as pd
 
 from features.build import cutoff_table
 from features.contract import ExportSource
-from features.ingest import ValidationReport, check_exports, connect
+from features.engine import EngineSettings, check_runner
+from features.ingest import ValidationReport, check_exports
+from features.spark_checks import SparkRunner
 from models.labels import ChurnDefinition, label_churn
 from pipeline.descriptions import churn_words
 
@@ -27,21 +29,32 @@ class ExportSummary:
 
 
 def validate_exports(
-    source: ExportSource, as_of: dt.date | None, definition: ChurnDefinition | None = None
+    source: ExportSource,
+    as_of: dt.date | None,
+    definition: ChurnDefinition | None = None,
+    engine: EngineSettings | None = None,
 ) -> ExportSummary:
-    """Check every export; when nothing fatal is found, also compute the churn rate of each
-    month under `definition` (cancellations, or inactivity in the horizon after the month's
-    start; contractual churn by default), with the same labels training uses."""
+    """Check every export on the configured `engine` (DuckDB when not given); when nothing
+    fatal is found, also compute the churn rate of each month under `definition`
+    (cancellations, or inactivity in the horizon after the month's start; contractual churn
+    by default), with the same labels training uses, on the checks' typed views."""
     definition = definition or ChurnDefinition()
-    con = connect()
-    report = check_exports(con, source, as_of)
+    runner = check_runner(engine or EngineSettings())
+    report = check_exports(runner, source, as_of)
     if report.fatal:
         return ExportSummary(report, 0, [], definition)
     customers = report.tables["customers"].rows
-    return ExportSummary(report, customers, churn_by_month(con, report, definition), definition)
+    return ExportSummary(report, customers, churn_by_month(runner, report, definition), definition)
 
 
-def churn_by_month(con, report: ValidationReport, definition: ChurnDefinition) -> list:
+def _views_backend(runner) -> ibis.BaseBackend:
+    """An Ibis backend on the connection or session that holds the checks' typed views."""
+    if isinstance(runner, SparkRunner):
+        return ibis.pyspark.connect(runner.spark)
+    return ibis.duckdb.from_connection(runner.con)
+
+
+def churn_by_month(runner, report: ValidationReport, definition: ChurnDefinition) -> list:
     """(month start, eligible customers, churned, rate) for every month start whose label
     window lies within the event history (and, for inactivity, after a whole horizon of it,
     so that who was active before the month can be told)."""
@@ -58,7 +71,7 @@ def churn_by_month(con, report: ValidationReport, definition: ChurnDefinition) -
     months = [m for m in months if m >= start]
     if not months:
         return []
-    backend = ibis.duckdb.from_connection(con)
+    backend = _views_backend(runner)
     tables = {name: backend.table(f"typed_{name}") for name in report.tables}
     labels = label_churn(tables, cutoff_table(months), definition, end.to_pydatetime())
     counts = labels.group_by("cutoff").aggregate(n=labels.count(), churned=labels.churned.sum())

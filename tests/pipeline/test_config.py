@@ -332,3 +332,42 @@ def test_a_link_inside_the_data_folder_to_a_file_elsewhere_counts_as_outside(tmp
     (tmp_path / "data" / "purchases.csv").symlink_to(tmp_path / "secret.csv")
     with pytest.raises(ConfigError, match="lies outside the data folder"):
         _load(tmp_path, '[data]\ndir = "data"\n[tables.purchases]\nfile = "purchases.csv"\n')
+
+
+URI_CONFIG = """
+[data]
+dir = "s3://bucket/exports/"
+cache_dir = "gs://bucket/typed"
+[tables.engagement]
+file = "abfss://events@account.dfs.core.windows.net/engagement"
+[tables.purchases]
+file = "../elsewhere/purchases.parquet"
+"""
+
+
+def test_object_store_paths_are_kept_as_written_on_spark(tmp_path):
+    pytest.importorskip("pyspark")
+    config = _load(tmp_path, URI_CONFIG + '[engine]\nbackend = "spark"\n')
+    assert config.exports.directory == "s3://bucket/exports/"
+    assert config.cache_dir == "gs://bucket/typed"
+    engagement = config.exports.tables["engagement"].file
+    assert engagement == "abfss://events@account.dfs.core.windows.net/engagement"
+    # a relative file under a bucket is not "outside" a local folder: the bucket decides
+    assert config.exports.tables["purchases"].file == "../elsewhere/purchases.parquet"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[data]\ndir = "s3a://bucket/exports"\n', "[data] dir = 's3a://bucket/exports'"),
+        ('[data]\ncache_dir = "dbfs:/typed"\n', "[data] cache_dir = 'dbfs:/typed'"),
+        ('[tables.customers]\nfile = "file:///tmp/c.csv"\n', "[tables.customers] file ="),
+    ],
+)
+def test_object_store_paths_on_duckdb_are_refused_with_one_line(tmp_path, capsys, toml, key):
+    (tmp_path / "churn.toml").write_text(toml)
+    assert main(["validate", "--config", str(tmp_path / "churn.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert key in err[0]
+    assert 'object-store paths need [engine] backend = "spark"' in err[0]

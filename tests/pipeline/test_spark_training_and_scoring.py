@@ -48,6 +48,9 @@ def test_training_on_spark_reads_the_same_labelled_rows(configs):
 def _manifest(folder: Path) -> dict:
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest.pop("created_at")
+    # the same warnings; their examples name rows by line on DuckDB and by customer on Spark,
+    # which has no row order (docs/spark.md, "Validation on Spark")
+    manifest["warnings"] = [w.split(", e.g. ")[0] for w in manifest.get("warnings", [])]
     return manifest
 
 

@@ -63,8 +63,9 @@ def test_validate_prints_the_configured_definition_for_exports_without_usage(tmp
 
 
 def test_a_broken_export_stops_either_engine_with_the_same_line(export_dir, capsys):
-    # The Spark engine validates with the same rules as DuckDB, before any Spark work: the
-    # exports are checked and typed once on the driver, then each engine reads the typed copy
+    # The Spark engine validates with the same rules as DuckDB, before any feature work: Spark
+    # runs the same checks over the exports; only the example row is named by its customer
+    # (Spark has no line numbers)
     customers = export_dir / "exports" / "customers.csv"
     customers.write_text(customers.read_text().replace("2024-02-01", "first of Feb"))
     duck = export_dir / "churn.toml"
@@ -75,5 +76,6 @@ def test_a_broken_export_stops_either_engine_with_the_same_line(export_dir, caps
         assert main(["score", "--config", str(config)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         lines.append([line for line in err if not line.startswith("warning")])
-    assert lines[0] == lines[1] and len(lines[0]) == 1
+    assert len(lines[0]) == 1 and "e.g. line 4: 'first of Feb'" in lines[0][0]
+    assert lines[1] == [lines[0][0].replace("line 4:", "customer_id 'c3':")]
     assert "customers.csv" in lines[0][0] and "signup_at" in lines[0][0]

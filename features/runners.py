@@ -1,0 +1,141 @@
+"""Where the export checks run: the small interface they call (`CheckRunner`), and the
+DuckDB runner (in-process, on the driver; the default engine).
+
+The checks are one set of SQL builders in DuckDB's dialect (features/ingest.py and the
+modules it calls). `DuckDBRunner` runs them as they are; features/spark_checks.py's
+`SparkRunner` reads the exports with `spark.read` (any path Spark reads: local folders,
+partitioned Parquet, object-store URIs) and runs each query through features/spark_sql.py.
+
+One difference the checks must say honestly: DuckDB scans a file in order, so a row has a
+line number; Spark splits files across tasks and has no row order, so a Spark runner names a
+row by its values (the customer id) instead (`numbered`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+from features.cache import content_digest
+from features.contract import TableSource
+from features.export_sql import locate_export, reader_sql, sql_literal
+
+
+class UnreadableExport(Exception):
+    """An export the engine cannot open; the message is the engine's first line."""
+
+
+class CheckRunner(Protocol):
+    """What the export checks need from an engine."""
+
+    engine: str
+    """Which engine runs the checks ("duckdb", "spark")."""
+    numbered: bool
+    """Whether rows have a position in their file (examples say "line 5")."""
+
+    def rows(self, sql: str) -> list[tuple]:
+        """Run a DuckDB-dialect query; its rows as tuples."""
+
+    def columns(self, view: str) -> dict[str, str]:
+        """A view's columns and their types, named as DuckDB names them (VARCHAR, DOUBLE)."""
+
+    def create_view(self, name: str, select_sql: str) -> None:
+        """Create or replace view `name` over a DuckDB-dialect SELECT."""
+
+    def create_table(self, name: str, select_sql: str) -> None:
+        """Create or replace a temporary table (computed once) from a SELECT."""
+
+    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
+        """Create view `view` over one export's raw rows; whether it is a CSV. Raises
+        UnreadableExport when the engine cannot open it."""
+
+    def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
+        """The location of contract table `name`'s export, None when it is not there."""
+
+    def is_dir(self, location: str) -> bool:
+        """Whether `location` is a folder."""
+
+    def digest(self, location: str) -> str:
+        """A key that changes when the export at `location` changes."""
+
+    def write_parquet(self, select_sql: str, location: str) -> None:
+        """Write a SELECT's rows as Parquet to `location` (OSError when it cannot)."""
+
+    def close(self) -> None:
+        """Release what the checks held (Spark's cached tables); the views stay usable."""
+
+
+class DuckDBRunner:
+    """The checks on an in-process DuckDB connection: local files, read on the driver."""
+
+    engine = "duckdb"
+    numbered = True
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def rows(self, sql: str) -> list[tuple]:
+        """Run `sql`; its rows."""
+        return self.con.sql(sql).fetchall()
+
+    def columns(self, view: str) -> dict[str, str]:
+        """The view's columns and DuckDB types."""
+        return {row[0]: row[1] for row in self.con.sql(f"DESCRIBE {view}").fetchall()}
+
+    def create_view(self, name: str, select_sql: str) -> None:
+        """CREATE OR REPLACE VIEW."""
+        self.con.sql(f"CREATE OR REPLACE VIEW {name} AS {select_sql}")
+
+    def create_table(self, name: str, select_sql: str) -> None:
+        """CREATE OR REPLACE TEMP TABLE."""
+        self.con.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
+
+    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
+        """A view over DuckDB's reader of the file (features/export_sql.py, reader_sql)."""
+        reader = reader_sql(Path(location), source)
+        try:
+            self.create_view(view, f"SELECT * FROM {reader}")
+            self.columns(view)  # DuckDB opens the file here: an unreadable one fails now
+        except duckdb.Error as exc:
+            raise UnreadableExport(str(exc).strip().splitlines()[0]) from None
+        return reader.startswith("read_csv")
+
+    def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
+        """The configured file, else name.{parquet,csv,csv.gz}, in a local folder."""
+        path = locate_export(Path(directory), name, source)
+        return None if path is None else str(path)
+
+    def is_dir(self, location: str) -> bool:
+        """Whether the local path is a folder."""
+        return Path(location).is_dir()
+
+    def digest(self, location: str) -> str:
+        """sha256 of the export's bytes (features/cache.py, content_digest)."""
+        return content_digest(Path(location))
+
+    def write_parquet(self, select_sql: str, location: str) -> None:
+        """COPY ... TO, zstd-compressed."""
+        try:
+            self.con.sql(
+                f"COPY ({select_sql}) TO {sql_literal(location)} (FORMAT parquet, COMPRESSION zstd)"
+            )
+        except duckdb.IOException as error:
+            raise OSError(str(error).splitlines()[0]) from None
+
+    def close(self) -> None:
+        """Nothing to release: DuckDB's temporary tables go with the connection."""
+
+
+def as_runner(con: CheckRunner | duckdb.DuckDBPyConnection) -> CheckRunner:
+    """A runner for `con`: a DuckDB connection is wrapped, a runner is returned as it is."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return DuckDBRunner(con)
+    return con
+
+
+def first_line(exc: Exception) -> str:
+    """An engine error's first line (the one a user reads), or its type when it is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,81 @@
+"""The typed cache on the Spark engine: the same fingerprint-named folder and manifest as
+features/cache.py, written by Spark and kept through Spark's file system instead of the
+driver's, so that it may be a URI (s3a://, abfss://, dbfs:/...) or any path the cluster
+shares (a bare path is one on Spark's default file system, fs.defaultFS).
+
+A copy is written into a temporary folder beside its place and renamed into it; a copy is
+reused only when its manifest is there and every part still holds the files (names and
+sizes) recorded at writing. On an object store the rename is a copy, not atomic; the
+manifest is written last, so a half-copied folder has none and is written again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from features.cache import MANIFEST
+from features.errors import Fault
+from features.locations import join_location
+from features.runners import UnreadableExport
+from features.spark_checks import SparkRunner
+
+log = logging.getLogger(__name__)
+
+
+def part_locations(folder: str, names: list[str]) -> dict[str, str]:
+    """Where each table's typed copy lives in a cache folder at a URI."""
+    return {name: join_location(folder, f"{name}.parquet") for name in names}
+
+
+def _files(runner: SparkRunner, location: str) -> list[list[Any]]:
+    return [[name, size] for name, size, _ in runner.listing(location)]
+
+
+def intact_copy_at(runner: SparkRunner, folder: str, names: list[str]) -> dict[str, str] | None:
+    """The copy's parts when its manifest records them as they are now; else None."""
+    text = runner.read_text(join_location(folder, MANIFEST))
+    if text is None:
+        return None
+    parts = part_locations(folder, names)
+    try:
+        recorded = json.loads(text)["parts"]
+        damaged = [n for n, p in parts.items() if _files(runner, p) != recorded[n]["files"]]
+    except (ValueError, KeyError, TypeError, UnreadableExport) as error:
+        damaged = [f"{MANIFEST} or a part ({type(error).__name__})"]
+    if damaged:
+        log.warning("the typed copy in %s is incomplete (%s); rebuilding it", folder, damaged)
+        runner.remove(folder)
+        return None
+    return parts
+
+
+def write_copy_at(
+    runner: SparkRunner,
+    folder: str,
+    names: list[str],
+    write_part: Callable[[str, str], None],
+    summary: dict[str, Any],
+) -> dict[str, str]:
+    """Write the typed copy of `names` with Spark, its manifest last, and publish it at
+    `folder`; an unwritable cache is a Fault naming it."""
+    tmp = f"{folder.rstrip('/')}.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        for name, location in part_locations(tmp, names).items():
+            write_part(name, location)
+        files = {n: {"files": _files(runner, p)} for n, p in part_locations(tmp, names).items()}
+        runner.write_text(
+            join_location(tmp, MANIFEST), json.dumps({"tables": summary, "parts": files})
+        )
+        if not runner.rename(tmp, folder):  # another run published first: its copy stands
+            runner.remove(tmp)
+    except (OSError, UnreadableExport) as error:
+        raise Fault(
+            f"cannot write the typed cache at {folder}: {error}; set [data] cache_dir to a "
+            "location Spark can write",
+            where=folder,
+        ) from None
+    return part_locations(folder, names)
