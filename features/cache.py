@@ -26,7 +26,7 @@ from typing import Any
 
 from features.contract import TABLES, ExportSource
 from features.errors import Fault
-from features.export_sql import locate_export
+from features.export_sql import local_export
 from features.locations import file_name
 
 log = logging.getLogger(__name__)
@@ -72,19 +72,15 @@ def export_fingerprint(source: ExportSource, as_of: dt.date | None, runner: Any 
     `runner` (features/runners.py) locates and digests the exports where they are (a Spark
     runner: URIs too); local files, located here, when not given.
     """
-    directory = Path(source.directory)
     parts = [f"typed format {TYPED_FORMAT}", repr(source), str(as_of)]
     if runner is not None and runner.engine != "duckdb":  # a copy in the engine's own layout
         parts.append(f"typed by {runner.engine}")
+    locate = local_export if runner is None else runner.locate
+    digest = (lambda location: content_digest(Path(location))) if runner is None else runner.digest
     for name in TABLES:
-        if runner is not None:
-            location = runner.locate(source.directory, name, source.tables.get(name))
-            if location is not None:
-                parts.append(f"{name}:{file_name(location)}:{runner.digest(location)}")
-            continue
-        path = locate_export(directory, name, source.tables.get(name))
-        if path is not None:
-            parts.append(f"{name}:{path.name}:{content_digest(path)}")
+        location = locate(source.directory, name, source.tables.get(name))
+        if location is not None:
+            parts.append(f"{name}:{file_name(location)}:{digest(location)}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

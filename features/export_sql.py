@@ -35,6 +35,13 @@ def locate_export(directory: Path, name: str, source: TableSource | None) -> Pat
     return None
 
 
+def local_export(directory: str, name: str, source: TableSource | None) -> str | None:
+    """`locate_export` in a local folder given as text, the location as text: how the DuckDB
+    checks and the cache key find an export."""
+    path = locate_export(Path(directory), name, source)
+    return None if path is None else str(path)
+
+
 def quote_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

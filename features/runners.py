@@ -20,7 +20,7 @@ import duckdb
 
 from features.cache import content_digest
 from features.contract import TableSource
-from features.export_sql import locate_export, reader_sql, sql_literal
+from features.export_sql import local_export, reader_sql, sql_literal
 
 
 class UnreadableExport(Exception):
@@ -104,8 +104,7 @@ class DuckDBRunner:
 
     def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
         """The configured file, else name.{parquet,csv,csv.gz}, in a local folder."""
-        path = locate_export(Path(directory), name, source)
-        return None if path is None else str(path)
+        return local_export(directory, name, source)
 
     def is_dir(self, location: str) -> bool:
         """Whether the local path is a folder."""
