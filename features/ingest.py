@@ -743,18 +743,20 @@ def ingest_exports(
         n: {"file": s.file, "rows": s.rows, "orphans": s.orphans, "duplicates": s.duplicates}
         for n, s in report.tables.items()
     }
-    if runner.engine == "spark":  # through Spark's file system: a URI or a shared path
-        from features.spark_cache import intact_copy_at, write_copy_at
+    write = _write_part(runner, report)
+    try:
+        if runner.engine == "spark":  # through Spark's file system: a URI or a shared path
+            from features.spark_cache import intact_copy_at, write_copy_at
 
-        folder = join_location(str(cache_dir), key)
-        found = intact_copy_at(runner, folder, names)
-        if found is None:
-            found = write_copy_at(runner, folder, names, _write_part(runner, report), summary)
+            folder = join_location(str(cache_dir), key)
+            copy = intact_copy_at(runner, folder, names)
+            if copy is None:
+                copy = write_copy_at(runner, folder, names, write, summary)
+        else:
+            out_dir = Path(cache_dir) / key
+            copy = intact_copy(out_dir, names)
+            if copy is None:
+                copy = write_copy(out_dir, names, write, summary)
+    finally:
         runner.close()
-        return found, report
-    out_dir = Path(cache_dir) / key
-    paths = intact_copy(out_dir, names)
-    if paths is None:
-        paths = write_copy(out_dir, names, _write_part(runner, report), summary)
-    runner.close()
-    return paths, report
+    return copy, report
