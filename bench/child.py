@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,12 @@ class ChildRun:
     wall: float
     peak_rss_mb: float
     peak_tree_rss_mb: float = 0.0
+
+
+def spark_env() -> dict[str, str]:
+    """The environment of a child that may start Spark on `local[N]`: bound to the loopback,
+    its Python workers on this interpreter."""
+    return {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
 
 
 def tree_rss_mb(root: int) -> float:

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.child import spark_env
 from bench.score_bench import SCORE_AS_OF
 from bench.spark_list_bench import LISTS, compare_top, measure_list, train_champion
 
@@ -107,7 +108,7 @@ def spawn(name: str, data: Path, folder: Path, timeout: float, conf: list[str]) 
     """Run one engine in a fresh interpreter; its figures, or why it failed."""
     out = folder / f"{name}.json"
     load = os.getloadavg()[0]
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    env = spark_env()
     command = [sys.executable, "-m", "bench.spark_bench", "--child", name, "--data", str(data)]
     command += ["--out", str(out), "--conf", *conf]
     try:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.child import run_limited
+from bench.child import run_limited, spark_env
 from bench.score_bench import AS_OF, CONFIG, SCORE_AS_OF, stage_seconds
 
 LISTS = {"duckdb": ("duckdb", 2), "spark-local-1": ("spark", 1), "spark-local-2": ("spark", 2)}
@@ -112,7 +112,7 @@ def _list_folder(work: Path, name: str) -> Path | None:
 def _run(command: list[str], work: Path, timeout: float) -> dict[str, Any]:
     """Run a `churn` command in a fresh process: its status, wall time and tree peak RSS."""
     load = os.getloadavg()[0]
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    env = spark_env()
     with open(work / "run.out", "w") as out, open(work / "run.err", "w") as err:
         child = run_limited(command, timeout, poll=0.5, tree=True, stdout=out, stderr=err, env=env)
     result: dict[str, Any] = {
