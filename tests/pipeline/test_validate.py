@@ -62,7 +62,8 @@ def test_validate_prints_the_configured_definition_for_exports_without_usage(tmp
     assert "engagement" not in out and "support" not in out
 
 
-def test_a_broken_export_stops_either_engine_with_the_same_line(export_dir, capsys):
+def test_a_broken_export_stops_either_engine_with_the_same_line(export_dir, capsys, spark):
+    # `spark`: the run's one session, which the Spark engine reuses (skipped without pyspark)
     # The Spark engine validates with the same rules as DuckDB, before any feature work: Spark
     # runs the same checks over the exports; only the example row is named by its customer
     # (Spark has no line numbers)
