@@ -224,6 +224,14 @@ def _tables(
     return tables
 
 
+def _located(value: str, base: Path) -> Path | str:
+    """A configured location: a URI kept as written, a relative path read from `base`."""
+    if is_uri(value):
+        return value
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
 def read_exports(
     path: Path,
     raw: dict[str, Any],
@@ -241,21 +249,13 @@ def read_exports(
     where = "--data" if data_dir else "[data] dir"
     problems += _needs_spark(path, where, given, backend)
     problems += _needs_spark(path, "[data] cache_dir", data.cache_dir, backend)
-    directory: Path | str = given
-    if not is_uri(given):
-        directory = Path(given)
-        if not directory.is_absolute():
-            directory = (Path.cwd() if data_dir else base) / directory
+    directory = _located(given, Path.cwd() if data_dir else base)
     tables_raw = raw.get("tables", {})
     tables = _tables(path, tables_raw, directory, data, problems, backend)
     customers = tables_raw.get("customers", {}) if isinstance(tables_raw, dict) else {}
     profile_raw = customers.get("profile", {}) if isinstance(customers, dict) else {}
     profile = read_profile(path, profile_raw, problems)
-    cache: Path | str = data.cache_dir
-    if not is_uri(data.cache_dir):
-        cache = Path(data.cache_dir)
-        if not cache.is_absolute():
-            cache = base / cache
+    cache = _located(data.cache_dir, base)
     exports = ExportSource(
         str(directory), tables, profile, data.max_orphan_share, data.max_duplicate_share
     )
