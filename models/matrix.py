@@ -35,9 +35,14 @@ class FeatureLayout:
 
     def _column(self, column: pd.Series, name: str, levels: list[str] | None = None):
         if name in self.categories:
-            values = column.astype(object).where(column.notna(), None)
-            values = values.map(lambda v: None if v is None else str(v))
-            return pd.Categorical(values, categories=levels or list(self.categories[name]))
+            # Each distinct value is named once (its str), then placed among the levels:
+            # the same categories as naming every row, without a Python call per row.
+            known = list(levels or self.categories[name])
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            names = pd.Index([str(u) for u in uniques], dtype=object)
+            positions = pd.Index(known, dtype=object).get_indexer(names)
+            placed = np.where(codes < 0, -1, positions[codes] if len(names) else codes)
+            return pd.Categorical.from_codes(placed, categories=known)
         return pd.to_numeric(column, errors="coerce").astype(np.float64)
 
     def numeric(
