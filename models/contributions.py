@@ -24,7 +24,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAX_SPLITS = 10  # larger trees have too many patterns to pay off: use pred_contrib
-CHUNK_ROWS = 4096
+CHUNK_ROWS = 32768
+"""Rows explained per numpy pass (one pass per thread at a time). The work is a few numpy calls
+per tree and chunk: at 800,000 rows and 240 trees, 4,096-row chunks took 4.8 s and 32,768-row
+ones 3.2 s, for about 150 MB more at the peak of a million-customer list."""
 CHECK_ROWS = 256
 ZERO = 1e-35  # LightGBM's kZeroThreshold: smaller magnitudes are read as 0
 

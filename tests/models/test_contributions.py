@@ -58,9 +58,13 @@ def _numeric(frame: pd.DataFrame) -> np.ndarray:
         {"zero_as_missing": True},  # zero and NaN as missing
         {"use_missing": False},  # missing read as zero
         {"num_leaves": 11, "max_cat_to_onehot": 1},  # bigger trees, many-vs-many categoricals
+        {"extra_trees": True},  # split points drawn at random (the product's default)
     ],
 )
-def test_contributions_and_raw_scores_equal_lightgbms(params):
+@pytest.mark.parametrize("chunk_rows", [None, 700])  # one chunk; several and a short last one
+def test_contributions_and_raw_scores_equal_lightgbms(params, chunk_rows, monkeypatch):
+    if chunk_rows is not None:
+        monkeypatch.setattr(module, "CHUNK_ROWS", chunk_rows)
     booster, frame = _booster(params)
     matrix = _numeric(frame)
     raw, contributions = PatternExplainer(booster).explain(matrix)
