@@ -87,6 +87,19 @@ def count(value: float, noun: str) -> str:
     return f"{whole:,} {singular if whole == 1 else (plural or _plural(singular))}"
 
 
+SETTLED_DIGITS = 12
+"""Significant digits a value keeps before it is worded: sums of the same numbers in another
+order (DuckDB's and Spark's, or one batch and another) differ in the last bits, and a value
+at a rounding edge (24.499999999999996 against 24.500000000000004) must read the same."""
+
+
+def settled(value: Any) -> Any:
+    """A finite float cut to SETTLED_DIGITS significant digits; anything else as it is."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SETTLED_DIGITS}g}")
+    return value
+
+
 class _Formatter(string.Formatter):
     def __init__(self, currency: str):
         super().__init__()
@@ -101,6 +114,7 @@ class _Formatter(string.Formatter):
         return value, key
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        value = settled(value)
         if format_spec == "money":
             return money(float(value), self.currency)
         if format_spec.startswith("n:"):

@@ -51,6 +51,21 @@ def test_templates_render_with_the_new_specs_and_refuse_missing_values():
     assert template_fields(template) == ["value", "revenue", "typical"]
 
 
+def test_a_sum_in_another_order_reads_the_same_at_a_rounding_edge():
+    parts = [0.1] * 245 + [0.0]
+    forward, backward = sum(parts), sum(reversed([*parts[:-1], 1e-13, -1e-13]))
+    below, above = 24.499999999999996, 24.500000000000004  # one float either side of 24.5
+    template = "usage in the last 30 days: {value:.0f} (typical customer: {typical:,.0f})"
+    texts = {
+        render_text(template, {"value": v, "typical": 143.0})
+        for v in (forward, backward, below, above, np.float64(above))
+    }
+    assert texts == {"usage in the last 30 days: 24 (typical customer: 143)"}
+    assert render_text("{value:n:order}", {"value": 2.4999999999999996}) == "2 orders"
+    assert render_text("{value:money}", {"value": 0.125000000000001}, "USD") == "$0.12"
+    assert render_text("{value:.3f}", {"value": 0.1234567}) == "0.123"  # real digits stay
+
+
 @pytest.mark.parametrize(
     ("feature", "words"),
     [
