@@ -31,6 +31,10 @@ EXPORT_FILES = {
     "surveys": "surveys.csv",
 }
 TRUTH_FILE = pathlib.Path("truth") / "churn_probability.csv.gz"
+TERMS_FILE = pathlib.Path("truth") / "hazard_terms.csv.gz"
+TERM_DECIMALS = 4
+"""Decimals each hazard term is written with (log-odds: 1e-4 is far below any effect)."""
+TRUTH_FILES = {"truth": TRUTH_FILE, "truth_terms": TERMS_FILE}
 DATE_COLUMNS = ("signup_at", "churned_at", "month_start")
 TIMESTAMP_COLUMNS = ("timestamp", "opened_at", "resolved_at", "answered_at")
 FILE_MODE = 0o644
@@ -100,12 +104,14 @@ def _decide_churn(
     start, nxt = int(calendar.bounds[month]), int(calendar.bounds[month + 1])
     risk = mech.observed_risk(_concat(records.support, _TICKET_KEYS), state, pop.size, start)
     active = np.flatnonzero((pop.signup_day < start) & (state.churn_day == mech.NEVER))
-    p = mech.churn_probability(rng, active, pop, state, risk, month, start, calendar, mech.Hazard())
+    hazard = mech.Hazard()
+    terms = mech.hazard_terms(rng, active, pop, state, risk, month, start, calendar, hazard)
+    p = mech.churn_probability(terms, hazard)
     leaving = rng.random(len(active)) < p
     offset = rng.integers(0, min(30, nxt - start), len(active))
     state.churn_day[active[leaving]] = start + offset[leaving]
     records.truth.append(
-        {"customer": active, "month": np.full(len(active), month), "probability": p}
+        {"customer": active, "month": np.full(len(active), month), "probability": p, **terms}
     )
     return risk
 
@@ -167,12 +173,13 @@ def simulate_history(
     end: datetime.date = datetime.date(2026, 11, 1),
 ) -> dict[str, pd.DataFrame]:
     """Simulate `months` months of history ending at `end` (exclusive). Returns tables
-    customers, engagement, support, purchases, surveys, truth.
+    customers, engagement, support, purchases, surveys, truth, truth_terms.
 
     About half of ``customers`` are already active when the window opens (signed up up to two
     years earlier, with no recorded history before the window); the rest sign up during it.
     ``truth`` holds, for every customer active at each month start, the exact probability the
-    simulator used for a cancellation within the following 30 days. Same arguments give
+    simulator used for a cancellation within the following 30 days, and ``truth_terms`` the
+    named log-odds terms it was computed from (mechanism.HAZARD_TERMS). Same arguments give
     identical tables.
     """
     if customers < 2 or months < 1:
@@ -222,6 +229,7 @@ def _tables(
         "purchases": _purchases_table(start, records, customer_ids, churn_second),
         "surveys": _surveys_table(start, records, customer_ids),
         "truth": _truth_table(start, calendar, records, customer_ids),
+        "truth_terms": _terms_table(start, calendar, records, customer_ids),
     }
 
 
@@ -353,6 +361,23 @@ def _truth_table(
     )
 
 
+def _terms_table(
+    start: datetime.date, calendar: mech.Calendar, records: _Records, customer_ids: np.ndarray
+) -> pd.DataFrame:
+    """Each named log-odds term of the hazard per active customer and month start (the
+    intercept is a constant: the true log-odds is it plus the terms' sum)."""
+    rows = _concat(records.truth, ("customer", "month", *mech.HAZARD_TERMS))
+    month = rows["month"].astype(np.int64)
+    terms = {t: np.round(rows[t].astype(np.float64), TERM_DECIMALS) for t in mech.HAZARD_TERMS}
+    return pd.DataFrame(
+        {
+            "customer_id": customer_ids[rows["customer"].astype(np.int64)],
+            "month_start": _timestamps(start, calendar.bounds[month] * mech.SECONDS_PER_DAY),
+            **terms,
+        }
+    )
+
+
 def _atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
     """Write ``data`` to a temporary file next to ``path`` and move it into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -412,19 +437,19 @@ def _write_parquet(frame: pd.DataFrame, path: pathlib.Path) -> None:
 def write_history(
     tables: dict[str, pd.DataFrame], out_dir: pathlib.Path
 ) -> dict[str, pathlib.Path]:
-    """Write the export tables to out_dir and the truth table to out_dir/'truth'; returns paths
-    written. Writes atomically (temp file then os.replace).
+    """Write the export tables to out_dir and the truth tables to out_dir/'truth'; returns
+    paths written. Writes atomically (temp file then os.replace).
 
-    File names and formats are fixed by ``EXPORT_FILES`` and ``TRUTH_FILE``; a stale copy of a
+    File names and formats are fixed by ``EXPORT_FILES`` and ``TRUTH_FILES``; a stale copy of a
     table under its other CSV name (plain vs gzipped) is removed so readers never see two.
     """
-    missing = sorted((set(EXPORT_FILES) | {"truth"}) - set(tables))
+    missing = sorted((set(EXPORT_FILES) | set(TRUTH_FILES)) - set(tables))
     if missing:
         raise ValueError(f"tables missing: {', '.join(missing)}")
     out_dir = pathlib.Path(out_dir)
     (out_dir / TRUTH_FILE).parent.mkdir(parents=True, exist_ok=True)
     targets = {name: out_dir / file for name, file in EXPORT_FILES.items()}
-    targets["truth"] = out_dir / TRUTH_FILE
+    targets |= {name: out_dir / file for name, file in TRUTH_FILES.items()}
     written: dict[str, pathlib.Path] = {}
     for name, path in targets.items():
         if path.suffix == ".parquet":

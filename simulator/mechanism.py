@@ -335,7 +335,31 @@ class RiskInputs:
     failed_unrecovered: np.ndarray
 
 
-def churn_probability(
+HAZARD_TERMS = (
+    "health",
+    "health_trend",
+    "tenure_early",
+    "onboarding",
+    "breadth",
+    "seats",
+    "plan",
+    "loyalty",
+    "recent_tickets",
+    "open_ticket",
+    "slow_ticket",
+    "low_satisfaction",
+    "failed_recovered",
+    "failed_unrecovered",
+    "price_rise",
+    "frailty",
+    "noise",
+)
+"""The named log-odds terms of the monthly hazard, in the order they are summed: each
+customer-month's contribution of each is written beside the true probability, so reasons
+can be graded against the causes that really drove a customer's risk."""
+
+
+def hazard_terms(
     rng: np.random.Generator,
     idx: np.ndarray,
     pop: Population,
@@ -345,41 +369,48 @@ def churn_probability(
     start_day: int,
     calendar: Calendar,
     hazard: Hazard,
-) -> np.ndarray:
-    """Monthly cancellation probability of customers ``idx`` at a month start.
+) -> dict[str, np.ndarray]:
+    """Each named log-odds term (HAZARD_TERMS) of customers ``idx`` at a month start.
 
-    Logistic in last month's health and its two-month change, tenure, onboarding quality,
-    adoption breadth, account traits, support and payment history and the price rise, plus a
-    customer frailty and customer-month noise that no observable history reveals; the additive
-    base hazard adds sudden churn. Rounded to six decimals so that the written truth is exactly
-    the probability used for the draw.
-    """
+    Last month's health and its two-month change, tenure, onboarding quality, adoption
+    breadth, account traits, support and payment history and the price rise, plus a customer
+    frailty and customer-month noise that no observable history reveals (drawn here)."""
     tenure_months = (start_day - pop.signup_day[idx]) / 30.44
     since_rise = month - calendar.price_rise_month
     rise = np.zeros(len(idx))
     if 0 <= since_rise < len(hazard.price_rise):
         rise = hazard.price_rise[since_rise] * (pop.plan[idx] == PRICE_RISE_PLAN)
     h, h2 = state.health[idx], state.health_lag2[idx]
-    logit = (
-        hazard.intercept
-        + hazard.health * h
-        + hazard.health_trend * (h - h2)
-        + hazard.tenure_early * np.exp(-tenure_months / 4.0)
-        + hazard.onboarding * pop.onboarding[idx] * np.exp(-tenure_months / 18.0)
-        + hazard.breadth * (state.adopted[idx].sum(axis=1) - 5)
-        + hazard.seats * np.log(pop.seats[idx])
-        + np.asarray(hazard.plan)[pop.plan[idx]]
-        + hazard.loyalty * pop.loyalty[idx]
-        + hazard.recent_tickets * np.minimum(risk.recent_tickets[idx], 4)
-        + hazard.open_ticket * risk.open_ticket[idx]
-        + hazard.slow_ticket * risk.slow_ticket[idx]
-        + hazard.low_satisfaction * risk.low_satisfaction[idx]
-        + hazard.failed_recovered * risk.failed_recovered[idx]
-        + hazard.failed_unrecovered * risk.failed_unrecovered[idx]
-        + rise
-        + hazard.frailty_sd * pop.frailty[idx]
-        + rng.normal(0.0, hazard.noise_sd, len(idx))
-    )
+    return {
+        "health": hazard.health * h,
+        "health_trend": hazard.health_trend * (h - h2),
+        "tenure_early": hazard.tenure_early * np.exp(-tenure_months / 4.0),
+        "onboarding": hazard.onboarding * pop.onboarding[idx] * np.exp(-tenure_months / 18.0),
+        "breadth": hazard.breadth * (state.adopted[idx].sum(axis=1) - 5),
+        "seats": hazard.seats * np.log(pop.seats[idx]),
+        "plan": np.asarray(hazard.plan)[pop.plan[idx]],
+        "loyalty": hazard.loyalty * pop.loyalty[idx],
+        "recent_tickets": hazard.recent_tickets * np.minimum(risk.recent_tickets[idx], 4),
+        "open_ticket": hazard.open_ticket * risk.open_ticket[idx],
+        "slow_ticket": hazard.slow_ticket * risk.slow_ticket[idx],
+        "low_satisfaction": hazard.low_satisfaction * risk.low_satisfaction[idx],
+        "failed_recovered": hazard.failed_recovered * risk.failed_recovered[idx],
+        "failed_unrecovered": hazard.failed_unrecovered * risk.failed_unrecovered[idx],
+        "price_rise": rise,
+        "frailty": hazard.frailty_sd * pop.frailty[idx],
+        "noise": rng.normal(0.0, hazard.noise_sd, len(idx)),
+    }
+
+
+def churn_probability(terms: dict[str, np.ndarray], hazard: Hazard) -> np.ndarray:
+    """Monthly cancellation probability from the hazard's terms (`hazard_terms`).
+
+    Logistic in the sum of the terms; the additive base hazard adds sudden churn. Rounded to
+    six decimals so that the written truth is exactly the probability used for the draw.
+    """
+    logit = hazard.intercept
+    for name in HAZARD_TERMS:  # summed in this order: the same probabilities, bit for bit
+        logit = logit + terms[name]
     p = hazard.base_hazard + (1.0 - hazard.base_hazard) * sigmoid(logit)
     return np.round(np.clip(p, 1e-6, 1.0 - 1e-6), 6)
 

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from simulator import simulate_history, write_history
+from simulator.mechanism import HAZARD_TERMS, Hazard
 
 END = datetime.date(2026, 11, 1)
 SMALL = {"customers": 600, "months": 12, "end": END}
@@ -42,6 +43,7 @@ EXPECTED_COLUMNS = {
     "purchases": ["customer_id", "order_id", "timestamp", "amount", "discount", "status", "kind"],
     "surveys": ["customer_id", "answered_at", "nps"],
     "truth": ["customer_id", "month_start", "churn_probability"],
+    "truth_terms": ["customer_id", "month_start", *HAZARD_TERMS],
 }
 
 
@@ -233,6 +235,22 @@ def test_engagement_falls_before_churn(
     assert mean_events[True] < 0.8 * mean_events[False]
 
 
+def test_hazard_terms_add_up_to_the_true_probability(tables: dict[str, pd.DataFrame]) -> None:
+    """The written terms are the causes of the written probability: the intercept plus their
+    sum, through the hazard's link, gives it back (to the terms' rounding)."""
+    truth, terms = tables["truth"], tables["truth_terms"]
+    assert terms[["customer_id", "month_start"]].equals(truth[["customer_id", "month_start"]])
+    hazard = Hazard()
+    logit = hazard.intercept + terms[list(HAZARD_TERMS)].sum(axis=1).to_numpy()
+    p = hazard.base_hazard + (1 - hazard.base_hazard) / (1 + np.exp(-logit))
+    assert np.abs(p - truth["churn_probability"].to_numpy()).max() < 1e-3
+    # every term moves someone's risk (none is a constant column)
+    assert (terms[list(HAZARD_TERMS)].std() > 0).all()
+    # the price rise only ever raises risk, a loyalty membership only ever lowers it
+    assert (terms["price_rise"] >= 0).all() and (terms["price_rise"] > 0).any()
+    assert (terms["loyalty"] <= 0).all() and (terms["loyalty"] < 0).any()
+
+
 def test_write_history_files(tables: dict[str, pd.DataFrame], tmp_path) -> None:
     out = tmp_path / "sample"
     paths = write_history(tables, out)
@@ -245,7 +263,10 @@ def test_write_history_files(tables: dict[str, pd.DataFrame], tmp_path) -> None:
         "surveys.csv",
         "truth",
     }
-    assert [p.name for p in (out / "truth").iterdir()] == ["churn_probability.csv.gz"]
+    assert sorted(p.name for p in (out / "truth").iterdir()) == [
+        "churn_probability.csv.gz",
+        "hazard_terms.csv.gz",
+    ]
 
     customers = pd.read_csv(out / "customers.csv", dtype=str, keep_default_na=False)
     assert list(customers.columns) == EXPECTED_COLUMNS["customers"]
