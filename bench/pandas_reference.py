@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from features.purchases import ORDER_CAP
 from features.registry import feature_catalogue
 from features.spec import FeatureSpec, column_safe
 
@@ -266,12 +267,16 @@ def purchases_features(
         mask = (status == value).fillna(False).astype(bool) & in_window(ts, cutoff, days)
         return zero_filled(count_per_customer(p, mask), ids)
 
+    # money counts an order at most ORDER_CAP x the customer's median paid order in the year
+    usual = p.loc[paid, "amount"].groupby(p.loc[paid, "customer_id"]).median()
+    cap = customer.map(usual * ORDER_CAP)
+    p = p.assign(counted=p["amount"].where(cap.isna() | (p["amount"] <= cap), cap))
     out = pd.DataFrame(index=ids)
     for days in (30, 90, 365):
         mask = paid & in_window(ts, cutoff, days)
         out[f"orders_{days}d"] = zero_filled(count_per_customer(p, mask), ids)
         out[f"revenue_{days}d"] = zero_filled(
-            p.loc[mask].groupby("customer_id")["amount"].sum(), ids, "float64"
+            p.loc[mask].groupby("customer_id")["counted"].sum(), ids, "float64"
         )
     out["monthly_revenue"] = out["revenue_90d"] / 3.0
     out["failed_payments_30d"] = status_count("failed", 30)
@@ -291,7 +296,7 @@ def purchases_features(
     out["addon_purchases_90d"] = zero_filled(count_per_customer(p, addon), ids)
     recent_invoices = p.loc[invoice & in_window(ts, cutoff, 45)]
     out["last_invoice_amount"] = null_filled(
-        latest_per_customer(recent_invoices, "timestamp", "amount"), ids
+        latest_per_customer(recent_invoices, "timestamp", "counted"), ids
     )
     last_status = latest_per_customer(recent_invoices, "timestamp", "status")
     out["last_invoice_failed"] = zero_filled((last_status == "failed").astype("int8"), ids, "int8")

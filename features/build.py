@@ -11,7 +11,7 @@ plan, `plan_rollups`); `feature_queries` shares one rollup among every batch of 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from features.coverage import held_values
 from features.expressions import Cutoffs
 from features.family import Family
 from features.population import active_customers
@@ -136,11 +137,16 @@ def family_aggregates(
     return main
 
 
+History = Mapping[str, pd.Timestamp]
+"""Each event table's first exported day (features/coverage.py: `first_exported_days`)."""
+
+
 def build_features(
     tables: dict[str, ir.Table],
     cutoffs: Sequence[dt.datetime | dt.date | pd.Timestamp],
     spec: FeatureSpec,
     rollups: Rollups | None = None,
+    history: History | None = None,
 ) -> ir.Table:
     """One row per (customer active at cutoff, cutoff) with every feature of the spec.
 
@@ -148,7 +154,9 @@ def build_features(
     history; values that are unknown (e.g. days since a ticket that never happened) are null.
     `rollups`: the families' rollups covering these cutoffs (`plan_rollups`, possibly for a
     longer list that contains them); by default the builder plans its own, and `{}` keeps
-    every family on the direct plan. Both plans give the same features.
+    every family on the direct plan. Both plans give the same features. `history`: each
+    event table's first exported day; a window reaching before it is scaled or missing
+    (features/coverage.py). None: the exports hold every customer's whole history.
     """
     cut = Cutoffs.of(cutoffs)
     if rollups is None:
@@ -168,6 +176,12 @@ def build_features(
         if f.aggregate and f.fill is not None
     }
     row = row.mutate(**fills)
+    if history:
+        tables_of = {f.name: f.table for f in families(spec) if f.table}
+        aggregated = [f for f in catalogue if f.aggregate]
+        held = held_values(row, aggregated, history, tables_of, cut.stamps[0])
+        if held:
+            row = row.mutate(**held)
     row = _derive_in_layers(row, [f for f in catalogue if f.derive is not None])
     return row.select(*KEYS, *[f.name for f in catalogue])
 
@@ -211,6 +225,7 @@ def feature_queries(
     spec: FeatureSpec,
     customers: int,
     max_pairs: int = MAX_PAIRS_PER_QUERY,
+    history: History | None = None,
 ) -> list[tuple[list, ir.Table]]:
     """The features of every cutoff as (batch of cutoffs, query) pairs (`cutoff_batches`),
     the queries reading one set of rollups planned for all the cutoffs. With more than one
@@ -219,7 +234,7 @@ def feature_queries(
     rollups = plan_rollups(tables, Cutoffs.of(cutoffs), spec)
     if len(batches) > 1:
         rollups = {name: rollup.cached() for name, rollup in rollups.items()}
-    return [(batch, build_features(tables, batch, spec, rollups)) for batch in batches]
+    return [(batch, build_features(tables, batch, spec, rollups, history)) for batch in batches]
 
 
 def to_frame(features: ir.Table | Sequence[ir.Table]) -> pd.DataFrame:

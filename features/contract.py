@@ -6,6 +6,7 @@ everything downstream sees only the contract names and types.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -111,7 +112,9 @@ class TableSource:
     "auto", "iso", "epoch_s", "epoch_ms", "epoch_us" or a strptime pattern per column;
     `value_maps` renames categorical values per column (e.g. status "succeeded" -> "paid");
     `decimal` is the decimal mark of text numbers ("auto" reads it from the values, "." or ",");
-    `max_duplicate_share` overrides the export-wide tolerance for duplicate rows (None: use it).
+    `max_duplicate_share` overrides the export-wide tolerance for duplicate rows (None: use it);
+    `history_starts` is the first day the export holds, when it is known to be cut (None: the
+    earliest row's day).
     """
 
     file: str
@@ -121,6 +124,7 @@ class TableSource:
     delimiter: str | None = None
     decimal: str = "auto"
     max_duplicate_share: float | None = None
+    history_starts: dt.date | None = None
 
     def source_column(self, contract_name: str) -> str:
         """Return the export's name for a contract column."""

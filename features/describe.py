@@ -23,8 +23,35 @@ TYPICAL = "typical"
 TYPICAL_MARGIN = 0.2
 """A value is a risk against the typical one only when beyond it by more than this share of it
 (a customer 10% below the median is an ordinary customer, not a reason to call)."""
+MIN_DROP = 0.3
+"""A fall is a decline worth naming only when it takes at least this share of the earlier
+level (a customer at 90% of last month is within a month's ordinary variation)."""
+ENOUGH_BEFORE = 2.0
+"""A decline needs activity to decline from: the earlier level at least 1 / ENOUGH_BEFORE of
+the typical customer's (a light user going from 2 to 1 events is noise, not a decline)."""
+TYPICAL_TAIL = 0.1
+"""A value is a risk against the typical customer only when at most this share of training
+customers are as low (or as high): the lowest or highest tenth. Ties count: "1 ticket in 90
+days" is no reason where a fifth of customers had one, and no such reason can be a fact most
+customers share."""
+QUANTILE_STEPS = 100
+"""The training distribution a model keeps per feature: its 0th to 100th percentiles."""
 
 CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "INR": "₹"}
+
+
+@dataclass(frozen=True)
+class Given:
+    """A further condition on another column of the same row for a value to be a risk: the
+    column (times `scale`) is `at_least` / `above` / `below` `than` (a number, TYPICAL for
+    that column's typical value, or another column); `missing` says whether a missing value
+    of the column meets it (e.g. "orders late" holds for a customer with no usual interval)."""
+
+    column: str
+    when: Literal["at_least", "above", "below"]
+    than: float | str = TYPICAL
+    scale: float = 1.0
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,16 +60,46 @@ class Risk:
 
     `when` "higher" or "lower": the value (times `scale`) is beyond `than` that way, where
     `than` is a number, another feature of the same row (usage 60-90 days ago is a risk when
-    above the last 30 days': a decline) or TYPICAL (the training median, beyond it by more than
-    TYPICAL_MARGIN of it); "in": the value is
-    one of `values` (e.g. NPS category "detractor"); "any": whatever value the model finds
-    risky (profile columns the user marks actionable).
+    above the last 30 days': a decline) or TYPICAL (beyond the training median by more than
+    TYPICAL_MARGIN of it, and in the lowest or highest TYPICAL_TAIL of training customers); "in":
+    the value is one of `values` (e.g. NPS category "detractor"); "any": whatever value the
+    model finds risky. `drop`: against another feature, the fall must be at least this share
+    of the earlier value (a 5% dip is noise, not a decline). `given`: conditions on other
+    columns that must hold too. `lived`: the customer must have been a customer for the whole
+    window (None: so for shortfalls and declines, which a young customer's short history
+    would fake, and not for problems such as tickets or failed payments).
     """
 
     when: Literal["higher", "lower", "in", "any"]
     than: float | str = TYPICAL
     scale: float = 1.0
     values: tuple[str, ...] = ()
+    drop: float = 0.0
+    given: tuple[Given, ...] = ()
+    lived: bool | None = None
+
+    def needs_whole_window(self, kind: str) -> bool:
+        """Whether the customer must have lived the feature's whole window (`lived`, else a
+        shortfall of a volume, or a comparison with another window)."""
+        if self.lived is not None:
+            return self.lived
+        compared = isinstance(self.than, str) and self.than != TYPICAL
+        shortfall = self.when == "lower" and kind in ("count", "amount", "ratio")
+        return compared or shortfall
+
+
+def enough_before(column: str) -> Given:
+    """The condition that `column` (an earlier level) was at least 1 / ENOUGH_BEFORE of the
+    typical customer's: there was activity to decline from."""
+    return Given(column, "at_least", TYPICAL, scale=ENOUGH_BEFORE)
+
+
+def steep_decline(column: str, at_least: float) -> Risk:
+    """The risk of a fitted decline (`column`, a fall per period): at least `at_least`, and
+    among the steepest TYPICAL_TAIL of training customers' (weekly use wobbles: a slight
+    fitted fall is what a third of staying customers show), over a window the customer
+    lived whole."""
+    return Risk("higher", than=TYPICAL, given=(Given(column, "above", at_least),), lived=True)
 
 
 class _MissingValue(Exception):
@@ -122,6 +179,16 @@ class _Formatter(string.Formatter):
         if isinstance(value, float) and math.isinf(value):
             raise _MissingValue("infinite")
         return super().format_field(value, format_spec)
+
+
+def since(window_days: int | None, tenure: Any) -> str:
+    """The span a rate over the customer's tenure was read over, in words: "over the last
+    365 days", or "since signing up 48 days ago" for a customer younger than the window."""
+    if window_days is None:
+        return ""
+    if not is_missing(tenure) and float(tenure) < window_days:
+        return f"since signing up {round(float(tenure)):,} days ago"
+    return f"over the last {window_days} days"
 
 
 def render_text(template: str, values: Mapping[str, Any], currency: str = "") -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from features.describe import Risk
+from features.describe import MIN_DROP, Given, Risk, enough_before
 from features.engagement_trends import RECENT, TRENDS, last_use, pace, trend, weekly
 from features.expressions import age_days, count_where, days_before, when
 from features.family import Family, Source, Window
@@ -18,17 +18,23 @@ ACTIVE = (Window(7), Window(30), Window(60, 30), Window(90, 60), Window(90))
 PER_TYPE = (Window(7), Window(30), Window(90))
 
 
+def _total(w: Window) -> dict:
+    """The declaration fields of a total over a window: scaled when the window reaches
+    before the first exported day (features/coverage.py)."""
+    return {"window_days": w.days, "window_after": w.after, "history": "scale"}
+
+
 def _count(prefix: str, w: Window, aggregate, recent: str, fell: str) -> Feature:
     """A count over a window, worded `recent` for a recent one; an earlier window is worded
     against its recent counterpart and is a reason when above it (a decline)."""
     name, base = f"{prefix}_{w.suffix}", f"{prefix}_{w.recent.suffix}"
     if not w.after:
-        return FAMILY.feature(name, recent, window_days=w.days, aggregate=aggregate)
+        return FAMILY.feature(name, recent, aggregate=aggregate, **_total(w))
     text = f"{fell} fell to {{{base}:,.0f}} {w.recent.words} from {{value:,.0f}} {w.words}"
     if w.scale != 1:  # different lengths: both counts, and the risk compares them per day
         text = f"{{{base}:n:event}} {w.recent.words}, {{value:,.0f}} {w.words}"
-    risk = Risk("higher", than=base, scale=w.scale)
-    return FAMILY.feature(name, text, window_days=w.days, aggregate=aggregate, risk=risk)
+    risk = Risk("higher", than=base, scale=w.scale, drop=MIN_DROP, given=(enough_before(name),))
+    return FAMILY.feature(name, text, aggregate=aggregate, risk=risk, **_total(w))
 
 
 def _events(w: Window) -> Feature:
@@ -46,7 +52,7 @@ def _value(spec: FeatureSpec, w: Window) -> Feature:
     text = f"{spec.settings.value_label} {w.words}: {{value:,.0f}}{TYPICAL}"
     aggregate = lambda t: when(w.holds(t, TS), t.value).sum().fill_null(0)  # noqa: E731
     return FAMILY.feature(
-        f"value_{w.suffix}", text, kind="amount", window_days=w.days, aggregate=aggregate
+        f"value_{w.suffix}", text, kind="amount", aggregate=aggregate, **_total(w)
     )
 
 
@@ -57,12 +63,16 @@ def _breadth(spec: FeatureSpec, w: Window, rare_rows) -> tuple[Feature, Feature]
     rare = f"rare_event_types_{w.suffix}"
     derive = lambda r: sum(((r[c] > 0).cast("int64") for c in seen), r[rare].cast("int64"))  # noqa: E731
     count = lambda t: t.event_type.nunique(where=w.holds(t, TS))  # noqa: E731
+    # A customer who barely uses the product uses few features: that is one fact, and the
+    # usage reason says it. Breadth is its own reason only for a customer who is active.
+    active = Risk("lower", given=(Given(f"active_days_{w.suffix}", "at_least", scale=2.0),))
     return (
         FAMILY.feature(f"event_types_{w.suffix}", f"used {{value:n:different feature}} "
                        f"{w.words}{TYPICAL}", window_days=w.days, derive=derive,
-                       inputs=(*seen, rare)),
+                       inputs=(*seen, rare), risk=active),
         FAMILY.feature(rare, f"used {{value:n:less common feature}} {w.words}{TYPICAL}",
-                       window_days=w.days, rows=rare_rows, aggregate=count),
+                       window_days=w.days, rows=rare_rows, aggregate=count, history="whole",
+                       risk=active),
     )  # fmt: skip
 
 
@@ -76,9 +86,7 @@ def _per_type(event_type: str, w: Window) -> Feature:
     safe, shown = _names(event_type)
     aggregate = lambda t: count_where(w.holds(t, TS) & (t.event_type == event_type))  # noqa: E731
     text = "{value:n:'" + shown + "' event} " + w.words + TYPICAL
-    return FAMILY.feature(
-        f"{safe}_events_{w.suffix}", text, window_days=w.days, aggregate=aggregate
-    )
+    return FAMILY.feature(f"{safe}_events_{w.suffix}", text, aggregate=aggregate, **_total(w))
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:

@@ -4,7 +4,7 @@ Declared for the engagement family (features/engagement.py), which passes itself
 
 from __future__ import annotations
 
-from features.describe import Risk
+from features.describe import MIN_DROP, Risk, enough_before, steep_decline
 from features.expressions import age_days, days_known, ratio, when
 from features.family import Family, Window
 from features.periods import Periods, active_periods, fitted_change, periods_fell
@@ -24,16 +24,16 @@ TRENDS = {
 WEEKS = Periods(7, 12)  # the weekly trajectory: active days in each of the last 12 weeks
 FELL_WEEKS = 8
 DECLINE = 0.5  # a fitted fall of half an active day a week or more is a decline worth naming
-BELOW_PACE = 0.8  # a recent pace a fifth or more below the customer's own longer one
 
 
 def trend(family: Family, name: str) -> Feature:
     """A ratio of a recent count to its earlier counterpart's weekly pace (TRENDS)."""
     recent, earlier, weeks, days, text = TRENDS[name]
     derive = lambda r: ratio(r[recent], r[earlier] / weeks)  # noqa: E731
+    risk = Risk("lower", 1.0 - MIN_DROP, given=(enough_before(earlier),))
     return family.feature(name, text, kind="ratio", window_days=days, fill=None,
                           higher_is_riskier=None, derive=derive, inputs=(recent, earlier),
-                          risk=Risk("lower", 1.0))  # fmt: skip
+                          risk=risk)  # fmt: skip
 
 
 def weekly(family: Family) -> list[Feature]:
@@ -44,14 +44,15 @@ def weekly(family: Family) -> list[Feature]:
     return [
         family.feature("active_weeks_12w", "active in {value:n:week} of the last 12 (typical "
                        "customer: {typical:,.0f})", window_days=span,
-                       aggregate=weeks(active_periods)),
+                       aggregate=weeks(active_periods), history="whole"),
         family.feature("active_days_decline_12w", "weekly use trending down: {value:.1f} fewer "
                        "active days a week than 12 weeks ago", kind="amount",
                        window_days=span, aggregate=weeks(lambda v: -fitted_change(v)),
-                       higher_is_riskier=True, risk=Risk("higher", than=DECLINE)),
+                       higher_is_riskier=True, history="whole",
+                       risk=steep_decline("active_days_decline_12w", DECLINE)),
         family.feature("weeks_fell_8w", "weekly use fell in {value:.0f} of the last 8 weeks",
                        window_days=FELL_WEEKS * 7 + 7, higher_is_riskier=True,
-                       aggregate=weeks(lambda v: periods_fell(v, FELL_WEEKS))),
+                       aggregate=weeks(lambda v: periods_fell(v, FELL_WEEKS)), history="whole"),
     ]  # fmt: skip
 
 
@@ -72,18 +73,21 @@ def pace(family: Family, spec: FeatureSpec) -> list[Feature]:
                        kind="amount", window_days=90, fill=None,
                        aggregate=lambda t: when(Window(90).holds(t, TS), t.value).mean()),
         family.feature("active_days_pace_90d", "active on {active_days_30d:n:day} of the last "
-                       "30, {value:.0%} of their pace over 90 days", kind="ratio",
+                       "30, {value:.0%} of their pace {since}", kind="ratio",
                        window_days=90, fill=None, inputs=("active_days_30d", "active_days_90d",
                        "signup_at"), derive=lambda r: ratio(r.active_days_30d,
-                       per_day(r, "active_days_90d")), risk=Risk("lower", BELOW_PACE)),
+                       per_day(r, "active_days_90d")), per_tenure=True,
+                       risk=Risk("lower", 1.0 - MIN_DROP, given=(enough_before(
+                           "active_days_90d"),))),
         family.feature("value_pace_90d", f"{spec.settings.value_label} in the last 30 days at "
-                       "{value:.0%} of their pace over 90 days", kind="ratio", window_days=90,
+                       "{value:.0%} of their pace {since}", kind="ratio", window_days=90,
                        fill=None, inputs=("value_30d", "value_90d", "signup_at"),
                        derive=lambda r: ratio(r.value_30d, per_day(r, "value_90d")),
-                       risk=Risk("lower", BELOW_PACE)),
-        family.feature("events_per_month_90d", "{value:,.0f} events a month over the last 90 "
-                       "days or since signing up (typical customer: {typical:,.0f})",
-                       kind="amount", window_days=90, inputs=("events_90d", "signup_at"),
+                       per_tenure=True, risk=Risk("lower", 1.0 - MIN_DROP, given=(
+                           enough_before("value_90d"),))),
+        family.feature("events_per_month_90d", "{value:,.0f} events a month {since} (typical "
+                       "customer: {typical:,.0f})", kind="amount", window_days=90,
+                       inputs=("events_90d", "signup_at"), per_tenure=True,
                        derive=lambda r: per_day(r, "events_90d")),
     ]  # fmt: skip
 

@@ -14,7 +14,9 @@ from features.spec import Feature, FeatureSpec
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Tenure, new-customer flag, then each configured categorical and numeric profile column
-    (a reason only when the configuration marks it actionable)."""
+    (a reason only when the configuration marks it actionable, and then only for a group
+    that churned materially more often in training: models/segments.py, which fills
+    `{note}`)."""
     new_days = spec.settings.new_customer_days
 
     def risk(column: str) -> Risk | None:
@@ -40,15 +42,13 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             risk=Risk("higher", than=0),
         ),
     ]
-    columns = [(c, "categorical", "string", "{value}", f"a higher-risk {_label(c)}")
-               for c in spec.profile.categorical]  # fmt: skip
-    columns += [(c, "amount", "float64", "{value:,.0f}", "a higher-risk value")
-                for c in spec.profile.numeric]  # fmt: skip
-    for column, kind, cast, shown, why in columns:
+    columns = [(c, "categorical", "string", "{value}") for c in spec.profile.categorical]
+    columns += [(c, "amount", "float64", "{value:,.0f}") for c in spec.profile.numeric]
+    for column, kind, cast, shown in columns:
         features.append(
             FAMILY.feature(
                 column,
-                f"{_label(column)}: {shown} ({why})",
+                f"{_label(column)}: {shown}{{note}}",
                 kind=kind,
                 derive=lambda r, c=column, t=cast: r[c].cast(t),
                 inputs=(column,),

@@ -12,9 +12,10 @@ import ibis.expr.types as ir
 
 from features.constraints import Text, TextList, Whole
 from features.contract import ProfileColumns
-from features.describe import Risk, is_missing, render_text
+from features.describe import Risk, is_missing, render_text, since
 
 Kind = Literal["count", "amount", "days", "ratio", "score", "flag", "categorical"]
+History = Literal["held", "scale", "whole"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Feature:
     value, and a feature with neither is never a reason. `rows`, when given, keeps only the
     rows an aggregate needs, so the engine can filter before grouping (aggregates sharing the
     same `rows` callable are computed together).
+    The window is [cutoff - window_days, cutoff - window_after). `history` says how a window
+    reaching before the first exported day is read (features/coverage.py): "scale" (a total,
+    scaled to the window), "whole" (missing unless held whole), "held" (as it is).
+    `per_tenure`: the value is a rate over the customer's tenure when that is shorter than
+    the window, so it compares with other customers' at any age.
     """
 
     name: str
@@ -51,6 +57,9 @@ class Feature:
     risk: Risk | None = None
     describe_missing: str | None = None
     inputs: tuple[str, ...] = ()
+    window_after: int = 0
+    history: History = "held"
+    per_tenure: bool = False
 
     def risk_rule(self) -> Risk | None:
         """When this feature's value is a risk for a customer (None: never a reason)."""
@@ -67,11 +76,13 @@ class Feature:
     ) -> str | None:
         """The plain-language description of this feature's value for one customer; None
         when it would have to show a value that is missing."""
+        words = {"since": since(self.window_days, (row or {}).get("tenure_days")), "note": ""}
         if is_missing(value):
             if self.describe_missing is None:
                 return None
-            return render_text(self.describe_missing, {**(row or {}), "typical": typical}, currency)
-        values = {**(row or {}), "value": value, "typical": typical}
+            values = {**(row or {}), **words, "typical": typical}
+            return render_text(self.describe_missing, values, currency)
+        values = {**(row or {}), **words, "value": value, "typical": typical}
         return render_text(self.describe, values, currency)
 
 

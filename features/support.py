@@ -8,7 +8,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.contract import HIGH_PRIORITIES
-from features.describe import Risk
+from features.describe import Given, Risk
 from features.expressions import age_days, count_where, days_known, ratio, within
 from features.family import Family, Source
 from features.spec import Feature, FeatureSpec
@@ -17,6 +17,7 @@ LOOKBACK_DAYS = 365
 TS = "opened_at"
 RECENT_TICKET_DAYS = 30
 ABOVE_PACE = 1.5  # tickets in the last 30 days at half again their 90-day pace
+DISSATISFIED_BELOW = 3  # satisfaction 1-5: ratings 1-2 are dissatisfied (the bottom two boxes)
 
 
 def _resolved(t: ir.Table) -> ir.BooleanValue:
@@ -73,6 +74,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
                 f"{{value:n:support ticket}} in the last {days} days",
                 days,
                 lambda t, days=days: count_where(within(t, TS, days)),
+                history="scale",
             )
             for days in (30, 90)
         ],
@@ -113,6 +115,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             lambda t: count_where(
                 within(t, TS, 90) & t.priority.isin(HIGH_PRIORITIES).fill_null(False)
             ),
+            history="scale",
         ),
         FAMILY.feature(
             "ticket_pace_90d",
@@ -123,7 +126,9 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             fill=None,
             derive=lambda r: ratio(r.tickets_30d, r.tickets_90d * 30.0 / days_known(r, 90)),
             inputs=("tickets_30d", "tickets_90d", "signup_at"),
-            risk=Risk("higher", than=ABOVE_PACE),
+            per_tenure=True,
+            # one ticket is no pace: a ratio of tiny counts is noise
+            risk=Risk("higher", than=ABOVE_PACE, given=(Given("tickets_30d", "at_least", 2),)),
         ),
         FAMILY.feature(
             "high_priority_share_90d",
@@ -135,7 +140,16 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
             inputs=("high_priority_tickets_90d", "tickets_90d"),
         ),
         *[
-            _ticket(name, text, days, aggregate, kind="score", higher_is_riskier=False, fill=None)
+            _ticket(
+                name,
+                text,
+                days,
+                aggregate,
+                kind="score",
+                higher_is_riskier=False,
+                fill=None,
+                risk=Risk("lower", than=DISSATISFIED_BELOW),
+            )
             for name, text, days, aggregate in _satisfaction()
         ],
         _ticket(

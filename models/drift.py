@@ -98,6 +98,18 @@ def stability_from_shares(profile: dict[str, Any], shares: dict[str, Any]) -> pd
     return pd.Series(out, dtype=float).sort_values(ascending=False)
 
 
+def flagged_drift(
+    drift: pd.Series, threshold: float, partial: list[str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The features beyond the PSI threshold, and apart from them those whose training
+    reference never held their whole window (`partial`): their shift is the exports' history
+    growing, not the customers changing, so they are named but never flagged as drift."""
+    beyond = drift[drift > threshold]
+    apart = set(partial)
+    flagged = {k: float(v) for k, v in beyond.items() if k not in apart}
+    return flagged, {k: float(v) for k, v in beyond.items() if k in apart}
+
+
 def typical_values(frame: pd.DataFrame, numeric: list[str]) -> dict[str, float]:
     """Each numeric feature's median over the rows (missing values left out): the "typical
     customer" reasons compare a customer with."""
@@ -107,6 +119,18 @@ def typical_values(frame: pd.DataFrame, numeric: list[str]) -> dict[str, float]:
         median = values.median()
         if pd.notna(median):
             out[name] = float(median)
+    return out
+
+
+def percentiles(frame: pd.DataFrame, numeric: list[str], steps: int) -> dict[str, list[float]]:
+    """Each numeric feature's quantiles at 0, 1/steps, ..., 1 over the rows (missing values
+    left out): how unusual a customer's value is (features/describe.py, TYPICAL_TAIL)."""
+    out = {}
+    grid = np.linspace(0, 1, steps + 1)
+    for name in numeric:
+        values = pd.to_numeric(frame[name], errors="coerce").astype(float).dropna()
+        if len(values):
+            out[name] = [float(f"{q:.6g}") for q in np.quantile(values, grid)]
     return out
 
 

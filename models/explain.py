@@ -11,9 +11,11 @@ import pandas as pd
 from features.describe import (
     TYPICAL,
     TYPICAL_MARGIN,
+    TYPICAL_TAIL,
     Risk,
     is_missing,
     render_text,
+    since,
     template_fields,
 )
 from features.spec import Feature
@@ -102,31 +104,65 @@ def select_reasons(
 @dataclass(frozen=True)
 class ReasonRule:
     """How one feature becomes a reason: its sentence, when a value is a risk, the sentence
-    for a missing value (None: a missing value is never a reason), and the typical value
-    (training median) that `Risk(than=TYPICAL)` and `{typical}` refer to."""
+    for a missing value (None: a missing value is never a reason), the typical value
+    (training median) that `Risk(than=TYPICAL)` and `{typical}` refer to and the training
+    distribution (`percentiles`: its training quantiles, evenly spaced) that says how
+    unusual a value is (TYPICAL_TAIL), the feature's kind, window
+    and table (a window the customer or the exports do not cover whole is no shortfall, and
+    no missing value's sentence), and whether it is a rate over the customer's tenure."""
 
     template: str
     risk: Risk | None
     missing: str | None = None
     typical: float | None = None
+    percentiles: tuple[float, ...] = ()
+    kind: str = "count"
+    window_days: int | None = None
+    per_tenure: bool = False
+    table: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+    """Words per value filling `{note}` (a risky plan: how much more often it churned)."""
 
     @classmethod
-    def of(cls, feature: Feature, typical: float | None = None) -> ReasonRule:
+    def of(
+        cls,
+        feature: Feature,
+        typical: float | None = None,
+        percentiles: tuple[float, ...] = (),
+        table: str | None = None,
+    ) -> ReasonRule:
         """The rule a feature declaration states."""
-        return cls(feature.describe, feature.risk_rule(), feature.describe_missing, typical)
+        return cls(
+            feature.describe,
+            feature.risk_rule(),
+            feature.describe_missing,
+            typical,
+            tuple(percentiles),
+            feature.kind,
+            feature.window_days,
+            feature.per_tenure,
+            table,
+        )
 
 
 @dataclass(frozen=True)
 class ReasonSettings:
     """What may be a reason and how many: rules per feature (a feature without one is never a
     reason), topics (feature -> what it is about; at most `per_topic` reasons per topic, so
-    three reasons say three things), `k` reasons per customer, the currency of amounts."""
+    three reasons say three things), `k` reasons per customer, the currency of amounts, and
+    how many days of each table the exports hold before the list's date (`history_days`;
+    a table left out holds every day a window reads)."""
 
     rules: dict[str, ReasonRule]
     topics: dict[str, str] = field(default_factory=dict)
     per_topic: int = 1
     k: int = 3
     currency: str = ""
+    history_days: dict[str, float] = field(default_factory=dict)
+
+
+TENURE = "tenure_days"
+"""The profile feature that says how long each row's customer has been one."""
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
@@ -137,7 +173,7 @@ def _readable(template: str, values: pd.DataFrame, typical: float | None) -> np.
     """Rows where every value the template reads, other than the feature's own, is there."""
     ok = np.ones(len(values), dtype=bool)
     for name in template_fields(template):
-        if name == "value":
+        if name in ("value", "since", "note"):
             continue
         if name == "typical":
             ok &= typical is not None and bool(np.isfinite(typical))
@@ -152,10 +188,80 @@ def _readable(template: str, values: pd.DataFrame, typical: float | None) -> np.
     return ok
 
 
-def risk_mask(values: pd.DataFrame, names: list[str], rules: dict[str, ReasonRule]) -> np.ndarray:
+def _compared(
+    x: np.ndarray, when: str, than: float | str, values: pd.DataFrame, rule: ReasonRule
+) -> np.ndarray:
+    """Where `x` is beyond `than` the `when` way ("higher"/"above", "lower"/"below",
+    "at_least"): a number, another column, or TYPICAL (the margin and the range)."""
+    if than == TYPICAL:
+        typical = np.nan if rule.typical is None else float(rule.typical)
+        sign = 1.0 if when in ("higher", "above") else -1.0
+        bound = typical + sign * TYPICAL_MARGIN * abs(typical) if when != "at_least" else typical
+        with np.errstate(invalid="ignore"):
+            if when in ("higher", "above"):
+                return (x > bound) & (_share_beyond(x, rule.percentiles, "higher") <= TAIL)
+            if when in ("lower", "below"):
+                return (x < bound) & (_share_beyond(x, rule.percentiles, "lower") <= TAIL)
+            return x >= bound
+    if isinstance(than, str):
+        bound = _numbers(values[than]) if than in values else np.full(len(x), np.nan)
+    else:
+        bound = np.full(len(x), float(than))
+    with np.errstate(invalid="ignore"):
+        if when in ("higher", "above"):
+            return x > bound
+        if when in ("lower", "below"):
+            return x < bound
+        return x >= bound
+
+
+TAIL = TYPICAL_TAIL + 1e-9  # the share read off a grid of quantiles, compared with room
+
+
+def _share_beyond(x: np.ndarray, grid: tuple[float, ...], when: str) -> np.ndarray:
+    """The share of training customers at or beyond each value (`grid`: the training
+    quantiles, evenly spaced; none known: 0, so the margin alone decides)."""
+    if not grid:
+        return np.zeros(len(x))
+    points = np.asarray(grid, dtype=float)
+    if when == "higher":
+        return (len(points) - np.searchsorted(points, x, side="left")) / len(points)
+    return np.searchsorted(points, x, side="right") / len(points)
+
+
+def _given(values: pd.DataFrame, risk: Risk, rules: dict[str, ReasonRule]) -> np.ndarray:
+    """Rows meeting every further condition of the risk (`Risk.given`)."""
+    ok = np.ones(len(values), dtype=bool)
+    for condition in risk.given:
+        if condition.column not in values.columns:
+            return np.zeros(len(values), dtype=bool)
+        x = _numbers(values[condition.column]) * condition.scale
+        other = rules.get(condition.column) or ReasonRule("", None)
+        met = _compared(x, condition.when, condition.than, values, other)
+        ok &= met | (np.isnan(x) & condition.missing)
+    return ok
+
+
+def _lived(values: pd.DataFrame, rule: ReasonRule) -> np.ndarray:
+    """Rows whose customer has been one for the feature's whole window (all rows when the
+    tenure is not among the values or the feature has no window)."""
+    if rule.window_days is None or TENURE not in values.columns:
+        return np.ones(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return _numbers(values[TENURE]) >= rule.window_days
+
+
+def risk_mask(
+    values: pd.DataFrame,
+    names: list[str],
+    rules: dict[str, ReasonRule],
+    history_days: dict[str, float] | None = None,
+) -> np.ndarray:
     """rows x features: whether the feature may be a reason for the row, i.e. its value is a
-    risk by the feature's rule (or it is missing and has a sentence for that) and its
-    sentence can be written without a missing value."""
+    risk by the feature's rule (or it is missing and has a sentence for that, and both the
+    customer and the exports cover its whole window) and its sentence can be written
+    without a missing value. A shortfall or a decline over a window longer than the
+    customer's tenure is never a risk: a young customer's short history is not a decline."""
     n = len(values)
     mask = np.zeros((len(names), n), dtype=bool)
     for j, name in enumerate(names):
@@ -164,26 +270,23 @@ def risk_mask(values: pd.DataFrame, names: list[str], rules: dict[str, ReasonRul
             continue
         risk, column = rule.risk, values[name]
         missing = column.isna().to_numpy(dtype=bool, na_value=True)
+        lived = _lived(values, rule)
         if risk.when == "any":
             is_risk = ~missing
         elif risk.when == "in":
             is_risk = column.isin(risk.values).to_numpy(dtype=bool, na_value=False) & ~missing
         else:
             x = _numbers(column) * risk.scale
-            if risk.than == TYPICAL:
-                typical = np.nan if rule.typical is None else float(rule.typical)
-                sign = 1.0 if risk.when == "higher" else -1.0
-                than = typical + sign * TYPICAL_MARGIN * abs(typical)
-            elif isinstance(risk.than, str):
-                than = _numbers(values[risk.than]) if risk.than in values else np.nan
-            else:
-                than = float(risk.than)
-            with np.errstate(invalid="ignore"):
-                is_risk = (x > than) if risk.when == "higher" else (x < than)
-            is_risk &= np.isfinite(x)
+            if isinstance(risk.than, str) and risk.than != TYPICAL:
+                x = x * (1.0 - risk.drop) if risk.when == "higher" else x / (1.0 - risk.drop)
+            is_risk = _compared(x, risk.when, risk.than, values, rule) & np.isfinite(x)
+            is_risk &= _given(values, risk, rules)
+            if risk.needs_whole_window(rule.kind) and not rule.per_tenure:
+                is_risk &= lived
         mask[j] = is_risk & _readable(rule.template, values, rule.typical)
-        if rule.missing is not None:
-            mask[j] |= missing & _readable(rule.missing, values, rule.typical)
+        held = (history_days or {}).get(rule.table or "", np.inf)
+        if rule.missing is not None and held >= (rule.window_days or 0):
+            mask[j] |= missing & lived & _readable(rule.missing, values, rule.typical)
     return mask.T
 
 
@@ -211,6 +314,9 @@ def _render_rows(
         row = dict(zip(wanted, fields, strict=True))
         template = rule.missing if is_missing(value) else rule.template
         row |= {"value": value, "typical": rule.typical}
+        row["since"] = since(rule.window_days, row.get(TENURE))
+        note = rule.notes.get(str(value))
+        row["note"] = f" ({note})" if note else ""
         out.append((template and render_text(template, row, currency)) or "")
     return out
 
@@ -249,7 +355,9 @@ def render_reasons(
         rule = settings.rules[name]
         read = template_fields(rule.template) + template_fields(rule.missing or "")
         wanted = [f for f in dict.fromkeys(read) if f in frame_columns and f != name]
-        wanted = [f for f in wanted if f not in ("value", "typical")]
+        wanted = [f for f in wanted if f not in ("value", "typical", "since", "note")]
+        if "since" in read and TENURE in frame_columns and TENURE not in wanted:
+            wanted.append(TENURE)
         slot, rows = np.nonzero(j == columns.T)
         needed = [c for c in dict.fromkeys([name, *wanted]) if c in frame_columns]
         rendered = _render_group(rule, name, values[needed].iloc[rows], wanted, settings.currency)
@@ -266,7 +374,7 @@ def explain(contributions: pd.DataFrame, values: pd.DataFrame, settings: ReasonS
     protective factor (a promoter's NPS, rising usage) is never a reason."""
     names = list(contributions.columns)
     frame = values.reset_index(drop=True)
-    allowed = risk_mask(frame, names, settings.rules)
+    allowed = risk_mask(frame, names, settings.rules, settings.history_days)
     matrix = np.where(allowed, contributions.to_numpy(dtype=float), 0.0)
     columns, strength = select_reasons(
         np.asfortranarray(matrix), names, settings.k, settings.topics, settings.per_topic

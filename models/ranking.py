@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from features.purchases import ORDER_CAP
 from models.explain import ReasonSettings, explain
 from models.plays import PlaySettings, suggest_plays
 
@@ -21,7 +22,9 @@ COLUMNS: dict[str, str] = {
     "(calibrated: 0.2 means about 1 in 5 such customers churn), 4 decimals",
     "risk_tier": "high / medium / low by the configured probability thresholds",
     "monthly_revenue": "what the customer is worth per month: the larger of recent paid "
-    "revenue and the last invoice, 2 decimals",
+    "revenue (the last 90 days / 3) and the last invoice, each order counted at most "
+    f"{ORDER_CAP:g} times the customer's median paid order over the year (one absurd amount "
+    "cannot inflate it), 2 decimals",
     "revenue_at_risk": "churn probability x monthly revenue x horizon / 30 days, 2 decimals",
     "reason_1": "the strongest reason this customer is at risk, in words (empty: none)",
     "reason_2": "the second reason, about a different topic",

@@ -90,6 +90,7 @@ def table_checks(name: str) -> dict[str, Any]:
         "decimal": OneOf(DECIMAL_MARKS),
         "max_duplicate_share": Optional(SHARE),
         "allow_outside": Flag(),
+        "history_starts": IsoDate(),
         "profile": Mapping(lambda value: value, describe="a table of settings"),
     }
 
@@ -134,6 +135,7 @@ def _table(path: Path, name: str, raw: Any, problems: list[Problem]) -> TableSou
         delimiter=values.get("delimiter"),
         decimal=values.get("decimal", "auto"),
         max_duplicate_share=values.get("max_duplicate_share"),
+        history_starts=values.get("history_starts"),
     )
 
 

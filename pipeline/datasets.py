@@ -15,12 +15,15 @@ import pyarrow.compute as pc
 
 from features.build import (
     KEYS,
+    History,
     build_features,
     cutoff_table,
     feature_queries,
     to_frame,
     write_batches,
 )
+from features.contract import TABLES, ExportSource
+from features.coverage import first_exported_days
 from features.spec import FeatureSpec
 from models.experiment import LABEL
 from models.labels import ChurnDefinition, eligible_customers, label_churn
@@ -46,6 +49,20 @@ def data_span(tables: dict[str, ir.Table]) -> tuple[pd.Timestamp, pd.Timestamp]:
     return min(firsts), max(lasts).normalize() + pd.Timedelta(days=1)
 
 
+def exported_history(tables: dict[str, ir.Table], exports: ExportSource) -> History:
+    """Each event table's first exported day: `[tables.<name>] history_starts` where the
+    configuration declares it, else the earliest row's day."""
+    timelines = {name: spec.timeline for name, spec in TABLES.items() if name != "customers"}
+    declared = {name: t.history_starts for name, t in exports.tables.items()}
+    return first_exported_days(tables, timelines, declared)
+
+
+def held_days(history: History, when: pd.Timestamp) -> dict[str, float]:
+    """Per table, how many days before `when` the exports hold (reasons about a longer
+    window, or about no activity in it, would read unexported months as silence)."""
+    return {name: float((when - start).days) for name, start in history.items()}
+
+
 def labelled_features(
     tables: dict[str, ir.Table], cutoffs: list[pd.Timestamp], spec: FeatureSpec, **labels: Any
 ) -> pd.DataFrame:
@@ -62,12 +79,15 @@ def labelled_queries(
     *,
     definition: ChurnDefinition,
     data_end: pd.Timestamp,
+    history: History | None = None,
 ) -> list[ir.Table]:
     """One query per batch of cutoffs (`feature_queries`): the features of every eligible,
-    gradable (customer, cutoff) joined with its churn label."""
+    gradable (customer, cutoff) joined with its churn label; `history` as `build_features`
+    reads it."""
     customers = int(tables["customers"].count().execute())
     parts = []
-    for batch, features in feature_queries(tables, cutoffs, spec, customers):
+    queries = feature_queries(tables, cutoffs, spec, customers, history=history)
+    for batch, features in queries:
         labels = label_churn(tables, cutoff_table(batch), definition, data_end.to_pydatetime())
         parts.append(features.join(labels, list(KEYS)))
     return parts
@@ -198,9 +218,10 @@ def scoring_features(
     spec: FeatureSpec,
     *,
     definition: ChurnDefinition,
+    history: History | None = None,
 ) -> pd.DataFrame:
     """Features as of one date for every customer eligible under the churn definition."""
-    return to_frame(scoring_query(tables, as_of, spec, definition=definition))
+    return to_frame(scoring_query(tables, as_of, spec, definition=definition, history=history))
 
 
 def scoring_query(
@@ -209,9 +230,10 @@ def scoring_query(
     spec: FeatureSpec,
     *,
     definition: ChurnDefinition,
+    history: History | None = None,
 ) -> ir.Table:
     """The engine query behind `scoring_features`, not run."""
-    features = build_features(tables, [as_of], spec)
+    features = build_features(tables, [as_of], spec, history=history)
     eligible = eligible_customers(tables, cutoff_table([as_of]), definition)
     return features.join(eligible, list(KEYS))
 

@@ -21,7 +21,9 @@ class ListFacts:
     contacts: dict
     changes: dict
     previous_as_of: pd.Timestamp | None
-    drifted: dict[str, float]
+    drifted: tuple[dict[str, float], dict[str, float]]
+    """Features beyond the PSI threshold, and apart those training never saw a whole window
+    of (models/drift.py: `flagged_drift`)."""
     warnings: list[str]
     profile: list[str]
     currency: str
@@ -89,7 +91,8 @@ def list_manifest(facts: ListFacts, ranked: pd.DataFrame | ListCounts) -> dict:
             "previous_as_of": f"{previous:%Y-%m-%d}" if previous is not None else None,
             **facts.changes,
         },
-        "drifted_features": {k: round(float(v), 4) for k, v in facts.drifted.items()},
+        "drifted_features": {k: round(float(v), 4) for k, v in facts.drifted[0].items()},
+        "drift_history_partial": {k: round(float(v), 4) for k, v in facts.drifted[1].items()},
         "warnings": facts.warnings,
         "columns": {**COLUMNS, **{c: "profile column, as exported" for c in facts.profile}},
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -211,6 +211,12 @@ def scoring_summary_lines(ranked: pd.DataFrame, manifest: dict, folder: Path) ->
             f"drift: {len(manifest['drifted_features'])} features beyond the PSI threshold: "
             + ", ".join(list(manifest["drifted_features"])[:5])
         )
+    partial = manifest.get("drift_history_partial") or {}
+    if partial:
+        lines.append(
+            f"not compared for drift: {', '.join(partial)} (training never held the whole "
+            "window: the shift is the exports' history growing)"
+        )
     lines += _top_lines(ranked)
     written = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json")
     lines.append(f"written: {folder}/" + ", ".join([*written, "manifest.json"]))

@@ -25,7 +25,7 @@ from pipeline import descriptions, tracking
 from pipeline import report_lists as lists_
 from pipeline import report_sections as sections
 from pipeline.config import Config
-from pipeline.datasets import data_span, scoring_features, today
+from pipeline.datasets import data_span, exported_history, scoring_features, today
 from pipeline.progress import Progress
 from pipeline.report import log_tables, print_warnings
 from pipeline.report_data import History, Lists, at_risk_lists, customer_history
@@ -133,7 +133,8 @@ def _warnings(config: Config, tables: dict, history: History, *, lists: Lists) -
         return [Section("Early warnings", missing="no labelled month in the data")]
     when = lists.latest[0] if lists.latest else history.data_end
     spec = resolve_spec(tables, config.features, config.exports.profile)
-    features = scoring_features(tables, when, spec, definition=config.churn)
+    exported = exported_history(tables, config.exports)
+    features = scoring_features(tables, when, spec, definition=config.churn, history=exported)
     tiers = None
     if lists.latest is not None:
         ranked = lists.latest[1]

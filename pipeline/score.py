@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.describe import Risk
 from features.engine import check_runner, connect, open_tables
 from features.freshness import TableFreshness
 from features.ingest import ValidationReport, ingest_exports
-from features.registry import feature_catalogue, reason_topics
+from features.registry import families, feature_catalogue, reason_topics
 from features.spec import FeatureSpec
-from models.drift import population_stability, typical_values
+from models.drift import flagged_drift, population_stability, typical_values
 from models.explain import ReasonRule, ReasonSettings
 from models.plots import score_distribution_figure
 from models.ranking import (
@@ -26,9 +27,10 @@ from models.ranking import (
     rank_customers,
     tier_changes,
 )
+from models.segments import risk_note
 from pipeline import descriptions, guards, tracking
 from pipeline.config import Config
-from pipeline.datasets import scoring_features, today
+from pipeline.datasets import exported_history, held_days, scoring_features, today
 from pipeline.manifest import ListFacts, list_manifest
 from pipeline.outputs import date_lock, previous_list, write_list
 from pipeline.progress import Progress
@@ -59,6 +61,8 @@ class Population:
     features: Any
     freshness: list[TableFreshness]
     spec: FeatureSpec
+    history_days: dict[str, float] = field(default_factory=dict)
+    """Per table, the days before the as-of date the exports hold."""
 
 
 @dataclass(frozen=True)
@@ -144,10 +148,11 @@ def current_population(
     every check that the data can support the model's list."""
     spec = FeatureSpec.from_dict(champion.metadata["feature_spec"])
     tables, freshness = checked_tables(config, paths, validation, when=when, spec=spec)
-    features = scoring_features(tables, when, spec, definition=config.churn)
+    history = exported_history(tables, config.exports)
+    features = scoring_features(tables, when, spec, definition=config.churn, history=history)
     log.info("%s customers eligible as of %s", f"{len(features):,}", f"{when:%Y-%m-%d}")
     guards.check_features(config, features, champion.metadata, when=when)
-    return Population(features, freshness, spec)
+    return Population(features, freshness, spec, held_days(history, when))
 
 
 def checked_tables(
@@ -176,23 +181,90 @@ def list_settings(config: Config, capacity: int | None) -> ListSettings:
     )
 
 
+def drifted(config: Config, drift: pd.Series, metadata: dict) -> tuple[dict, dict]:
+    """The drifted features, and apart those training never saw a whole window of."""
+    partial = metadata.get("partial_history", [])
+    return flagged_drift(drift, config.scoring.psi_threshold, partial)
+
+
 def numeric_features(metadata: dict) -> list[str]:
     """The model's numeric features (all but its categorical ones)."""
     return [f for f in metadata["features"] if f not in metadata.get("categories", {})]
 
 
 def reason_settings(
-    config: Config, spec: FeatureSpec, metadata: dict, *, typical: dict[str, float]
+    config: Config,
+    spec: FeatureSpec,
+    metadata: dict,
+    *,
+    typical: dict[str, float],
+    history_days: dict[str, float] | None = None,
 ) -> ReasonSettings:
     """How reasons are chosen and worded: the current feature declarations (with the
-    configured actionable profile columns), the model's topics, the typical values (the
-    model's training medians; today's for models saved without them), the configured
-    currency."""
+    configured actionable profile columns, a reason only for the groups that churned
+    materially more often in training), the model's topics, the typical values and ranges
+    (the model's training medians; today's for models saved without them), the days of each
+    table the exports hold, the configured currency."""
     profile = replace(spec.profile, actionable=config.exports.profile.actionable)
     catalogue = feature_catalogue(replace(spec, profile=profile))
-    rules = {f.name: ReasonRule.of(f, typical.get(f.name)) for f in catalogue}
+    tables = {f.name: f.table for f in families(spec) if f.table}
+    spread = metadata.get("percentiles", {})
+    rules = {
+        f.name: ReasonRule.of(
+            f, typical.get(f.name), tuple(spread.get(f.name, ())), tables.get(f.family)
+        )
+        for f in catalogue
+    }
+    segments = metadata.get("segment_risk", {})
+    for column in profile.actionable:
+        if column in rules:
+            rules[column] = segment_rule(rules[column], segments.get(column))
     topics = metadata.get("topics") or reason_topics(spec)
-    return ReasonSettings(rules, topics, per_topic=1, currency=config.features.currency)
+    return ReasonSettings(
+        rules,
+        topics,
+        per_topic=1,
+        currency=config.features.currency,
+        history_days=dict(history_days or {}),
+    )
+
+
+def segment_rule(rule: ReasonRule, risky: dict | None) -> ReasonRule:
+    """An actionable profile column's rule: a reason only for the groups that churned
+    materially more often than the rest in training (models/segments.py), worded with how
+    much more; never one for a model saved without that measure."""
+    if not risky:
+        return replace(rule, risk=None)
+    if risky["kind"] == "categorical":
+        levels = risky["levels"]
+        notes = {level: risk_note(stats) for level, stats in levels.items()}
+        return replace(rule, risk=Risk("in", values=tuple(levels)), notes=notes)
+    bands = risky["bands"]
+    if not bands:
+        return replace(rule, risk=None)
+    band = max(bands, key=lambda b: bands[b]["ratio"])
+    when = "lower" if band == "below" else "higher"
+    note = f"{'below' if band == 'below' else 'above'} {risky[band]:,.0f}: "
+    return replace(
+        rule,
+        risk=Risk(when, than=risky[band], lived=False),
+        template=rule.template.replace("{note}", f" ({note}{risk_note(bands[band])})"),
+    )
+
+
+def population_reasons(config: Config, population: Population, metadata: dict) -> ReasonSettings:
+    """`reason_settings` for a population's list: the model's typical values (today's
+    medians for a model saved without them) and the days of history the exports hold."""
+    typical = metadata.get("typical") or typical_values(
+        population.features, numeric_features(metadata)
+    )
+    return reason_settings(
+        config,
+        population.spec,
+        metadata,
+        typical=typical,
+        history_days=population.history_days,
+    )
 
 
 def rank(
@@ -204,23 +276,50 @@ def rank(
     settings: ListSettings,
 ) -> pd.DataFrame:
     """The ranked list with tiers, reasons, plays and the contact set."""
-    features = population.features
     probability, contributions = scores
     return rank_customers(
-        features,
+        population.features,
         probability,
         contributions,
-        reasons=reason_settings(
-            config,
-            population.spec,
-            champion.metadata,
-            typical=champion.metadata.get("typical")
-            or typical_values(features, numeric_features(champion.metadata)),
-        ),
+        reasons=population_reasons(config, population, champion.metadata),
         plays=config.plays,
         settings=settings,
         profile_columns=profile_columns(population),
     )
+
+
+@dataclass(frozen=True)
+class PastList:
+    """A list as it would have been written as of a past date: its population's features,
+    the ranked rows and how its reasons were chosen."""
+
+    features: pd.DataFrame
+    ranked: pd.DataFrame
+    reasons: ReasonSettings
+
+
+def list_as_of(
+    config: Config, tables: dict, when: pd.Timestamp, model, *, capacity: int | None = None
+) -> PastList:
+    """The list (not written) `model` gives as of `when` from typed tables, with no
+    freshness guard: what a list as of a past date said, for back-tests and for grading its
+    reasons. `model` is a loaded ChurnModel."""
+    spec = FeatureSpec.from_dict(model.metadata["feature_spec"])
+    history = exported_history(tables, config.exports)
+    features = scoring_features(tables, when, spec, definition=config.churn, history=history)
+    population = Population(features, [], spec, held_days(history, when))
+    reasons = population_reasons(config, population, model.metadata)
+    probability, contributions = model.scores(features)
+    ranked = rank_customers(
+        features,
+        probability,
+        contributions,
+        reasons=reasons,
+        plays=config.plays,
+        settings=list_settings(config, capacity),
+        profile_columns=profile_columns(population),
+    )
+    return PastList(features, ranked, reasons)
 
 
 def profile_columns(population: Population) -> list[str]:
@@ -257,7 +356,7 @@ def publish(
             contacts=contact_summary(ranked, context.settings),
             changes=tier_changes(ranked, earlier),
             previous_as_of=previous[0] if previous else None,
-            drifted=context.drift[context.drift > config.scoring.psi_threshold].to_dict(),
+            drifted=drifted(config, context.drift, context.champion.metadata),
             warnings=[p.line() for p in context.validation.warnings],
             profile=profile_columns(context.population),
             currency=config.features.currency,

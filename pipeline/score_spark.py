@@ -12,7 +12,7 @@ from features.spec import FeatureSpec
 from models.drift import stability_from_shares
 from pipeline import guards
 from pipeline.config import Config
-from pipeline.datasets import scoring_query
+from pipeline.datasets import exported_history, held_days, scoring_query
 from pipeline.manifest import ListFacts, list_manifest
 from pipeline.outputs import date_lock, previous_list, write_list
 from pipeline.report import print_scoring_summary
@@ -21,6 +21,7 @@ from pipeline.score import (
     Population,
     ScoringStart,
     checked_tables,
+    drifted,
     list_settings,
     log_monitoring,
     numeric_features,
@@ -61,7 +62,7 @@ def score_on_spark(
             contacts=contacts,
             changes=listed.changes(earlier),
             previous_as_of=previous[0] if previous else None,
-            drifted=drift[drift > config.scoring.psi_threshold].to_dict(),
+            drifted=drifted(config, drift, champion.metadata),
             warnings=[p.line() for p in start.validation.warnings],
             profile=profile_columns(population),
             currency=config.features.currency,
@@ -93,7 +94,8 @@ def spark_population(
     tables, freshness = checked_tables(
         config, start.paths, start.validation, when=start.when, spec=spec
     )
-    query = scoring_query(tables, start.when, spec, definition=config.churn)
+    history = exported_history(tables, config.exports)
+    query = scoring_query(tables, start.when, spec, definition=config.churn, history=history)
     features = spark_dataframe(query).cache()
     counts = feature_counts(
         features, list(metadata.get("active_share", {})), metadata.get("reference_profile", {})
@@ -102,9 +104,11 @@ def spark_population(
     guards.check_feature_counts(
         config, counts.columns, counts.rows, counts.active, metadata, when=start.when
     )
-    population = Population(features, freshness, spec)
+    population = Population(features, freshness, spec, held_days(history, start.when))
     typical = metadata.get("typical") or medians(features, numeric_features(metadata))
-    reasons = reason_settings(config, spec, metadata, typical=typical)
+    reasons = reason_settings(
+        config, spec, metadata, typical=typical, history_days=population.history_days
+    )
     schema = query.schema().to_pyarrow()
     profile = profile_columns(population)
     recipe = ListRecipe(

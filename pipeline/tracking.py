@@ -464,6 +464,27 @@ def load_model(name: str, alias: str):
     the fingerprint recorded at registration (the model is a pickle: loading runs its code).
     Returns the model and the digest."""
     version = MlflowClient().get_model_version_by_alias(name, alias)
+    return _load_checked(name, version, f"models:/{name}@{alias}")
+
+
+@_guarded
+def load_version(name: str, version: str):
+    """`load_model` for a version by its number (e.g. the one a training run registered)."""
+    found = MlflowClient().get_model_version(name, version)
+    return _load_checked(name, found, f"models:/{name}/{version}")
+
+
+@_guarded
+def latest_version(name: str) -> tuple[str, str] | None:
+    """The newest registered version of a model and the run that logged it (None: none)."""
+    versions = MlflowClient().search_model_versions(f"name = '{name}'")
+    if not versions:
+        return None
+    newest = max(versions, key=lambda v: int(v.version))
+    return str(newest.version), newest.run_id or ""
+
+
+def _load_checked(name: str, version, shown: str):
     recorded = (version.tags or {}).get(DIGEST_TAG)
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(
@@ -474,7 +495,7 @@ def load_model(name: str, alias: str):
             raise Refusal(
                 [
                     Problem(
-                        f"models:/{name}@{alias}",
+                        shown,
                         f"version {version.version} has no recorded fingerprint ({DIGEST_TAG}); "
                         "it was registered before fingerprints existed or by hand: retrain",
                     )
@@ -484,7 +505,7 @@ def load_model(name: str, alias: str):
             raise Refusal(
                 [
                     Problem(
-                        f"models:/{name}@{alias}",
+                        shown,
                         f"version {version.version}'s files changed since registration "
                         f"(fingerprint {digest[:12]}..., recorded {recorded[:12]}...): "
                         "refusing to load it; restore the artifact store or retrain",
@@ -492,6 +513,18 @@ def load_model(name: str, alias: str):
                 ]
             )
         return mlflow.pyfunc.load_model(str(local)), digest
+
+
+@_guarded
+def record_on_run(run_id: str, metrics: dict[str, float], artifacts: dict[str, dict]) -> None:
+    """Add metrics and JSON artifacts to a finished run (a grading done after training)."""
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    for key, value in metrics.items():
+        if value is not None and value == value:
+            client.log_metric(run_id, key, float(value), timestamp=now)
+    for path, data in artifacts.items():
+        client.log_dict(run_id, data, path)
 
 
 @_guarded

@@ -14,18 +14,21 @@ import pandas as pd
 
 import models
 from features.build import resolve_spec
+from features.coverage import first_whole_cutoffs
+from features.describe import QUANTILE_STEPS
 from features.engine import check_runner, connect, open_tables
 from features.errors import Problem, Refusal
 from features.ingest import ingest_exports
 from features.locations import is_uri
-from features.registry import feature_catalogue, reason_topics
+from features.registry import families, feature_catalogue, reason_topics
 from features.spec import FeatureSpec
-from models.drift import active_shares, reference_profile, typical_values
+from models.drift import active_shares, percentiles, reference_profile, typical_values
 from models.evaluate import compare_models, evaluate_scores
 from models.experiment import LABEL, ExperimentResult, run_experiment
 from models.matrix import FeatureLayout
 from models.promotion import promotion_decision
 from models.pyfunc import ChurnModel
+from models.segments import segment_risks
 from models.split import (
     WARMUP_DAYS,
     TimeSplit,
@@ -44,7 +47,14 @@ from models.trainer import OnProgress
 from models.tuning import selection_splits
 from pipeline import descriptions, report, tracking
 from pipeline.config import Config, TrainingSettings
-from pipeline.datasets import LabelledStream, attach_truth, data_span, labelled_queries, today
+from pipeline.datasets import (
+    LabelledStream,
+    attach_truth,
+    data_span,
+    exported_history,
+    labelled_queries,
+    today,
+)
 from pipeline.progress import Progress
 from pipeline.timing import Timer
 
@@ -52,12 +62,27 @@ log = logging.getLogger(__name__)
 
 
 def model_metadata(
-    spec: FeatureSpec, config: Config, layout: FeatureLayout, *, train_rows: pd.DataFrame
+    spec: FeatureSpec,
+    config: Config,
+    layout: FeatureLayout,
+    *,
+    train_rows: pd.DataFrame,
+    whole_from: dict[str, pd.Timestamp] | None = None,
 ) -> dict:
     """What travels with the model: feature set, descriptions, churn definition, and the
-    training distribution of each feature (for drift monitoring at scoring time)."""
+    training distribution of each feature (for drift monitoring and the typical customer
+    at scoring time), read per feature from the months whose whole window the exports hold
+    (`whole_from`: the first such cutoff per feature; features/coverage.py)."""
     catalogue = feature_catalogue(spec)
     numeric = [f for f in layout.features if f not in layout.categories]
+    profile, typical, spread, active, partial = {}, {}, {}, {}, []
+    for rows, names, whole in profile_groups(train_rows, list(layout.features), whole_from or {}):
+        partial += [] if whole else names
+        kept = [n for n in names if n in numeric]
+        profile |= reference_profile(rows, kept, [n for n in names if n in layout.categories])
+        typical |= typical_values(rows, kept)
+        spread |= percentiles(rows, kept, QUANTILE_STEPS)
+        active |= active_shares(rows, kept)
     return {
         "features": list(layout.features),
         "categories": {k: list(v) for k, v in layout.categories.items()},
@@ -66,10 +91,38 @@ def model_metadata(
         "topics": reason_topics(spec),
         "feature_spec": spec.to_dict(),
         "churn_definition": config.churn.to_dict(),
-        "reference_profile": reference_profile(train_rows, numeric, list(layout.categories)),
-        "typical": typical_values(train_rows, numeric),
-        "active_share": active_shares(train_rows, numeric),
+        "reference_profile": {f: profile[f] for f in layout.features if f in profile},
+        "typical": typical,
+        "percentiles": spread,
+        "segment_risk": segment_risks(
+            train_rows, list(spec.profile.categorical), list(spec.profile.numeric), LABEL, WEIGHT
+        ),
+        "active_share": active,
+        "partial_history": sorted(partial),
     }
+
+
+MIN_PROFILE_ROWS = 1_000
+"""Fewer training rows than this with a feature's whole window held: its distribution is
+read from every training row instead (a short export)."""
+
+
+def profile_groups(
+    rows: pd.DataFrame, names: list[str], whole_from: dict[str, pd.Timestamp]
+) -> list[tuple[pd.DataFrame, list[str], bool]]:
+    """The training rows each feature's distribution is read from, grouped: the cutoffs from
+    the first whose whole window the exports hold (all rows for a feature without one, or
+    when those cutoffs hold fewer than MIN_PROFILE_ROWS, and then the group says the rows
+    did not hold the whole window: False)."""
+    groups: dict[pd.Timestamp | None, list[str]] = {}
+    for name in names:
+        groups.setdefault(whole_from.get(name), []).append(name)
+    out = []
+    for first, members in groups.items():
+        part = rows if first is None else rows[rows["cutoff"] >= first]
+        whole = len(part) >= MIN_PROFILE_ROWS
+        out.append((part if whole else rows, members, whole))
+    return out
 
 
 PROFILE_ROWS = 200_000
@@ -148,6 +201,14 @@ class TrainingData:
     data_end: pd.Timestamp
     sample: Subsample | None = None
     """How the retained training rows were thinned as they streamed in (None: all held)."""
+    history: dict[str, pd.Timestamp] | None = None
+    """Each event table's first exported day (features/coverage.py)."""
+
+    def whole_from(self) -> dict[str, pd.Timestamp]:
+        """Per feature, the first cutoff whose whole window the exports hold."""
+        tables = {f.name: f.table for f in families(self.spec) if f.table}
+        catalogue = feature_catalogue(self.spec)
+        return first_whole_cutoffs(catalogue, self.history or {}, tables)
 
     def rows(self, part: str, at_most: int | None = None) -> pd.DataFrame:
         """The rows of the train, valid or test cutoffs; a seeded random `at_most` of them
@@ -239,9 +300,15 @@ def training_data(config: Config, tables: dict) -> TrainingData:
     split = time_split(config, data_start, data_end)
     spec = resolve_spec(tables, config.features, config.exports.profile)
     catalogue = feature_catalogue(spec)
+    history = exported_history(tables, config.exports)
     categorical = [f.name for f in catalogue if f.kind == "categorical"]
     queries = labelled_queries(
-        tables, list(split.all), spec, definition=config.churn, data_end=data_end
+        tables,
+        list(split.all),
+        spec,
+        definition=config.churn,
+        data_end=data_end,
+        history=history,
     )
     parts = {part: getattr(split, part) for part in ("train", "valid", "test")}
     # The driver reads the rows back with its own file API: with the typed cache at a URI
@@ -268,7 +335,7 @@ def training_data(config: Config, tables: dict) -> TrainingData:
     if rate < 1.0:
         kept = int((frame.loc[frame["cutoff"].isin(split.train), WEIGHT] > 0).sum())
         sample = Subsample(rate, rows, kept, churners)
-    data = TrainingData(spec, frame, split, layout, data_start, data_end, sample)
+    data = TrainingData(spec, frame, split, layout, data_start, data_end, sample, history)
     _log_parts(data)
     return data
 
@@ -392,7 +459,9 @@ def track_training(
         _log_run_facts(config, data, result)
         _log_evaluation(config, data, result)
         train_rows = data.rows("train", at_most=PROFILE_ROWS)
-        metadata = model_metadata(data.spec, config, data.layout, train_rows=train_rows)
+        metadata = model_metadata(
+            data.spec, config, data.layout, train_rows=train_rows, whole_from=data.whole_from()
+        )
         tracking.log_dict(metadata, "model_metadata.json")
         version, champion, promoted, reason = _register(config, data, result, metadata=metadata)
         url = tracking.runs_table_url(store, experiment)

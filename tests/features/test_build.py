@@ -436,3 +436,31 @@ def test_purchases_only_exports_build_without_engagement_support_or_surveys(tmp_
     assert got.loc["a", "orders_90d"] == 4 and got.loc["b", "orders_90d"] == 0
     restored = FeatureSpec.from_dict(spec.to_dict())
     assert not restored.has_engagement
+
+
+def test_one_absurd_amount_moves_one_customers_money_by_a_few_orders_at_most(tmp_path):
+    # a purchase of 1e12 (kept with a warning) counts as ORDER_CAP x the customer's median
+    # paid order; a customer without it keeps their exact revenue
+    from features.purchases import ORDER_CAP
+
+    invoices = [
+        {"customer_id": c, "timestamp": f"2024-0{m}-05", "amount": 40.0, "discount": 0.0,
+         "status": "paid", "kind": "subscription"}
+        for c in ("a", "b") for m in (1, 2, 3)
+    ]  # fmt: skip
+    absurd = {"customer_id": "a", "timestamp": "2024-03-20", "amount": 1e12, "discount": 0.0,
+              "status": "paid", "kind": "addon"}  # fmt: skip
+    frames = {
+        "customers": [
+            {"customer_id": "a", "signup_at": "2023-06-01", "plan": "pro", "seats": 1},
+            {"customer_id": "b", "signup_at": "2023-06-01", "plan": "pro", "seats": 1},
+        ],
+        "purchases": [*invoices, absurd],
+    }
+    tables = open_frames(tmp_path, frames)
+    spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ("seats",)))
+    got = to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id")
+    assert got.loc["b", "revenue_90d"] == 120.0
+    assert got.loc["a", "revenue_90d"] == 120.0 + ORDER_CAP * 40.0
+    assert got.loc["a", "monthly_revenue"] == (120.0 + ORDER_CAP * 40.0) / 3
+    assert got.loc["a", "orders_90d"] == 4  # the order still counts as an order

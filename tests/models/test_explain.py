@@ -220,7 +220,8 @@ def test_trajectory_reasons_name_only_risks_in_plain_words():
     weekly trend read plainly; on time, steady or rising never is a reason."""
     names = ["order_overdue_365d", "weeks_fell_8w", "active_days_decline_12w"]
     declared = {f.name: f for f in feature_catalogue(FeatureSpec()) if f.name in names}
-    rules = {name: ReasonRule.of(declared[name], typical=3.0) for name in names}
+    typical = {"order_overdue_365d": 1.0, "weeks_fell_8w": 3.0, "active_days_decline_12w": 0.0}
+    rules = {name: ReasonRule.of(declared[name], typical=typical[name]) for name in names}
     values = pd.DataFrame(
         {
             "order_overdue_365d": [63.4 / 21.2, 1.2],
@@ -238,3 +239,124 @@ def test_trajectory_reasons_name_only_risks_in_plain_words():
         "weekly use trending down: 1.7 fewer active days a week than 12 weeks ago",
     ]
     assert reasons[1] == []  # 20% late, falling in 3 weeks of 8 (typical), rising: no reason
+
+
+# The declared rules of the product's own features, against the raw facts a team would check.
+DECLARED = {f.name: f for f in feature_catalogue(FeatureSpec())}
+
+
+def _uniform(low: float, high: float) -> tuple[float, ...]:
+    """The percentiles of a feature spread evenly from `low` to `high` in training."""
+    return tuple(np.linspace(low, high, 101))
+
+
+def _declared(typical: dict, ranges: dict | None = None, tables: dict | None = None) -> dict:
+    return {
+        name: ReasonRule.of(
+            DECLARED[name],
+            typical.get(name),
+            (ranges or {}).get(name, ()),
+            (tables or {}).get(name),
+        )
+        for name in DECLARED
+    }
+
+
+def _reasons(values: dict, features: list[str], rules: dict, **settings) -> list[list[str]]:
+    frame = pd.DataFrame(values)
+    contributions = pd.DataFrame(np.full((len(frame), len(features)), 0.5), columns=features)
+    return explain(contributions, frame, ReasonSettings(rules, **settings)).features()
+
+
+def test_a_monthly_payer_paid_20_days_ago_is_not_overdue():
+    rules = _declared(
+        {"days_since_last_purchase": 10.0}, {"days_since_last_purchase": _uniform(2, 25)}
+    )
+    values = {
+        "days_since_last_purchase": [20.0, 75.0, 200.0],
+        "order_interval_days_365d": [30.0, 30.0, np.nan],  # the last ordered once: no cadence
+        "order_overdue_365d": [20 / 30, 75 / 30, np.nan],
+    }
+    got = _reasons(values, ["days_since_last_purchase"], rules)
+    assert got == [[], ["days_since_last_purchase"], ["days_since_last_purchase"]]
+
+
+def test_a_young_customers_short_history_is_no_shortfall_and_no_decline():
+    typical = {"order_months_12m": 12.0, "active_days_30_60d": 12.0, "active_days_30d": 12.0}
+    rules = _declared(typical, {"order_months_12m": _uniform(4, 12)})
+    values = {
+        "order_months_12m": [2, 2],
+        "active_days_30_60d": [14, 14],
+        "active_days_30d": [2, 2],
+        "tenure_days": [48.0, 800.0],  # C004799 was 48 days old
+    }
+    got = _reasons(values, ["order_months_12m", "active_days_30_60d"], rules)
+    assert got == [[], ["order_months_12m", "active_days_30_60d"]]
+
+
+def test_a_small_dip_is_no_decline_and_a_light_user_has_nothing_to_decline_from():
+    rules = _declared({"active_days_30_60d": 12.0, "active_days_30d": 12.0})
+    values = {
+        "active_days_30_60d": [10, 10, 3],
+        "active_days_30d": [9, 5, 0],  # -10%, -50%, and a light user's 3 -> 0
+        "tenure_days": [400.0] * 3,
+    }
+    got = _reasons(values, ["active_days_30_60d"], rules)
+    assert got == [[], ["active_days_30_60d"], []]
+
+
+def test_few_features_used_is_a_reason_only_for_a_customer_who_uses_the_product():
+    # a customer who barely uses the product uses few features: one fact, said once
+    typical = {"event_types_30d": 4.0, "active_days_30d": 12.0}
+    rules = _declared(typical, {"event_types_30d": _uniform(2, 6)})
+    values = {"event_types_30d": [0, 1], "active_days_30d": [0, 10], "tenure_days": [400.0] * 2}
+    assert _reasons(values, ["event_types_30d"], rules) == [[], ["event_types_30d"]]
+
+
+def test_a_rate_over_the_tenure_says_since_signing_up():
+    rules = _declared({"orders_per_month_365d": 1.0}, {"orders_per_month_365d": _uniform(0.5, 1.2)})
+    frame = pd.DataFrame({"orders_per_month_365d": [0.2, 0.2], "tenure_days": [48.0, 500.0]})
+    contributions = pd.DataFrame({"orders_per_month_365d": [0.5, 0.5]})
+    texts = explain(contributions, frame, ReasonSettings(rules)).texts[0]
+    assert texts[0] == (
+        "0.2 paid orders a month since signing up 48 days ago (typical customer: 1.0)"
+    )
+    assert texts[1] == "0.2 paid orders a month over the last 365 days (typical customer: 1.0)"
+
+
+def test_no_order_in_a_year_is_said_only_when_the_exports_hold_a_year():
+    rules = _declared({}, tables={"days_since_last_purchase": "purchases"})
+    values = {"days_since_last_purchase": [np.nan], "tenure_days": [900.0]}
+    features = ["days_since_last_purchase"]
+    assert _reasons(values, features, rules, history_days={"purchases": 92.0}) == [[]]
+    assert _reasons(values, features, rules, history_days={"purchases": 400.0}) == [features]
+
+
+def test_a_value_outside_the_lowest_tenth_is_ordinary():
+    # 30% below the median, yet over a tenth of customers are lower still: an ordinary one
+    rules = _declared({"value_30d": 100.0}, {"value_30d": _uniform(40.0, 300.0)})
+    values = {"value_30d": [70.0, 30.0], "tenure_days": [400.0] * 2}
+    assert _reasons(values, ["value_30d"], rules) == [[], ["value_30d"]]
+
+
+def test_problems_that_are_over_are_no_reasons():
+    rules = _declared({"satisfaction_min_90d": 4.0})
+    values = {
+        "failed_payments_90d": [1, 1],
+        "failed_payments_30d": [0, 1],  # the first failure was two months ago, and paid since
+        "satisfaction_min_90d": [3.0, 2.0],  # neutral, then dissatisfied
+        "ticket_pace_90d": [3.0, 3.0],
+        "tickets_30d": [1, 3],  # one ticket is no pace
+        "tickets_90d": [1, 3],
+    }
+    features = ["failed_payments_90d", "satisfaction_min_90d", "ticket_pace_90d"]
+    assert _reasons(values, features, rules) == [[], features]
+
+
+def test_one_ticket_where_a_fifth_of_customers_have_one_is_ordinary():
+    # 80% of training customers had no ticket in 90 days, 12% one, 8% two or more: one ticket
+    # is no reason, two are (ties count when judging how unusual a value is)
+    spread = tuple(np.quantile(np.repeat([0, 1, 2, 3], [80, 12, 5, 3]), np.linspace(0, 1, 101)))
+    rules = _declared({"tickets_90d": 0.0}, {"tickets_90d": spread})
+    values = {"tickets_90d": [1, 2], "tenure_days": [400.0] * 2}
+    assert _reasons(values, ["tickets_90d"], rules) == [[], ["tickets_90d"]]

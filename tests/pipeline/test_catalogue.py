@@ -57,6 +57,8 @@ def test_every_risk_rule_compares_with_something_that_exists():
         rule = feature.risk_rule()
         if rule is not None and isinstance(rule.than, str) and rule.than != "typical":
             assert rule.than in names, (feature.name, rule.than)
+        for condition in rule.given if rule is not None else ():
+            assert condition.column in names, (feature.name, condition.column)
 
 
 def test_docs_at_risk_list_md_is_generated_from_the_list_code():
