@@ -32,6 +32,7 @@ $(STAMP): pyproject.toml
 train: $(STAMP)
 	@echo "train: features, LightGBM, evaluation and MLflow tracking on $(or $(DATA),the configured data) ($(CONFIG))"
 	@$(BIN)/churn train --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
+	@$(BIN)/python -m bench.reason_quality --config $(CONFIG) $(DATA_ARG)
 
 test: $(STAMP)
 	@echo "test: running the suite"
