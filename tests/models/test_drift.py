@@ -39,3 +39,30 @@ def test_psi_from_counted_shares_is_the_psi_of_the_rows():
     )
     assert direct["x"] > 0.1 and direct["plan"] > 0.1
     assert np.allclose(counted.sort_index(), direct.sort_index())
+
+
+def test_shifting_one_feature_flags_exactly_it_and_history_growth_is_named_apart():
+    from models.drift import flagged_drift
+
+    rng = np.random.default_rng(5)
+    names = ["usage", "tickets", "orders", "days_since_nps"]
+
+    def draw(n: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "usage": rng.gamma(2.0, 50.0, n),
+                "tickets": rng.poisson(0.4, n).astype(float),
+                "orders": rng.poisson(12, n).astype(float),
+                "days_since_nps": rng.uniform(0, 400, n),
+            }
+        )
+
+    profile = reference_profile(draw(20_000), names, [])
+    today = draw(5_000)
+    calm = population_stability(today, profile)
+    assert flagged_drift(calm, 0.2, []) == ({}, {})
+    # usage halves; the NPS age reaches back further, as a longer export allows
+    shifted = today.assign(usage=today["usage"] * 0.5, days_since_nps=today["days_since_nps"] * 2)
+    flagged, apart = flagged_drift(population_stability(shifted, profile), 0.2, ["days_since_nps"])
+    assert list(flagged) == ["usage"]
+    assert list(apart) == ["days_since_nps"]
