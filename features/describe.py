@@ -29,11 +29,11 @@ level (a customer at 90% of last month is within a month's ordinary variation)."
 ENOUGH_BEFORE = 2.0
 """A decline needs activity to decline from: the earlier level at least 1 / ENOUGH_BEFORE of
 the typical customer's (a light user going from 2 to 1 events is noise, not a decline)."""
-TYPICAL_TAIL = 0.1
+TYPICAL_TAIL = 0.2
 """A value is a risk against the typical customer only when at most this share of training
-customers are as low (or as high): the lowest or highest tenth. Ties count: "1 ticket in 90
-days" is no reason where a fifth of customers had one, and no such reason can be a fact most
-customers share."""
+customers are as low (or as high): the lowest or highest fifth, the quintile RFM scoring
+gives its worst score. Ties count: "1 ticket in 90 days" is no reason where a third of
+customers had one, and no such reason can be a fact most customers share."""
 QUANTILE_STEPS = 100
 """The training distribution a model keeps per feature: its 0th to 100th percentiles."""
 

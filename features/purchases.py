@@ -229,8 +229,9 @@ def _trajectory() -> list[Feature]:
                   "a month than a year ago", MONTHS.span, kind="amount",
                   aggregate=lambda t: -fitted_change(months(t)), higher_is_riskier=True,
                   risk=steep_decline("orders_decline_12m", DECLINE), history="whole"),
-        _purchase("order_interval_days_365d", "orders usually every {value:n:day}", 365,
-                  kind="days", fill=None, higher_is_riskier=None, aggregate=lambda t: ratio(
+        _purchase("order_interval_days_365d", "orders usually every {value:n:day} (typical "
+                  "customer: every {typical:n:day})", 365, kind="days", fill=None,
+                  higher_is_riskier=True, aggregate=lambda t: ratio(
                       t[TS].max(where=year(t)).epoch_seconds()
                       - t[TS].min(where=year(t)).epoch_seconds(),
                       (count_where(year(t)) - 1) * 86400.0)),
