@@ -88,8 +88,8 @@ def _cutoffs(kind: str) -> list[dt.datetime]:
 def measure_resolve_spec(paths: dict[str, Path]) -> dict[str, Any]:
     """Resolve the feature spec (top event types) over the engagement table."""
     from features.build import resolve_spec
-    from features.contract import ProfileColumns
-    from features.engine import open_tables
+    from features.engines import open_tables
+    from features.exports.contract import ProfileColumns
     from features.spec import FeatureSettings
 
     tables = open_tables(paths)
@@ -107,7 +107,7 @@ def measure_resolve_spec(paths: dict[str, Path]) -> dict[str, Any]:
 
 
 def _tables(paths: dict[str, Path], memory_limit: str | None) -> dict:
-    from features.engine import duckdb_connection, open_tables
+    from features.engines import duckdb_connection, open_tables
 
     return open_tables(paths, duckdb_connection(memory_limit=memory_limit))
 
@@ -187,8 +187,9 @@ def engagement_expr(tables: dict, cutoffs: list[dt.datetime], spec_dict: dict[st
     This is exactly the expression `build_features` left-joins onto the customer spine for
     engagement (its `_family_aggregates`), so it follows any change to how families are built.
     """
-    from features import build, engagement
+    from features import build
     from features.expressions import Cutoffs
+    from features.families import engagement
 
     cut = Cutoffs.of(cutoffs)
     return build.family_aggregates(engagement.FAMILY, tables["engagement"], cut, _spec(spec_dict))

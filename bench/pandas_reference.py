@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.purchases import ORDER_CAP
+from features.families.purchases import ORDER_CAP
 from features.registry import feature_catalogue
 from features.spec import FeatureSpec, column_safe
 

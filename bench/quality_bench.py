@@ -42,7 +42,7 @@ from sklearn.metrics import roc_auc_score
 from bench.candidates import GROUPS as CANDIDATES
 from bench.candidates import candidate_features, with_candidates
 from bench.synthetic import DATA_ROOT, EXPORTS_CONFIG, ensure_dataset
-from features.ingest import ingest_exports
+from features.exports.ingest import ingest_exports
 from models.baselines import fit_logistic, predict_logistic
 from models.evaluate import evaluate_scores
 from models.matrix import FeatureLayout

@@ -54,11 +54,11 @@ RUNS = 2  # cold, then warm
 
 
 def _connection(engine: str, cores: int, conf: dict[str, str]):
-    from features.engine import duckdb_connection
+    from features.engines import duckdb_connection
 
     if engine == "duckdb":
         return duckdb_connection(threads=cores)
-    from features.spark_engine import spark_connection
+    from features.engines.spark.session import spark_connection
 
     return spark_connection(f"local[{cores}]", {"spark.driver.memory": "4g", **conf})
 
@@ -69,8 +69,8 @@ def run_child(name: str, data: Path, out: Path, conf: dict[str, str]) -> None:
 
     from bench.synthetic import dataset_paths, year_cutoffs
     from features.build import build_features, resolve_spec
-    from features.contract import ProfileColumns
-    from features.engine import open_tables
+    from features.engines import open_tables
+    from features.exports.contract import ProfileColumns
     from features.spec import FeatureSettings
 
     engine, cores = ENGINES[name]

@@ -4,7 +4,7 @@ here; a new family is one module defining a `Family` and one line below."""
 
 from __future__ import annotations
 
-from features import engagement, profile, purchases, support, surveys
+from features.families import engagement, profile, purchases, support, surveys
 from features.family import Family
 from features.spec import Feature, FeatureSpec
 

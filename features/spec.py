@@ -11,8 +11,8 @@ from typing import Any, ClassVar, Literal
 import ibis.expr.types as ir
 
 from features.constraints import Text, TextList, Whole
-from features.contract import ProfileColumns
 from features.describe import Risk, is_missing, render_text, since
+from features.exports.contract import ProfileColumns
 
 Kind = Literal["count", "amount", "days", "ratio", "score", "flag", "categorical"]
 History = Literal["held", "scale", "whole"]

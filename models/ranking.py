@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from features.purchases import ORDER_CAP
+from features.families.purchases import ORDER_CAP
 from models.explain import ReasonSettings, explain
 from models.plays import PlaySettings, suggest_plays
 

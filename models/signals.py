@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from features.surveys import PASSIVE_FROM, PROMOTER_FROM
+from features.families.surveys import PASSIVE_FROM, PROMOTER_FROM
 from models.baselines import health_risk
 
 OPEN, SLOW, IN_TIME, NONE = (

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from features.contract import ProfileColumns
 from features.describe import TYPICAL, TYPICAL_MARGIN
-from features.engagement import EVENT_TYPE_PLACEHOLDER
+from features.exports.contract import ProfileColumns
+from features.families.engagement import EVENT_TYPE_PLACEHOLDER
 from features.registry import feature_catalogue
 from features.spec import Feature, FeatureSettings, FeatureSpec
 
@@ -85,7 +85,7 @@ FAMILY = Family(
 )
 ```
 
-The contract table goes in features/contract.py. The builder joins each message to every
+The contract table goes in features/exports/contract.py. The builder joins each message to every
 cutoff it precedes (never at or after one), groups once per family, and the catalogue, the
 docs, the reasons (with their risk rules and topics) and the point-in-time tests follow.
 A derived feature names what it reads in `inputs`; a window is stated once as a `Window`.

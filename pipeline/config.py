@@ -18,9 +18,9 @@ from features.constraints import (
     check_settings,
     did_you_mean,
 )
-from features.contract import ExportSource, ProfileColumns
-from features.engine import EngineSettings
+from features.engines import EngineSettings
 from features.errors import ConfigError, Problem
+from features.exports.contract import ExportSource, ProfileColumns
 from features.spec import FeatureSettings, FeatureSpec
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
@@ -202,7 +202,7 @@ def _section(path: Path, cls: type, raw: Any, where: str, problems: list[Problem
 
 def known_topics(profile: ProfileColumns, features: FeatureSettings) -> list[str]:
     """Every topic a reason can have with this profile (what [plays] maps to plays)."""
-    from features.engagement import EVENT_TYPE_PLACEHOLDER
+    from features.families.engagement import EVENT_TYPE_PLACEHOLDER
     from features.registry import reason_topics
 
     spec = FeatureSpec(features, (EVENT_TYPE_PLACEHOLDER,), profile)

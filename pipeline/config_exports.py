@@ -31,9 +31,15 @@ from features.constraints import (
     check_values,
     did_you_mean,
 )
-from features.contract import DECIMAL_MARKS, TABLES, ExportSource, ProfileColumns, TableSource
 from features.errors import Problem
-from features.locations import is_uri
+from features.exports.contract import (
+    DECIMAL_MARKS,
+    TABLES,
+    ExportSource,
+    ProfileColumns,
+    TableSource,
+)
+from features.exports.locations import is_uri
 
 NAMED_TIMESTAMP_FORMATS = ("auto", "iso", "epoch_s", "epoch_ms", "epoch_us")
 SHARE = Number(0, 1)

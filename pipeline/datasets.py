@@ -22,8 +22,8 @@ from features.build import (
     to_frame,
     write_batches,
 )
-from features.contract import TABLES, ExportSource
 from features.coverage import first_exported_days
+from features.exports.contract import TABLES, ExportSource
 from features.spec import FeatureSpec
 from models.experiment import LABEL
 from models.labels import ChurnDefinition, eligible_customers, label_churn

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from features.errors import Problem, Refusal
-from features.freshness import TableFreshness, table_freshness
+from features.exports.freshness import TableFreshness, table_freshness
 from features.spec import FeatureSpec
 from models.drift import active_shares, vanished_from_shares
 from models.split import WARMUP_DAYS

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features.freshness import TableFreshness
+from features.exports.freshness import TableFreshness
 from models.ranking import COLUMNS, TIERS
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.describe import count, plain_name
 from features.errors import Problem
-from features.ingest import ValidationReport
+from features.exports.ingest import ValidationReport
 from models import plots
 from models.experiment import LABEL, ExperimentResult
 from models.subsample import Subsample

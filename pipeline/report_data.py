@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.build import cutoff_table
-from features.contract import ProfileColumns
+from features.exports.contract import ProfileColumns
 from features.population import active_customers
 from models.labels import ChurnDefinition, label_churn
 from models.retention import MONTH, month_starts, tenure_band

@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from features.build import resolve_spec
-from features.engine import check_runner, open_tables
+from features.engines import check_runner, open_tables
 from features.errors import Fault, Problem
-from features.ingest import ingest_exports
+from features.exports.ingest import ingest_exports
 from pipeline import descriptions, tracking
 from pipeline import report_lists as lists_
 from pipeline import report_sections as sections

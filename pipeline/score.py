@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from features.describe import Risk
-from features.engine import check_runner, connect, open_tables
-from features.freshness import TableFreshness
-from features.ingest import ValidationReport, ingest_exports
+from features.engines import check_runner, connect, open_tables
+from features.exports.freshness import TableFreshness
+from features.exports.ingest import ValidationReport, ingest_exports
 from features.registry import families, feature_catalogue, reason_topics
 from features.spec import FeatureSpec
 from models.drift import flagged_drift, population_stability, typical_values

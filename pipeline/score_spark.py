@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from features.spark_engine import spark_dataframe
+from features.engines.spark.session import spark_dataframe
 from features.spec import FeatureSpec
 from models.drift import stability_from_shares
 from pipeline import guards

@@ -16,10 +16,10 @@ import models
 from features.build import resolve_spec
 from features.coverage import first_whole_cutoffs
 from features.describe import QUANTILE_STEPS
-from features.engine import check_runner, connect, open_tables
+from features.engines import check_runner, connect, open_tables
 from features.errors import Problem, Refusal
-from features.ingest import ingest_exports
-from features.locations import is_uri
+from features.exports.ingest import ingest_exports
+from features.exports.locations import is_uri
 from features.registry import families, feature_catalogue, reason_topics
 from features.spec import FeatureSpec
 from models.drift import active_shares, percentiles, reference_profile, typical_values

@@ -9,10 +9,10 @@ import ibis
 import pandas as pd
 
 from features.build import cutoff_table
-from features.contract import ExportSource
-from features.engine import EngineSettings, check_runner
-from features.ingest import ValidationReport, check_exports
-from features.spark_checks import SparkRunner
+from features.engines import EngineSettings, check_runner
+from features.engines.spark.checks import SparkRunner
+from features.exports.contract import ExportSource
+from features.exports.ingest import ValidationReport, check_exports
 from models.labels import ChurnDefinition, label_churn
 from pipeline.descriptions import churn_words
 

@@ -108,11 +108,11 @@ def spark():
     """The test run's one Ibis PySpark connection (local[2], UTC): a session takes seconds
     to start, so every Spark test shares it. Skipped where pyspark is not installed; `make
     test` and CI install the spark extra, so there they run."""
-    from features.engine import SPARK_INSTALL, spark_installed
+    from features.engines import SPARK_INSTALL, spark_installed
 
     if not spark_installed():
         pytest.skip(f"pyspark is not installed (the spark extra: {SPARK_INSTALL})")
-    from features.spark_engine import spark_connection
+    from features.engines.spark.session import spark_connection
 
     con = spark_connection("local[2]", {})
     yield con

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import KEYS
-from features.engine import open_tables
+from features.engines import open_tables
 
 COLUMNS = {
     "customers": {"customer_id": str, "signup_at": "ts", "churned_at": "ts"},

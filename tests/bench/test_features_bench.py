@@ -12,11 +12,12 @@ import pytest
 
 from bench.features_bench import floor_sql
 from bench.synthetic import generate, year_cutoffs
-from features import build, engagement
+from features import build
 from features.build import resolve_spec
-from features.contract import ProfileColumns
-from features.engine import open_tables
+from features.engines import open_tables
+from features.exports.contract import ProfileColumns
 from features.expressions import Cutoffs
+from features.families import engagement
 from features.spec import FeatureSettings
 
 

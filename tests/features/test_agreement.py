@@ -17,8 +17,8 @@ import pytest
 
 from bench.pandas_reference import reference_features
 from features.build import build_features, resolve_spec, to_frame
-from features.contract import ProfileColumns
-from features.engine import open_tables
+from features.engines import open_tables
+from features.exports.contract import ProfileColumns
 from features.spec import FeatureSettings
 
 CUTOFFS = [dt.date(2024, 4, 1), dt.date(2024, 5, 1), dt.datetime(2024, 5, 15, 12, 30)]

@@ -18,7 +18,7 @@ from features.build import (
     to_frame,
     write_batches,
 )
-from features.contract import ProfileColumns
+from features.exports.contract import ProfileColumns
 from features.expressions import bit_count
 from features.registry import feature_catalogue
 from features.spec import FeatureSettings, FeatureSpec
@@ -441,7 +441,7 @@ def test_purchases_only_exports_build_without_engagement_support_or_surveys(tmp_
 def test_one_absurd_amount_moves_one_customers_money_by_a_few_orders_at_most(tmp_path):
     # a purchase of 1e12 (kept with a warning) counts as ORDER_CAP x the customer's median
     # paid order; a customer without it keeps their exact revenue
-    from features.purchases import ORDER_CAP
+    from features.families.purchases import ORDER_CAP
 
     invoices = [
         {"customer_id": c, "timestamp": f"2024-0{m}-05", "amount": 40.0, "discount": 0.0,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.cache import MANIFEST, export_fingerprint
 from features.errors import Fault
-from features.ingest import ingest_exports
+from features.exports.cache import MANIFEST, export_fingerprint
+from features.exports.ingest import ingest_exports
 from pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def test_a_truncated_cached_part_is_rebuilt_with_a_warning(sample, tmp_path, cap
     whole = pd.read_parquet(paths["purchases"])
     data = paths["purchases"].read_bytes()
     paths["purchases"].write_bytes(data[: len(data) // 2])
-    with caplog.at_level(logging.WARNING, logger="features.cache"):
+    with caplog.at_level(logging.WARNING, logger="features.exports.cache"):
         again, _ = ingest_exports(sample.exports, tmp_path, None)
     assert "purchases" in caplog.text and "rebuilding" in caplog.text
     pd.testing.assert_frame_equal(pd.read_parquet(again["purchases"]), whole)
@@ -55,7 +55,8 @@ def test_runs_sharing_an_empty_cache_at_once_all_succeed_with_one_copy(tmp_path)
     cache = tmp_path / "cache"
     probe = (
         "import sys, pandas as pd; from pathlib import Path;"
-        "from pipeline.config import load_config; from features.ingest import ingest_exports;"
+        "from pipeline.config import load_config;"
+        "from features.exports.ingest import ingest_exports;"
         f"c = load_config(Path({str(ROOT / 'churn.toml')!r}));"
         f"p, _ = ingest_exports(c.exports, Path({str(cache)!r}), None);"
         "print(len(pd.read_parquet(p['engagement'])))"

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.duplicates import Duplicates, find_duplicates
+from features.exports.duplicates import Duplicates, find_duplicates
 
 COLUMNS = ['"customer_id"', '"ts"', '"event_type"', '"value"']
 KEY = ['"customer_id"', '"ts"', '"event_type"']

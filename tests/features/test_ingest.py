@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from features.cache import export_fingerprint
-from features.ingest import check_exports, connect, ingest_exports
+from features.exports.cache import export_fingerprint
+from features.exports.ingest import check_exports, connect, ingest_exports
 from pipeline.cli import main
 from pipeline.config import load_config
 

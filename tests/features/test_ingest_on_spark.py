@@ -18,13 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from features.build import build_features, resolve_spec, to_frame
-from features.contract import TABLES, ExportSource
-from features.engine import check_runner, open_tables
+from features.engines import check_runner, open_tables
+from features.engines.spark.cache import intact_copy_at
+from features.engines.spark.checks import SparkRunner
 from features.errors import ExportError
-from features.ingest import check_exports, connect, ingest_exports
-from features.runners import DuckDBRunner
-from features.spark_cache import intact_copy_at
-from features.spark_checks import SparkRunner
+from features.exports.contract import TABLES, ExportSource
+from features.exports.ingest import check_exports, connect, ingest_exports
+from features.exports.runners import DuckDBRunner
 from pipeline.config import load_config
 from tests.conftest import CONFIG, write_valid_exports
 from tests.tables import assert_same_table

@@ -7,7 +7,7 @@ import math
 import duckdb
 import pytest
 
-from features.numbers import choose_mark, mark_evidence_sql, text_number_sql
+from features.exports.numbers import choose_mark, mark_evidence_sql, text_number_sql
 
 
 def _number(value: str, mark: str) -> float | None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.build import build_features, to_frame
-from features.contract import ProfileColumns
+from features.exports.contract import ProfileColumns
 from features.spec import FeatureSettings, FeatureSpec
 from tests.tables import open_frames
 

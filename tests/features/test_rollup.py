@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from features.build import build_features, feature_queries, plan_rollups, resolve_spec, to_frame
-from features.contract import ProfileColumns
-from features.engine import open_tables
+from features.engines import open_tables
+from features.exports.contract import ProfileColumns
+from features.exports.ingest import ingest_exports
 from features.expressions import Cutoffs
-from features.ingest import ingest_exports
 from features.spec import FeatureSettings, FeatureSpec
 from pipeline.config import load_config
 from tests.tables import open_frames

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from features.build import build_features, cutoff_table, resolve_spec, to_frame
-from features.engine import open_tables
-from features.ingest import ingest_exports
-from features.spark_engine import is_local, session_conf
+from features.engines import open_tables
+from features.engines.spark.session import is_local, session_conf
+from features.exports.ingest import ingest_exports
 from models.labels import ChurnDefinition, label_churn
 from pipeline.config import load_config
 from pipeline.datasets import data_span

@@ -1,14 +1,14 @@
 """The checks' DuckDB SQL said in Spark SQL: the places where sqlglot's own transpiler would
-give Spark a function it lacks or one that means something else (features/spark_sql.py).
+give Spark a function it lacks or one that means something else (features/engines/spark/sql.py).
 Pure text; that Spark computes the same results is tests/features/test_ingest_on_spark.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from features.export_sql import timestamp_sql
-from features.numbers import text_number_sql
-from features.spark_sql import spark_datetime_pattern, to_spark
+from features.engines.spark.sql import spark_datetime_pattern, to_spark
+from features.exports.numbers import text_number_sql
+from features.exports.sql import timestamp_sql
 
 
 def test_a_full_regexp_match_becomes_an_anchored_rlike():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from features.engagement import EVENT_TYPE_PLACEHOLDER
+from features.families.engagement import EVENT_TYPE_PLACEHOLDER
 from features.registry import feature_catalogue
 from features.spec import FeatureSpec
 from pipeline.catalogue import catalogue_markdown
@@ -91,7 +91,7 @@ def test_the_documented_new_family_runs_point_in_time(tmp_path):
 
     import pandas as pd
 
-    from features.engine import open_tables
+    from features.engines import open_tables
     from features.expressions import Cutoffs
 
     text = (ROOT / "docs" / "features.md").read_text()

@@ -297,9 +297,9 @@ def test_the_engine_defaults_to_duckdb_and_spark_conf_values_are_read_as_text(tm
 
 
 def test_choosing_spark_without_pyspark_names_the_extra_and_exits_2(tmp_path, capsys, monkeypatch):
-    import features.engine
+    import features.engines
 
-    monkeypatch.setattr(features.engine, "spark_installed", lambda: False)
+    monkeypatch.setattr(features.engines, "spark_installed", lambda: False)
     (tmp_path / "churn.toml").write_text('[engine]\nbackend = "spark"\n')
     assert main(["train", "--config", str(tmp_path / "churn.toml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()

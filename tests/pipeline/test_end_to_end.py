@@ -175,7 +175,7 @@ def test_reasons_name_features_that_really_drive_the_score(project):
     churn_model = tracking.load_model("test-churn", "champion")[0].unwrap_python_model()
     folder = project / "outputs" / "at_risk" / "as_of=2025-11-01"
     ranked = pd.read_parquet(folder / "at_risk.parquet").head(30)
-    from features.engine import open_tables
+    from features.engines import open_tables
     from features.spec import FeatureSpec
     from pipeline.datasets import scoring_features
 
@@ -265,7 +265,7 @@ def test_reasons_read_as_risks_with_no_missing_values_or_code_names(project):
 
 
 def _scoring_frame(project: Path) -> pd.DataFrame:
-    from features.engine import open_tables
+    from features.engines import open_tables
     from features.spec import FeatureSpec
     from pipeline.datasets import scoring_features
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from features.contract import ExportSource
 from features.errors import Refusal
+from features.exports.contract import ExportSource
 from features.spec import FeatureSpec
 from pipeline.config import Config
 from pipeline.guards import check_tables

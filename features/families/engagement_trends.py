@@ -1,6 +1,6 @@
 """Engagement trajectories: usage measured against the customer's own history, week by week
 and pace against pace, so a heavy user slowing down is seen before they look like a light one.
-Declared for the engagement family (features/engagement.py), which passes itself in."""
+Declared for the engagement family (features/families/engagement.py), which passes itself in."""
 
 from __future__ import annotations
 

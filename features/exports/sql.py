@@ -1,7 +1,7 @@
 """SQL for reading exports: locating a table's file, the reader for its format, and the
 expressions that type raw columns (timestamps in any configured format, numbers with a decimal
 mark, categorical text with value maps). Pure text builders in DuckDB's dialect; DuckDB runs
-them, or Spark once features/spark_sql.py has translated them."""
+them, or Spark once features/engines/spark/sql.py has translated them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from features.contract import TableSource
-from features.numbers import text_number_sql
+from features.exports.contract import TableSource
+from features.exports.numbers import text_number_sql
 
 EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
 

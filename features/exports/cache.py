@@ -24,10 +24,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from features.contract import TABLES, ExportSource
 from features.errors import Fault
-from features.export_sql import local_export
-from features.locations import file_name
+from features.exports.contract import TABLES, ExportSource
+from features.exports.locations import file_name
+from features.exports.sql import local_export
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def export_fingerprint(source: ExportSource, as_of: dt.date | None, runner: Any 
     and time (a copy keeping times, a clock reset) must not be served from the old copy.
     Hashing cost, measured on the 1M-customer synthetic exports (563 MB of Parquet): 0.4 s
     with sha256 (1.4 GB/s here; blake2b 0.7 s), against about 20 s to check and copy them.
-    `runner` (features/runners.py) locates and digests the exports where they are (a Spark
+    `runner` (features/exports/runners.py) locates and digests the exports where they are (a Spark
     runner: URIs too); local files, located here, when not given.
     """
     parts = [f"typed format {TYPED_FORMAT}", repr(source), str(as_of)]

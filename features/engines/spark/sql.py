@@ -1,10 +1,10 @@
 """The export checks' DuckDB SQL said in Spark SQL: sqlglot's transpiler, plus the few
 rewrites where its Spark output would fail or mean something else.
 
-The checks (features/rules.py, numbers.py, export_sql.py, duplicates.py, ingest.py) are
-written once, in DuckDB's dialect; the Spark runner (features/spark_checks.py) passes each query
-through `to_spark` before `spark.sql`. Each rewrite below was found by running the checks'
-queries on both engines over the same exports (tests/features/test_ingest_on_spark.py):
+The checks (features/exports/: rules.py, numbers.py, sql.py, duplicates.py, ingest.py) are
+written once, in DuckDB's dialect; the Spark runner (features/engines/spark/checks.py) passes
+each query through `to_spark` before `spark.sql`. Each rewrite below was found by running the
+checks' queries on both engines over the same exports (tests/features/test_ingest_on_spark.py):
 
 - `regexp_full_match(text, pattern)` has no Spark function; sqlglot keeps the name. Spark's
   `RLIKE` finds a match anywhere, so the pattern is anchored: `^(?:pattern)$` would still

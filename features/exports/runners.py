@@ -1,10 +1,10 @@
 """Where the export checks run: the small interface they call (`CheckRunner`), and the
 DuckDB runner (in-process, on the driver; the default engine).
 
-The checks are one set of SQL builders in DuckDB's dialect (features/ingest.py and the
-modules it calls). `DuckDBRunner` runs them as they are; features/spark_checks.py's
+The checks are one set of SQL builders in DuckDB's dialect (features/exports/ingest.py and the
+modules it calls). `DuckDBRunner` runs them as they are; features/engines/spark/checks.py's
 `SparkRunner` reads the exports with `spark.read` (any path Spark reads: local folders,
-partitioned Parquet, object-store URIs) and runs each query through features/spark_sql.py.
+partitioned Parquet, object-store URIs) and runs each query through features/engines/spark/sql.py.
 
 One difference the checks must say honestly: DuckDB scans a file in order, so a row has a
 line number; Spark splits files across tasks and has no row order, so a Spark runner names a
@@ -18,9 +18,9 @@ from typing import Protocol
 
 import duckdb
 
-from features.cache import content_digest
-from features.contract import TableSource
-from features.export_sql import local_export, reader_sql, sql_literal
+from features.exports.cache import content_digest
+from features.exports.contract import TableSource
+from features.exports.sql import local_export, reader_sql, sql_literal
 
 
 class UnreadableExport(Exception):
@@ -93,7 +93,7 @@ class DuckDBRunner:
         self.con.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
 
     def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
-        """A view over DuckDB's reader of the file (features/export_sql.py, reader_sql)."""
+        """A view over DuckDB's reader of the file (features/exports/sql.py, reader_sql)."""
         reader = reader_sql(Path(location), source)
         try:
             self.create_view(view, f"SELECT * FROM {reader}")
@@ -111,7 +111,7 @@ class DuckDBRunner:
         return Path(location).is_dir()
 
     def digest(self, location: str) -> str:
-        """sha256 of the export's bytes (features/cache.py, content_digest)."""
+        """sha256 of the export's bytes (features/exports/cache.py, content_digest)."""
         return content_digest(Path(location))
 
     def write_parquet(self, select_sql: str, location: str) -> None:

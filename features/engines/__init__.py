@@ -2,7 +2,7 @@
 
 Feature logic is written as Ibis expressions, so any Ibis backend that reads Parquet runs the
 same definitions: `[engine] backend = "spark"` runs them on a Spark cluster (or `local[N]`)
-through Ibis's PySpark backend (features/spark_engine.py, imported only when chosen, so the
+through Ibis's PySpark backend (features/engines/spark/session.py, imported only when chosen, so the
 default engine never loads pyspark).
 """
 
@@ -77,21 +77,21 @@ def connect(settings: EngineSettings) -> Any:
     """An Ibis connection on the configured engine: DuckDB in-process, or PySpark on a
     SparkSession built from `master` and `conf` (reused when one is already running)."""
     if settings.backend == "spark":
-        from features.spark_engine import spark_connection
+        from features.engines.spark.session import spark_connection
 
         return spark_connection(settings.master, settings.conf)
     return duckdb_connection()
 
 
 def check_runner(settings: EngineSettings) -> Any:
-    """What checks and types the exports (features/runners.py): DuckDB on the driver, or, on
+    """What checks and types the exports (features/exports/runners.py): DuckDB on the driver, or, on
     the Spark engine, Spark over the exports where they are, on the session features use."""
-    from features.export_sql import connect as duckdb_checks
-    from features.runners import DuckDBRunner
+    from features.exports.runners import DuckDBRunner
+    from features.exports.sql import connect as duckdb_checks
 
     if settings.backend == "spark":
-        from features.spark_checks import SparkRunner
-        from features.spark_engine import spark_session
+        from features.engines.spark.checks import SparkRunner
+        from features.engines.spark.session import spark_session
 
         return SparkRunner(spark_session(settings.master, settings.conf))
     return DuckDBRunner(duckdb_checks())

@@ -1,9 +1,10 @@
 """The contract's row-level rules as named records: what each value must be (from its column's
-declaration in features/contract.py) and the rules across columns of a table (dates in order,
-known values), declared here as data beside the contract rather than as branches per table.
+declaration in features/exports/contract.py) and the rules across columns of a table (dates
+in order, known values), declared here as data beside the contract rather than as branches per
+table.
 
-Each rule is SQL over an export's raw view; features/ingest.py counts the rows it matches and
-shows a few.
+Each rule is SQL over an export's raw view; features/exports/ingest.py counts the rows it
+matches and shows a few.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from features.contract import PURCHASE_STATUSES, TABLES, ColumnSpec
-from features.export_sql import is_blank_sql, sql_literal
+from features.exports.contract import PURCHASE_STATUSES, TABLES, ColumnSpec
+from features.exports.sql import is_blank_sql, sql_literal
 
 
 @dataclass(frozen=True)

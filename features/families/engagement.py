@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from features.describe import MIN_DROP, Given, Risk, enough_before
-from features.engagement_trends import RECENT, TRENDS, last_use, pace, trend, weekly
 from features.expressions import age_days, count_where, days_before, when
+from features.families.engagement_trends import RECENT, TRENDS, last_use, pace, trend, weekly
 from features.family import Family, Source, Window
 from features.rollup import ActiveDays
 from features.spec import Feature, FeatureSpec, column_safe

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from features.contract import HIGH_PRIORITIES
 from features.describe import Given, Risk
+from features.exports.contract import HIGH_PRIORITIES
 from features.expressions import age_days, count_where, days_known, ratio, within
 from features.family import Family, Source
 from features.spec import Feature, FeatureSpec

@@ -16,17 +16,21 @@ from typing import Any
 
 import duckdb
 
-from features.cache import export_fingerprint, intact_copy, write_copy
-from features.contract import (
+from features.errors import ExportError, Problem
+from features.exports.cache import export_fingerprint, intact_copy, write_copy
+from features.exports.contract import (
     TABLES,
     ColumnSpec,
     ExportSource,
     ProfileColumns,
     TableSource,
 )
-from features.duplicates import Duplicates, find_duplicates
-from features.errors import ExportError, Problem
-from features.export_sql import (
+from features.exports.duplicates import Duplicates, find_duplicates
+from features.exports.locations import file_name, is_uri, join_location
+from features.exports.numbers import choose_mark, mark_evidence_sql
+from features.exports.rules import Column, Rule, main_timestamp, value_rules
+from features.exports.runners import CheckRunner, UnreadableExport, as_runner
+from features.exports.sql import (
     connect,
     is_text,
     number_sql,
@@ -35,10 +39,6 @@ from features.export_sql import (
     text_sql,
     timestamp_sql,
 )
-from features.locations import file_name, is_uri, join_location
-from features.numbers import choose_mark, mark_evidence_sql
-from features.rules import Column, Rule, main_timestamp, value_rules
-from features.runners import CheckRunner, UnreadableExport, as_runner
 
 EXAMPLES = 3
 
@@ -237,7 +237,7 @@ def check_exports(
 ) -> ValidationReport:
     """Check every export against the contract and leave a typed view `<table>` per table.
 
-    `con` runs the checks: a DuckDB connection (or features/runners.py's DuckDBRunner), or a
+    `con` runs the checks: a DuckDB connection (or features/exports/runners.py's DuckDBRunner), or a
     SparkRunner reading the exports where they are (URIs too). `as_of` is the data's as-of
     date: timestamps after the end of that day are an error. Optional tables that are absent
     or hold no rows are left out of `report.tables`.
@@ -724,11 +724,11 @@ def ingest_exports(
     runner: CheckRunner | None = None,
 ) -> tuple[dict[str, Any], ValidationReport]:
     """Validate the exports and return typed Parquet copies, reusing an earlier copy while the
-    exports' content is unchanged and the copy intact (features/cache.py).
+    exports' content is unchanged and the copy intact (features/exports/cache.py).
 
-    `runner` runs the checks and writes the copies (features/runners.py; DuckDB on the driver
-    when not given); a Spark runner keeps them through Spark's file system, so `cache_dir`
-    may be a URI (features/spark_cache.py), and the copies are then locations as text.
+    `runner` runs the checks and writes the copies (features/exports/runners.py; DuckDB on the
+    driver when not given); a Spark runner keeps them through Spark's file system, so `cache_dir`
+    may be a URI (features/engines/spark/cache.py), and the copies are then locations as text.
     Raises ExportError when a fatal problem is found.
     """
     runner = runner or as_runner(connect())
@@ -746,7 +746,7 @@ def ingest_exports(
     write = _write_part(runner, report)
     try:
         if runner.engine == "spark":  # through Spark's file system: a URI or a shared path
-            from features.spark_cache import intact_copy_at, write_copy_at
+            from features.engines.spark.cache import intact_copy_at, write_copy_at
 
             folder = join_location(str(cache_dir), key)
             copy = intact_copy_at(runner, folder, names)

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from features.runners import CheckRunner, as_runner
+from features.exports.runners import CheckRunner, as_runner
 
 PAIRS = 3  # example pairs shown
 

@@ -1,5 +1,5 @@
 """The typed cache on the Spark engine: the same fingerprint-named folder and manifest as
-features/cache.py, written by Spark and kept through Spark's file system instead of the
+features/exports/cache.py, written by Spark and kept through Spark's file system instead of the
 driver's, so that it may be a URI (s3a://, abfss://, dbfs:/...) or any path the cluster
 shares (a bare path is one on Spark's default file system, fs.defaultFS).
 
@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from features.cache import MANIFEST
+from features.engines.spark.checks import SparkRunner
 from features.errors import Fault
-from features.locations import join_location
-from features.runners import UnreadableExport
-from features.spark_checks import SparkRunner
+from features.exports.cache import MANIFEST
+from features.exports.locations import join_location
+from features.exports.runners import UnreadableExport
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The export checks on Spark: `SparkRunner` reads each export where it is with `spark.read`
 (local folders, partitioned Parquet, object-store URIs) and runs the checks' DuckDB SQL
-translated by features/spark_sql.py. Imported only on the Spark engine (pyspark is loaded
+translated by features/engines/spark/sql.py. Imported only on the Spark engine (pyspark is loaded
 inside its methods, so importing this module does not load it).
 
 Rows have no position on Spark (a file is split across tasks), so `numbered` is False and
-the checks name an example row by its values (features/ingest.py).
+the checks name an example row by its values (features/exports/ingest.py).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from features.cache import content_digest
-from features.contract import TableSource
-from features.locations import is_uri, join_location, local_path
-from features.runners import UnreadableExport, first_line
-from features.spark_sql import to_spark
+from features.engines.spark.sql import to_spark
+from features.exports.cache import content_digest
+from features.exports.contract import TableSource
+from features.exports.locations import is_uri, join_location, local_path
+from features.exports.runners import UnreadableExport, first_line
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 EXPORT_SUFFIXES = (".parquet", ".csv", ".csv.gz")
