@@ -34,11 +34,12 @@ train: $(STAMP)
 	@$(BIN)/churn train --config $(CONFIG) $(DATA_ARG) $(ASOF_ARG)
 	@$(BIN)/python -m bench.reason_quality --config $(CONFIG) $(DATA_ARG)
 
-# On every core the machine has (pytest-xdist): each worker has its own temporary folders,
+# On every core the machine has (pytest-xdist), a test file to a worker (some files share a
+# module-scoped project their tests build on in order); each worker has its own folders,
 # stores and Spark session; measured 12.2 min on one core's worth, 10.0 min on 2 (busy machine).
 test: $(STAMP)
 	@echo "test: running the suite on every core"
-	@$(BIN)/python -m pytest -n auto
+	@$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	@echo "lint: ruff"

@@ -16,7 +16,7 @@ from models import plots
 from models.experiment import LABEL, ExperimentResult
 from models.subsample import Subsample
 from models.verdict import Versus
-from pipeline.descriptions import SCORER_NAMES
+from pipeline.tracking.descriptions import SCORER_NAMES
 
 log = logging.getLogger(__name__)
 

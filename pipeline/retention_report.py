@@ -21,9 +21,9 @@ from features.build import resolve_spec
 from features.engines import check_runner, open_tables
 from features.errors import Fault, Problem
 from features.exports.ingest import ingest_exports
-from pipeline import descriptions, tracking
 from pipeline import report_lists as lists_
 from pipeline import report_sections as sections
+from pipeline import tracking
 from pipeline.config import Config
 from pipeline.datasets import data_span, exported_history, scoring_features, today
 from pipeline.progress import Progress
@@ -31,6 +31,7 @@ from pipeline.report import log_tables, print_warnings
 from pipeline.report_data import History, Lists, at_risk_lists, customer_history
 from pipeline.report_html import Part, Section, page
 from pipeline.timing import Timer
+from pipeline.tracking import descriptions
 
 log = logging.getLogger(__name__)
 REPORT_FILE = "report.html"

@@ -28,7 +28,7 @@ from models.ranking import (
     tier_changes,
 )
 from models.segments import risk_note
-from pipeline import descriptions, guards, tracking
+from pipeline import guards, tracking
 from pipeline.config import Config
 from pipeline.datasets import exported_history, held_days, scoring_features, today
 from pipeline.manifest import ListFacts, list_manifest
@@ -36,6 +36,7 @@ from pipeline.outputs import date_lock, previous_list, write_list
 from pipeline.progress import Progress
 from pipeline.report import log_tables, print_scoring_summary, print_warnings
 from pipeline.timing import Timer
+from pipeline.tracking import descriptions
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from models.subsample import (
 )
 from models.trainer import OnProgress
 from models.tuning import selection_splits
-from pipeline import descriptions, report, tracking
+from pipeline import report, tracking
 from pipeline.config import Config, TrainingSettings
 from pipeline.datasets import (
     LabelledStream,
@@ -57,6 +57,7 @@ from pipeline.datasets import (
 )
 from pipeline.progress import Progress
 from pipeline.timing import Timer
+from pipeline.tracking import descriptions
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from features.engines.spark.checks import SparkRunner
 from features.exports.contract import ExportSource
 from features.exports.ingest import ValidationReport, check_exports
 from models.labels import ChurnDefinition, label_churn
-from pipeline.descriptions import churn_words
+from pipeline.tracking.descriptions import churn_words
 
 
 @dataclass

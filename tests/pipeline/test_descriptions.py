@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from models.labels import ChurnDefinition
-from pipeline import descriptions
+from pipeline.tracking import descriptions
 
 
 def test_promotion_tags_stay_a_few_words():

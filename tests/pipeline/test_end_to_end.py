@@ -7,9 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from pipeline import tracking
 from pipeline.cli import main
@@ -77,7 +79,7 @@ def test_training_logs_a_run_and_registers_a_champion_that_returns_probabilities
     assert list(inputs) == churn_model.features  # every feature, in order
     assert inputs["plan"] == "string" and inputs["seats"] == "double"
     assert signature.params is not None
-    run = tracking.mlflow.get_run(tracking.model_version_info("test-churn", "champion")["run_id"])
+    run = mlflow.get_run(tracking.model_version_info("test-churn", "champion")["run_id"])
     for metric in (
         "test.roc_auc",
         "test.lift_at_10",
@@ -92,9 +94,7 @@ def test_training_logs_a_run_and_registers_a_champion_that_returns_probabilities
     assert gap == pytest.approx(m["test.roc_auc"] - m["test.logistic_regression.roc_auc"])
     assert m["test.gap_vs_logistic_regression.roc_auc_diff_low"] <= gap
     assert gap <= m["test.gap_vs_logistic_regression.roc_auc_diff_high"]
-    history = tracking.mlflow.MlflowClient().get_metric_history(
-        run.info.run_id, "backtest.logistic_roc_auc"
-    )
+    history = MlflowClient().get_metric_history(run.info.run_id, "backtest.logistic_roc_auc")
     assert len(history) == 2 and all(0 < h.value < 1 for h in history)
     # one step per fold, each dated by its test cutoff, which is also a parameter per fold
     assert [h.step for h in history] == [0, 1]
@@ -106,9 +106,9 @@ def test_training_logs_a_run_and_registers_a_champion_that_returns_probabilities
     assert run.data.tags["promoted"] == "yes" and run.data.tags["promotion"] == "first champion"
     note = run.data.tags["mlflow.note.content"]
     assert "out-of-time test 2025-10-01" in note and "**promoted to @champion**" in note
-    described = tracking.MlflowClient().get_model_version("test-churn", version).description
+    described = MlflowClient().get_model_version("test-churn", version).description
     assert described == note
-    artifacts = {a.path for a in tracking.mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
+    artifacts = {a.path for a in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert {"plots", "evaluation", "model_metadata.json", "config"} <= artifacts
     assert config.model.name == "test-churn"
 
@@ -155,7 +155,7 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
 def test_the_scoring_run_is_tagged_linked_and_described_by_its_model_version(project):
     _config(project)
     version = tracking.champion_version("test-churn", "champion")
-    client = tracking.MlflowClient()
+    client = MlflowClient()
     experiment = client.get_experiment_by_name("churn-scoring")
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     found = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"])[0]
@@ -362,7 +362,7 @@ def test_a_tampered_model_file_is_refused_before_it_is_loaded(project, capsys):
     registration and checked before every load."""
     _config(project)
     version = tracking.champion_version("test-churn", "champion")
-    tags = tracking.MlflowClient().get_model_version("test-churn", version).tags
+    tags = MlflowClient().get_model_version("test-churn", version).tags
     assert len(tags[tracking.DIGEST_TAG]) == 64
     pickles = sorted((project / "mlruns").rglob("python_model.pkl"))
     assert pickles

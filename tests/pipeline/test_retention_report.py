@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 from pipeline import tracking
 from pipeline.cli import main
@@ -96,7 +97,7 @@ def test_the_first_list_is_graded_by_tier_against_what_happened(reported_project
 def test_the_report_is_attached_to_its_lists_scoring_run(reported_project):
     config = load_config(reported_project / "churn.toml")
     tracking.open_store(config.tracking)
-    client = tracking.MlflowClient()
+    client = MlflowClient()
     experiment = client.get_experiment_by_name("churn-scoring")
     (run,) = client.search_runs(
         [experiment.experiment_id], filter_string=f"params.as_of = '{SECOND_LIST}'"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 
@@ -127,7 +128,7 @@ def test_a_subsampled_training_says_so_and_logs_the_rate_and_rows_kept(tmp_path,
     from pipeline.config import load_config
 
     tracking.open_store(load_config(config).tracking)
-    run = tracking.mlflow.search_runs(experiment_names=["churn"], output_format="list")[0]
+    run = mlflow.search_runs(experiment_names=["churn"], output_format="list")[0]
     params = run.data.params
     assert params["training.negative_rate_used"] == "0.5"
     assert int(params["rows.train_kept"]) < int(params["rows.train"])

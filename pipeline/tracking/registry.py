@@ -1,0 +1,214 @@
+"""The model registry: logging and registering the model, its fingerprint, loading a version
+only once its files match the fingerprint, versions, aliases and their descriptions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.entities import LoggedModelInput
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from features.errors import Problem, Refusal
+from pipeline.tracking.store import (
+    DIGEST_TAG,
+    MODEL_NAME_IN_RUN,
+    guarded,
+)
+
+log = logging.getLogger(__name__)
+
+
+@guarded
+def log_churn_model(
+    python_model,
+    *,
+    example: pd.DataFrame,
+    registered_name: str,
+    pip_requirements: list[str],
+    code_paths: list[str],
+) -> str:
+    """Log the pyfunc model with signature and input example, register it (the registered
+    model and version made here, so MLflow prints nothing); returns the version."""
+    output = python_model.predict(None, example)
+    signature = infer_signature(example, output, params={"contributions": False})
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_NAME_IN_RUN,
+        python_model=python_model,
+        signature=signature,
+        input_example=example,
+        pip_requirements=pip_requirements,
+        code_paths=code_paths,
+    )
+    client = MlflowClient()
+    try:
+        client.create_registered_model(registered_name)
+    except MlflowException as error:
+        if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+    version = client.create_model_version(
+        registered_name,
+        source=f"models:/{info.model_id}",
+        run_id=mlflow.active_run().info.run_id,
+        model_id=info.model_id,
+    )
+    return str(version.version)
+
+
+@guarded
+def describe_model(name: str, description: str, *, version: str | None = None) -> None:
+    """The registered model's description, or one version's."""
+    client = MlflowClient()
+    if version is None:
+        client.update_registered_model(name, description=description)
+    else:
+        client.update_model_version(name, version, description=description)
+
+
+@guarded
+def link_model_version(name: str, version: str) -> None:
+    """Record a registered version as an input of the active run (the run's page links to
+    the model it used)."""
+    found = MlflowClient().get_model_version(name, version)
+    # the SQLite registry keeps the logged model's id only in the version's source
+    source = re.fullmatch(r"models:/(m-[0-9a-f]+)", found.source or "")
+    model_id = found.model_id or (source.group(1) if source else None)
+    if model_id:  # the client call: MLflow's fluent one takes models on Databricks only
+        MlflowClient().log_inputs(
+            mlflow.active_run().info.run_id, models=[LoggedModelInput(model_id)]
+        )
+
+
+def model_requirements() -> list[str]:
+    """Pinned pip requirements of the logged model (inferring them costs seconds)."""
+    import cloudpickle
+    import lightgbm
+    import numpy
+    import sklearn
+
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"lightgbm=={lightgbm.__version__}",
+        f"scikit-learn=={sklearn.__version__}",
+        f"pandas=={pd.__version__}",
+        f"numpy=={numpy.__version__}",
+        f"cloudpickle=={cloudpickle.__version__}",
+    ]
+
+
+@guarded
+def champion_version(name: str, alias: str) -> str | None:
+    """The registry version carrying the alias, or None when the model or alias does not
+    exist (any other failure of the store is a Fault, not "no model")."""
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def files_digest(folder: Path) -> str:
+    """SHA-256 over every file of a folder (relative path and content, in path order): the
+    fingerprint of a logged model's files."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+@guarded
+def record_model_digest(name: str, version: str) -> str:
+    """Fingerprint a registered version's files and keep it as a tag on the version."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
+        digest = files_digest(Path(local))
+    MlflowClient().set_model_version_tag(name, version, DIGEST_TAG, digest)
+    return digest
+
+
+@guarded
+def load_model(name: str, alias: str):
+    """Load `models:/<name>@<alias>` as a pyfunc model, only after checking its files against
+    the fingerprint recorded at registration (the model is a pickle: loading runs its code).
+    Returns the model and the digest."""
+    version = MlflowClient().get_model_version_by_alias(name, alias)
+    return _load_checked(name, version, f"models:/{name}@{alias}")
+
+
+@guarded
+def load_version(name: str, version: str):
+    """`load_model` for a version by its number (e.g. the one a training run registered)."""
+    found = MlflowClient().get_model_version(name, version)
+    return _load_checked(name, found, f"models:/{name}/{version}")
+
+
+@guarded
+def latest_version(name: str) -> tuple[str, str] | None:
+    """The newest registered version of a model and the run that logged it (None: none)."""
+    versions = MlflowClient().search_model_versions(f"name = '{name}'")
+    if not versions:
+        return None
+    newest = max(versions, key=lambda v: int(v.version))
+    return str(newest.version), newest.run_id or ""
+
+
+def _load_checked(name: str, version, shown: str):
+    recorded = (version.tags or {}).get(DIGEST_TAG)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(
+            mlflow.artifacts.download_artifacts(f"models:/{name}/{version.version}", dst_path=tmp)
+        )
+        digest = files_digest(local)
+        if recorded is None:
+            raise Refusal(
+                [
+                    Problem(
+                        shown,
+                        f"version {version.version} has no recorded fingerprint ({DIGEST_TAG}); "
+                        "it was registered before fingerprints existed or by hand: retrain",
+                    )
+                ]
+            )
+        if digest != recorded:
+            raise Refusal(
+                [
+                    Problem(
+                        shown,
+                        f"version {version.version}'s files changed since registration "
+                        f"(fingerprint {digest[:12]}..., recorded {recorded[:12]}...): "
+                        "refusing to load it; restore the artifact store or retrain",
+                    )
+                ]
+            )
+        return mlflow.pyfunc.load_model(str(local)), digest
+
+
+@guarded
+def model_version_info(name: str, alias: str) -> dict[str, str]:
+    """Version and run id behind an alias."""
+    version = MlflowClient().get_model_version_by_alias(name, alias)
+    return {"version": str(version.version), "run_id": version.run_id or ""}
+
+
+@guarded
+def set_alias(name: str, alias: str, version: str) -> None:
+    """Move the alias to this version."""
+    MlflowClient().set_registered_model_alias(name, alias, version)
+
+
+@guarded
+def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
+    """Annotate a registered version (e.g. why it was or was not promoted)."""
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)

@@ -1,0 +1,168 @@
+"""Runs: one run per command, and what it records (parameters, metrics, figures, tables,
+datasets, tags, descriptions), all through the store's guard."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
+from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
+
+from pipeline.tracking.store import (
+    Store,
+    ensure_experiment,
+    guarded,
+    store_errors,
+)
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def run(
+    store: Store,
+    experiment: str,
+    run_name: str,
+    *,
+    started: float | None = None,
+    description: str = "",
+) -> Iterator[str]:
+    """A run in the experiment that began at `started` (epoch seconds; default now), so the
+    UI's duration is the step's wall time, not only its logging; yields its id."""
+    experiment_id = ensure_experiment(store, experiment, description)
+    start_ms = int(1000 * (started if started is not None else time.time()))
+    with store_errors():
+        created = MlflowClient().create_run(
+            experiment_id, start_time=start_ms, tags=resolve_tags(), run_name=run_name
+        )
+    with mlflow.start_run(run_id=created.info.run_id) as active:
+        yield active.info.run_id
+
+
+@guarded
+def describe_run(text: str) -> None:
+    """The active run's description (Markdown, shown at the top of its page in the UI)."""
+    mlflow.set_tag(MLFLOW_RUN_NOTE, text)
+
+
+def git_commit(cwd: Path) -> str | None:
+    """The commit the code runs from, if it is a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+@guarded
+def log_params(params: dict[str, Any]) -> None:
+    """Log parameters (long values are cut; the full config is logged as an artifact)."""
+    mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+
+
+@guarded
+def log_metrics(
+    metrics: dict[str, float],
+    prefix: str = "",
+    step: int | None = None,
+    *,
+    stamped: pd.Timestamp | None = None,
+) -> None:
+    """Log finite metrics under an optional prefix; `stamped` dates them (e.g. a backtest
+    fold's cutoff, so the UI's time axis reads as the cutoffs)."""
+    clean = {f"{prefix}{k}": float(v) for k, v in metrics.items() if v is not None and v == v}
+    when = int(stamped.timestamp() * 1000) if stamped is not None else None
+    mlflow.log_metrics(clean, step=step, timestamp=when)
+
+
+@guarded
+def log_figure(figure, path: str) -> None:
+    """Log a matplotlib figure as an image artifact."""
+    mlflow.log_figure(figure, path)
+
+
+@guarded
+def log_dict(data: dict[str, Any], path: str) -> None:
+    """Log a dict as a JSON artifact."""
+    mlflow.log_dict(data, path)
+
+
+@guarded
+def log_text(text: str, path: str) -> None:
+    """Log text as an artifact."""
+    mlflow.log_text(text, path)
+
+
+@guarded
+def log_table(frame: pd.DataFrame, path: str) -> None:
+    """Log a small table as a JSON artifact viewable in the UI."""
+    mlflow.log_table(frame.reset_index(drop=True), artifact_file=path)
+
+
+@guarded
+def log_dataset(frame: pd.DataFrame, source: str, *, name: str, context: str) -> None:
+    """Record which rows (and where they came from) a run used."""
+    # Integers become floats: MLflow's schema cannot hold missing values in integer columns.
+    numeric = frame.select_dtypes("integer").columns
+    frame = frame.astype(dict.fromkeys(numeric, "float64"))
+    with warnings.catch_warnings():
+        # MLflow registers its local-file source type twice and warns that a path is ambiguous.
+        warnings.filterwarnings("ignore", "The specified dataset source can be interpreted")
+        dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="churned")
+    mlflow.log_input(dataset, context=context)
+
+
+@guarded
+def record_on_run(run_id: str, metrics: dict[str, float], artifacts: dict[str, dict]) -> None:
+    """Add metrics and JSON artifacts to a finished run (a grading done after training)."""
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    for key, value in metrics.items():
+        if value is not None and value == value:
+            client.log_metric(run_id, key, float(value), timestamp=now)
+    for path, data in artifacts.items():
+        client.log_dict(run_id, data, path)
+
+
+@guarded
+def set_tags(tags: dict[str, str]) -> None:
+    """Tag the active run."""
+    mlflow.set_tags(tags)
+
+
+@guarded
+def attach_to_scoring_run(experiment: str, as_of: str, path: Path) -> str | None:
+    """Log a file (the retention report) to the latest scoring run of the list as of `as_of`
+    under `report/`; returns the run's id, or None when no such run was logged."""
+    found = MlflowClient().get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = MlflowClient().search_runs(
+        [found.experiment_id],
+        filter_string=f"params.as_of = '{as_of}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    MlflowClient().log_artifact(runs[0].info.run_id, str(path), "report")
+    return runs[0].info.run_id
+
+
+def runs_table_url(store: Store, experiment: str, *, host: str = "127.0.0.1", port: int = 5000):
+    """The MLflow UI address of the experiment's runs table, in the UI's model-training view
+    (MLflow 3.17 opens every experiment in its GenAI view unless the address asks otherwise)."""
+    experiment_id = ensure_experiment(store, experiment)
+    return f"http://{host}:{port}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
