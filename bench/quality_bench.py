@@ -49,7 +49,7 @@ from models.matrix import FeatureLayout
 from models.trainer import DEFAULT_PARAMS, train_churn_model
 from models.tuning import backtest_quality, mean_auc, selection_splits
 from pipeline.config import load_config
-from pipeline.train import TrainingData, training_data, validated_tables
+from pipeline.train.data import TrainingData, training_data, validated_tables
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "quality.json"

@@ -35,7 +35,7 @@ from pipeline import tracking
 from pipeline.config import Config, load_config
 from pipeline.datasets import data_span, today
 from pipeline.score import list_as_of
-from pipeline.train import time_split, validated_tables
+from pipeline.train.data import time_split, validated_tables
 
 RESULTS = Path(__file__).parent / "results" / "reasons.json"
 TERMS_NAME = "hazard_terms.csv.gz"

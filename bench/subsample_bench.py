@@ -33,7 +33,7 @@ from models.experiment import LABEL
 from models.subsample import matrix_bytes, subsample_negatives, subsampled_params
 from models.trainer import train_churn_model
 from pipeline.config import load_config
-from pipeline.train import TrainingData, training_data, validated_tables
+from pipeline.train.data import TrainingData, training_data, validated_tables
 
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / "work"

@@ -43,7 +43,7 @@ class TrainingSettings:
     truth_file: str = ""
     memory_gb: float | None = None
     """Budget for the training matrix; None: a share of the machine's memory, read when
-    training starts (pipeline/train.py, memory_budget_gb)."""
+    training starts (pipeline/train/memory.py, memory_budget_gb)."""
     negative_rate: float | None = None
     """Share of retained customer-months kept for training; None: chosen from the budget."""
 

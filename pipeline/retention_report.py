@@ -25,9 +25,9 @@ from pipeline import report_lists as lists_
 from pipeline import report_sections as sections
 from pipeline import tracking
 from pipeline.config import Config
+from pipeline.console import log_tables, print_warnings
 from pipeline.datasets import data_span, exported_history, scoring_features, today
 from pipeline.progress import Progress
-from pipeline.report import log_tables, print_warnings
 from pipeline.report_data import History, Lists, at_risk_lists, customer_history
 from pipeline.report_html import Part, Section, page
 from pipeline.timing import Timer

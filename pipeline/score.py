@@ -30,11 +30,12 @@ from models.ranking import (
 from models.segments import risk_note
 from pipeline import guards, tracking
 from pipeline.config import Config
+from pipeline.console import log_tables, print_warnings
 from pipeline.datasets import exported_history, held_days, scoring_features, today
+from pipeline.list_summary import print_scoring_summary
 from pipeline.manifest import ListFacts, list_manifest
 from pipeline.outputs import date_lock, previous_list, write_list
 from pipeline.progress import Progress
-from pipeline.report import log_tables, print_scoring_summary, print_warnings
 from pipeline.timing import Timer
 from pipeline.tracking import descriptions
 

@@ -13,9 +13,9 @@ from models.drift import stability_from_shares
 from pipeline import guards
 from pipeline.config import Config
 from pipeline.datasets import exported_history, held_days, scoring_query
+from pipeline.list_summary import print_scoring_summary
 from pipeline.manifest import ListFacts, list_manifest
 from pipeline.outputs import date_lock, previous_list, write_list
-from pipeline.report import print_scoring_summary
 from pipeline.score import (
     ListContext,
     Population,

@@ -17,7 +17,7 @@ from models.matrix import FeatureLayout
 from models.subsample import WEIGHT, NegativeDraw, subsample_negatives, weighted_rows
 from pipeline.config import load_config
 from pipeline.datasets import LabelledStream, data_span, labelled_features, labelled_queries
-from pipeline.train import time_split, validated_tables
+from pipeline.train.data import time_split, validated_tables
 from simulator import simulate_history, write_history
 
 CONFIG = """

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from models.evaluate import compare_models, evaluate_scores, paired_auc_difference
-from pipeline.report import comparison_lines, print_training_summary
-from pipeline.train import TrainingOutcome
+from pipeline.train.record import TrainingOutcome
+from pipeline.train.summary import comparison_lines, print_training_summary
 
 
 def test_summary_prints_gap_intervals_and_backtest_per_cutoff(capsys):

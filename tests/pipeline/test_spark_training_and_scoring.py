@@ -14,7 +14,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.outputs import read_list_file
-from pipeline.train import training_data, validated_tables
+from pipeline.train.data import training_data, validated_tables
 from tests.tables import assert_same_table
 
 AS_OF = "2025-11-01"

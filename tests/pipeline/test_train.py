@@ -87,7 +87,7 @@ def test_untrainable_data_is_refused_before_training(
 def _training_data(rows: int, churners: int, features: int):
     from models.matrix import FeatureLayout
     from models.split import TimeSplit
-    from pipeline.train import TrainingData
+    from pipeline.train.data import TrainingData
 
     cutoff = pd.Timestamp("2025-01-01")
     frame = pd.DataFrame({"cutoff": cutoff, "churned": [1] * churners + [0] * (rows - churners)})
@@ -98,12 +98,8 @@ def _training_data(rows: int, churners: int, features: int):
 
 def test_the_rate_is_all_rows_within_the_budget_and_what_fits_beyond_it():
     from pipeline.config import TrainingSettings
-    from pipeline.train import (
-        HELD_COPIES,
-        machine_memory_gb,
-        memory_budget_gb,
-        training_negative_rate,
-    )
+    from pipeline.train.data import training_negative_rate
+    from pipeline.train.memory import HELD_COPIES, machine_memory_gb, memory_budget_gb
 
     data = _training_data(100_000, 5_000, 100)  # 40 MB of float32
     assert training_negative_rate(TrainingSettings(memory_gb=1.0), data) == 1.0
