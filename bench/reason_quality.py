@@ -1,7 +1,7 @@
 """Reasons graded against the simulator's causes, on the test months of the latest training.
 
 For each out-of-time test month of the training split, the newest registered model writes
-the list it would have written as of that month (pipeline.score.list_as_of: the product's
+the list it would have written as of that month (pipeline.score.duckdb.list_as_of: the product's
 own features, tiers and reasons); the reasons of its high and medium tiers are graded
 against the simulator's hazard terms (bench/reason_truth.py), beside the health score's
 own rule reasons for the same customers. Also checked: facts most retained customers share,
@@ -34,7 +34,7 @@ from models.split import TimeSplit
 from pipeline import tracking
 from pipeline.config import Config, load_config
 from pipeline.datasets import data_span, today
-from pipeline.score import list_as_of
+from pipeline.score.duckdb import list_as_of
 from pipeline.train.data import time_split, validated_tables
 
 RESULTS = Path(__file__).parent / "results" / "reasons.json"

@@ -5,96 +5,69 @@ says in words (descriptions.py, no MLflow call). Steps call these functions thro
 class (models/pyfunc.py, which MLflow's pyfunc flavour requires to subclass its PythonModel).
 """
 
+import importlib
 import os
 
-# Before MLflow is first imported (every module of this package imports it): no network here
+# Before MLflow is first imported (every module of this package but descriptions imports it):
+# no network here. MLflow loads pyspark when it is installed, so nothing here is imported
+# until a step asks for it: `churn validate` and the report's words stay light.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-from pipeline.tracking.registry import (  # noqa: E402
-    champion_version,
-    describe_model,
-    files_digest,
-    latest_version,
-    link_model_version,
-    load_model,
-    load_version,
-    log_churn_model,
-    model_requirements,
-    model_version_info,
-    record_model_digest,
-    set_alias,
-    tag_version,
-)
-from pipeline.tracking.runs import (  # noqa: E402  # noqa: I001 (the store first: it turns telemetry off)
-    attach_to_scoring_run,
-    describe_run,
-    git_commit,
-    log_dataset,
-    log_dict,
-    log_figure,
-    log_metrics,
-    log_params,
-    log_table,
-    log_text,
-    record_on_run,
-    run,
-    runs_table_url,
-    set_tags,
-)
-from pipeline.tracking.store import (  # noqa: E402
-    DIGEST_TAG,
-    EXPERIMENT_KIND_TAG,
-    MODEL_NAME_IN_RUN,
-    MODEL_TRAINING,
-    Store,
-    ensure_experiment,
-    mask_text,
-    mask_uri,
-    open_store,
-    store_errors,
-)
-from pipeline.tracking.ui import UI_START_SECONDS, UiServer, serve_ui, start_ui  # noqa: E402
+_WHERE = {
+    "DIGEST_TAG": "store",
+    "EXPERIMENT_KIND_TAG": "store",
+    "MODEL_NAME_IN_RUN": "store",
+    "MODEL_TRAINING": "store",
+    "Store": "store",
+    "UI_START_SECONDS": "ui",
+    "UiServer": "ui",
+    "attach_to_scoring_run": "runs",
+    "champion_version": "registry",
+    "describe_model": "registry",
+    "describe_run": "runs",
+    "ensure_experiment": "store",
+    "files_digest": "registry",
+    "first_line": "store",
+    "git_commit": "runs",
+    "guarded": "store",
+    "latest_version": "registry",
+    "link_model_version": "registry",
+    "load_model": "registry",
+    "load_version": "registry",
+    "log_churn_model": "registry",
+    "log_dataset": "runs",
+    "log_dict": "runs",
+    "log_figure": "runs",
+    "log_metrics": "runs",
+    "log_params": "runs",
+    "log_table": "runs",
+    "log_text": "runs",
+    "mask_text": "store",
+    "mask_uri": "store",
+    "model_requirements": "registry",
+    "model_version_info": "registry",
+    "open_store": "store",
+    "record_model_digest": "registry",
+    "record_on_run": "runs",
+    "run": "runs",
+    "runs_table_url": "runs",
+    "serve_ui": "ui",
+    "set_alias": "registry",
+    "set_tags": "runs",
+    "start_ui": "ui",
+    "store_errors": "store",
+    "tag_version": "registry",
+}
+"""Each public name of the package and the module that defines it."""
 
-__all__ = [
-    "DIGEST_TAG",
-    "EXPERIMENT_KIND_TAG",
-    "MODEL_NAME_IN_RUN",
-    "MODEL_TRAINING",
-    "UI_START_SECONDS",
-    "Store",
-    "UiServer",
-    "attach_to_scoring_run",
-    "champion_version",
-    "describe_model",
-    "describe_run",
-    "ensure_experiment",
-    "files_digest",
-    "git_commit",
-    "latest_version",
-    "link_model_version",
-    "load_model",
-    "load_version",
-    "log_churn_model",
-    "log_dataset",
-    "log_dict",
-    "log_figure",
-    "log_metrics",
-    "log_params",
-    "log_table",
-    "log_text",
-    "mask_text",
-    "mask_uri",
-    "model_requirements",
-    "model_version_info",
-    "open_store",
-    "record_model_digest",
-    "record_on_run",
-    "run",
-    "runs_table_url",
-    "serve_ui",
-    "set_alias",
-    "set_tags",
-    "start_ui",
-    "store_errors",
-    "tag_version",
-]
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    """`tracking.<name>`: the name from its module, imported on first use."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

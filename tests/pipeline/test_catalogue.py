@@ -62,10 +62,10 @@ def test_every_risk_rule_compares_with_something_that_exists():
 
 
 def test_docs_at_risk_list_md_is_generated_from_the_list_code():
-    from pipeline.list_guide import list_guide_markdown
+    from pipeline.score.list_guide import list_guide_markdown
 
     assert (ROOT / "docs" / "at-risk-list.md").read_text() == list_guide_markdown(), (
-        "docs/at-risk-list.md is out of date: run `python -m pipeline.list_guide > "
+        "docs/at-risk-list.md is out of date: run `python -m pipeline.score.list_guide > "
         "docs/at-risk-list.md`"
     )
 

@@ -8,7 +8,7 @@ from features.errors import Refusal
 from features.exports.contract import ExportSource
 from features.spec import FeatureSpec
 from pipeline.config import Config
-from pipeline.guards import check_tables
+from pipeline.score.guards import check_tables
 
 CONFIG = Config(exports=ExportSource("exports", {}))
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from models.ranking import ListSettings, order_list, risk_tier
-from pipeline.spark_list import UNROUNDED, contact_set, ranked_rows, with_contacts
+from pipeline.score.spark_list import UNROUNDED, contact_set, ranked_rows, with_contacts
 
 
 @pytest.mark.parametrize("rank_by", ["revenue", "probability"])

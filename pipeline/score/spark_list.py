@@ -30,8 +30,8 @@ import pyarrow as pa
 from models.explain import ReasonSettings
 from models.plays import PlaySettings
 from models.ranking import CONTACT_ORDER, LIST_ORDER, MONEY, TIERS, ListSettings, list_rows
-from pipeline.manifest import ListCounts, by_count
 from pipeline.outputs import write_csv
+from pipeline.score.manifest import ListCounts, by_count
 
 TOP_ROWS = 10_000
 """The top of the list written as CSV beside the full Parquet list: what a person reads in a

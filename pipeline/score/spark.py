@@ -1,5 +1,5 @@
 """`churn score` on the Spark engine: the same checks, model, list and publishing rules as
-`pipeline/score.py`, with the feature rows and the list kept on Spark (pipeline/spark_list.py)
+`pipeline/score.py`, with the feature rows and the list kept on Spark (pipeline/score/spark_list.py)
 and only counts, the contact set and the top of the list brought to the driver."""
 
 from __future__ import annotations
@@ -7,29 +7,29 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pipeline.score.guards as guards
 from features.engines.spark.session import spark_dataframe
 from features.spec import FeatureSpec
 from models.drift import stability_from_shares
-from pipeline import guards
 from pipeline.config import Config
 from pipeline.datasets import exported_history, held_days, scoring_query
-from pipeline.list_summary import print_scoring_summary
-from pipeline.manifest import ListFacts, list_manifest
 from pipeline.outputs import date_lock, previous_list, write_list
-from pipeline.score import (
+from pipeline.score.common import (
     ListContext,
     Population,
     ScoringStart,
     checked_tables,
     drifted,
     list_settings,
-    log_monitoring,
     numeric_features,
     profile_columns,
-    reason_settings,
 )
-from pipeline.spark_counts import FeatureCounts, feature_counts, medians
-from pipeline.spark_list import ListRecipe, row_schema, spark_list
+from pipeline.score.manifest import ListFacts, list_manifest
+from pipeline.score.monitoring import log_monitoring
+from pipeline.score.reasons import reason_settings
+from pipeline.score.spark_counts import FeatureCounts, feature_counts, medians
+from pipeline.score.spark_list import ListRecipe, row_schema, spark_list
+from pipeline.score.summary import print_scoring_summary
 from pipeline.timing import Timer
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,11 @@
 """docs/at-risk-list.md, generated from the code that writes the list (a test keeps it in sync):
-`python -m pipeline.list_guide > docs/at-risk-list.md`."""
+`python -m pipeline.score.list_guide > docs/at-risk-list.md`."""
 
 from __future__ import annotations
 
 from models.plays import DEFAULT_BY_TOPIC, WHY, PlaySettings
 from models.ranking import COLUMNS
-from pipeline.spark_list import TOP_ROWS
+from pipeline.score.spark_list import TOP_ROWS
 
 INTRO = """\
 # The at-risk list
@@ -16,7 +16,7 @@ and `manifest.json` (what the list is, in numbers). On the Spark engine (docs/sp
 `at_risk.parquet` is a folder partitioned by tier (`risk_tier=high/`, ...; read it whole, and
 sort by `rank`), and the CSVs are `contacts.csv` (the contact set, in contact order) and
 `at_risk_top.csv` (the first TOP_ROWS rows). Generated from the code by
-`python -m pipeline.list_guide`; a test keeps it in sync.
+`python -m pipeline.score.list_guide`; a test keeps it in sync.
 
 ## As of which date
 
