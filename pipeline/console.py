@@ -7,7 +7,7 @@ import logging
 import sys
 
 from features.errors import Problem
-from features.exports.ingest import ValidationReport
+from features.exports.verdict import ValidationReport
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from features.build import cutoff_table
 from features.engines import EngineSettings, check_runner
 from features.engines.spark.checks import SparkRunner
 from features.exports.contract import ExportSource
-from features.exports.ingest import ValidationReport, check_exports
+from features.exports.ingest import check_exports
+from features.exports.verdict import ValidationReport
 from models.labels import ChurnDefinition, label_churn
 from pipeline.tracking.descriptions import churn_words
 

@@ -24,7 +24,12 @@ from typing import Any
 
 import duckdb
 
+from features.errors import Problem
+from features.exports.contract import ExportSource
+from features.exports.rules import Column, main_timestamp
 from features.exports.runners import CheckRunner, as_runner
+from features.exports.sql import quote_name
+from features.exports.verdict import TableCheck
 
 PAIRS = 3  # example pairs shown
 
@@ -171,3 +176,92 @@ def _named_groups(
         f"ORDER BY {', '.join(str(i + 1) for i in range(len(named)))} LIMIT {PAIRS}"
     )
     return tuple((tuple(row[:-1]), int(row[-1])) for row in rows)
+
+
+def percent(share: float) -> str:
+    return f"{share:.1%}" if share >= 0.01 or share == 0 else f"{share:.2%}"
+
+
+def duplicate_problems(
+    check: TableCheck, columns: list[Column], rows: int, source: ExportSource, timed: bool
+) -> tuple[list[Problem], int, str | None]:
+    """Problems about repeated rows, how many exact copies to leave out of the typed copy, and
+    SQL selecting the rows that may repeat.
+
+    With a time of day (`timed`), engagement rows sharing customer, time and event type but
+    differing elsewhere are duplicated events too; without one, two events on one day may look
+    identical, so only exact copies are counted.
+    """
+    parsed = {c.spec.name: f"({c.parsed})" for c in columns}
+    key = None
+    if check.name == "engagement" and timed:
+        key = [parsed["customer_id"], parsed["timestamp"], parsed["event_type"]]
+    every = [quote_name(c) for c in check.raw_types]
+    stamp = parsed[main_timestamp(check.name)]
+    named = [sql for _, sql in check.naming()]
+    found = find_duplicates(check.runner, f"raw_{check.name}", every, stamp, key, named)
+    tolerance = source.duplicate_share(check.name)
+    problem, dropped = _exact_copies(check, found, rows, tolerance, timed)
+    problems = [problem] if problem else []
+    if found.event_extra:
+        problems.append(_repeated_events(check, found, rows, tolerance))
+    return problems, dropped, found.candidates
+
+
+def _exact_copies(
+    check: TableCheck, found: Duplicates, rows: int, tolerance: float, timed: bool
+) -> tuple[Problem | None, int]:
+    """Rows identical to an earlier row: fatal when every row repeats or, with a time of day,
+    above the tolerance; else left out (timed) or kept (date only); and how many to leave out.
+    """
+    if not found.extra:
+        return None, 0
+    share = found.extra / rows
+    allowed = f"allowed {percent(tolerance)}"
+    pairs = _shown_pairs(check, found.pairs, "=")
+    counted = f"{found.extra:,} exact duplicate rows"
+    if found.repeated_rows == rows:
+        message = (
+            f"every row appears at least twice ({counted}, {percent(share)}): the export "
+            "looks appended to itself; export it again"
+        )
+        return Problem(check.label, message, None, found.extra, pairs), 0
+    if not timed:
+        if share <= tolerance:
+            return None, 0
+        message = (
+            f"{found.extra:,} identical rows ({percent(share)}, {allowed}) kept: the "
+            "timestamps carry no time of day, so they may be separate events on one day"
+        )
+        return Problem(check.label, message, None, found.extra, pairs, fatal=False), 0
+    if share > tolerance:
+        message = (
+            f"{counted} ({percent(share)}, {allowed}): rows were exported more than once; "
+            f"remove them or raise [tables.{check.name}] max_duplicate_share"
+        )
+        return Problem(check.label, message, None, found.extra, pairs), 0
+    message = f"{counted} ({percent(share)}, {allowed}) left out"
+    return Problem(check.label, message, None, found.extra, pairs, fatal=False), found.extra
+
+
+def _repeated_events(check: TableCheck, found: Duplicates, rows: int, tolerance: float) -> Problem:
+    """Engagement rows repeating an event with other values: fatal above the tolerance, else
+    kept (which of the two values is right cannot be told)."""
+    share = found.event_extra / rows
+    fatal = share > tolerance
+    verdict = f"remove them or raise [tables.{check.name}] max_duplicate_share" if fatal else "kept"
+    message = (
+        f"{found.event_extra:,} duplicated events: rows repeating another row's customer, "
+        f"timestamp and event type with other values ({percent(share)}, allowed "
+        f"{percent(tolerance)}); {verdict}"
+    )
+    shown = _shown_pairs(check, found.event_pairs, "and")
+    return Problem(check.label, message, None, found.event_extra, shown, fatal)
+
+
+def _shown_pairs(check: TableCheck, pairs: tuple, joined: str) -> tuple[str, ...]:
+    """Example repeats: 'line 2 = line 5' where rows have positions; else (Spark) the
+    repeated rows named by their values, with how many there are."""
+    if check.runner.numbered:
+        return tuple(f"{check.position(a)} {joined} {check.position(b)}" for a, b in pairs)
+    return tuple(f"{n} rows with {check.described(values)}" for values, n in pairs)

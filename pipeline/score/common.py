@@ -12,7 +12,7 @@ import pandas as pd
 import pipeline.score.guards as guards
 from features.engines import connect, open_tables
 from features.exports.freshness import TableFreshness
-from features.exports.ingest import ValidationReport
+from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
 from models.drift import flagged_drift
 from models.ranking import (

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 import pipeline.score.guards as guards
-from features.exports.ingest import ValidationReport
+from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
 from models.drift import population_stability
 from models.explain import ReasonSettings

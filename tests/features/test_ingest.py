@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from features.exports.cache import export_fingerprint
-from features.exports.ingest import check_exports, connect, ingest_exports
+from features.exports.ingest import check_exports, ingest_exports
+from features.exports.sql import connect
 from pipeline.cli import main
 from pipeline.config import load_config
 

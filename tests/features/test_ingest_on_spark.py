@@ -23,8 +23,9 @@ from features.engines.spark.cache import intact_copy_at
 from features.engines.spark.checks import SparkRunner
 from features.errors import ExportError
 from features.exports.contract import TABLES, ExportSource
-from features.exports.ingest import check_exports, connect, ingest_exports
+from features.exports.ingest import check_exports, ingest_exports
 from features.exports.runners import DuckDBRunner
+from features.exports.sql import connect
 from pipeline.config import load_config
 from tests.conftest import CONFIG, write_valid_exports
 from tests.tables import assert_same_table
