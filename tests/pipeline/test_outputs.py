@@ -120,7 +120,7 @@ import os, signal, sys
 from pathlib import Path
 import pandas as pd
 from pipeline import outputs
-outputs._exchange_dirs = lambda a, b: False
+outputs.swap._exchange_dirs = lambda a, b: False
 ranked = pd.DataFrame({"rank": [1, 2], "customer_id": ["new0", "new1"]})
 outputs.write_list(
     Path(sys.argv[1]), pd.Timestamp(sys.argv[2]), ranked, manifest={"run": "killed"},
@@ -315,7 +315,7 @@ def test_an_os_error_while_writing_is_a_fault_and_keeps_the_previous_list(tmp_pa
 
 
 def test_a_disk_error_between_the_renames_puts_the_previous_list_back(tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "_exchange_dirs", lambda a, b: False)
+    monkeypatch.setattr(outputs.swap, "_exchange_dirs", lambda a, b: False)
     write_list(tmp_path, DAY1, _ranked(3, "old"), manifest={"run": 1})
 
     def fail(final):
@@ -386,7 +386,7 @@ def _can_exchange(tmp_path: Path) -> bool:
     a.mkdir()
     b.mkdir()
     (a / "from-a").touch()
-    swapped = outputs._exchange_dirs(a, b)
+    swapped = outputs.swap._exchange_dirs(a, b)
     assert swapped == (b / "from-a").exists()  # either swapped whole or not at all
     shutil.rmtree(a)
     shutil.rmtree(b)
@@ -607,7 +607,7 @@ def test_reason_lists_in_the_csv_are_the_json_of_the_lists(tmp_path):
 
 
 def test_lists_split_across_chunks_and_slices_encode_like_whole_ones():
-    from pipeline.outputs import _lists_as_json
+    from pipeline.outputs.files import _lists_as_json
 
     lists = [["a", "b"], None, [], ['q"uote'], ["x"], ["a", "b"]]
     whole = pa.table({"l": pa.array(lists)})
