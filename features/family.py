@@ -19,6 +19,11 @@ from features.expressions import Cutoffs, join_lookback, within
 from features.spec import Feature, FeatureSpec
 
 
+def typical_clause(spec: str) -> str:
+    """The clause comparing a value with the typical customer's: "(typical customer: 141)"."""
+    return f"(typical customer: {{typical:{spec}}})"
+
+
 @dataclass(frozen=True)
 class Window:
     """The rows in [cutoff - days, cutoff - after): a recent window when `after` is 0, an
@@ -95,8 +100,14 @@ class Family:
     in_exports: Callable[[FeatureSpec], bool] = lambda spec: True
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
-    def feature(self, name: str, describe: str, **fields: Any) -> Feature:
-        """A feature of this family, starting from the family's defaults."""
+    def feature(
+        self, name: str, describe: str, *, typical: str | None = None, **fields: Any
+    ) -> Feature:
+        """A feature of this family, starting from the family's defaults. `typical` is how the
+        typical customer's value reads after the sentence (a format spec: ",.0f", "money",
+        "n:day"); None: the sentence names no typical customer."""
+        if typical is not None:
+            describe = f"{describe} {typical_clause(typical)}"
         return Feature(name, self.name, describe, **{**self.defaults, **fields})
 
     @property

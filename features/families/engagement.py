@@ -11,7 +11,7 @@ from features.spec import Feature, FeatureSpec, column_safe
 
 TS = "timestamp"
 EVENT_TYPE_PLACEHOLDER = "<event_type>"  # "each frequent event type" in the catalogue
-TYPICAL = " (typical customer: {typical:,.0f})"
+COUNT = ",.0f"  # how a typical count reads
 # Each window once. An earlier window's count is a reason when above its recent counterpart's.
 COUNTS = (Window(7), Window(30), Window(90), Window(60, 30), Window(90, 60), Window(35, 7))
 ACTIVE = (Window(7), Window(30), Window(60, 30), Window(90, 60), Window(90))
@@ -29,7 +29,7 @@ def _count(prefix: str, w: Window, aggregate, recent: str, fell: str) -> Feature
     against its recent counterpart and is a reason when above it (a decline)."""
     name, base = f"{prefix}_{w.suffix}", f"{prefix}_{w.recent.suffix}"
     if not w.after:
-        return FAMILY.feature(name, recent, aggregate=aggregate, **_total(w))
+        return FAMILY.feature(name, recent, aggregate=aggregate, typical=COUNT, **_total(w))
     text = f"{fell} fell to {{{base}:,.0f}} {w.recent.words} from {{value:,.0f}} {w.words}"
     if w.scale != 1:  # different lengths: both counts, and the risk compares them per day
         text = f"{{{base}:n:event}} {w.recent.words}, {{value:,.0f}} {w.words}"
@@ -39,20 +39,20 @@ def _count(prefix: str, w: Window, aggregate, recent: str, fell: str) -> Feature
 
 def _events(w: Window) -> Feature:
     aggregate = lambda t: count_where(w.holds(t, TS))  # noqa: E731
-    return _count("events", w, aggregate, "{value:n:event} " + w.words + TYPICAL, "events")
+    return _count("events", w, aggregate, "{value:n:event} " + w.words, "events")
 
 
 def _active(w: Window) -> Feature:
     aggregate = ActiveDays.in_window(w, TS)
-    text = f"active on {{value:n:day}} of the last {w.days}{TYPICAL}"
+    text = f"active on {{value:n:day}} of the last {w.days}"
     return _count("active_days", w, aggregate, text, "active days")
 
 
 def _value(spec: FeatureSpec, w: Window) -> Feature:
-    text = f"{spec.settings.value_label} {w.words}: {{value:,.0f}}{TYPICAL}"
+    text = f"{spec.settings.value_label} {w.words}: {{value:,.0f}}"
     aggregate = lambda t: when(w.holds(t, TS), t.value).sum().fill_null(0)  # noqa: E731
     return FAMILY.feature(
-        f"value_{w.suffix}", text, kind="amount", aggregate=aggregate, **_total(w)
+        f"value_{w.suffix}", text, kind="amount", aggregate=aggregate, typical=COUNT, **_total(w)
     )
 
 
@@ -68,11 +68,11 @@ def _breadth(spec: FeatureSpec, w: Window, rare_rows) -> tuple[Feature, Feature]
     active = Risk("lower", given=(Given(f"active_days_{w.suffix}", "at_least", scale=2.0),))
     return (
         FAMILY.feature(f"event_types_{w.suffix}", f"used {{value:n:different feature}} "
-                       f"{w.words}{TYPICAL}", window_days=w.days, derive=derive,
-                       inputs=(*seen, rare), risk=active),
-        FAMILY.feature(rare, f"used {{value:n:less common feature}} {w.words}{TYPICAL}",
+                       f"{w.words}", window_days=w.days, derive=derive,
+                       inputs=(*seen, rare), risk=active, typical=COUNT),
+        FAMILY.feature(rare, f"used {{value:n:less common feature}} {w.words}",
                        window_days=w.days, rows=rare_rows, aggregate=count, history="whole",
-                       risk=active),
+                       risk=active, typical=COUNT),
     )  # fmt: skip
 
 
@@ -85,8 +85,10 @@ def _names(event_type: str) -> tuple[str, str]:
 def _per_type(event_type: str, w: Window) -> Feature:
     safe, shown = _names(event_type)
     aggregate = lambda t: count_where(w.holds(t, TS) & (t.event_type == event_type))  # noqa: E731
-    text = "{value:n:'" + shown + "' event} " + w.words + TYPICAL
-    return FAMILY.feature(f"{safe}_events_{w.suffix}", text, aggregate=aggregate, **_total(w))
+    text = "{value:n:'" + shown + "' event} " + w.words
+    return FAMILY.feature(
+        f"{safe}_events_{w.suffix}", text, aggregate=aggregate, typical=COUNT, **_total(w)
+    )
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
@@ -95,9 +97,9 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     rare_rows = lambda t: t.event_type.notnull() & ~t.event_type.isin(types or ("",))  # noqa: E731
     breadth = [_breadth(spec, w, rare_rows) for w in RECENT]
     last = FAMILY.feature(
-        "days_since_last_event", "last active {value:n:day} ago (typical customer: "
-        "{typical:n:day})", kind="days", window_days=FAMILY.lookback_days, fill=None,
-        higher_is_riskier=True, aggregate=lambda t: age_days(t, TS).min(),
+        "days_since_last_event", "last active {value:n:day} ago", typical="n:day", kind="days",
+        window_days=FAMILY.lookback_days, fill=None, higher_is_riskier=True,
+        aggregate=lambda t: age_days(t, TS).min(),
         describe_missing=f"no activity in the last {FAMILY.lookback_days} days",
     )  # fmt: skip
     return [

@@ -42,9 +42,9 @@ def weekly(family: Family) -> list[Feature]:
     weeks = lambda combine: ActiveDays.in_periods(WEEKS, TS, combine)  # noqa: E731
     span = WEEKS.span
     return [
-        family.feature("active_weeks_12w", "active in {value:n:week} of the last 12 (typical "
-                       "customer: {typical:,.0f})", window_days=span,
-                       aggregate=weeks(active_periods), history="whole"),
+        family.feature("active_weeks_12w", "active in {value:n:week} of the last 12",
+                       typical=",.0f", window_days=span, aggregate=weeks(active_periods),
+                       history="whole"),
         family.feature("active_days_decline_12w", "weekly use trending down: {value:.1f} fewer "
                        "active days a week than 12 weeks ago", kind="amount",
                        window_days=span, aggregate=weeks(lambda v: -fitted_change(v)),
@@ -63,13 +63,13 @@ def pace(family: Family, spec: FeatureSpec) -> list[Feature]:
     per_day = lambda r, d: ratio(r[d] * 30.0, days_known(r, 90))  # noqa: E731
     return [
         *[family.feature(f"events_per_active_day_{w.suffix}", "{value:.1f} events per active "
-                         f"day {w.words} (typical customer: {{typical:.1f}})", kind="amount",
+                         f"day {w.words}", typical=".1f", kind="amount",
                          window_days=w.days, fill=None, inputs=(f"events_{w.suffix}",
                          f"active_days_{w.suffix}"), derive=lambda r, w=w: ratio(
                          r[f"events_{w.suffix}"], r[f"active_days_{w.suffix}"]))
           for w in RECENT],
         family.feature("value_per_event_90d", f"{spec.settings.value_label} per event in the "
-                       "last 90 days: {value:,.1f} (typical customer: {typical:,.1f})",
+                       "last 90 days: {value:,.1f}", typical=",.1f",
                        kind="amount", window_days=90, fill=None,
                        aggregate=lambda t: when(Window(90).holds(t, TS), t.value).mean()),
         family.feature("active_days_pace_90d", "active on {active_days_30d:n:day} of the last "
@@ -85,8 +85,8 @@ def pace(family: Family, spec: FeatureSpec) -> list[Feature]:
                        derive=lambda r: ratio(r.value_30d, per_day(r, "value_90d")),
                        per_tenure=True, risk=Risk("lower", 1.0 - MIN_DROP, given=(
                            enough_before("value_90d"),))),
-        family.feature("events_per_month_90d", "{value:,.0f} events a month {since} (typical "
-                       "customer: {typical:,.0f})", kind="amount", window_days=90,
+        family.feature("events_per_month_90d", "{value:,.0f} events a month {since}",
+                       typical=",.0f", kind="amount", window_days=90,
                        inputs=("events_90d", "signup_at"), per_tenure=True,
                        derive=lambda r: per_day(r, "events_90d")),
     ]  # fmt: skip
@@ -96,8 +96,7 @@ def last_use(family: Family, event_type: str, safe: str, shown: str) -> Feature:
     """Days since the customer last used a frequent event type (`safe` names the column,
     `shown` is the type as the reason prints it)."""
     return family.feature(
-        f"{safe}_days_since_last", "last used '" + shown + "' {value:n:day} ago (typical "
-        "customer: {typical:n:day})", kind="days", window_days=family.lookback_days, fill=None,
-        higher_is_riskier=True, aggregate=lambda t: age_days(t, TS).min(
-            where=t.event_type == event_type),
+        f"{safe}_days_since_last", "last used '" + shown + "' {value:n:day} ago", typical="n:day",
+        kind="days", window_days=family.lookback_days, fill=None, higher_is_riskier=True,
+        aggregate=lambda t: age_days(t, TS).min(where=t.event_type == event_type),
     )  # fmt: skip

@@ -25,7 +25,8 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
     features = [
         FAMILY.feature(
             "tenure_days",
-            "customer for {value:n:day} (typical customer: {typical:n:day})",
+            "customer for {value:n:day}",
+            typical="n:day",
             kind="days",
             derive=lambda r: age_days(r, "signup_at"),
             inputs=("signup_at",),

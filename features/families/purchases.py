@@ -15,7 +15,7 @@ from features.expressions import (
     when,
     within,
 )
-from features.family import Family, Source
+from features.family import Family, Source, Window
 from features.periods import Periods, active_periods, fitted_change
 from features.spec import Feature, FeatureSpec
 
@@ -69,150 +69,104 @@ def _purchase(name: str, describe: str, days: int, **overrides) -> Feature:
 
 TOTAL = {"history": "scale"}
 """A total over its window: scaled when the window reaches before the first exported day."""
+PROBLEM = {"higher_is_riskier": True, "risk": Risk("higher", than=0)}
+"""A count of problems: any is a risk."""
+WINDOWS = (Window(30), Window(90), Window(365))
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every purchases feature; invoice and add-on kinds come from the spec's settings."""
-    invoice_kinds = spec.settings.invoice_kinds
+    return [
+        *_totals(),
+        *_payments(spec),
+        *_invoices(spec),
+        _recency(),
+        *_trajectory(),
+    ]
+
+
+def _totals() -> list[Feature]:
+    """Paid orders and revenue over each window, and recent monthly revenue."""
+    features = []
+    for w in WINDOWS:
+        features += [
+            _purchase(f"orders_{w.suffix}", f"{{value:n:paid order}} {w.words}", w.days,
+                      aggregate=_orders(w.days), typical=",.0f", **TOTAL),
+            _purchase(f"revenue_{w.suffix}", f"{{value:money}} paid {w.words}", w.days,
+                      kind="amount", aggregate=_revenue(w.days), typical="money", **TOTAL),
+        ]  # fmt: skip
+    monthly = _purchase("monthly_revenue", "recent monthly revenue {value:money}", 90,
+                        kind="amount", derive=lambda r: r.revenue_90d / 3.0,
+                        inputs=("revenue_90d",), typical="money")  # fmt: skip
+    return [*features, monthly]
+
+
+def _payments(spec: FeatureSpec) -> list[Feature]:
+    """Failed payments and refunds, the discounted share of spend, add-on purchases."""
     addon_kinds = spec.settings.addon_kinds
-    typical = "(typical customer: {typical:,.0f})"
-    problem = {"higher_is_riskier": True, "risk": Risk("higher", than=0)}
+    year = lambda t: _paid(t) & within(t, TS, 365)  # noqa: E731
+    return [
+        _purchase("failed_payments_30d", "{value:n:failed payment} in the last 30 days", 30,
+                  aggregate=_status_count("failed", 30), **TOTAL, **PROBLEM),
+        _purchase("failed_payments_90d", "{value:n:failed payment} in the last 90 days", 90,
+                  aggregate=_status_count("failed", 90), **TOTAL, higher_is_riskier=True,
+                  # a failure months ago that was paid since is no current risk: only a
+                  # customer who also failed in the last 30 days has a payment problem now
+                  risk=Risk("higher", than=0, given=(Given("failed_payments_30d", "above", 0),))),
+        _purchase("refunds_90d", "{value:n:refund} in the last 90 days", 90,
+                  aggregate=_status_count("refunded", 90), **TOTAL, **PROBLEM),
+        _purchase("discount_share_365d", "{value:.0%} of the last year's spend was discounted",
+                  365, kind="ratio", fill=None, higher_is_riskier=None,
+                  aggregate=lambda t: ratio(t.discount.sum(where=year(t)),
+                                            (t.amount + t.discount.fill_null(0)).sum(
+                                                where=year(t)))),
+        _purchase("addon_purchases_90d", "{value:n:add-on purchase} in the last 90 days", 90,
+                  aggregate=lambda t: count_where(_paid(t) & t.kind.isin(addon_kinds).fill_null(
+                      False) & within(t, TS, 90)), typical=",.0f", **TOTAL),
+    ]  # fmt: skip
+
+
+def _invoices(spec: FeatureSpec) -> list[Feature]:
+    """The last invoice (its amount, whether it failed) and its change on 2-3 months ago."""
+    kinds = spec.settings.invoice_kinds
 
     def invoice(t: ir.Table) -> ir.BooleanValue:
-        return t.kind.isin(invoice_kinds).fill_null(False) & (t.status != "refunded")
+        return t.kind.isin(kinds).fill_null(False) & (t.status != "refunded")
 
-    features = []
-    for days in (30, 90, 365):
-        features += [
-            _purchase(
-                f"orders_{days}d",
-                f"{{value:n:paid order}} in the last {days} days {typical}",
-                days,
-                aggregate=_orders(days),
-                **TOTAL,
-            ),
-            _purchase(
-                f"revenue_{days}d",
-                f"{{value:money}} paid in the last {days} days "
-                "(typical customer: {typical:money})",
-                days,
-                kind="amount",
-                aggregate=_revenue(days),
-                **TOTAL,
-            ),
-        ]
-    features += [
-        _purchase(
-            "monthly_revenue",
-            "recent monthly revenue {value:money} (typical customer: {typical:money})",
-            90,
-            kind="amount",
-            derive=lambda r: r.revenue_90d / 3.0,
-            inputs=("revenue_90d",),
-        ),
-        _purchase(
-            "failed_payments_30d",
-            "{value:n:failed payment} in the last 30 days",
-            30,
-            aggregate=_status_count("failed", 30),
-            **TOTAL,
-            **problem,
-        ),
-        _purchase(
-            "failed_payments_90d",
-            "{value:n:failed payment} in the last 90 days",
-            90,
-            aggregate=_status_count("failed", 90),
-            **TOTAL,
-            higher_is_riskier=True,
-            # a failure months ago that was paid since is no current risk: only a customer
-            # who also failed in the last 30 days has a payment problem now
-            risk=Risk("higher", than=0, given=(Given("failed_payments_30d", "above", 0),)),
-        ),
-        _purchase(
-            "refunds_90d",
-            "{value:n:refund} in the last 90 days",
-            90,
-            aggregate=_status_count("refunded", 90),
-            **TOTAL,
-            **problem,
-        ),
-        _purchase(
-            "discount_share_365d",
-            "{value:.0%} of the last year's spend was discounted",
-            365,
-            kind="ratio",
-            aggregate=lambda t: ratio(
-                t.discount.sum(where=_paid(t) & within(t, TS, 365)),
-                (t.amount + t.discount.fill_null(0)).sum(where=_paid(t) & within(t, TS, 365)),
-            ),
-            fill=None,
-            higher_is_riskier=None,
-        ),
-        _purchase(
-            "addon_purchases_90d",
-            f"{{value:n:add-on purchase}} in the last 90 days {typical}",
-            90,
-            aggregate=lambda t: count_where(
-                _paid(t) & t.kind.isin(addon_kinds).fill_null(False) & within(t, TS, 90)
-            ),
-            **TOTAL,
-        ),
-        _purchase(
-            "last_invoice_amount",
-            "last invoice {value:money}",
-            45,
-            kind="amount",
-            aggregate=lambda t: t.counted.argmax(t[TS], where=invoice(t) & within(t, TS, 45)),
-            fill=None,
-            higher_is_riskier=None,
-        ),
-        _purchase(
-            "last_invoice_failed",
-            "last invoice payment failed and is not yet paid",
-            45,
-            kind="flag",
-            aggregate=lambda t: (
-                (t.status.argmax(t[TS], where=invoice(t) & within(t, TS, 45)) == "failed")
-                .fill_null(False)
-                .cast("int8")
-            ),
-            **problem,
-        ),
-        _purchase(
-            "invoice_amount_60_90d",
-            "invoice amount 2-3 months ago {value:money}",
-            90,
-            kind="amount",
-            aggregate=lambda t: t.amount.mean(where=invoice(t) & within(t, TS, 90, 60)),
-            fill=None,
-            higher_is_riskier=None,
-        ),
-        _purchase(
-            "invoice_change",
-            "invoice up {value:.0%} on 2-3 months ago "
-            "({invoice_amount_60_90d:money} to {last_invoice_amount:money})",
-            90,
-            kind="ratio",
-            derive=lambda r: ratio(r.last_invoice_amount, r.invoice_amount_60_90d) - 1.0,
-            inputs=("last_invoice_amount", "invoice_amount_60_90d"),
-            fill=None,
-            higher_is_riskier=True,
-            risk=Risk("higher", than=PRICE_RISE),
-        ),
-        _purchase(
-            "days_since_last_purchase",
-            "last paid order {value:n:day} ago (typical customer: {typical:n:day})",
-            365,
-            kind="days",
-            aggregate=lambda t: age_days(t, TS).min(where=_paid(t)),
-            fill=None,
-            higher_is_riskier=True,
-            risk=Risk("higher", given=(LATE,)),
-            describe_missing="no paid order in the last 365 days",
-        ),
-    ]
-    return features + _trajectory()
+    last = lambda t, column: t[column].argmax(t[TS], where=invoice(t) & within(t, TS, 45))  # noqa: E731
+    return [
+        _purchase("last_invoice_amount", "last invoice {value:money}", 45, kind="amount",
+                  aggregate=lambda t: last(t, "counted"), fill=None, higher_is_riskier=None),
+        _purchase("last_invoice_failed", "last invoice payment failed and is not yet paid", 45,
+                  kind="flag", aggregate=lambda t: (last(t, "status") == "failed").fill_null(
+                      False).cast("int8"), **PROBLEM),
+        _purchase("invoice_amount_60_90d", "invoice amount 2-3 months ago {value:money}", 90,
+                  kind="amount", fill=None, higher_is_riskier=None,
+                  aggregate=lambda t: t.amount.mean(where=invoice(t) & within(t, TS, 90, 60))),
+        _purchase("invoice_change", "invoice up {value:.0%} on 2-3 months ago "
+                  "({invoice_amount_60_90d:money} to {last_invoice_amount:money})", 90,
+                  kind="ratio", derive=lambda r: ratio(r.last_invoice_amount,
+                                                       r.invoice_amount_60_90d) - 1.0,
+                  inputs=("last_invoice_amount", "invoice_amount_60_90d"), fill=None,
+                  higher_is_riskier=True, risk=Risk("higher", than=PRICE_RISE)),
+    ]  # fmt: skip
+
+
+def _recency() -> Feature:
+    """Days since the last paid order: a risk only when late against the customer's own
+    usual interval (LATE)."""
+    return _purchase(
+        "days_since_last_purchase",
+        "last paid order {value:n:day} ago",
+        365,
+        kind="days",
+        aggregate=lambda t: age_days(t, TS).min(where=_paid(t)),
+        fill=None,
+        higher_is_riskier=True,
+        risk=Risk("higher", given=(LATE,)),
+        describe_missing="no paid order in the last 365 days",
+        typical="n:day",
+    )
 
 
 def _trajectory() -> list[Feature]:
@@ -222,9 +176,9 @@ def _trajectory() -> list[Feature]:
     months = lambda t: MONTHS.rows(days_before(t, TS), _paid(t))  # noqa: E731
     year = lambda t: _paid(t) & within(t, TS, 365)  # noqa: E731
     return [
-        _purchase("order_months_12m", "ordered in {value:n:month} of the last 12 (typical "
-                  "customer: {typical:,.0f})", MONTHS.span,
-                  aggregate=lambda t: active_periods(months(t)), history="whole"),
+        _purchase("order_months_12m", "ordered in {value:n:month} of the last 12", MONTHS.span,
+                  aggregate=lambda t: active_periods(months(t)), history="whole",
+                  typical=",.0f"),
         _purchase("orders_decline_12m", "orders trending down: {value:.1f} fewer paid orders "
                   "a month than a year ago", MONTHS.span, kind="amount",
                   aggregate=lambda t: -fitted_change(months(t)), higher_is_riskier=True,
@@ -253,8 +207,8 @@ def _trajectory() -> list[Feature]:
                   "year", 365, kind="amount", fill=None, higher_is_riskier=None,
                   inputs=("revenue_365d", "orders_365d"),
                   derive=lambda r: ratio(r.revenue_365d, r.orders_365d)),
-        _purchase("orders_per_month_365d", "{value:.1f} paid orders a month {since} (typical "
-                  "customer: {typical:.1f})", 365, kind="amount", per_tenure=True,
+        _purchase("orders_per_month_365d", "{value:.1f} paid orders a month {since}", 365,
+                  kind="amount", per_tenure=True, typical=".1f",
                   inputs=("orders_365d", "signup_at"),
                   derive=lambda r: r.orders_365d * 30.0 / days_known(r, 365)),
     ]  # fmt: skip

@@ -10,7 +10,7 @@ import ibis.expr.types as ir
 from features.describe import Given, Risk
 from features.exports.contract import HIGH_PRIORITIES
 from features.expressions import age_days, count_where, days_known, ratio, within
-from features.family import Family, Source
+from features.family import Family, Source, Window
 from features.spec import Feature, FeatureSpec
 
 LOOKBACK_DAYS = 365
@@ -49,121 +49,106 @@ def _ticket(name: str, describe: str, days: int, aggregate, **overrides) -> Feat
     return FAMILY.feature(name, describe, window_days=days, aggregate=aggregate, **overrides)
 
 
-def _satisfaction() -> list[tuple]:
-    """Satisfaction with resolved tickets: (name, wording, window days, aggregate)."""
-    typical = "(typical customer: {typical:.0f})"
-    return [
-        ("satisfaction_mean_90d", "average support satisfaction {value:.1f} in the last 90 days "
-         "(typical customer: {typical:.1f})", 90,
-         lambda t: t.satisfaction.mean(where=_recently_resolved(t))),
-        ("satisfaction_min_90d", "worst support satisfaction {value:.0f} in the last 90 days "
-         + typical, 90, lambda t: t.satisfaction.min(where=_recently_resolved(t))),
-        ("last_satisfaction", "last support satisfaction score {value:.0f} " + typical,
-         LOOKBACK_DAYS, lambda t: t.satisfaction.argmax(
-             t.resolved_at, where=_resolved(t) & t.satisfaction.notnull())),
-    ]  # fmt: skip
+UNKNOWN = {"fill": None}
+"""No resolved or open ticket: the value is unknown, not zero."""
 
 
 def declarations(spec: FeatureSpec) -> list[Feature]:
     """Every support feature."""
-    unknown = {"fill": None}  # no resolved ticket: the value is unknown, not zero
     return [
-        *[
-            _ticket(
-                f"tickets_{days}d",
-                f"{{value:n:support ticket}} in the last {days} days",
-                days,
-                lambda t, days=days: count_where(within(t, TS, days)),
-                history="scale",
-            )
-            for days in (30, 90)
-        ],
-        _ticket(
-            "open_tickets",
-            "{value:n:support ticket} still open",
-            LOOKBACK_DAYS,
-            lambda t: count_where(_open(t)),
-            risk=Risk("higher", than=0),
-        ),
-        _ticket(
-            "oldest_open_ticket_days",
-            "oldest open ticket waiting {value:n:day}",
-            LOOKBACK_DAYS,
-            lambda t: age_days(t, TS).max(where=_open(t)),
-            kind="days",
-            risk=Risk("higher", than=0),
-            **unknown,
-        ),
-        *[
-            _ticket(
-                f"resolution_hours_{stat}_90d",
-                wording + " in the last 90 days (typical customer: {typical:,.0f})",
-                90,
-                lambda t, reduce=reduce: reduce(_resolution_hours(t), _recently_resolved(t)),
-                kind="amount",
-                **unknown,
-            )
-            for stat, wording, reduce in (
-                ("mean", "tickets took {value:,.0f} hours to resolve on average", _mean),
-                ("max", "slowest ticket took {value:,.0f} hours to resolve", _max),
-            )
-        ],
-        _ticket(
-            "high_priority_tickets_90d",
-            "{value:n:high-priority or urgent ticket} in the last 90 days",
-            90,
-            lambda t: count_where(
-                within(t, TS, 90) & t.priority.isin(HIGH_PRIORITIES).fill_null(False)
-            ),
-            history="scale",
-        ),
-        FAMILY.feature(
-            "ticket_pace_90d",
-            "{tickets_30d:n:support ticket} in the last 30 days, {value:.1f} times their "
-            "pace over 90 days",
-            kind="ratio",
-            window_days=90,
-            fill=None,
-            derive=lambda r: ratio(r.tickets_30d, r.tickets_90d * 30.0 / days_known(r, 90)),
-            inputs=("tickets_30d", "tickets_90d", "signup_at"),
-            per_tenure=True,
-            # one ticket is no pace: a ratio of tiny counts is noise
-            risk=Risk("higher", than=ABOVE_PACE, given=(Given("tickets_30d", "at_least", 2),)),
-        ),
-        FAMILY.feature(
-            "high_priority_share_90d",
-            "{value:.0%} of the last 90 days' tickets were high priority",
-            kind="ratio",
-            window_days=90,
-            fill=None,
-            derive=lambda r: ratio(r.high_priority_tickets_90d, r.tickets_90d),
-            inputs=("high_priority_tickets_90d", "tickets_90d"),
-        ),
-        *[
-            _ticket(
-                name,
-                text,
-                days,
-                aggregate,
-                kind="score",
-                higher_is_riskier=False,
-                fill=None,
-                risk=Risk("lower", than=DISSATISFIED_BELOW),
-            )
-            for name, text, days, aggregate in _satisfaction()
-        ],
-        _ticket(
-            "days_since_last_ticket",
-            "contacted support {value:n:day} ago",
-            LOOKBACK_DAYS,
-            lambda t: age_days(t, TS).min(),
-            kind="days",
-            higher_is_riskier=False,
-            # a ticket in the last month is a risk signal; an old one is not
-            risk=Risk("lower", than=RECENT_TICKET_DAYS),
-            **unknown,
-        ),
+        *[_volume(w) for w in (Window(30), Window(90))],
+        *_open_tickets(),
+        *_resolution(),
+        *_priority_and_pace(),
+        *_satisfaction(),
+        _last_ticket(),
     ]
+
+
+def _volume(w: Window) -> Feature:
+    """Tickets opened in a window."""
+    return _ticket(f"tickets_{w.suffix}", f"{{value:n:support ticket}} {w.words}", w.days,
+                   lambda t: count_where(w.holds(t, TS)), history="scale")  # fmt: skip
+
+
+def _open_tickets() -> list[Feature]:
+    """Tickets still open at the cutoff, and how long the oldest has waited."""
+    return [
+        _ticket("open_tickets", "{value:n:support ticket} still open", LOOKBACK_DAYS,
+                lambda t: count_where(_open(t)), risk=Risk("higher", than=0)),
+        _ticket("oldest_open_ticket_days", "oldest open ticket waiting {value:n:day}",
+                LOOKBACK_DAYS, lambda t: age_days(t, TS).max(where=_open(t)), kind="days",
+                risk=Risk("higher", than=0), **UNKNOWN),
+    ]  # fmt: skip
+
+
+def _resolution() -> list[Feature]:
+    """Hours tickets resolved in the last 90 days took: on average and the slowest."""
+    return [
+        _ticket(f"resolution_hours_{stat}_90d", f"{wording} in the last 90 days", 90,
+                lambda t, reduce=reduce: reduce(_resolution_hours(t), _recently_resolved(t)),
+                kind="amount", typical=",.0f", **UNKNOWN)
+        for stat, wording, reduce in (
+            ("mean", "tickets took {value:,.0f} hours to resolve on average", _mean),
+            ("max", "slowest ticket took {value:,.0f} hours to resolve", _max),
+        )
+    ]  # fmt: skip
+
+
+def _priority_and_pace() -> list[Feature]:
+    """High-priority tickets, the last 30 days' pace against the 90 days', and the share of
+    tickets that were high priority."""
+    urgent = lambda t: t.priority.isin(HIGH_PRIORITIES).fill_null(False)  # noqa: E731
+    return [
+        _ticket("high_priority_tickets_90d", "{value:n:high-priority or urgent ticket} in the "
+                "last 90 days", 90, lambda t: count_where(within(t, TS, 90) & urgent(t)),
+                history="scale"),
+        FAMILY.feature("ticket_pace_90d", "{tickets_30d:n:support ticket} in the last 30 days, "
+                       "{value:.1f} times their pace over 90 days", kind="ratio",
+                       window_days=90, fill=None, derive=lambda r: ratio(
+                           r.tickets_30d, r.tickets_90d * 30.0 / days_known(r, 90)),
+                       inputs=("tickets_30d", "tickets_90d", "signup_at"), per_tenure=True,
+                       # one ticket is no pace: a ratio of tiny counts is noise
+                       risk=Risk("higher", than=ABOVE_PACE,
+                                 given=(Given("tickets_30d", "at_least", 2),))),
+        FAMILY.feature("high_priority_share_90d", "{value:.0%} of the last 90 days' tickets "
+                       "were high priority", kind="ratio", window_days=90, fill=None,
+                       derive=lambda r: ratio(r.high_priority_tickets_90d, r.tickets_90d),
+                       inputs=("high_priority_tickets_90d", "tickets_90d")),
+    ]  # fmt: skip
+
+
+def _satisfaction() -> list[Feature]:
+    """Satisfaction with resolved tickets: average and worst in 90 days, and the last."""
+    rated = lambda t: _resolved(t) & t.satisfaction.notnull()  # noqa: E731
+    scored = {"kind": "score", "higher_is_riskier": False, "fill": None,
+              "risk": Risk("lower", than=DISSATISFIED_BELOW)}  # fmt: skip
+    return [
+        _ticket("satisfaction_mean_90d", "average support satisfaction {value:.1f} in the last "
+                "90 days", 90, lambda t: t.satisfaction.mean(where=_recently_resolved(t)),
+                typical=".1f", **scored),
+        _ticket("satisfaction_min_90d", "worst support satisfaction {value:.0f} in the last 90 "
+                "days", 90, lambda t: t.satisfaction.min(where=_recently_resolved(t)),
+                typical=".0f", **scored),
+        _ticket("last_satisfaction", "last support satisfaction score {value:.0f}",
+                LOOKBACK_DAYS, lambda t: t.satisfaction.argmax(t.resolved_at, where=rated(t)),
+                typical=".0f", **scored),
+    ]  # fmt: skip
+
+
+def _last_ticket() -> Feature:
+    """Days since the customer last contacted support: a risk when recent."""
+    return _ticket(
+        "days_since_last_ticket",
+        "contacted support {value:n:day} ago",
+        LOOKBACK_DAYS,
+        lambda t: age_days(t, TS).min(),
+        kind="days",
+        higher_is_riskier=False,
+        # a ticket in the last month is a risk signal; an old one is not
+        risk=Risk("lower", than=RECENT_TICKET_DAYS),
+        **UNKNOWN,
+    )
 
 
 FAMILY = Family(
