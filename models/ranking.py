@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from features.families.purchases import ORDER_CAP
-from models.explain import ReasonSettings, explain
+from models.explain import explain
 from models.plays import PlaySettings, suggest_plays
+from models.reason_rules import ReasonSettings
 
 TIERS = ("high", "medium", "low")
 

@@ -14,7 +14,6 @@ import pipeline.score.guards as guards
 from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
 from models.drift import population_stability
-from models.explain import ReasonSettings
 from models.ranking import (
     ListSettings,
     compare_with_previous,
@@ -22,6 +21,7 @@ from models.ranking import (
     rank_customers,
     tier_changes,
 )
+from models.reason_rules import ReasonSettings
 from pipeline.config import Config
 from pipeline.datasets import exported_history, held_days, scoring_features
 from pipeline.outputs import date_lock, previous_list, write_list

@@ -10,7 +10,7 @@ from features.describe import Risk
 from features.registry import families, feature_catalogue, reason_topics
 from features.spec import FeatureSpec
 from models.drift import typical_values
-from models.explain import ReasonRule, ReasonSettings
+from models.reason_rules import ReasonRule, ReasonSettings
 from models.segments import risk_note
 from pipeline.config import Config
 from pipeline.score.common import Population, numeric_features

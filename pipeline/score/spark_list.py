@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from models.explain import ReasonSettings
 from models.plays import PlaySettings
 from models.ranking import CONTACT_ORDER, LIST_ORDER, MONEY, TIERS, ListSettings, list_rows
+from models.reason_rules import ReasonSettings
 from pipeline.outputs import write_csv
 from pipeline.score.manifest import ListCounts, by_count
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from features.describe import TYPICAL, TYPICAL_MARGIN, Risk, render_text
 from features.registry import feature_catalogue
 from features.spec import FeatureSpec
-from models.explain import ReasonRule, ReasonSettings, explain, select_reasons, top_reasons
+from models.explain import explain, select_reasons
+from models.reason_rules import ReasonRule, ReasonSettings
 
 NAMES = ["events_7d", "events_30d", "events_60_90d", "open_tickets", "tickets_90d", "last_nps"]
 TOPICS = {
@@ -232,13 +233,14 @@ def test_trajectory_reasons_name_only_risks_in_plain_words():
         }
     )
     contributions = pd.DataFrame(np.full((2, 3), 0.4), columns=names)
-    reasons = top_reasons(contributions, values, ReasonSettings(rules, k=3))
-    assert [r["text"] for r in reasons[0]] == [
+    reasons = explain(contributions, values, ReasonSettings(rules, k=3))
+    assert [text[0] for text in reasons.texts] == [
         "orders usually every 21 days, none for 63 days",
         "weekly use fell in 6 of the last 8 weeks",
         "weekly use trending down: 1.7 fewer active days a week than 12 weeks ago",
     ]
-    assert reasons[1] == []  # 20% late, falling in 3 weeks of 8 (typical), rising: no reason
+    # 20% late, falling in 3 weeks of 8 (typical), rising: no reason
+    assert reasons.features()[1] == []
 
 
 # The declared rules of the product's own features, against the raw facts a team would check.

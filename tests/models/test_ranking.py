@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.describe import Risk
-from models.explain import ReasonRule, ReasonSettings
 from models.plays import PlaySettings
 from models.ranking import (
     COLUMNS,
@@ -21,6 +20,7 @@ from models.ranking import (
     risk_tier,
     tier_changes,
 )
+from models.reason_rules import ReasonRule, ReasonSettings
 
 RULES = {
     "active_days_30d": ReasonRule(
