@@ -166,22 +166,8 @@ def run_experiment(
     logistic = fit_logistic(fitting.rows, layout, LABEL, fitting.weight)
     sample = fitting.sample
     del fitting
-    health = fit_health_calibration(valid, LABEL)
-    out = test[["customer_id", "cutoff", LABEL]].copy()
-    out["model"], contributions = model.scores(test)
-    out["logistic_regression"] = predict_logistic(logistic, test, layout)
-    out["health_score"] = health.predict(health_risk(test))
-    if TRUTH in test.columns and test[TRUTH].notna().all():
-        out["true_probability"] = test[TRUTH].to_numpy()
-    y = out[LABEL].to_numpy()
-    names = [
-        c
-        for c in ("model", "logistic_regression", "health_score", "true_probability")
-        if c in out.columns
-    ]
-    scores = {name: evaluate_scores(y, out[name].to_numpy()) for name in names}
-    others = {name: out[name].to_numpy() for name in names if name != "model"}
-    gaps = paired_auc_differences(y, out["model"].to_numpy(), others, seed=seed)
+    out, contributions = _test_scores(test, model, logistic, fit_health_calibration(valid, LABEL))
+    scores, gaps = _compared(out, seed)
     return ExperimentResult(
         model=model,
         scores=scores,
@@ -201,6 +187,31 @@ def run_experiment(
         gaps=gaps,
         sample=sample,
     )
+
+
+def _test_scores(
+    test: pd.DataFrame, model: TrainedModel, logistic, health
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The test rows' keys and label with every scorer's probability (the simulator's true
+    one where the rows carry it), and the model's contributions."""
+    out = test[["customer_id", "cutoff", LABEL]].copy()
+    out["model"], contributions = model.scores(test)
+    out["logistic_regression"] = predict_logistic(logistic, test, model.layout)
+    out["health_score"] = health.predict(health_risk(test))
+    if TRUTH in test.columns and test[TRUTH].notna().all():
+        out["true_probability"] = test[TRUTH].to_numpy()
+    return out, contributions
+
+
+def _compared(out: pd.DataFrame, seed: int) -> tuple[dict, dict]:
+    """Each scorer's out-of-time metrics, and the model's ROC AUC gap to each other scorer
+    with its paired bootstrap interval."""
+    y = out[LABEL].to_numpy()
+    scorers = ("model", "logistic_regression", "health_score", "true_probability")
+    names = [c for c in scorers if c in out.columns]
+    scores = {name: evaluate_scores(y, out[name].to_numpy()) for name in names}
+    others = {name: out[name].to_numpy() for name in names if name != "model"}
+    return scores, paired_auc_differences(y, out["model"].to_numpy(), others, seed=seed)
 
 
 def run_backtest(
