@@ -188,13 +188,13 @@ def pace_features(
     known_90 = known_days(active, cutoff, 90).reindex(block.index)
     known_365 = known_days(active, cutoff, 365).reindex(block.index)
     out = pd.DataFrame(index=block.index)
-    if spec.has_engagement:
+    if spec.has("engagement"):
         out["active_days_pace_90d"] = safe_ratio(
             block["active_days_30d"], block["active_days_90d"] * 30 / known_90
         )
         out["value_pace_90d"] = safe_ratio(block["value_30d"], block["value_90d"] * 30 / known_90)
         out["events_per_month_90d"] = block["events_90d"] * 30 / known_90
-    if spec.has_support:
+    if spec.has("support"):
         out["ticket_pace_90d"] = safe_ratio(
             block["tickets_30d"], block["tickets_90d"] * 30 / known_90
         )
@@ -386,12 +386,12 @@ def reference_features(
         active = active_at(frames["customers"], cutoff)
         ids = pd.Index(active["customer_id"], name="customer_id")
         blocks = []
-        if spec.has_engagement:
+        if spec.has("engagement"):
             blocks.append(engagement_features(frames["engagement"], cutoff, ids, spec))
-        if spec.has_support:
+        if spec.has("support"):
             blocks.append(support_features(frames["support"], cutoff, ids))
         blocks.append(purchases_features(frames["purchases"], cutoff, ids, spec))
-        if spec.has_surveys:
+        if spec.has("surveys"):
             blocks.append(surveys_features(frames["surveys"], cutoff, ids))
         blocks.append(profile_features(active, cutoff, spec))
         block = pd.concat(blocks, axis=1)

@@ -28,7 +28,7 @@ from features.family import Family
 from features.population import active_customers
 from features.registry import families, feature_catalogue
 from features.rollup import ActiveDaySpan, at_midnight, decomposable
-from features.spec import Feature, FeatureSettings, FeatureSpec
+from features.spec import EVENT_TABLES, Feature, FeatureSettings, FeatureSpec
 
 KEYS = ("customer_id", "cutoff")
 ROW_ORDER = tuple(reversed(KEYS))
@@ -48,9 +48,7 @@ def resolve_spec(
         settings=settings,
         event_types=_top_event_types(tables.get("engagement"), settings.top_event_types),
         profile=profile_columns,
-        has_surveys="surveys" in tables,
-        has_support="support" in tables,
-        has_engagement="engagement" in tables,
+        tables=tuple(t for t in EVENT_TABLES if t in tables),
     )
 
 

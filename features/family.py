@@ -86,9 +86,8 @@ class Family:
     features derive from the customer row, as the profile's do); `per_row` adds columns
     computed on every joined row.
     `topics` maps feature-name prefixes to what a reason is about (longest prefix wins);
-    `default_topic` is the rest's topic (None: each feature is its own). `in_exports(spec)`
-    says whether the exports had the family's table (engagement, support and surveys are
-    optional).
+    `default_topic` is the rest's topic (None: each feature is its own). A family is built
+    when the exports had its table (`FeatureSpec.tables`).
     `defaults` are field values every feature of the family starts from (`feature()`)."""
 
     name: str
@@ -97,7 +96,6 @@ class Family:
     per_row: Callable[[ir.Table], dict[str, ir.Value]] | None = None
     topics: Mapping[str, str] = field(default_factory=dict)
     default_topic: str | None = ""
-    in_exports: Callable[[FeatureSpec], bool] = lambda spec: True
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def feature(

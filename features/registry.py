@@ -20,7 +20,7 @@ FAMILIES: tuple[Family, ...] = (
 def families(spec: FeatureSpec) -> list[Family]:
     """The families this spec uses, in output order (support and surveys only when the
     exports had them)."""
-    return [family for family in FAMILIES if family.in_exports(spec)]
+    return [family for family in FAMILIES if family.table is None or spec.has(family.table)]
 
 
 def feature_catalogue(spec: FeatureSpec) -> list[Feature]:

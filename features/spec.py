@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 import ibis.expr.types as ir
@@ -109,67 +109,66 @@ class FeatureSettings:
     }
 
 
+EVENT_TABLES = ("engagement", "support", "purchases", "surveys")
+"""The contract's event tables a feature family may read (the customer table is always there)."""
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """The resolved feature set: settings plus what was read from the data at training time.
 
     Saved with the model so scoring builds exactly the columns the model was trained on.
-    """
+    `tables` are the event tables the exports had (a family over a table not among them is
+    left out)."""
 
     settings: FeatureSettings = field(default_factory=FeatureSettings)
     event_types: tuple[str, ...] = ()
     profile: ProfileColumns = field(default_factory=ProfileColumns)
-    has_surveys: bool = True
-    has_support: bool = True
-    has_engagement: bool = True
+    tables: tuple[str, ...] = EVENT_TABLES
+
+    def has(self, table: str) -> bool:
+        """Whether the exports had this table."""
+        return table in self.tables
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the spec."""
         return {
-            "settings": {
-                "top_event_types": self.settings.top_event_types,
-                "new_customer_days": self.settings.new_customer_days,
-                "invoice_kinds": list(self.settings.invoice_kinds),
-                "addon_kinds": list(self.settings.addon_kinds),
-                "value_label": self.settings.value_label,
-                "currency": self.settings.currency,
-            },
+            "settings": plain(asdict(self.settings)),
             "event_types": list(self.event_types),
-            "profile": {
-                "categorical": list(self.profile.categorical),
-                "numeric": list(self.profile.numeric),
-                "actionable": list(self.profile.actionable),
-            },
-            "has_surveys": self.has_surveys,
-            "has_support": self.has_support,
-            "has_engagement": self.has_engagement,
+            "profile": plain(asdict(self.profile)),
+            "tables": list(self.tables),
         }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FeatureSpec:
         """Rebuild a spec saved with `to_dict` (specs saved before a setting existed get its
-        default)."""
-        s = raw["settings"]
-        profile = raw["profile"]
+        default; those saved with a flag per optional table, their tables)."""
+        tables = raw.get("tables")
+        if tables is None:  # saved as has_surveys / has_support / has_engagement
+            optional = ("engagement", "support", "surveys")
+            tables = [t for t in EVENT_TABLES if t not in optional or raw.get(f"has_{t}", True)]
         return cls(
-            settings=FeatureSettings(
-                s["top_event_types"],
-                s["new_customer_days"],
-                tuple(s["invoice_kinds"]),
-                tuple(s["addon_kinds"]),
-                s.get("value_label", FeatureSettings.value_label),
-                s.get("currency", FeatureSettings.currency),
-            ),
+            settings=from_fields(FeatureSettings, raw["settings"]),
             event_types=tuple(raw["event_types"]),
-            profile=ProfileColumns(
-                tuple(profile["categorical"]),
-                tuple(profile["numeric"]),
-                tuple(profile.get("actionable", ())),
-            ),
-            has_surveys=raw["has_surveys"],
-            has_support=raw.get("has_support", True),
-            has_engagement=raw.get("has_engagement", True),
+            profile=from_fields(ProfileColumns, raw["profile"]),
+            tables=tuple(tables),
         )
+
+
+def plain(values: dict[str, Any]) -> dict[str, Any]:
+    """A dataclass's fields as JSON-ready values (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def from_fields(cls: type, raw: dict[str, Any]) -> Any:
+    """A frozen dataclass from its `plain` form: every field read by name, a missing one
+    left at its default, lists back to tuples where the field holds a tuple."""
+    values = {}
+    for f in fields(cls):
+        if f.name in raw:
+            value = raw[f.name]
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
 
 
 def column_safe(value: str) -> str:

@@ -10,7 +10,7 @@ from features.spec import Feature, FeatureSettings, FeatureSpec
 
 
 def _catalogue(profile: ProfileColumns, settings: FeatureSettings) -> list[Feature]:
-    spec = FeatureSpec(settings, (EVENT_TYPE_PLACEHOLDER,), profile, has_surveys=True)
+    spec = FeatureSpec(settings, (EVENT_TYPE_PLACEHOLDER,), profile)
     return feature_catalogue(spec)
 
 

@@ -124,6 +124,5 @@ FAMILY = Family(
     per_row=lambda t: {"days_before": days_before(t, TS)},
     topics={"event_types_": "adoption", "rare_event_types_": "adoption"},
     default_topic="usage",
-    in_exports=lambda spec: spec.has_engagement,
     defaults={"fill": 0, "higher_is_riskier": False},
 )

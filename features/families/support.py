@@ -163,6 +163,5 @@ FAMILY = Family(
         "last_satisfaction": "support experience",
     },
     default_topic="ticket volume",
-    in_exports=lambda spec: spec.has_support,
     defaults={"fill": 0, "higher_is_riskier": True},
 )

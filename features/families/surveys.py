@@ -62,5 +62,4 @@ FAMILY = Family(
     declare=declarations,
     source=Source("surveys", TS, LOOKBACK_DAYS, columns=("nps",)),
     default_topic="nps",
-    in_exports=lambda spec: spec.has_surveys,
 )

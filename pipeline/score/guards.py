@@ -46,13 +46,8 @@ def check_definition(config: Config, metadata: dict) -> None:
 
 def check_tables(config: Config, spec: FeatureSpec, tables: dict) -> None:
     """Refuse when the model was trained with an optional table the exports no longer have."""
-    optional = (
-        ("engagement", spec.has_engagement),
-        ("surveys", spec.has_surveys),
-        ("support", spec.has_support),
-    )
-    for table, needed in optional:
-        if needed and table not in tables:
+    for table in spec.tables:
+        if table not in tables:
             raise refuse(
                 config.exports.directory,
                 f"the model was trained with {table} features; the exports have no {table} "

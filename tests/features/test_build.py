@@ -416,10 +416,11 @@ def test_value_label_names_the_usage_value_in_reasons_and_survives_the_saved_spe
     saved_before_labels = spec.to_dict()
     del saved_before_labels["settings"]["value_label"]
     del saved_before_labels["settings"]["currency"]
-    del saved_before_labels["has_support"]
+    del saved_before_labels["tables"]  # saved with a flag per optional table instead
+    saved_before_labels |= {"has_surveys": False, "has_engagement": True}
     old = FeatureSpec.from_dict(saved_before_labels)
     assert old.settings.value_label == "usage value" and old.settings.currency == ""
-    assert old.has_support
+    assert old.tables == ("engagement", "support", "purchases")
 
 
 def test_purchases_only_exports_build_without_engagement_support_or_surveys(tmp_path):
@@ -427,7 +428,7 @@ def test_purchases_only_exports_build_without_engagement_support_or_surveys(tmp_
     engagement column, and the spec says which tables the model was trained with."""
     tables = open_frames(tmp_path, {"customers": CUSTOMERS, "purchases": PURCHASES})
     spec = resolve_spec(tables, FeatureSettings(), ProfileColumns(("plan",), ()))
-    assert (spec.has_engagement, spec.has_support, spec.has_surveys) == (False, False, False)
+    assert spec.tables == ("purchases",)
     assert spec.event_types == ()
     got = to_frame(build_features(tables, [CUTOFF], spec)).set_index("customer_id")
     families = {f.family for f in feature_catalogue(spec)}
@@ -435,7 +436,7 @@ def test_purchases_only_exports_build_without_engagement_support_or_surveys(tmp_
     assert "events_30d" not in got.columns
     assert got.loc["a", "orders_90d"] == 4 and got.loc["b", "orders_90d"] == 0
     restored = FeatureSpec.from_dict(spec.to_dict())
-    assert not restored.has_engagement
+    assert restored == spec and not restored.has("engagement")
 
 
 def test_one_absurd_amount_moves_one_customers_money_by_a_few_orders_at_most(tmp_path):

@@ -94,7 +94,7 @@ def test_rows_on_day_and_window_edges_count_alike_on_both_plans(tmp_path):
     }
     tables = open_frames(tmp_path, frames)
     spec = FeatureSpec(
-        FeatureSettings(), ("login",), ProfileColumns((), ()), has_surveys=False, has_support=False
+        FeatureSettings(), ("login",), ProfileColumns((), ()), tables=("engagement", "purchases")
     )
     assert plan_rollups(tables, Cutoffs.of(CUTOFFS), spec)
     direct = to_frame(build_features(tables, CUTOFFS, spec, rollups={}))

@@ -25,5 +25,5 @@ def test_a_model_trained_with_an_optional_table_is_refused_when_the_exports_lose
 
 
 def test_a_purchases_only_model_scores_purchases_only_exports():
-    spec = FeatureSpec(has_engagement=False, has_support=False, has_surveys=False)
+    spec = FeatureSpec(tables=("purchases",))
     check_tables(CONFIG, spec, {"customers": object(), "purchases": object()})
