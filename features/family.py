@@ -15,6 +15,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from features.exports.contract import TIMELINES
 from features.expressions import Cutoffs, join_lookback, within
 from features.spec import Feature, FeatureSpec
 
@@ -69,13 +70,17 @@ class Window:
 
 @dataclass(frozen=True)
 class Source:
-    """The contract table a family aggregates: its time column, how far before a cutoff its
-    rows are read, and the columns its features read."""
+    """The contract table a family aggregates, how far before a cutoff its rows are read,
+    and the columns its features read; its time column is the contract's."""
 
     table: str
-    timestamp: str
     lookback_days: int
     columns: tuple[str, ...] = ()
+
+    @property
+    def timestamp(self) -> str:
+        """The table's main time column (features/exports/contract.py)."""
+        return TIMELINES[self.table]
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,16 @@ from features.build import (
     write_batches,
 )
 from features.coverage import first_exported_days
-from features.exports.contract import TABLES, ExportSource
+from features.exports.contract import TIMELINES, ExportSource
 from features.spec import FeatureSpec
 from models.experiment import LABEL
 from models.labels import ChurnDefinition, eligible_customers, label_churn
 from models.subsample import WEIGHT, NegativeDraw
 
-EVENT_COLUMNS = {"engagement": "timestamp", "purchases": "timestamp", "support": "opened_at"}
+SPAN_TABLES = ("engagement", "purchases", "support")
+"""The tables whose events set the data's span (survey answers do not: a survey sent after
+the last export day would stretch it)."""
+EVENT_COLUMNS = {name: TIMELINES[name] for name in SPAN_TABLES}
 
 
 def data_span(tables: dict[str, ir.Table]) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -52,9 +55,8 @@ def data_span(tables: dict[str, ir.Table]) -> tuple[pd.Timestamp, pd.Timestamp]:
 def exported_history(tables: dict[str, ir.Table], exports: ExportSource) -> History:
     """Each event table's first exported day: `[tables.<name>] history_starts` where the
     configuration declares it, else the earliest row's day."""
-    timelines = {name: spec.timeline for name, spec in TABLES.items() if name != "customers"}
     declared = {name: t.history_starts for name, t in exports.tables.items()}
-    return first_exported_days(tables, timelines, declared)
+    return first_exported_days(tables, TIMELINES, declared)
 
 
 def held_days(history: History, when: pd.Timestamp) -> dict[str, float]:

@@ -99,6 +99,10 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 
+TIMELINES = {name: spec.timeline for name, spec in TABLES.items() if name != "customers"}
+"""Each event table's main time column (the one place it is stated: features, freshness,
+spans and history read it from here)."""
+
 PURCHASE_STATUSES = ("paid", "failed", "refunded")
 DECIMAL_MARKS = ("auto", ".", ",")
 HIGH_PRIORITIES = ("high", "urgent")

@@ -11,12 +11,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-EVENT_COLUMNS = {
-    "engagement": "timestamp",
-    "purchases": "timestamp",
-    "support": "opened_at",
-    "surveys": "answered_at",
-}
+from features.exports.contract import TIMELINES
+
+EVENT_COLUMNS = TIMELINES  # every event table, by its main time column
 USUAL_GAP_DAYS = 365  # the usual gap is measured over this many days before the last event
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from features.describe import MIN_DROP, Given, Risk, enough_before
+from features.exports.contract import TIMELINES
 from features.expressions import age_days, count_where, days_before, when
 from features.families.engagement_trends import RECENT, TRENDS, last_use, pace, trend, weekly
 from features.family import Family, Source, Window
 from features.rollup import ActiveDays
 from features.spec import Feature, FeatureSpec, column_safe
 
-TS = "timestamp"
+TS = TIMELINES["engagement"]
 EVENT_TYPE_PLACEHOLDER = "<event_type>"  # "each frequent event type" in the catalogue
 COUNT = ",.0f"  # how a typical count reads
 # Each window once. An earlier window's count is a reason when above its recent counterpart's.
@@ -120,7 +121,7 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 FAMILY = Family(
     name="engagement",
     declare=declarations,
-    source=Source("engagement", TS, lookback_days=90, columns=("event_type", "value")),
+    source=Source("engagement", lookback_days=90, columns=("event_type", "value")),
     per_row=lambda t: {"days_before": days_before(t, TS)},
     topics={"event_types_": "adoption", "rare_event_types_": "adoption"},
     default_topic="usage",

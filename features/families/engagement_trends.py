@@ -5,13 +5,14 @@ Declared for the engagement family (features/families/engagement.py), which pass
 from __future__ import annotations
 
 from features.describe import MIN_DROP, Risk, enough_before, steep_decline
+from features.exports.contract import TIMELINES
 from features.expressions import age_days, days_known, ratio, when
 from features.family import Family, Window
 from features.periods import Periods, active_periods, fitted_change, periods_fell
 from features.rollup import ActiveDays
 from features.spec import Feature, FeatureSpec
 
-TS = "timestamp"  # the engagement contract's time column
+TS = TIMELINES["engagement"]
 RECENT = (Window(30), Window(90))
 # trend: (recent count, earlier count, weeks in the earlier window, window days, wording)
 TRENDS = {

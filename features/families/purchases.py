@@ -6,6 +6,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.describe import MIN_DROP, Given, Risk, steep_decline
+from features.exports.contract import TIMELINES
 from features.expressions import (
     age_days,
     count_where,
@@ -19,7 +20,7 @@ from features.family import Family, Source, Window
 from features.periods import Periods, active_periods, fitted_change
 from features.spec import Feature, FeatureSpec
 
-TS = "timestamp"
+TS = TIMELINES["purchases"]
 # An invoice this much above the one 2-3 months before counts as a price rise (below it, a
 # rounding or proration difference).
 PRICE_RISE = 0.01
@@ -217,7 +218,7 @@ def _trajectory() -> list[Feature]:
 FAMILY = Family(
     name="purchases",
     declare=declarations,
-    source=Source("purchases", TS, 365, columns=("amount", "discount", "status", "kind")),
+    source=Source("purchases", 365, columns=("amount", "discount", "status", "kind")),
     per_row=counted_amount,
     topics={
         "failed_payments": "payment problems",

@@ -8,13 +8,13 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.describe import Given, Risk
-from features.exports.contract import HIGH_PRIORITIES
+from features.exports.contract import HIGH_PRIORITIES, TIMELINES
 from features.expressions import age_days, count_where, days_known, ratio, within
 from features.family import Family, Source, Window
 from features.spec import Feature, FeatureSpec
 
 LOOKBACK_DAYS = 365
-TS = "opened_at"
+TS = TIMELINES["support"]
 RECENT_TICKET_DAYS = 30
 ABOVE_PACE = 1.5  # tickets in the last 30 days at half again their 90-day pace
 DISSATISFIED_BELOW = 3  # satisfaction 1-5: ratings 1-2 are dissatisfied (the bottom two boxes)
@@ -154,7 +154,7 @@ def _last_ticket() -> Feature:
 FAMILY = Family(
     name="support",
     declare=declarations,
-    source=Source("support", TS, LOOKBACK_DAYS, ("resolved_at", "priority", "satisfaction")),
+    source=Source("support", LOOKBACK_DAYS, ("resolved_at", "priority", "satisfaction")),
     topics={
         "open_tickets": "open tickets",
         "oldest_open_ticket": "open tickets",

@@ -6,12 +6,13 @@ import ibis
 import ibis.expr.types as ir
 
 from features.describe import Risk
+from features.exports.contract import TIMELINES
 from features.expressions import age_days
 from features.family import Family, Source
 from features.spec import Feature, FeatureSpec
 
 LOOKBACK_DAYS = 730
-TS = "answered_at"
+TS = TIMELINES["surveys"]
 PROMOTER_FROM, PASSIVE_FROM = 9, 7  # NPS: 9-10 promoters, 7-8 passives, 0-6 detractors
 
 
@@ -60,6 +61,6 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 FAMILY = Family(
     name="surveys",
     declare=declarations,
-    source=Source("surveys", TS, LOOKBACK_DAYS, columns=("nps",)),
+    source=Source("surveys", LOOKBACK_DAYS, columns=("nps",)),
     default_topic="nps",
 )
