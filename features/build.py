@@ -23,12 +23,13 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from features.coverage import held_values
+from features.exports.contract import TIMELINES
 from features.expressions import Cutoffs
 from features.family import Family
 from features.population import active_customers
 from features.registry import families, feature_catalogue
 from features.rollup import ActiveDaySpan, at_midnight, decomposable
-from features.spec import EVENT_TABLES, Feature, FeatureSettings, FeatureSpec
+from features.spec import Feature, FeatureSettings, FeatureSpec
 
 KEYS = ("customer_id", "cutoff")
 ROW_ORDER = tuple(reversed(KEYS))
@@ -48,7 +49,7 @@ def resolve_spec(
         settings=settings,
         event_types=_top_event_types(tables.get("engagement"), settings.top_event_types),
         profile=profile_columns,
-        tables=tuple(t for t in EVENT_TABLES if t in tables),
+        tables=tuple(t for t in TIMELINES if t in tables),
     )
 
 

@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 
 from features.constraints import Text, TextList, Whole
 from features.describe import Risk, is_missing, render_text, since
-from features.exports.contract import ProfileColumns
+from features.exports.contract import TIMELINES, ProfileColumns
 
 Kind = Literal["count", "amount", "days", "ratio", "score", "flag", "categorical"]
 History = Literal["held", "scale", "whole"]
@@ -109,22 +109,18 @@ class FeatureSettings:
     }
 
 
-EVENT_TABLES = ("engagement", "support", "purchases", "surveys")
-"""The contract's event tables a feature family may read (the customer table is always there)."""
-
-
 @dataclass(frozen=True)
 class FeatureSpec:
     """The resolved feature set: settings plus what was read from the data at training time.
 
     Saved with the model so scoring builds exactly the columns the model was trained on.
     `tables` are the event tables the exports had (a family over a table not among them is
-    left out)."""
+    left out); by default every event table of the contract."""
 
     settings: FeatureSettings = field(default_factory=FeatureSettings)
     event_types: tuple[str, ...] = ()
     profile: ProfileColumns = field(default_factory=ProfileColumns)
-    tables: tuple[str, ...] = EVENT_TABLES
+    tables: tuple[str, ...] = field(default_factory=lambda: tuple(TIMELINES))
 
     def has(self, table: str) -> bool:
         """Whether the exports had this table."""
@@ -146,7 +142,7 @@ class FeatureSpec:
         tables = raw.get("tables")
         if tables is None:  # saved as has_surveys / has_support / has_engagement
             optional = ("engagement", "support", "surveys")
-            tables = [t for t in EVENT_TABLES if t not in optional or raw.get(f"has_{t}", True)]
+            tables = [t for t in TIMELINES if t not in optional or raw.get(f"has_{t}", True)]
         return cls(
             settings=from_fields(FeatureSettings, raw["settings"]),
             event_types=tuple(raw["event_types"]),

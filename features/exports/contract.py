@@ -7,6 +7,7 @@ everything downstream sees only the contract names and types.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -99,9 +100,26 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 
-TIMELINES = {name: spec.timeline for name, spec in TABLES.items() if name != "customers"}
+
+class _Timelines(Mapping[str, str]):
+    """Each event table of TABLES by its main time column, read from TABLES when asked (a
+    table added to the contract is an event table everywhere at once)."""
+
+    def __getitem__(self, name: str) -> str:
+        if name == "customers" or name not in TABLES:
+            raise KeyError(name)
+        return TABLES[name].timeline
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in TABLES if name != "customers")
+
+    def __len__(self) -> int:
+        return len(TABLES) - 1
+
+
+TIMELINES: Mapping[str, str] = _Timelines()
 """Each event table's main time column (the one place it is stated: features, freshness,
-spans and history read it from here)."""
+spans and history read it from here), in contract order."""
 
 PURCHASE_STATUSES = ("paid", "failed", "refunded")
 DECIMAL_MARKS = ("auto", ".", ",")
