@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,70 @@ def runs_table_url(store: Store, experiment: str, *, host: str = "127.0.0.1", po
     (MLflow 3.17 opens every experiment in its GenAI view unless the address asks otherwise)."""
     experiment_id = ensure_experiment(store, experiment)
     return f"http://{host}:{port}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
+@dataclass(frozen=True)
+class Step:
+    """Metrics of one step of a run (a backtest fold), dated when `stamped`."""
+
+    metrics: dict[str, float]
+    step: int
+    stamped: pd.Timestamp | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything a step records on its run, built as one value and logged with one call
+    (`log_record`): parameters, metrics (and metrics per step), tags, the description, and
+    artifacts by path (texts, JSON dicts, tables, figures), plus datasets it read."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    steps: tuple[Step, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    texts: dict[str, str] = field(default_factory=dict)
+    dicts: dict[str, dict] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    datasets: tuple[tuple[pd.DataFrame, str, str, str], ...] = ()
+    """(rows, source, name, context) of each dataset the run read."""
+
+    def __or__(self, other: RunRecord) -> RunRecord:
+        """Both records in one (the right one's values win on a shared key)."""
+        return RunRecord(
+            params={**self.params, **other.params},
+            metrics={**self.metrics, **other.metrics},
+            steps=self.steps + other.steps,
+            tags={**self.tags, **other.tags},
+            description=other.description or self.description,
+            texts={**self.texts, **other.texts},
+            dicts={**self.dicts, **other.dicts},
+            tables={**self.tables, **other.tables},
+            figures={**self.figures, **other.figures},
+            datasets=self.datasets + other.datasets,
+        )
+
+
+def log_record(record: RunRecord) -> None:
+    """Log a whole record on the active run."""
+    if record.tags:
+        set_tags(record.tags)
+    if record.params:
+        log_params(record.params)
+    if record.metrics:
+        log_metrics(record.metrics)
+    for step in record.steps:
+        log_metrics(step.metrics, step=step.step, stamped=step.stamped)
+    for path, text in record.texts.items():
+        log_text(text, path)
+    for path, data in record.dicts.items():
+        log_dict(data, path)
+    for path, frame in record.tables.items():
+        log_table(frame, path)
+    for path, figure in record.figures.items():
+        log_figure(figure, path)
+    for rows, source, name, context in record.datasets:
+        log_dataset(rows, source, name=name, context=context)
+    if record.description is not None:
+        describe_run(record.description)

@@ -43,21 +43,21 @@ class TrainingOutcome:
 def track_training(
     config: Config, data: TrainingData, result: ExperimentResult, *, started: float | None = None
 ) -> TrainingOutcome:
-    """Log the run (facts, metrics, plots, data), register the model, promote it if better;
-    the run starts at `started` (when the step began) and says all this in its description."""
+    """Log the run (facts, metrics, plots, data: one record), register the model, promote it
+    if better; the run starts at `started` (when the step began) and says all this in its
+    description."""
     store = tracking.open_store(config.tracking)
     name = f"train-{data.split.test[-1]:%Y-%m-%d}"
     experiment = config.tracking.experiment
+    train_rows = data.rows("train", at_most=PROFILE_ROWS)
+    metadata = model_metadata(
+        data.spec, config, data.layout, train_rows=train_rows, whole_from=data.whole_from()
+    )
+    record = training_record(config, data, result, metadata=metadata)
     with tracking.run(
         store, experiment, name, started=started, description=descriptions.TRAINING_EXPERIMENT
     ) as run_id:
-        _log_run_facts(config, data, result)
-        _log_evaluation(config, data, result)
-        train_rows = data.rows("train", at_most=PROFILE_ROWS)
-        metadata = model_metadata(
-            data.spec, config, data.layout, train_rows=train_rows, whole_from=data.whole_from()
-        )
-        tracking.log_dict(metadata, "model_metadata.json")
+        tracking.log_record(record)
         version, champion, promoted, reason = _register(config, data, result, metadata=metadata)
         url = tracking.runs_table_url(store, experiment)
     model = config.model
@@ -66,32 +66,42 @@ def track_training(
     )
 
 
-def _log_run_facts(config: Config, data: TrainingData, result: ExperimentResult) -> None:
+def training_record(
+    config: Config, data: TrainingData, result: ExperimentResult, *, metadata: dict
+) -> tracking.RunRecord:
+    """What the training run records: its facts, its evaluation, the model's metadata."""
+    return (
+        _facts(config, data, result)
+        | _evaluation(config, data, result)
+        | _backtest(result.backtest)
+        | tracking.RunRecord(dicts={"model_metadata.json": metadata})
+    )
+
+
+def _facts(config: Config, data: TrainingData, result: ExperimentResult) -> tracking.RunRecord:
+    """The configuration, the data's span, the cutoffs, rows and model settings."""
     split = data.split
-    tracking.set_tags(
-        {
-            "mlflow.source.git.commit": tracking.git_commit(Path.cwd()) or "unknown",
-            "data.dir": config.exports.directory,
-        }
-    )
-    tracking.log_params(
-        {
-            **{f"churn.{k}": v for k, v in config.churn.to_dict().items()},
-            **{f"training.{k}": v for k, v in vars(config.training).items()},
-            **{f"lgbm.{k}": v for k, v in result.model.params.items()},
-            "lgbm.best_iteration": result.model.best_iteration,
-            "data.start": f"{data.data_start:%Y-%m-%d}",
-            "data.end": f"{data.data_end:%Y-%m-%d}",
-            **{
-                f"cutoffs.{part}": ",".join(f"{c:%Y-%m-%d}" for c in getattr(split, part))
-                for part in ("train", "valid", "test")
-            },
-            "features.count": len(data.layout.features),
-            **{f"rows.{part}": data.count(part) for part in ("train", "valid", "test")},
-            **_sample_params(config, result),
-        }
-    )
-    tracking.log_text(Path(config.path).read_text(), "config/churn.toml")
+    params = {
+        **{f"churn.{k}": v for k, v in config.churn.to_dict().items()},
+        **{f"training.{k}": v for k, v in vars(config.training).items()},
+        **{f"lgbm.{k}": v for k, v in result.model.params.items()},
+        "lgbm.best_iteration": result.model.best_iteration,
+        "data.start": f"{data.data_start:%Y-%m-%d}",
+        "data.end": f"{data.data_end:%Y-%m-%d}",
+        **{
+            f"cutoffs.{part}": ",".join(f"{c:%Y-%m-%d}" for c in getattr(split, part))
+            for part in ("train", "valid", "test")
+        },
+        "features.count": len(data.layout.features),
+        **{f"rows.{part}": data.count(part) for part in ("train", "valid", "test")},
+        **_sample_params(config, result),
+    }
+    tags = {
+        "mlflow.source.git.commit": tracking.git_commit(Path.cwd()) or "unknown",
+        "data.dir": config.exports.directory,
+    }
+    texts = {"config/churn.toml": Path(config.path).read_text()}
+    return tracking.RunRecord(params=params, tags=tags, texts=texts)
 
 
 def _sample_params(config: Config, result: ExperimentResult) -> dict:
@@ -106,51 +116,49 @@ def _sample_params(config: Config, result: ExperimentResult) -> dict:
     }
 
 
-def _log_evaluation(config: Config, data: TrainingData, result: ExperimentResult) -> None:
+def _evaluation(config: Config, data: TrainingData, result: ExperimentResult) -> tracking.RunRecord:
+    """The out-of-time metrics of every scorer and the gaps between them, the verdict against
+    logistic regression, the tables and plots, and which rows were tested."""
+    metrics = {}
     for model_name, scores in result.scores.items():
         prefix = "" if model_name == "model" else f"{model_name}."
-        tracking.log_metrics(scores, prefix=f"test.{prefix}")
+        metrics |= {f"test.{prefix}{k}": v for k, v in scores.items()}
     for other, gap in result.gaps.items():
-        tracking.log_metrics(gap, prefix=f"test.gap_vs_{other}.")
+        metrics |= {f"test.gap_vs_{other}.{k}": v for k, v in gap.items()}
     versus = result.versus_logistic()
-    tracking.log_metrics(versus.metrics(), prefix="lightgbm_vs_logistic.")
-    tracking.set_tags(
-        {"lightgbm_vs_logistic": versus.outcome, "lightgbm_vs_logistic.line": versus.line()}
-    )
-    _log_backtest(result.backtest)
+    metrics |= {f"lightgbm_vs_logistic.{k}": v for k, v in versus.metrics().items()}
+    tables = {"evaluation/compare.json": compare_models(result.scores).reset_index()}
     if not result.backtest.empty:
-        tracking.log_table(
-            result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str)),
-            "evaluation/backtest.json",
-        )
-    tracking.log_table(compare_models(result.scores).reset_index(), "evaluation/compare.json")
+        backtest = result.backtest.assign(cutoff=result.backtest["cutoff"].astype(str))
+        tables["evaluation/backtest.json"] = backtest
     if result.model.search:
-        tracking.log_table(pd.DataFrame(result.model.search), "evaluation/search.json")
-    for path, figure in evaluation_figures(result, value_label=config.features.value_label).items():
-        tracking.log_figure(figure, path)
+        tables["evaluation/search.json"] = pd.DataFrame(result.model.search)
     # Which rows were tested: their keys and labels (the features follow from the exports and
     # the feature spec logged with the model; hashing every column of a million rows would
     # cost MLflow a minute).
     test_rows = data.rows("test")[["customer_id", "cutoff", LABEL]]
-    tracking.log_dataset(test_rows, config.exports.directory, name="test", context="test")
+    return tracking.RunRecord(
+        metrics=metrics,
+        tags={"lightgbm_vs_logistic": versus.outcome, "lightgbm_vs_logistic.line": versus.line()},
+        tables=tables,
+        figures=evaluation_figures(result, value_label=config.features.value_label),
+        datasets=((test_rows, config.exports.directory, "test", "test"),),
+    )
 
 
-def _log_backtest(backtest: pd.DataFrame) -> None:
+def _backtest(backtest: pd.DataFrame) -> tracking.RunRecord:
     """One step per fold (0, 1, ...), each stamped with its test cutoff, whose date is also
     a parameter per fold: the UI's step axis counts folds, its time axis reads as cutoffs."""
-    for fold, row in enumerate(backtest.to_dict("records")):
-        tracking.log_metrics(
-            {k: row[k] for k in ("roc_auc", "lift_at_10", "ece", "logistic_roc_auc")},
-            "backtest.",
-            step=fold,
-            stamped=row["cutoff"],
-        )
-    tracking.log_params(
-        {
-            f"backtest.fold_{fold}.cutoff": f"{c:%Y-%m-%d}"
-            for fold, c in enumerate(backtest.get("cutoff", []))
-        }
+    keys = ("roc_auc", "lift_at_10", "ece", "logistic_roc_auc")
+    steps = tuple(
+        tracking.Step({f"backtest.{k}": row[k] for k in keys}, fold, row["cutoff"])
+        for fold, row in enumerate(backtest.to_dict("records"))
     )
+    params = {
+        f"backtest.fold_{fold}.cutoff": f"{c:%Y-%m-%d}"
+        for fold, c in enumerate(backtest.get("cutoff", []))
+    }
+    return tracking.RunRecord(params=params, steps=steps)
 
 
 def _register(
