@@ -4,11 +4,12 @@ what changed since the previous list."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
+from features.constraints import Number, OneOf, Optional, Whole
 from features.families.purchases import ORDER_CAP
 from models.explain import explain
 from models.plays import PlaySettings, suggest_plays
@@ -45,8 +46,9 @@ configured profile columns follow `suggested_play` as exported."""
 
 @dataclass(frozen=True)
 class ListSettings:
-    """Tiering and contact choices for one list. `contact_floor` is the lowest probability
-    worth a call (None: the medium threshold)."""
+    """Tiering and contact choices for one list, each declared once here with what it
+    accepts (`CHECKS`: the [scoring] keys; the horizon comes from [churn]). `contact_floor`
+    is the lowest probability worth a call (None: the medium threshold)."""
 
     high_threshold: float = 0.30
     medium_threshold: float = 0.10
@@ -55,9 +57,26 @@ class ListSettings:
     horizon_days: int = 30
     contact_floor: float | None = None
 
+    CHECKS: ClassVar[dict] = {
+        "high_threshold": Number(0, 1, open_low=True),
+        "medium_threshold": Number(0, 1, open_low=True),
+        "capacity": Whole(0),
+        "capacity_rank_by": OneOf(("revenue", "probability")),
+        "contact_floor": Optional(Number(0, 1)),
+    }
+
     @property
     def floor(self) -> float:
         return self.medium_threshold if self.contact_floor is None else self.contact_floor
+
+    def cross_check(self) -> list[str]:
+        """Rules between keys: the medium tier lies below the high one."""
+        if self.medium_threshold >= self.high_threshold:
+            return [
+                f"medium_threshold {self.medium_threshold} must be below high_threshold "
+                f"{self.high_threshold} (otherwise no customer is medium risk)"
+            ]
+        return []
 
 
 def risk_tier(probability: np.ndarray, high: float, medium: float) -> np.ndarray:

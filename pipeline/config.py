@@ -25,6 +25,7 @@ from features.spec import FeatureSettings, FeatureSpec
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 from models.promotion import HIGHER_IS_BETTER
+from models.ranking import ListSettings
 from pipeline.config_exports import read_exports
 
 
@@ -98,37 +99,21 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
-class ScoringSettings:
-    """Where lists go and how they are tiered, capped and checked."""
+class ScoringSettings(ListSettings):
+    """[scoring]: the list's own settings (models/ranking.py, `ListSettings`, declared there
+    once), where lists go, and how fresh the data must be and how much drift is told."""
 
-    output_dir: str = "outputs/at_risk"
-    high_threshold: float = 0.30
-    medium_threshold: float = 0.10
     capacity: int = 200
-    capacity_rank_by: str = "revenue"
-    contact_floor: float | None = None
+    output_dir: str = "outputs/at_risk"
     max_staleness_days: int = 3
     psi_threshold: float = 0.2
 
     CHECKS: ClassVar[dict] = {
+        **ListSettings.CHECKS,
         "output_dir": Text(non_empty=True),
-        "high_threshold": Number(0, 1, open_low=True),
-        "medium_threshold": Number(0, 1, open_low=True),
-        "capacity": Whole(0),
-        "capacity_rank_by": OneOf(("revenue", "probability")),
-        "contact_floor": Optional(Number(0, 1)),
         "max_staleness_days": Whole(0, 3650),
         "psi_threshold": Number(0, open_low=True),
     }
-
-    def cross_check(self) -> list[str]:
-        """Rules between keys: the medium tier lies below the high one."""
-        if self.medium_threshold >= self.high_threshold:
-            return [
-                f"medium_threshold {self.medium_threshold} must be below high_threshold "
-                f"{self.high_threshold} (otherwise no customer is medium risk)"
-            ]
-        return []
 
 
 @dataclass(frozen=True)

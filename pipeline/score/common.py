@@ -4,7 +4,7 @@ and the drift the list reports."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -101,13 +101,10 @@ def checked_tables(
 def list_settings(config: Config, capacity: int | None) -> ListSettings:
     """Tiers and the contact set from the configuration (`--capacity` overrides)."""
     scoring = config.scoring
-    return ListSettings(
-        high_threshold=scoring.high_threshold,
-        medium_threshold=scoring.medium_threshold,
-        capacity=scoring.capacity if capacity is None else capacity,
-        capacity_rank_by=scoring.capacity_rank_by,
+    return replace(
+        scoring,
         horizon_days=config.churn.horizon_days,
-        contact_floor=scoring.contact_floor,
+        capacity=scoring.capacity if capacity is None else capacity,
     )
 
 
