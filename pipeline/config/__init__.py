@@ -26,7 +26,7 @@ from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 from models.promotion import HIGHER_IS_BETTER
 from models.ranking import ListSettings
-from pipeline.config_exports import read_exports
+from pipeline.config.exports import read_exports
 
 
 @dataclass(frozen=True)
