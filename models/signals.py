@@ -140,6 +140,15 @@ def nps_by_month(answers: pd.DataFrame) -> pd.DataFrame:
     return out.rename_axis("month").reset_index()
 
 
+def net_promoter_score(scores: pd.Series) -> float:
+    """The net promoter score of a set of answers: % promoters - % detractors (NaN for no
+    answers)."""
+    group = nps_group(scores.dropna().astype(float))
+    if not len(group):
+        return float("nan")
+    return float(100 * ((group == "promoter").mean() - (group == "detractor").mean()))
+
+
 def health_scores(features: pd.DataFrame) -> pd.Series:
     """The customer-success health score, 0-100 (100 = healthy): 100 minus the rule-based
     risk points of models/baselines.py."""

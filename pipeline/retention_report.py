@@ -18,12 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from features.build import resolve_spec
+from features.describe import count
 from features.engine import check_runner, open_tables
 from features.errors import Fault, Problem
 from features.ingest import ingest_exports
 from pipeline import descriptions, tracking
+from pipeline import report_graded as graded_
 from pipeline import report_lists as lists_
 from pipeline import report_sections as sections
+from pipeline import report_warnings as warnings_
 from pipeline.config import Config
 from pipeline.datasets import data_span, scoring_features, today
 from pipeline.progress import Progress
@@ -139,12 +142,12 @@ def _warnings(config: Config, tables: dict, history: History, *, lists: Lists) -
         ranked = lists.latest[1]
         tiers = ranked.set_index(ranked["customer_id"].astype(str))["risk_tier"]
     return [
-        sections.activity_section(
+        warnings_.activity_section(
             history, tables.get("engagement"), "activity", definition=config.churn
         ),
-        sections.support_section(history, tables, "support"),
-        sections.nps_section(history, tables, "nps"),
-        sections.health_section(features, tiers, "health"),
+        warnings_.support_section(history, tables, "support"),
+        warnings_.nps_section(history, tables, "nps"),
+        warnings_.health_section(features, tiers, "health"),
     ]
 
 
@@ -172,27 +175,34 @@ def _today(config: Config, lists: Lists) -> list:
 
 
 def _came_true(config: Config, tables: dict, history: History, *, lists: Lists) -> list:
-    graded, waiting = lists_.graded_lists(
+    graded, waiting = graded_.graded_lists(
         lists, tables, definition=config.churn, data_end=history.data_end
     )
     return [
-        lists_.came_true_section(graded, waiting, "cametrue", definition=config.churn),
-        lists_.calibration_section(graded, "calibration"),
+        graded_.came_true_section(graded, waiting, "cametrue", definition=config.churn),
+        graded_.calibration_section(graded, "calibration"),
     ]
 
 
 def _facts(config: Config, history: History, lists: Lists) -> list[str]:
-    last_day = history.data_end - pd.Timedelta(days=1)
     data = Path(config.exports.directory)
     home = Path(config.path).resolve().parent
     shown = data.relative_to(home) if data.is_relative_to(home) else data
+    return header_facts(str(shown), history, lists, descriptions.churn_words(config.churn))
+
+
+def header_facts(data: str, history: History, lists: Lists, churn: str) -> list[str]:
+    """The report's header lines: the data (`data`, where it lies), its last day, customers
+    and churn definition (`churn`, in words); the latest list and how many there are."""
+    last_day = history.data_end - pd.Timedelta(days=1)
     facts = [
-        f"Data: {shown}, through {last_day:%Y-%m-%d}; "
-        f"{len(history.customers):,} customers; {descriptions.churn_words(config.churn)}.",
+        f"Data: {data}, through {last_day:%Y-%m-%d}; "
+        f"{count(len(history.customers), 'customer')}; {churn}.",
     ]
     if lists.latest is not None:
         facts.append(
-            f"At-risk list as of {lists.latest[0]:%Y-%m-%d}; {len(lists.folders)} lists so far."
+            f"At-risk list as of {lists.latest[0]:%Y-%m-%d}; "
+            f"{count(len(lists.folders), 'list')} so far."
         )
     return facts
 

@@ -114,7 +114,7 @@ def test_sections_without_their_data_say_so(reported_project, tmp_path):
     html = report_path(copy).read_text()
     assert "no survey (NPS) data in the exports" in html
     assert "Churn by support experience" in html  # the other sections are all there
-    from pipeline.report_sections import support_section
+    from pipeline.report_warnings import support_section
 
     section = support_section(None, {}, "support")
     assert section.missing == "no support data in the exports" and section.chart is None
@@ -134,3 +134,20 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_
     assert "cannot write the report" in problem.line() and "[report] output_dir" in problem.line()
     ok = write_report(tmp_path / "fine", pd.Timestamp("2025-11-01"), "<html></html>")
     assert ok.read_text() == "<html></html>" and not list(ok.parent.glob(".report-*"))
+
+
+def test_the_header_counts_customers_and_lists_in_words_that_agree():
+    from pipeline.report_data import History, Lists
+    from pipeline.retention_report import header_facts
+
+    end = pd.Timestamp("2025-11-01")
+    one = pd.DataFrame({"customer_id": ["a"]})
+    history = History([], end, end, one, pd.DataFrame(), pd.DataFrame())
+    first = Lists((end, pd.DataFrame()), None, [(end, Path("x"))])
+    assert header_facts("exports", history, first, "contractual churn") == [
+        "Data: exports, through 2025-10-31; 1 customer; contractual churn.",
+        "At-risk list as of 2025-11-01; 1 list so far.",
+    ]
+    two = Lists(first.latest, None, [(end, Path("x")), (end, Path("y"))])
+    assert header_facts("e", history, two, "c")[1].endswith("; 2 lists so far.")
+    assert len(header_facts("e", history, Lists(None, None, []), "c")) == 1
