@@ -25,6 +25,8 @@ OPEN, SLOW, IN_TIME, NONE = (
 )
 SUPPORT_GROUPS = (OPEN, SLOW, IN_TIME, NONE)
 NPS_GROUPS = ("promoter", "passive", "detractor", "no answer")
+HEALTHY_FROM = 70
+"""The health score below which a customer-success team would flag a customer."""
 
 
 def activity_before(events: ir.Table, anchors: ir.Table, *, weeks: int = 12) -> pd.DataFrame:

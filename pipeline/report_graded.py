@@ -8,7 +8,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from features.describe import count
-from models import report_plots as charts
+from models import list_plots as charts
 from models.labels import ChurnDefinition
 from models.outcomes import (
     CONTACT_SET,
@@ -19,7 +19,7 @@ from models.outcomes import (
     production_calibration,
 )
 from pipeline.report_data import LIST_COLUMNS, Lists, outcomes, read_list
-from pipeline.report_html import Section, svg, table
+from pipeline.report_html import Section, chart, table
 
 
 def graded_lists(
@@ -63,7 +63,10 @@ def came_true_section(
     drift = [(w, g) for w, g in grades.items() if g.set_index("group").loc[WHOLE_LIST, "drift"]]
     return Section(
         title,
-        svg(charts.came_true_figure(latest.reset_index(), whole), key),
+        (
+            chart(f"{key}-groups-", charts.came_true_figure, latest.reset_index()),
+            chart(f"{key}-lists-", charts.lists_true_figure, whole),
+        ),
         (tiers_line(latest_date, latest), drift_line(latest.loc[WHOLE_LIST], drift)),
         _grades_table(grades) + _waiting_note(waiting, definition),
     )
@@ -157,6 +160,6 @@ def calibration_section(graded: dict, key: str) -> Section:
         return Section(title, missing=f"no customer of the list of {when:%Y-%m-%d} was graded")
     return Section(
         title,
-        svg(charts.production_calibration_figure(bins), key),
+        (chart(key, charts.production_calibration_figure, bins),),
         calibration_lines(bins, when),
     )

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pandas as pd
 
 from features.describe import count
-from models import report_plots as charts
+from models import list_plots as charts
 from models.ranking import TIERS
 from pipeline.report_data import Lists
-from pipeline.report_html import Section, svg, table
+from pipeline.report_html import Section, chart, table
 
 LEFT = "left the list"
 NOT_LISTED = "not on it"
@@ -108,7 +108,10 @@ def at_risk_section(ranked: pd.DataFrame, by: str | None, key: str, *, currency:
     """Customers and revenue at risk by tier and by `by` (e.g. plan)."""
     return Section(
         "Customers and revenue at risk",
-        svg(charts.at_risk_figure(ranked, by), key),
+        (
+            chart(f"{key}-customers-", charts.at_risk_figure, ranked, by, revenue=False),
+            chart(f"{key}-revenue-", charts.at_risk_figure, ranked, by, revenue=True),
+        ),
         at_risk_lines(ranked, by, currency=currency),
     )
 
@@ -169,7 +172,7 @@ def plays_section(ranked: pd.DataFrame, key: str, *, currency: str = "") -> Sect
     first = first.rename(columns=CONTACT_COLUMNS)
     return Section(
         "Plays and who to call first",
-        svg(charts.plays_figure(ranked, currency), key),
+        (chart(key, charts.plays_figure, ranked, currency),),
         plays_lines(ranked),
         table(first, formats={"probability": ".2f", "revenue at risk": ",.2f"})
         if len(first)
@@ -254,4 +257,4 @@ def changes_section(lists: Lists, key: str) -> Section:
         return Section(title, missing="no earlier list to compare with")
     (when, before), (_, now) = lists.earlier, lists.latest
     matrix = transitions(now, before)
-    return Section(title, svg(charts.changes_figure(matrix), key), changes_lines(matrix, when))
+    return Section(title, (chart(key, charts.changes_figure, matrix),), changes_lines(matrix, when))

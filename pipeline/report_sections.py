@@ -23,7 +23,7 @@ from models.retention import (
     revenue_retention,
 )
 from pipeline.report_data import History
-from pipeline.report_html import Section, svg
+from pipeline.report_html import Section, chart
 
 RECENT_MONTHS = 12  # segments and warnings cover the last year of labelled months
 COHORT_MILESTONES = (1, 3, 6, 12)  # months after signing up the cohort line names
@@ -98,7 +98,7 @@ def crr_section(history: History, key: str) -> Section:
     quarterly = customer_retention(periods(history.months, quarterly=True), active, signups)
     return Section(
         "Customer retention rate (CRR) per month and quarter",
-        svg(charts.crr_figure(monthly, quarterly), key),
+        (chart(key, charts.crr_figure, monthly, quarterly),),
         crr_lines(monthly, quarterly),
     )
 
@@ -158,7 +158,10 @@ def churn_and_revenue_section(
     revenue = revenue_retention(purchases, history.months)
     return Section(
         title,
-        svg(charts.churn_and_revenue_figure(logo, revenue), key),
+        (
+            chart(f"{key}-churn-", charts.logo_churn_figure, logo),
+            chart(f"{key}-revenue-", charts.revenue_retention_figure, revenue),
+        ),
         (churn_line(logo, definition), revenue_line(revenue)),
     )
 
@@ -213,7 +216,7 @@ def cohort_section(history: History, key: str) -> Section:
     if counts.empty:
         return Section(title, missing="no signup cohort has been followed for a month yet")
     table = cohort_retention(counts)
-    return Section(title, svg(charts.cohort_figure(table), key), cohort_lines(counts, table))
+    return Section(title, (chart(key, charts.cohort_figure, table),), cohort_lines(counts, table))
 
 
 def segment_columns(
@@ -258,6 +261,9 @@ def segments_section(history: History, columns: dict[str, str], key: str) -> Sec
     found = sizable if len(sizable) else found  # tiny data: every group counts
     return Section(
         "Churn by segment",
-        svg(charts.segments_figure(tables, overall), key),
+        tuple(
+            chart(f"{key}-{i}-", charts.segment_figure, name, part, overall)
+            for i, (name, part) in enumerate(tables.items())
+        ),
         segment_lines(found.reset_index(drop=True), overall, rows["cutoff"]),
     )

@@ -15,6 +15,7 @@ from models import report_plots as charts
 from models.labels import ChurnDefinition
 from models.retention import MONTH, churn_rate_by
 from models.signals import (
+    HEALTHY_FROM,
     NONE,
     OPEN,
     SLOW,
@@ -27,13 +28,12 @@ from models.signals import (
     support_experience,
 )
 from pipeline.report_data import History
-from pipeline.report_html import Section, svg
+from pipeline.report_html import Section, chart
 from pipeline.report_sections import RECENT_MONTHS, month_span, recent_rows
 
 WEEKS = 12
 SUPPORT_DAYS = 90
 LAST_WEEKS = 4  # "just before leaving": the last month of the 12 weeks
-HEALTHY_FROM = 70  # a customer-success team flags customers whose health score is below this
 
 
 def _per_week(value: float) -> str:
@@ -104,7 +104,7 @@ def activity_section(
     table = activity_before(events, ibis.memtable(anchors), weeks=WEEKS)
     by = table.pivot(index="weeks_before", columns="group", values="events")
     return Section(
-        "Activity before churn", svg(charts.activity_figure(table), key), activity_lines(by)
+        "Activity before churn", (chart(key, charts.activity_figure, table),), activity_lines(by)
     )
 
 
@@ -156,7 +156,7 @@ def support_section(history: History, tables: dict[str, ir.Table], key: str) -> 
     overall = float(rows["churned"].mean())
     return Section(
         title,
-        svg(charts.groups_figure(table, overall, title="Churn by support experience"), key),
+        (chart(key, charts.groups_figure, table, overall, title="Churn by support experience"),),
         support_lines(table.set_index("value")["rate"], slow),
     )
 
@@ -208,9 +208,15 @@ def nps_section(history: History, tables: dict[str, ir.Table], key: str) -> Sect
     answers = tables["surveys"].select("answered_at", "nps").execute()
     monthly = nps_by_month(answers)
     monthly = monthly[monthly["month"].isin(history.months)]
+    overall = float(rows["churned"].mean())
     return Section(
         title,
-        svg(charts.nps_figure(groups, float(rows["churned"].mean()), monthly), key),
+        (
+            chart(
+                f"{key}-groups-", charts.groups_figure, groups, overall, title="Churn by NPS group"
+            ),
+            chart(f"{key}-trend-", charts.nps_trend_figure, monthly),
+        ),
         (
             nps_group_line(groups.set_index("value")["rate"]),
             nps_trend_line(answers, history.months),
@@ -261,5 +267,7 @@ def health_section(features: pd.DataFrame, tiers: pd.Series | None, key: str) ->
     tier = tiers.reindex(scores.index) if tiers is not None else None
     high = scores[tier == "high"] if tier is not None else None
     return Section(
-        "Health score", svg(charts.health_figure(scores, tier), key), health_lines(scores, high)
+        "Health score",
+        (chart(key, charts.health_figure, scores, tier),),
+        health_lines(scores, high),
     )

@@ -117,7 +117,7 @@ def test_sections_without_their_data_say_so(reported_project, tmp_path):
     from pipeline.report_warnings import support_section
 
     section = support_section(None, {}, "support")
-    assert section.missing == "no support data in the exports" and section.chart is None
+    assert section.missing == "no support data in the exports" and not section.charts
 
 
 def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path):
@@ -151,3 +151,4 @@ def test_the_header_counts_customers_and_lists_in_words_that_agree():
     two = Lists(first.latest, None, [(end, Path("x")), (end, Path("y"))])
     assert header_facts("e", history, two, "c")[1].endswith("; 2 lists so far.")
     assert len(header_facts("e", history, Lists(None, None, []), "c")) == 1
+
