@@ -44,7 +44,8 @@ def share(rates: pd.Series, key: str) -> str:
 
 def month_span(months) -> str:
     """The months a figure covers, as "2025-11 to 2026-10" (or "2026-10" for one)."""
-    shown = sorted({f"{pd.Timestamp(m):%Y-%m}" for m in months})
+    distinct = pd.Series(list(months)).drop_duplicates()  # a column of rows: format once each
+    shown = sorted({f"{pd.Timestamp(m):%Y-%m}" for m in distinct})
     return shown[0] if len(shown) == 1 else f"{shown[0]} to {shown[-1]}"
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.build import resolve_spec
 from features.describe import count
 from features.engine import check_runner, open_tables
 from features.errors import Fault, Problem
 from features.ingest import ingest_exports
+from features.spec import FeatureSpec
 from pipeline import descriptions, tracking
 from pipeline import report_graded as graded_
 from pipeline import report_lists as lists_
@@ -135,8 +135,7 @@ def _warnings(config: Config, tables: dict, history: History, *, lists: Lists) -
     if history.rows.empty:
         return [Section("Early warnings", missing="no labelled month in the data")]
     when = lists.latest[0] if lists.latest else history.data_end
-    spec = resolve_spec(tables, config.features, config.exports.profile)
-    features = scoring_features(tables, when, spec, definition=config.churn)
+    features = scoring_features(tables, when, health_spec(config, tables), definition=config.churn)
     tiers = None
     if lists.latest is not None:
         ranked = lists.latest[1]
@@ -149,6 +148,18 @@ def _warnings(config: Config, tables: dict, history: History, *, lists: Lists) -
         warnings_.nps_section(history, tables, "nps"),
         warnings_.health_section(features, tiers, "health"),
     ]
+
+
+def health_spec(config: Config, tables: dict) -> FeatureSpec:
+    """The features the health score reads (models/baselines.py HEALTH_SIGNALS) and the
+    families that hold them: no event-type counts, surveys or profile columns, which it does
+    not read (on the sample 70 of 110 features, about half the time)."""
+    return FeatureSpec(
+        settings=config.features,
+        has_surveys=False,
+        has_support="support" in tables,
+        has_engagement="engagement" in tables,
+    )
 
 
 def _list_intro(lists: Lists) -> str:

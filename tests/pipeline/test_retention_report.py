@@ -152,3 +152,19 @@ def test_the_header_counts_customers_and_lists_in_words_that_agree():
     assert header_facts("e", history, two, "c")[1].endswith("; 2 lists so far.")
     assert len(header_facts("e", history, Lists(None, None, []), "c")) == 1
 
+
+def test_the_health_score_features_are_built_without_the_families_it_does_not_read():
+    """Every signal the score reads is built; without engagement or support tables the
+    score reads the last paid order and failed payments, and those are built too."""
+    from features.registry import feature_catalogue
+    from models.baselines import HEALTH_SIGNALS
+    from pipeline.retention_report import health_spec
+
+    config = load_config(Path(__file__).parents[2] / "churn.toml")
+    built = feature_catalogue(health_spec(config, {"engagement": None, "support": None}))
+    assert set(HEALTH_SIGNALS) <= {f.name for f in built}
+    names = {f.name for f in built}
+    assert "surveys" not in {f.family for f in built}
+    assert not names & set(config.exports.profile.all)  # plan, country, seats, ...
+    purchases_only = {f.name for f in feature_catalogue(health_spec(config, {}))}
+    assert {"failed_payments_90d", "days_since_last_purchase"} <= purchases_only
