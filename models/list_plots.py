@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from models.plots import REFERENCE_STYLE
+from models.figures import REFERENCE_STYLE
 from models.ranking import TIERS
 from models.report_plots import HEIGHT, SMALL, TIER_COLOURS, chart_figure, percent_axis
 

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from models.plots import REFERENCE_STYLE, agg_figure
+from models.figures import REFERENCE_STYLE, agg_figure
 from models.ranking import TIERS
 from models.signals import HEALTHY_FROM
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.surveys import PASSIVE_FROM, PROMOTER_FROM
-from models.baselines import health_risk
+from models.health import health_risk
 
 OPEN, SLOW, IN_TIME, NONE = (
     "a ticket still open",
@@ -153,5 +153,5 @@ def net_promoter_score(scores: pd.Series) -> float:
 
 def health_scores(features: pd.DataFrame) -> pd.Series:
     """The customer-success health score, 0-100 (100 = healthy): 100 minus the rule-based
-    risk points of models/baselines.py."""
+    risk points of models/health.py."""
     return pd.Series(100.0 - health_risk(features), index=features.index)

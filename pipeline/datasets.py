@@ -22,8 +22,7 @@ from features.build import (
     write_batches,
 )
 from features.spec import FeatureSpec
-from models.experiment import LABEL
-from models.labels import ChurnDefinition, eligible_customers, label_churn
+from models.labels import LABEL, ChurnDefinition, eligible_customers, label_churn
 from models.subsample import WEIGHT, NegativeDraw
 
 EVENT_COLUMNS = {"engagement": "timestamp", "purchases": "timestamp", "support": "opened_at"}

@@ -12,15 +12,15 @@ import pandas as pd
 from features.describe import count, plain_name
 from features.errors import Problem
 from features.ingest import ValidationReport
-from models import plots
-from models.experiment import LABEL, ExperimentResult
-from models.subsample import Subsample
-from models.verdict import Versus
+from models.labels import LABEL
 from pipeline.descriptions import SCORER_NAMES
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:  # the train step imports this module
+if TYPE_CHECKING:  # the train step imports this module; the rest pull in scikit-learn
+    from models.experiment import ExperimentResult
+    from models.subsample import Subsample
+    from models.verdict import Versus
     from pipeline.train import TrainingOutcome
 
 
@@ -49,6 +49,10 @@ def evaluation_figures(
 ) -> dict[str, object]:
     """Every evaluation plot of a run, by artifact path: scorers in plain words in the
     legends, features by their plain names (`value_label` says what engagement value is)."""
+    # Imported here: the score and report steps print through this module, and the plots
+    # import scikit-learn (0.7 s of the report's start on the 2-core machine).
+    from models import plots
+
     y = result.test[LABEL].to_numpy()
     curves = {
         SCORER_NAMES[c]: result.test[c].to_numpy()
