@@ -10,6 +10,7 @@ on a narrow one (the page lays them out, not the figure)."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -125,18 +126,31 @@ def cohort_figure(table: pd.DataFrame) -> Figure:
     return figure
 
 
-def segment_figure(name: str, table: pd.DataFrame, overall: float) -> Figure:
-    """Churn rate per value of one segment column (bars, customer-months in the labels),
-    with the overall rate as a dashed line."""
-    figure = chart_figure(max(1.8, 0.3 * len(table) + 1.0))
+def segments_figure(tables: Mapping[str, pd.DataFrame], overall: float) -> Figure:
+    """Churn rate per value of each segment column on one scale: a heading row per column,
+    its values below (customer-months in the labels), the overall rate dashed. One axes for
+    every column: each figure's layout costs about 40 ms to draw."""
+    labels, rates, y, headings = [], [], [], []
+    row = 0
+    for name, table in tables.items():
+        headings.append((row, name))
+        for value, n, rate in zip(table["value"], table["rows"], table["rate"], strict=True):
+            row += 1
+            labels.append(f"{value} ({n:,})")
+            rates.append(100 * rate)
+            y.append(-row)
+        row += 1
+    figure = chart_figure(max(2.0, 0.22 * row + 1.0))
     axes = figure.add_subplot()
-    y = np.arange(len(table))[::-1]
-    axes.barh(y, 100 * table["rate"], color="tab:purple", alpha=0.7)
-    labels = [f"{v} ({n:,})" for v, n in zip(table["value"], table["rows"], strict=True)]
+    axes.barh(y, rates, color="tab:purple", alpha=0.7)
     axes.set_yticks(y, labels)
-    axes.axvline(100 * overall, **REFERENCE_STYLE)
+    for at, name in headings:
+        axes.text(0, -at, name, fontweight="bold", va="center", fontsize=SMALL + 1)
+    axes.set_ylim(-row, 0.7)
+    axes.axvline(100 * overall, label=f"all customers ({overall:.1%})", **REFERENCE_STYLE)
     percent_axis(axes, "x")
-    axes.set(title=f"Churn by {name}", xlabel=f"monthly churn (dashed: all, {overall:.1%})")
+    axes.set(title="Churn by segment", xlabel="monthly churn rate")
+    axes.legend(loc="lower right")
     return figure
 
 

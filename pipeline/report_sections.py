@@ -262,9 +262,6 @@ def segments_section(history: History, columns: dict[str, str], key: str) -> Sec
     found = sizable if len(sizable) else found  # tiny data: every group counts
     return Section(
         "Churn by segment",
-        tuple(
-            chart(f"{key}-{i}-", charts.segment_figure, name, part, overall)
-            for i, (name, part) in enumerate(tables.items())
-        ),
+        (chart(key, charts.segments_figure, tables, overall),),
         segment_lines(found.reset_index(drop=True), overall, rows["cutoff"]),
     )
