@@ -70,6 +70,7 @@ def test_revenue_at_risk_without_a_contact_set_a_plan_or_any_revenue():
         "No customer has revenue at risk (no revenue on record)."
     )
     assert "(the contact set holds 3 customers)" in at_risk_lines(free, "plan", currency="")[0]
+    assert plays_lines(free)[0] == "The contact set holds 3 customers; all are below."
 
 
 def test_plays_lines_for_no_one_some_or_more_than_ten_contacts():
@@ -117,6 +118,10 @@ def test_changes_when_some_customers_move():
 
 
 def test_changes_when_nothing_moves():
+    both = _list({"a": "high", "b": "high"})
+    assert changes_lines(transitions(both, both), DAY)[0].endswith(
+        "; all 2 high-risk customers of the earlier list still are."
+    )
     same = _list({"a": "high", "b": "low"})
     assert changes_lines(transitions(same, same), DAY) == (
         "Since the list of 2025-10-01: no customer is newly high risk; the one high-risk "

@@ -90,6 +90,10 @@ def test_support_lines_name_only_the_groups_customers_fell_in():
         busy
         == "Customers with a ticket still open churned at 10.0%; every customer-month had tickets."
     )
+    only_in_time = support_lines(pd.Series({IN_TIME: 0.03}), 48.0)[0]
+    assert only_in_time == (
+        "No customer had a ticket still open or a slow ticket in the 90 days before a month."
+    )
     unresolved = support_lines(pd.Series({OPEN: 0.1}), np.nan)[1]
     assert unresolved == "No ticket was resolved, so none counts as slow; " + window
 
