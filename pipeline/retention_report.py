@@ -10,7 +10,6 @@ changed) and whether the earlier lists came true. Written to
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import os
 import tempfile
@@ -21,7 +20,7 @@ import pandas as pd
 
 from features.describe import count
 from features.engine import check_runner, open_tables
-from features.errors import Fault, Problem
+from features.errors import Fault, Problem, UserError
 from features.ingest import ValidationReport, ingest_exports
 from features.spec import FeatureSpec
 from pipeline import descriptions
@@ -51,14 +50,14 @@ def run_report(
     with ThreadPoolExecutor(max_workers=1) as pool:
         # DuckDB checks the exports outside the GIL and imports nothing while it does, so
         # the check runs on a second thread while this one reads the lists, draws today's
-        # list and loads MLflow's client (on the sample about 1.5 s of the check's 3.5 s).
+        # list and opens the MLflow store (on the sample about 2.5 s of the check's 3.5 s).
         # Spark's check starts a session first: it runs on its own.
         duckdb = config.engine.backend == "duckdb"
         checked = pool.submit(_check_exports, config) if duckdb else None
-        with timer("lists", "the lists so far, today's in charts"):
+        with timer("lists", "the lists so far, today's in charts, the MLflow store"):
             lists = at_risk_lists(Path(config.scoring.output_dir), when)
             today_ = _today(config, lists)
-            importlib.import_module("pipeline.tracking")  # while the check runs: 1 s
+            store_error = _open_store(config, lists)
         with timer("validate", "checking and typing the exports"):
             tables = _tables(*(checked.result() if checked else _check_exports(config)))
     with timer("history", "customers, populations and labels month by month"):
@@ -73,7 +72,7 @@ def run_report(
     with timer("write", "one self-contained HTML file"):
         path = write_report(Path(config.report.output_dir), when, html)
     with timer("mlflow", "attached to the list's scoring run"):
-        run_id = _attach(config, lists, path)
+        run_id = _attach(config, lists, path, store_error)
     _print_result(path, run_id, quiet=timer.progress.quiet)
     if not timer.progress.quiet:
         print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.seconds.items()))
@@ -251,12 +250,29 @@ def write_report(output_dir: Path, when: pd.Timestamp, html: str) -> Path:
     return folder / REPORT_FILE
 
 
-def _attach(config: Config, lists: Lists, path: Path) -> str | None:
-    from pipeline import tracking  # loaded while the exports were checked (run_report)
-
+def _open_store(config: Config, lists: Lists) -> UserError | None:
+    """Open the MLflow store the report is attached to (when there is a list), early, while
+    the exports are checked; a store that cannot be used is raised only once the report is
+    written (`_attach`), as the report does not need it."""
     if lists.latest is None:
         return None
-    tracking.open_store(config.tracking)
+    # imported here, not with the module: mlflow takes a second to import, hidden this way
+    from pipeline import tracking
+
+    try:
+        tracking.open_store(config.tracking)
+    except UserError as error:
+        return error
+    return None
+
+
+def _attach(config: Config, lists: Lists, path: Path, store_error: UserError | None) -> str | None:
+    if lists.latest is None:
+        return None
+    if store_error is not None:
+        raise store_error
+    from pipeline import tracking  # opened by _open_store
+
     as_of = f"{lists.latest[0]:%Y-%m-%d}"
     return tracking.attach_to_scoring_run(config.tracking.scoring_experiment, as_of, path)
 

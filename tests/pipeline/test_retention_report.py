@@ -120,6 +120,24 @@ def test_sections_without_their_data_say_so(reported_project, tmp_path):
     assert section.missing == "no support data in the exports" and not section.charts
 
 
+def test_a_broken_tracking_store_is_one_line_after_the_report_is_written(
+    reported_project, tmp_path, capsys
+):
+    """The store is opened while the exports are checked, but the report does not need it:
+    the file is written first, then the store's problem is one line and exit code 4."""
+    from features.errors import EXIT_FAULT
+
+    copy = tmp_path / "p"
+    shutil.copytree(reported_project, copy, ignore=shutil.ignore_patterns("reports"))
+    (copy / "mlruns" / "mlflow.db").write_text("not a database")
+    capsys.readouterr()
+    assert main(["-q", "report", "--config", str(copy / "churn.toml")]) == EXIT_FAULT
+    assert "Retention report as of" in report_path(copy).read_text()
+    errors = capsys.readouterr().err
+    assert "the tracking store's database cannot be used" in errors
+    assert "Traceback" not in errors
+
+
 def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path):
     import pytest
 
