@@ -28,7 +28,7 @@ import pandas as pd
 
 from bench import reason_truth as truth
 from features.errors import UserError
-from models.baselines import HEALTH_TOPICS, health_points
+from models.health import HEALTH_TOPICS, health_points
 from models.reason_rules import risk_mask
 from models.split import TimeSplit
 from pipeline import tracking

@@ -17,6 +17,7 @@ from models.baselines import (
     predict_logistic,
 )
 from models.evaluate import evaluate_scores, paired_auc_differences
+from models.labels import LABEL  # noqa: F401 (the label column, read here by the steps)
 from models.matrix import FeatureLayout
 from models.split import TimeSplit
 from models.subsample import (
@@ -31,7 +32,6 @@ from models.tuning import search_params
 from models.verdict import Versus, versus_logistic
 
 log = logging.getLogger(__name__)
-LABEL = "churned"
 TRUTH = "true_probability"
 BACKTEST_MAX_ROWS = 50_000
 """A backtest fold's LightGBM fits at most about this many training rows (every churner

@@ -20,6 +20,8 @@ from features.population import active_customers
 
 Definition = Literal["contractual", "inactivity"]
 SOURCES = ("engagement", "purchases")
+LABEL = "churned"
+"""The label column: 1 when the customer churned in the window after the cutoff, else 0."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import precision_recall_curve, roc_curve
@@ -26,16 +25,7 @@ from models.evaluate import (
     labels_by_rank,
     ranking_scores,
 )
-
-REFERENCE_STYLE = {"color": "grey", "linestyle": "--", "linewidth": 1}
-
-
-def agg_figure(width: float = 6.0, height: float = 5.0) -> Figure:
-    """An empty figure on its own Agg canvas, outside pyplot so it is freed like any object."""
-    figure = Figure(figsize=(width, height), layout="constrained")
-    # Binding the canvas per figure gives Agg rendering without switching the global backend.
-    FigureCanvasAgg(figure)
-    return figure
+from models.figures import REFERENCE_STYLE, agg_figure
 
 
 def single_axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:

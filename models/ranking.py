@@ -32,7 +32,8 @@ COLUMNS: dict[str, str] = {
     "reason_2": "the second reason, about a different topic",
     "reason_3": "the third reason, about a different topic",
     "reason_features": "the features behind the reasons, strongest first",
-    "suggested_play": "the retention play for the strongest reason (low tier: no action)",
+    "suggested_play": "the retention play of the most urgent topic among the reasons, not "
+    "always the strongest reason's (low tier: no action)",
     "contact_first": "in the contact set the team can call today (capacity)",
     "contact_order": "order within the contact set: high tier first, then by revenue at risk "
     "(or by probability)",
@@ -41,7 +42,7 @@ COLUMNS: dict[str, str] = {
     "new_in_tier": "the tier differs from the earlier list's (or the customer is new to it)",
 }
 """The list's columns in plain words (the manifest and docs/at-risk-list.md carry it); the
-configured profile columns follow `suggested_play` as exported."""
+configured profile columns follow `suggested_play` as the model reads them (text lowercased)."""
 
 
 @dataclass(frozen=True)

@@ -107,30 +107,59 @@ def tenure_band(signup_at: pd.Series, cutoff: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical(band, categories=labels, ordered=True), index=days.index)
 
 
-def cohort_retention(
-    active: pd.DataFrame, signups: pd.DataFrame, months: Sequence[pd.Timestamp]
+def cohort_counts(
+    customers: pd.DataFrame, months: Sequence[pd.Timestamp], end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Share of each signup-month cohort still a customer k months after its signup month
-    began (k = 1, 2, ...), for cohorts signing up within `months`. `active` holds the
-    (customer_id, cutoff) pairs of customers at month boundaries; `signups` customer_id and
-    signup_at. Rows: cohort month (`2025-03`); columns: k; NaN where not yet observable."""
-    start, end = months[0], months[-1] + MONTH
-    members = signups[(signups["signup_at"] >= start) & (signups["signup_at"] < end)]
+    """Per signup-month cohort (signups within `months`) and k = 1, 2, ... months: the
+    cohort's customers and how many were still customers k months after their own signup
+    (not cancelled before signup_at + k months). Counted from each customer's signup, not
+    from the next month start: a customer who signs up on the 20th and cancels at the first
+    renewal has left within their first month. A (cohort, k) row is there only when every
+    member's k-month point is before `end`. Columns: cohort (a monthly Period), k,
+    customers, retained."""
+    columns = ["cohort", "k", "customers", "retained"]
+    if not len(months):
+        return pd.DataFrame(columns=columns)
+    start = months[0]
+    members = customers[
+        (customers["signup_at"] >= start) & (customers["signup_at"] < months[-1] + MONTH)
+    ]
     cohort = members["signup_at"].dt.to_period("M")
-    sizes = cohort.value_counts().sort_index()
-    joined = active.merge(members.assign(cohort=cohort)[["customer_id", "cohort"]])
-    at = joined["cutoff"].dt
-    joined["k"] = (at.year * 12 + at.month) - (
-        joined["cohort"].dt.year * 12 + joined["cohort"].dt.month
-    )
-    counts = joined[joined["k"] >= 1].groupby(["cohort", "k"]).size().unstack(fill_value=0)
-    table = counts.reindex(index=sizes.index, columns=range(1, len(months) + 1), fill_value=0)
-    table = table.div(sizes, axis=0)
-    last = pd.Period(months[-1], "M") + 1  # the latest boundary observed
-    for c in table.index:
-        table.loc[c, [k for k in table.columns if c + k > last]] = np.nan
+    parts = []
+    for k in range(1, len(months) + 1):
+        # a cohort's k-month points fall in its (k + 1)-th month: all observed by its end
+        whole = (cohort + k + 1).dt.to_timestamp() <= end
+        if not whole.any():
+            break
+        point = members["signup_at"] + pd.DateOffset(months=k)
+        stayed = members["churned_at"].isna() | (members["churned_at"] >= point)
+        parts.append(
+            pd.DataFrame({"cohort": cohort, "k": k, "retained": stayed.astype(int)})[whole]
+        )
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    rows = pd.concat(parts, ignore_index=True)
+    table = rows.groupby(["cohort", "k"])["retained"].agg(customers="size", retained="sum")
+    return table.reset_index()[columns]
+
+
+def cohort_retention(counts: pd.DataFrame) -> pd.DataFrame:
+    """`cohort_counts` as shares: rows cohort month (`2025-03`), columns k, NaN where not
+    yet observed."""
+    if counts.empty:
+        return pd.DataFrame()
+    share = counts.assign(share=counts["retained"] / counts["customers"])
+    table = share.pivot(index="cohort", columns="k", values="share").sort_index()
     table.index = [str(c) for c in table.index]
-    return table.dropna(axis=1, how="all")
+    table.columns = [int(k) for k in table.columns]
+    return table
+
+
+def retained_after(counts: pd.DataFrame, k: int) -> tuple[int, int]:
+    """(customers followed for k months, those still customers then) over every cohort
+    observed that long."""
+    at = counts[counts["k"] == k]
+    return int(at["customers"].sum()), int(at["retained"].sum())
 
 
 def revenue_retention(purchases: pd.DataFrame, months: Sequence[pd.Timestamp]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.families.surveys import PASSIVE_FROM, PROMOTER_FROM
-from models.baselines import health_risk
+from models.health import health_risk
 
 OPEN, SLOW, IN_TIME, NONE = (
     "a ticket still open",
@@ -25,6 +25,8 @@ OPEN, SLOW, IN_TIME, NONE = (
 )
 SUPPORT_GROUPS = (OPEN, SLOW, IN_TIME, NONE)
 NPS_GROUPS = ("promoter", "passive", "detractor", "no answer")
+HEALTHY_FROM = 70
+"""The health score below which a customer-success team would flag a customer."""
 
 
 def activity_before(events: ir.Table, anchors: ir.Table, *, weeks: int = 12) -> pd.DataFrame:
@@ -140,7 +142,16 @@ def nps_by_month(answers: pd.DataFrame) -> pd.DataFrame:
     return out.rename_axis("month").reset_index()
 
 
+def net_promoter_score(scores: pd.Series) -> float:
+    """The net promoter score of a set of answers: % promoters - % detractors (NaN for no
+    answers)."""
+    group = nps_group(scores.dropna().astype(float))
+    if not len(group):
+        return float("nan")
+    return float(100 * ((group == "promoter").mean() - (group == "detractor").mean()))
+
+
 def health_scores(features: pd.DataFrame) -> pd.Series:
     """The customer-success health score, 0-100 (100 = healthy): 100 minus the rule-based
-    risk points of models/baselines.py."""
+    risk points of models/health.py."""
     return pd.Series(100.0 - health_risk(features), index=features.index)

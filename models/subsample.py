@@ -19,8 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.trainer import DEFAULT_PARAMS
-
 BYTES_PER_VALUE = 4  # the training matrix is float32 (models/matrix.py, FeatureLayout.numeric)
 WEIGHT = "sample_weight"
 """The column of training rows thinned as they streamed in: 1 for churners, 1 / rate for kept
@@ -84,6 +82,10 @@ def subsampled_params(params: dict[str, Any] | None, rate: float) -> dict[str, A
     ROC AUC over 3 seeds; without it the subsample matched the full data with bagging."""
     if rate >= 1.0:
         return params
+    # Imported here: the trainer imports LightGBM and scikit-learn, and the scoring and report
+    # steps import this module (through pipeline/datasets.py) for its weights alone.
+    from models.trainer import DEFAULT_PARAMS
+
     return {**(params or DEFAULT_PARAMS), "bagging_fraction": 1.0, "bagging_freq": 0}
 
 

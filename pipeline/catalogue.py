@@ -51,12 +51,14 @@ def catalogue_lines(profile: ProfileColumns, settings: FeatureSettings) -> list[
 ADDING_A_FAMILY = """
 ## Adding a feature family
 
-A family is one module under `features/` that defines a `Family` (features/family.py) and one
-line in `FAMILIES` (features/registry.py). Say a product exports in-app messages
-(`messages.csv`: customer_id, sent_at, read):
+A family over a new export takes three places: the table in `TABLES`
+(features/exports/contract.py, with its time column as `timeline`), one module under
+`features/families/` that defines a `Family` (features/family.py), and one line in `FAMILIES`
+(features/registry.py); tests/features/test_adding_a_family.py does exactly this. Say a
+product exports in-app messages (`messages.csv`: customer_id, sent_at, read):
 
 ```python
-# features/messages.py
+# features/families/messages.py
 from features.expressions import count_where
 from features.family import Family, Source, Window
 from features.spec import Feature, FeatureSpec
@@ -79,15 +81,32 @@ def declarations(spec: FeatureSpec) -> list[Feature]:
 FAMILY = Family(
     name="messages",
     declare=declarations,
-    source=Source("messages", "sent_at", lookback_days=90, columns=("read",)),
+    source=Source("messages", lookback_days=90, columns=("read",)),
     default_topic="messaging",
     defaults={"fill": 0, "higher_is_riskier": False},
 )
 ```
 
-The contract table goes in features/exports/contract.py. The builder joins each message to every
-cutoff it precedes (never at or after one), groups once per family, and the catalogue, the
-docs, the reasons (with their risk rules and topics) and the point-in-time tests follow.
+and in the contract:
+
+```python
+# features/exports/contract.py, in TABLES
+"messages": TableSpec(
+    "messages",
+    (
+        CUSTOMER_ID,
+        ColumnSpec("sent_at", "timestamp", not_null=True),
+        ColumnSpec("read", "number"),
+    ),
+    required=False,
+    timeline="sent_at",
+),
+```
+
+The exports are then checked and typed like every other table. The builder joins each
+message to every cutoff it precedes (never at or after one), groups once per family, and the
+catalogue, the docs, the reasons (with their risk rules and topics) and the point-in-time
+tests follow.
 A derived feature names what it reads in `inputs`; a window is stated once as a `Window`.
 
 An aggregate that decomposes is declared as a structured object instead of a lambda, e.g.

@@ -25,8 +25,7 @@ from features.build import (
 from features.coverage import first_exported_days
 from features.exports.contract import TIMELINES, ExportSource
 from features.spec import FeatureSpec
-from models.experiment import LABEL
-from models.labels import ChurnDefinition, eligible_customers, label_churn
+from models.labels import LABEL, ChurnDefinition, eligible_customers, label_churn
 from models.subsample import WEIGHT, NegativeDraw
 
 SPAN_TABLES = ("engagement", "purchases", "support")

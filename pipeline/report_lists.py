@@ -1,46 +1,118 @@
-"""The report's sections about the at-risk lists: today's list (who and how much is at risk,
-the plays, what changed) and whether the earlier lists came true."""
+"""The report's sections about today's at-risk list: who and how much is at risk (by tier),
+the plays and who to call first, and what changed since the earlier list. The `*_lines`
+functions word the numbers for any count (none, some, all)."""
 
 from __future__ import annotations
 
-import ibis.expr.types as ir
 import pandas as pd
 
-from models import report_plots as charts
-from models.labels import ChurnDefinition
-from models.outcomes import (
-    CONTACT_SET,
-    WHOLE_LIST,
-    gradable,
-    grade_list,
-    horizon_end,
-    production_calibration,
-)
+from features.describe import count
+from models import list_plots as charts
 from models.ranking import TIERS
-from pipeline.report_data import LIST_COLUMNS, Lists, outcomes, read_list
-from pipeline.report_html import Section, svg, table
+from pipeline.report_data import Lists
+from pipeline.report_html import Section, chart, table
 
 LEFT = "left the list"
 NOT_LISTED = "not on it"
 
 
+AT_RISK = TIERS[:2]  # the tiers the team acts on; the low tier gets no play
+
+
+def _money(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def contact_coverage(ranked: pd.DataFrame) -> float | None:
+    """The share of the high and medium tiers' revenue at risk held by contact-set customers
+    (None: those tiers hold no revenue at risk)."""
+    at_risk = ranked[ranked["risk_tier"].isin(AT_RISK)]
+    total = float(at_risk["revenue_at_risk"].sum())
+    if total <= 0:
+        return None
+    covered = at_risk.loc[at_risk["contact_first"].astype(bool), "revenue_at_risk"].sum()
+    return float(covered) / total
+
+
+def _coverage_words(ranked: pd.DataFrame, at_risk: float) -> str:
+    contacts = int(ranked["contact_first"].astype(bool).sum())
+    covered = contact_coverage(ranked)
+    if not contacts:
+        return "no contact set"
+    if covered is None:
+        return f"the contact set holds {count(contacts, 'customer')}"
+    if covered >= 0.9995:
+        return f"the contact set covers all {_money(at_risk)}"
+    return f"the contact set covers {covered:.0%} of these {_money(at_risk)}"
+
+
+def at_risk_lines(ranked: pd.DataFrame, by: str | None, *, currency: str) -> tuple[str, str]:
+    """The headline: customers at risk, then revenue at risk by tier with what the contact
+    set covers of the high and medium tiers; and where that revenue sits by `by` (e.g.
+    plan), tier by tier."""
+    tiers = ranked["risk_tier"].value_counts()
+    revenue = ranked.groupby("risk_tier")["revenue_at_risk"].sum()
+    high, medium = int(tiers.get("high", 0)), int(tiers.get("medium", 0))
+    at_risk = float(revenue.get("high", 0.0) + revenue.get("medium", 0.0))
+    money = {t: _money(revenue.get(t, 0.0)) for t in TIERS}
+    unit = f" ({currency})" if currency else ""
+    if high + medium == 0:
+        first = (
+            f"None of the {count(len(ranked), 'customer')} is at risk (high or medium); "
+            f"revenue at risk{unit} in the low tier: {money['low']}."
+        )
+    else:
+        who = "All" if high + medium == len(ranked) else f"{high + medium:,} of"
+        first = (
+            f"{who} {count(len(ranked), 'customer')} are at risk (high {high:,}, medium "
+            f"{medium:,}); revenue at risk{unit}: high {money['high']}, medium "
+            f"{money['medium']} ({_coverage_words(ranked, at_risk)}), low {money['low']}."
+        )
+    return first, _where_line(ranked, by)
+
+
+def _where_line(ranked: pd.DataFrame, by: str | None) -> str:
+    """Where the revenue at risk sits: by `by` within the high and medium tiers, then within
+    the low tier; without `by`, each tier's share of it all."""
+    total = float(ranked["revenue_at_risk"].sum())
+    if total <= 0:
+        return "No customer has revenue at risk (no revenue on record)."
+    if by is None:
+        revenue = ranked.groupby("risk_tier")["revenue_at_risk"].sum()
+        return (
+            "Of all revenue at risk, "
+            + ", ".join(f"the {t} tier holds {revenue.get(t, 0.0) / total:.0%}" for t in TIERS)
+            + "."
+        )
+    key = ranked[by].astype(str)
+    at_risk = ranked["risk_tier"].isin(AT_RISK)
+    parts = []
+    if ranked.loc[at_risk, "revenue_at_risk"].sum() > 0:
+        groups = ranked[at_risk].groupby([key[at_risk], "risk_tier"])["revenue_at_risk"].sum()
+        groups = groups.unstack(fill_value=0.0).reindex(columns=list(AT_RISK), fill_value=0.0)
+        top = groups.sum(axis=1).sort_values(ascending=False, kind="stable")
+        name = top.index[0]
+        parts.append(
+            f"in the high and medium tiers: {by} {name} ({_money(top.iloc[0])}: high "
+            f"{_money(groups.loc[name, 'high'])}, medium {_money(groups.loc[name, 'medium'])})"
+        )
+    low = ~at_risk
+    if ranked.loc[low, "revenue_at_risk"].sum() > 0:
+        top = ranked[low].groupby(key[low])["revenue_at_risk"].sum()
+        top = top.sort_values(ascending=False, kind="stable")
+        parts.append(f"in the low tier: {by} {top.index[0]} ({_money(top.iloc[0])})")
+    return "Most revenue at risk " + "; ".join(parts) + "."
+
+
 def at_risk_section(ranked: pd.DataFrame, by: str | None, key: str, *, currency: str) -> Section:
     """Customers and revenue at risk by tier and by `by` (e.g. plan)."""
-    tiers = ranked["risk_tier"].value_counts()
-    risk = ranked.groupby(ranked[by].astype(str) if by else ranked["risk_tier"])
-    top = risk["revenue_at_risk"].sum().sort_values(ascending=False)
-    high = ranked[ranked["risk_tier"] == "high"]
     return Section(
         "Customers and revenue at risk",
-        svg(charts.at_risk_figure(ranked, by), key),
         (
-            f"{tiers.get('high', 0) + tiers.get('medium', 0):,} of {len(ranked):,} customers "
-            f"are at risk (high {tiers.get('high', 0):,}, medium {tiers.get('medium', 0):,}); "
-            f"revenue at risk {ranked['revenue_at_risk'].sum():,.0f} {currency}".rstrip()
-            + ".",
-            f"Most revenue at risk: {by or 'tier'} {top.index[0]} ({top.iloc[0]:,.0f}); the "
-            f"high tier alone holds {high['revenue_at_risk'].sum():,.0f}.",
+            chart(f"{key}-customers-", charts.at_risk_figure, ranked, by, revenue=False),
+            chart(f"{key}-revenue-", charts.at_risk_figure, ranked, by, revenue=True),
         ),
+        at_risk_lines(ranked, by, currency=currency),
     )
 
 
@@ -50,31 +122,61 @@ CONTACT_COLUMNS = {
     "churn_probability": "probability",
     "risk_tier": "tier",
     "revenue_at_risk": "revenue at risk",
-    "suggested_play": "play",
+    "suggested_play": "play (most urgent reason)",
     "reason_1": "strongest reason",
 }
+SHOWN_CONTACTS = 10
+
+
+def plays_lines(ranked: pd.DataFrame) -> tuple[str, str]:
+    """The plays reading: the contact set (what it covers of the high and medium tiers'
+    revenue at risk, and how many of it the table shows); the most common play."""
+    contacts = int(ranked["contact_first"].astype(bool).sum())
+    covered = contact_coverage(ranked)
+    if not contacts:
+        first = (
+            "No contact set: [scoring] capacity is 0 or no customer is at or above the contact "
+            "floor."
+        )
+    else:
+        shown = (
+            f"the first {SHOWN_CONTACTS} are below"
+            if contacts > SHOWN_CONTACTS
+            else ("it is below" if contacts == 1 else "all are below")
+        )
+        covers = (
+            f" covering {covered:.0%} of the high and medium tiers' revenue at risk"
+            if covered is not None
+            else ""
+        )
+        first = f"The contact set holds {count(contacts, 'customer')}{covers}; {shown}."
+    at_risk = ranked[ranked["risk_tier"].isin(AT_RISK)]
+    plays = at_risk["suggested_play"].value_counts()
+    if plays.empty:
+        return first, "No customer is at risk today: no play to suggest."
+    if len(plays) == 1:
+        return (
+            first,
+            f"Every customer at risk ({len(at_risk):,}) gets the same play: {plays.index[0]}.",
+        )
+    return (
+        first,
+        f"Most common play: {plays.index[0]} ({count(plays.iloc[0], 'customer')} at risk).",
+    )
 
 
 def plays_section(ranked: pd.DataFrame, key: str, *, currency: str = "") -> Section:
     """Customers per play, and who to call first."""
     contacts = ranked[ranked["contact_first"].astype(bool)]
-    at_risk = ranked[ranked["risk_tier"].isin(TIERS[:2])]
-    plays = at_risk["suggested_play"].value_counts()
-    total = ranked["revenue_at_risk"].sum()
-    share = contacts["revenue_at_risk"].sum() / total if total else 0.0
-    first = contacts.sort_values("contact_order").head(10)[list(CONTACT_COLUMNS)]
+    first = contacts.sort_values("contact_order").head(SHOWN_CONTACTS)[list(CONTACT_COLUMNS)]
     first = first.rename(columns=CONTACT_COLUMNS)
     return Section(
         "Plays and who to call first",
-        svg(charts.plays_figure(ranked, currency), key),
-        (
-            f"The contact set holds {len(contacts):,} customers covering {share:.0%} of the "
-            "revenue at risk; the first ten are below.",
-            f"Most common play: {plays.index[0]} ({plays.iloc[0]:,} customers at risk)."
-            if len(plays)
-            else "No customer is at risk today.",
-        ),
-        table(first, formats={"probability": ".2f", "revenue at risk": ",.2f"}),
+        (chart(key, charts.plays_figure, ranked, currency),),
+        plays_lines(ranked),
+        table(first, formats={"probability": ".2f", "revenue at risk": ",.2f"})
+        if len(first)
+        else None,
     )
 
 
@@ -91,6 +193,63 @@ def transitions(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     return matrix.reindex(index=[*TIERS, NOT_LISTED], columns=[*TIERS, LEFT], fill_value=0)
 
 
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
+def _still_listed(gone: int, left: int) -> str:
+    """Of `left` customers who left the high tier, how many are still on the list."""
+    if gone == 0:
+        return "all still on the list" if left > 1 else "still on the list"
+    if gone == left:
+        return "all of them gone from the list" if left > 1 else "gone from the list"
+    return f"{gone:,} of them gone from the list"
+
+
+def changes_lines(matrix: pd.DataFrame, when: pd.Timestamp) -> tuple[str, str]:
+    """The changes reading from the tier-to-tier `transitions` matrix: who is newly high
+    risk and who left the high tier (and the list); who joined and who left the list."""
+    newly = int(matrix.loc[[t for t in TIERS if t != "high"] + [NOT_LISTED], "high"].sum())
+    was_high = int(matrix.loc["high"].sum())
+    left_high = int(matrix.loc["high", ["medium", "low", LEFT]].sum())
+    gone = int(matrix.loc["high", LEFT])
+    since = f"Since the list of {when:%Y-%m-%d}:"
+    if newly:
+        first = f"{since} {count(newly, 'customer')} {_are(newly)} newly high risk"
+    else:
+        first = f"{since} no customer is newly high risk"
+    every = (
+        "the one high-risk customer of the earlier list"
+        if was_high == 1
+        else f"all {was_high:,} high-risk customers of the earlier list"
+    )
+    if not was_high:
+        first += "; the earlier list had no high-risk customer."
+    elif not left_high:
+        first += f"; {every} still {_are(was_high)}."
+    else:
+        who = (
+            every
+            if left_high == was_high
+            else f"{left_high:,} of its {was_high:,} high-risk customers"
+        )
+        first += f"; {who} left the high tier ({_still_listed(gone, left_high)})."
+    new = int(matrix.loc[NOT_LISTED].sum())
+    dropped, before = int(matrix[LEFT].sum()), int(matrix.drop(index=NOT_LISTED).to_numpy().sum())
+    joined = (
+        f"{count(new, 'customer')} {_are(new)} new to the list"
+        if new
+        else "No customer is new to the list"
+    )
+    if dropped == 0:
+        return first, f"{joined}; every customer on the earlier list is on today's."
+    if dropped == before:
+        return first, f"{joined}; none of the earlier list's customers is on today's."
+    return first, (
+        f"{joined}; {dropped:,} of the earlier list's {before:,} {_are(dropped)} not on today's."
+    )
+
+
 def changes_section(lists: Lists, key: str) -> Section:
     """What changed since the earlier list."""
     title = "What changed since the last list"
@@ -98,130 +257,4 @@ def changes_section(lists: Lists, key: str) -> Section:
         return Section(title, missing="no earlier list to compare with")
     (when, before), (_, now) = lists.earlier, lists.latest
     matrix = transitions(now, before)
-    newly = int(matrix.loc[[t for t in TIERS if t != "high"] + [NOT_LISTED], "high"].sum())
-    left_high = int(matrix.loc["high", ["medium", "low", LEFT]].sum())
-    return Section(
-        title,
-        svg(charts.changes_figure(matrix), key),
-        (
-            f"Since the list of {when:%Y-%m-%d}: {newly:,} customers are newly high risk and "
-            f"{left_high:,} left the high tier ({int(matrix.loc['high', LEFT]):,} of them are "
-            "no longer customers).",
-            f"{int(matrix.loc[NOT_LISTED].sum()):,} customers are new to the list; "
-            f"{int(matrix[LEFT].sum()):,} on the earlier list are not on today's.",
-        ),
-    )
-
-
-def graded_lists(
-    lists: Lists, tables: dict[str, ir.Table], *, definition: ChurnDefinition, data_end
-) -> tuple[dict[pd.Timestamp, tuple[pd.DataFrame, pd.DataFrame]], list[pd.Timestamp]]:
-    """Each earlier list whose horizon has passed, with its outcomes (only what happened
-    after its date); and the dates of those still waiting."""
-    graded, waiting = {}, []
-    for when, folder in lists.folders:
-        if not gradable(when, definition, data_end):
-            waiting.append(when)
-            continue
-        listed = read_list(folder, columns=list(LIST_COLUMNS))
-        if listed is not None:
-            graded[when] = (listed, outcomes(tables, when, definition=definition, end=data_end))
-    return graded, waiting
-
-
-def _waiting_words(waiting: list[pd.Timestamp], definition: ChurnDefinition) -> str:
-    return "; ".join(
-        f"the list of {w:%Y-%m-%d} is graded once its horizon ends on "
-        f"{horizon_end(w, definition):%Y-%m-%d}"
-        for w in waiting[-2:]
-    )
-
-
-def came_true_section(
-    graded: dict, waiting: list, key: str, *, definition: ChurnDefinition
-) -> Section:
-    """Precision and capture of each tier and the contact set, predicted against actual."""
-    title = "Tiers and the contact set against what happened"
-    if not graded:
-        why = _waiting_words(waiting, definition) or "no at-risk list has been written yet"
-        return Section(title, missing=f"no list whose horizon has passed: {why}")
-    grades = {when: grade_list(*pair) for when, pair in graded.items()}
-    latest_date = max(grades)
-    latest = grades[latest_date].set_index("group")
-    whole = pd.DataFrame(
-        [{"as_of": w, **g.set_index("group").loc[WHOLE_LIST]} for w, g in grades.items()]
-    )
-    drift = [(w, g) for w, g in grades.items() if g.set_index("group").loc[WHOLE_LIST, "drift"]]
-    return Section(
-        title,
-        svg(charts.came_true_figure(latest.reset_index(), whole), key),
-        (_tiers_line(latest_date, latest), _drift_line(latest.loc[WHOLE_LIST], drift)),
-        _grades_table(grades) + _waiting_note(waiting, definition),
-    )
-
-
-def _tiers_line(when: pd.Timestamp, latest: pd.DataFrame) -> str:
-    high, contacts = latest.loc["high"], latest.loc[CONTACT_SET]
-    contact = (
-        f"the contact set's precision was {contacts['precision']:.1%}"
-        if contacts["customers"]
-        else "there was no contact set"
-    )
-    if not high["customers"]:
-        return f"The list of {when:%Y-%m-%d} had no high-risk customer; {contact}."
-    captured = "none" if pd.isna(high["capture"]) else f"{high['capture']:.0%}"
-    return (
-        f"The list of {when:%Y-%m-%d}: its high tier churned at {high['precision']:.1%} "
-        f"(predicted {high['predicted_rate']:.1%}), capturing {captured} of the churners; "
-        f"{contact}."
-    )
-
-
-def _drift_line(whole: pd.Series, drift: list) -> str:
-    if drift:
-        dates = ", ".join(f"{w:%Y-%m-%d}" for w, _ in drift)
-        return (
-            f"Warning: predicted and actual churn drift apart (lists of {dates}: beyond the "
-            "99% chance interval by more than a fifth); retrain or check the exports."
-        )
-    return (
-        f"Whole list: {whole['expected']:,.0f} churners expected, {whole['churned']:,} "
-        "churned: within what chance allows."
-    )
-
-
-def _grades_table(grades: dict) -> str:
-    frame = pd.concat([g.assign(list=f"{w:%Y-%m-%d}") for w, g in grades.items()])
-    frame = frame[["list", "group", "customers", "expected", "churned"]].assign(
-        predicted=frame["predicted_rate"], precision=frame["precision"], capture=frame["capture"]
-    )
-    formats = {"customers": ",", "expected": ",.1f", "churned": ",", "predicted": ".1%"}
-    formats |= {"precision": ".1%", "capture": ".0%"}
-    return table(frame, formats=formats)
-
-
-def _waiting_note(waiting: list, definition) -> str:
-    words = _waiting_words(waiting, definition)
-    return f'<p class="missing">Not yet graded: {words}.</p>' if words else ""
-
-
-def calibration_section(graded: dict, key: str) -> Section:
-    """The latest graded list's calibration in production."""
-    title = "Calibration in production"
-    if not graded:
-        return Section(title, missing="no list whose horizon has passed yet")
-    when = max(graded)
-    bins = production_calibration(*graded[when], bins=10)
-    worst = bins.loc[(bins["observed"] - bins["predicted"]).abs().idxmax()]
-    return Section(
-        title,
-        svg(charts.production_calibration_figure(bins), key),
-        (
-            f"The list of {when:%Y-%m-%d} in ten equal groups by probability: the riskiest "
-            f"tenth was predicted {bins['predicted'].iloc[-1]:.1%} and churned at "
-            f"{bins['observed'].iloc[-1]:.1%}.",
-            f"Largest gap: predicted {worst['predicted']:.1%} against {worst['observed']:.1%} "
-            f"({int(worst['customers']):,} customers); points on the diagonal mean a predicted "
-            "20% is a real 20%.",
-        ),
-    )
+    return Section(title, (chart(key, charts.changes_figure, matrix),), changes_lines(matrix, when))

@@ -1,41 +1,33 @@
-"""The report's sections about the customer base: retention and the early warnings. Each
-computes its numbers (models/retention.py, models/signals.py), draws its chart
-(models/report_plots.py) and says in two lines what the chart shows."""
+"""The report's sections about retention: CRR, logo churn and revenue retention, cohorts and
+churn by segment. Each computes its numbers (models/retention.py), draws its chart
+(models/report_plots.py) and says in two lines what the chart shows; the lines are built by
+the `*_lines` functions, which take the numbers alone and say what they say for any count
+(none, some, all)."""
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from features.describe import plain_name
+from features.describe import count, plain_name
 from models import report_plots as charts
 from models.labels import ChurnDefinition
 from models.retention import (
+    MONTH,
     churn_rate_by,
+    cohort_counts,
     cohort_retention,
     customer_retention,
     periods,
+    retained_after,
     revenue_retention,
 )
-from models.signals import (
-    NONE,
-    OPEN,
-    SLOW,
-    activity_before,
-    health_scores,
-    nps_at,
-    nps_by_month,
-    slow_hours,
-    support_experience,
-)
 from pipeline.report_data import History
-from pipeline.report_html import Section, svg
+from pipeline.report_html import Section, chart
 
 RECENT_MONTHS = 12  # segments and warnings cover the last year of labelled months
-WEEKS = 12
-SUPPORT_DAYS = 90
+COHORT_MILESTONES = (1, 3, 6, 12)  # months after signing up the cohort line names
+COHORT_COMPARED = 6  # the cohorts are compared this many months on (or fewer, if newer)
 
 
 def recent_rows(history: History) -> pd.DataFrame:
@@ -50,9 +42,53 @@ def share(rates: pd.Series, key: str) -> str:
     return "(none)" if pd.isna(value) else f"{value:.1%}"
 
 
-def _span(rows: pd.DataFrame) -> str:
-    months = sorted(rows["cutoff"].unique())
-    return f"{pd.Timestamp(months[0]):%Y-%m} to {pd.Timestamp(months[-1]):%Y-%m}"
+def month_span(months) -> str:
+    """The months a figure covers, as "2025-11 to 2026-10" (or "2026-10" for one)."""
+    distinct = pd.Series(list(months)).drop_duplicates()  # a column of rows: format once each
+    shown = sorted({f"{pd.Timestamp(m):%Y-%m}" for m in distinct})
+    return shown[0] if len(shown) == 1 else f"{shown[0]} to {shown[-1]}"
+
+
+def during(months) -> str:
+    """The months as "from 2025-11 to 2026-10", or "in 2026-10" for one."""
+    span = month_span(months)
+    return f"from {span}" if " to " in span else f"in {span}"
+
+
+def crr_lines(monthly: pd.DataFrame, quarterly: pd.DataFrame) -> tuple[str, str]:
+    """The CRR reading: the last month (or why it has none), the recent average, the
+    quarters and the weakest month."""
+    last = monthly.iloc[-1]
+    people = f"{last.new:,} new, {last.customers_end:,} at the end"
+    if last.customers_start:
+        first = (
+            f"CRR was {last.crr:.1f}% in {last.period}: "
+            f"{count(last.customers_start, 'customer')} at the start, {people}"
+        )
+    else:
+        first = f"{last.period} has no CRR: no customers at its start ({people})"
+    recent = monthly.tail(RECENT_MONTHS)
+    known = recent["crr"].dropna()
+    if len(known) > 1:
+        which = f"the last {len(recent)} months"
+        if len(known) < len(recent):
+            which = f"the {len(known)} of {which} with customers at the start"
+        first += f"; {which} averaged {known.mean():.1f}%"
+    rated_quarters = quarterly.dropna(subset=["crr"]).tail(4)
+    quarters = ", ".join(f"{q.period} {q.crr:.1f}%" for q in rated_quarters.itertuples())
+    if quarters:
+        second = f"By quarter: {quarters}"
+    elif len(quarterly):
+        second = "No whole calendar quarter with customers at its start yet"
+    else:
+        second = "No whole calendar quarter yet"
+    rated = monthly.dropna(subset=["crr"])
+    if len(rated) > 1 and rated["crr"].nunique() == 1:
+        second += f"; every month's CRR was {rated['crr'].iloc[0]:.1f}%"
+    elif len(rated) > 1:
+        worst = rated.loc[rated["crr"].idxmin()]
+        second += f"; the weakest month was {worst.period} ({worst.crr:.1f}%)"
+    return first + ".", second + ". CRR = (CE - CN) / CS x 100."
 
 
 def crr_section(history: History, key: str) -> Section:
@@ -61,65 +97,127 @@ def crr_section(history: History, key: str) -> Section:
     signups = history.customers["signup_at"]
     monthly = customer_retention(periods(history.months), active, signups)
     quarterly = customer_retention(periods(history.months, quarterly=True), active, signups)
-    last, worst = monthly.iloc[-1], monthly.loc[monthly["crr"].idxmin()]
-    year = monthly.tail(12)
-    quarters = ", ".join(f"{q.period} {q.crr:.1f}%" for q in quarterly.tail(4).itertuples())
     return Section(
         "Customer retention rate (CRR) per month and quarter",
-        svg(charts.crr_figure(monthly, quarterly), key),
-        (
-            f"CRR was {last.crr:.1f}% in {last.period}: {last.customers_start:,} customers at "
-            f"the start, {last.new:,} new, {last.customers_end:,} at the end; the last "
-            f"{len(year)} months averaged {year['crr'].mean():.1f}%.",
-            f"By quarter: {quarters or 'no whole quarter yet'}; the weakest month was "
-            f"{worst.period} ({worst.crr:.1f}%). CRR = (CE - CN) / CS x 100.",
-        ),
+        (chart(key, charts.crr_figure, monthly, quarterly),),
+        crr_lines(monthly, quarterly),
     )
+
+
+def churn_line(logo: pd.DataFrame, definition: ChurnDefinition) -> str:
+    """The logo churn reading: the last labelled month, then the recent monthly average.
+    `logo` holds month, rows, churned and rate per labelled month."""
+    last = logo.iloc[-1]
+    month = f"the month from {last['month']:%Y-%m-%d}"
+    rule = f"{definition.kind} churn within {definition.horizon_days} days"
+    rows, churned = int(last["rows"]), int(last["churned"])
+    if churned == 0:
+        line = f"No customer churned in {month} (0 of {rows:,}; {rule})"
+    elif churned == rows:
+        line = f"All {count(rows, 'customer')} churned in {month} ({rule})"
+    else:
+        line = (
+            f"{last['rate']:.1%} of customers churned in {month} ({churned:,} of {rows:,}; {rule})"
+        )
+    recent = logo.tail(RECENT_MONTHS)
+    if len(recent) > 1:
+        line += (
+            f"; {recent['rate'].mean():.1%} a month on average over the last {len(recent)} months"
+        )
+    return line + "."
+
+
+def revenue_line(revenue: pd.DataFrame) -> str:
+    """The revenue retention reading: the average of the recent months that follow a month
+    with paid purchases (the others have no ratio)."""
+    recent = revenue.tail(RECENT_MONTHS)
+    known = recent.dropna(subset=["grr", "nrr"])
+    if known.empty:
+        return "No revenue retention yet: no month follows a month with paid purchases."
+    ratios = (
+        f"gross {known['grr'].mean():.1%} (losses only), net {known['nrr'].mean():.1%} "
+        "(with expansion), from paid purchases"
+    )
+    if len(known) == 1:
+        return f"Revenue retention in {known['month'].iloc[0]:%Y-%m}: {ratios}."
+    which = f"the last {len(recent)} months"
+    if len(known) < len(recent):
+        which = f"the {len(known)} of {which} that follow a month with paid purchases"
+    return f"Revenue retention, averaged over {which}: {ratios}."
 
 
 def churn_and_revenue_section(
     history: History, purchases: pd.DataFrame, key: str, *, definition: ChurnDefinition
 ) -> Section:
     """Logo churn (labels under the configured definition) and revenue retention."""
+    title = "Logo churn and revenue retention"
+    if history.rows.empty:
+        return Section(title, missing="no month whose churn outcome is known yet")
     logo = history.rows.groupby("cutoff")["churned"].agg(["size", "sum"]).reset_index()
     logo = logo.rename(columns={"cutoff": "month", "size": "rows", "sum": "churned"})
     logo["rate"] = logo["churned"] / logo["rows"]
     revenue = revenue_retention(purchases, history.months)
-    last, rev = logo.iloc[-1], revenue.tail(12)
     return Section(
-        "Logo churn and revenue retention",
-        svg(charts.churn_and_revenue_figure(logo, revenue), key),
+        title,
         (
-            f"{last['rate']:.1%} of customers churned in the month from {last['month']:%Y-%m-%d} "
-            f"({last['churned']:,} of {last['rows']:,}; {definition.kind} churn within "
-            f"{definition.horizon_days} days); {logo['rate'].tail(12).mean():.1%} a month "
-            "over the last year.",
-            f"Revenue retention over the last {len(rev)} months: gross "
-            f"{rev['grr'].mean():.1%} (losses only), net {rev['nrr'].mean():.1%} (with "
-            "expansion), from paid purchases.",
+            chart(f"{key}-churn-", charts.logo_churn_figure, logo),
+            chart(f"{key}-revenue-", charts.revenue_retention_figure, revenue),
         ),
+        (churn_line(logo, definition), revenue_line(revenue)),
+    )
+
+
+def cohort_lines(counts: pd.DataFrame, table: pd.DataFrame) -> tuple[str, str]:
+    """The cohort reading: of everyone followed a month, how many stayed (and how many left
+    within their first month), then the later milestones; the best and worst cohort."""
+    followed, stayed = retained_after(counts, 1)
+    signed = during(pd.Period(c).to_timestamp() for c in counts["cohort"][counts["k"] == 1])
+    who = f"{count(followed, 'customer')} who signed up {signed}"
+    if stayed == followed:
+        first = f"All {who} were still customers a month after signing up"
+    elif stayed == 0:
+        first = f"None of the {who} was still a customer a month after signing up"
+    else:
+        first = (
+            f"Of the {who}, {stayed / followed:.1%} were still customers a month after signing "
+            f"up ({count(followed - stayed, 'customer')} left within their first month)"
+        )
+    later = []
+    for k in COHORT_MILESTONES[1:]:
+        n, kept = retained_after(counts, k)
+        if n:
+            later.append(f"{kept / n:.0%} after {k} months ({n:,} followed)")
+    first += ("; " + ", ".join(later) if later else "") + "."
+    observed = {k: table[k].dropna() for k in table.columns}
+    compared = [k for k, column in observed.items() if len(column) >= 2]
+    rows = "Rows: signup month; columns: months since signing up."
+    if not compared:
+        k = max(observed)
+        (cohort,) = observed[k].index
+        return first, (
+            f"Only the {cohort} cohort has been followed {count(k, 'month')} so far "
+            f"({observed[k].iloc[0]:.0%} still customers). {rows}"
+        )
+    k = min(max(compared), COHORT_COMPARED)
+    column = observed[k]
+    if column.nunique() == 1:
+        return first, f"After {count(k, 'month')} every cohort kept {column.iloc[0]:.0%}. {rows}"
+    return first, (
+        f"After {count(k, 'month')} the {column.idxmax()} cohort kept the most "
+        f"({column.max():.0%}), the {column.idxmin()} cohort the fewest ({column.min():.0%}). "
+        + rows
     )
 
 
 def cohort_section(history: History, key: str) -> Section:
-    """Retention of each signup-month cohort."""
-    table = cohort_retention(history.active, history.customers, history.months)
-    if table.empty or table.shape[1] == 0:
-        return Section("Cohort retention by signup month", missing="no signups in the history")
-    at = {k: table[k].mean() for k in (1, 3, 6, 12) if k in table.columns}
-    shown = ", ".join(f"{v:.0%} after {k} month{'s' * (k > 1)}" for k, v in at.items())
-    k = max(c for c in table.columns if table[c].notna().sum() >= 2) if len(table) > 1 else 1
-    column = table[min(k, 6)].dropna()
-    return Section(
-        "Cohort retention by signup month",
-        svg(charts.cohort_figure(table), key),
-        (
-            f"Of the customers who signed up in a month, on average {shown} were still customers.",
-            f"After {min(k, 6)} months the {column.idxmax()} cohort kept the most "
-            f"({column.max():.0%}), the {column.idxmin()} cohort the fewest "
-            f"({column.min():.0%}). Rows: signup month; columns: months since.",
-        ),
-    )
+    """Retention of each signup-month cohort, counted from each customer's own signup."""
+    title = "Cohort retention by signup month"
+    end = history.months[-1] + MONTH
+    counts = cohort_counts(history.customers, history.months, end)
+    if counts.empty:
+        return Section(title, missing="no signup cohort has been followed for a month yet")
+    table = cohort_retention(counts)
+    return Section(title, (chart(key, charts.cohort_figure, table),), cohort_lines(counts, table))
 
 
 def segment_columns(
@@ -134,156 +232,36 @@ def segment_columns(
     return {**columns, "tenure": "tenure"}
 
 
+def segment_lines(found: pd.DataFrame, overall: float, months) -> tuple[str, str]:
+    """The segment reading: the highest and the lowest churn rate of the groups in `found`
+    (column, value, rows, rate), against all customers over `months`."""
+    bars = "Bars give the churn rate, labels the customer-months behind it."
+    if overall == 0:
+        return f"No customer churned {during(months)}: every segment's rate is 0%.", bars
+    span = month_span(months)
+    if found["rate"].nunique() == 1:
+        rate = found["rate"].iloc[0]
+        return f"Every segment churned at {rate:.1%} a month ({span}).", bars
+    high, low = found.loc[found["rate"].idxmax()], found.loc[found["rate"].idxmin()]
+    return (
+        f"Highest monthly churn: {high['column']} {high['value']} at {high['rate']:.1%} "
+        f"against {overall:.1%} for all customers ({span}).",
+        f"Lowest: {low['column']} {low['value']} at {low['rate']:.1%}. {bars}",
+    )
+
+
 def segments_section(history: History, columns: dict[str, str], key: str) -> Section:
     """Churn rate by plan, channel, tenure band and the other profile columns."""
     rows = recent_rows(history)
+    if rows.empty:
+        return Section("Churn by segment", missing="no month whose churn outcome is known yet")
     tables = {name: churn_rate_by(rows, c, top=8) for c, name in columns.items()}
     overall = float(rows["churned"].mean())
     found = pd.concat([t.assign(column=name) for name, t in tables.items()], ignore_index=True)
     sizable = found[found["rows"] >= max(30, 0.01 * len(rows))]
     found = sizable if len(sizable) else found  # tiny data: every group counts
-    high, low = found.loc[found["rate"].idxmax()], found.loc[found["rate"].idxmin()]
     return Section(
         "Churn by segment",
-        svg(charts.segments_figure(tables, overall), key),
-        (
-            f"Highest monthly churn: {high['column']} {high['value']} at {high['rate']:.1%} "
-            f"against {overall:.1%} for all customers ({_span(rows)}).",
-            f"Lowest: {low['column']} {low['value']} at {low['rate']:.1%}. Bars give the "
-            "churn rate, labels the customer-months behind it.",
-        ),
-    )
-
-
-def _anchors(rows: pd.DataFrame, definition: ChurnDefinition, start: pd.Timestamp):
-    """Churners aligned on their churn date (contractual) or the window's start (inactivity,
-    when activity stopped); retained customers on the middle of the same months' windows.
-    Only customers with WEEKS weeks of history and tenure before the anchor."""
-    lead = pd.Timedelta(days=definition.lead_days)
-    window = rows["cutoff"] + lead
-    retained = window + pd.Timedelta(days=definition.horizon_days // 2)
-    if definition.kind == "contractual":
-        churned = rows["churned_at"]
-    else:
-        churned, retained = window, window
-    anchor = churned.where(rows["churned"] == 1, retained)
-    group = np.where(rows["churned"] == 1, "churned", "retained")
-    frame = pd.DataFrame({"customer_id": rows["customer_id"], "anchor": anchor, "group": group})
-    enough = (anchor - pd.Timedelta(weeks=WEEKS) >= start) & (
-        rows["signup_at"] <= anchor - pd.Timedelta(weeks=WEEKS)
-    )
-    return frame[enough & anchor.notna()].astype({"anchor": "datetime64[us]"})
-
-
-def activity_section(
-    history: History, events: ir.Table | None, key: str, *, definition: ChurnDefinition
-) -> Section:
-    """Average weekly activity in the 12 weeks before churn against retained customers."""
-    if events is None:
-        return Section("Activity before churn", missing="no engagement events in the exports")
-    anchors = _anchors(recent_rows(history), definition, history.data_start)
-    if not (anchors["group"] == "churned").any():
-        return Section("Activity before churn", missing="no churners with 12 weeks of history")
-    table = activity_before(events, ibis.memtable(anchors), weeks=WEEKS)
-    by = table.pivot(index="weeks_before", columns="group", values="events")
-    last4 = by.loc[1:4].mean()
-    churned, retained = by["churned"], by["retained"]
-    return Section(
-        "Activity before churn",
-        svg(charts.activity_figure(table), key),
-        (
-            f"In the 4 weeks before leaving, churners averaged {last4['churned']:.1f} events a "
-            f"week, {1 - last4['churned'] / last4['retained']:.0%} fewer than retained "
-            f"customers ({last4['retained']:.1f}).",
-            f"Over the {WEEKS} weeks before, churners went from {churned[WEEKS]:.1f} to "
-            f"{churned[1]:.1f} events a week (retained: {retained[WEEKS]:.1f} to "
-            f"{retained[1]:.1f}): engagement falls before customers leave.",
-        ),
-    )
-
-
-def _churn_by_group(history: History, group_of, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The recent customer-months and their churn rate by the group `group_of(keys)` puts
-    each (customer, cutoff) in (its `column`)."""
-    rows = recent_rows(history)
-    keys = ibis.memtable(rows[["customer_id", "cutoff"]].astype({"cutoff": "datetime64[us]"}))
-    found = group_of(keys)
-    return rows, churn_rate_by(rows.merge(found, on=["customer_id", "cutoff"]), column)
-
-
-def support_section(history: History, tables: dict[str, ir.Table], key: str) -> Section:
-    """Churn among customers with slow or unresolved tickets against the others."""
-    title = "Support experience and churn"
-    if "support" not in tables:
-        return Section(title, missing="no support data in the exports")
-    tickets = tables["support"].select("opened_at", "resolved_at").execute()
-    slow = slow_hours(tickets)
-    rows, table = _churn_by_group(
-        history,
-        lambda keys: support_experience(tables["support"], keys, slow=slow, days=SUPPORT_DAYS),
-        "support",
-    )
-    overall = float(rows["churned"].mean())
-    rate = table.set_index("value")["rate"]
-    return Section(
-        title,
-        svg(charts.groups_figure(table, overall, title="Churn by support experience"), key),
-        (
-            f"Customers with {OPEN} churned at {share(rate, OPEN)} and with {SLOW} at "
-            f"{share(rate, SLOW)}, against {share(rate, NONE)} with no tickets.",
-            f"Slow: resolved after more than {slow:.0f} hours (the slowest quarter of "
-            f"tickets); tickets opened in the {SUPPORT_DAYS} days before each month.",
-        ),
-    )
-
-
-def nps_section(history: History, tables: dict[str, ir.Table], key: str) -> Section:
-    """Churn by NPS group and the net promoter score over time."""
-    title = "NPS and churn"
-    if "surveys" not in tables:
-        return Section(title, missing="no survey (NPS) data in the exports")
-    rows, groups = _churn_by_group(history, lambda keys: nps_at(tables["surveys"], keys), "nps")
-    answers = tables["surveys"].select("answered_at", "nps").execute()
-    monthly = nps_by_month(answers)
-    monthly = monthly[monthly["month"].isin(history.months)]
-    rate = groups.set_index("value")["rate"]
-    trend = "No answers in the period."
-    if len(monthly):
-        last = monthly.iloc[-1]
-        trend = (
-            f"NPS was {last['nps']:+.0f} in {last['month']:%Y-%m} ({last['answers']:,} "
-            f"answers), {monthly['nps'].tail(12).mean():+.0f} on average over the last year."
-        )
-    return Section(
-        title,
-        svg(charts.nps_figure(groups, float(rows["churned"].mean()), monthly), key),
-        (
-            f"Detractors churned at {share(rate, 'detractor')} a month, promoters at "
-            f"{share(rate, 'promoter')} (no answer in the year before: "
-            f"{share(rate, 'no answer')}).",
-            trend,
-        ),
-    )
-
-
-def health_section(features: pd.DataFrame, tiers: pd.Series | None, key: str) -> Section:
-    """The health-score distribution today, by the list's risk tier."""
-    scores = health_scores(features).set_axis(features["customer_id"].astype(str))
-    tier = tiers.reindex(scores.index) if tiers is not None else None
-    second = "No list to compare with yet."
-    if tier is not None:
-        high = scores[tier == "high"]
-        second = (
-            f"{int((high >= 70).sum()):,} of the {len(high):,} high-risk customers on the "
-            "list score 70 or more: the rule-based score would not flag them."
-        )
-    return Section(
-        "Health score",
-        svg(charts.health_figure(scores, tier), key),
-        (
-            f"Median health score {scores.median():.0f} of 100; {(scores < 50).mean():.0%} of "
-            "customers score below 50 (recency, engagement trend, open tickets, failed "
-            "payments).",
-            second,
-        ),
+        (chart(key, charts.segments_figure, tables, overall),),
+        segment_lines(found.reset_index(drop=True), overall, rows["cutoff"]),
     )

@@ -40,8 +40,12 @@ line, no list written) when the list would be wrong:
 """
 
 REASONS = """
-The configured profile columns (categorical and numeric) follow `suggested_play`, as exported.
-Probabilities are rounded to 4 decimals and money to 2 after ranking.
+The configured profile columns (categorical and numeric) follow `suggested_play` as the model
+read them, not byte for byte as exported: text is trimmed and lowercased when the exports are
+typed, so that `GB`, `gb` and ` Gb ` are one value to the model, and the list shows `gb` (a
+blank is empty); numbers are numbers (`true`/`yes` read as 1, `false`/`no` as 0, text numbers
+with the configured decimal mark). The export itself is left as it is. Probabilities are
+rounded to 4 decimals and money to 2 after ranking.
 
 ## Reasons
 
@@ -58,8 +62,11 @@ docs/features.md gives each feature's sentence and rule.
 ## Plays
 
 A customer's play is the one of the first topic in this table (in order of urgency) among
-their reasons; low-risk customers get `low_tier`; at-risk customers whose reasons map to no
-play get `default`. `[plays]` in the configuration changes any of it.
+their reasons, which is not always the strongest reason's topic: a failed payment is fixed
+before usage is revived, so a customer whose strongest reason is falling usage and whose third
+is a failed payment gets a billing follow-up. Low-risk customers get `low_tier`; at-risk
+customers whose reasons map to no play get `default`. `[plays]` in the configuration changes
+any of it.
 
 | topic | play | why |
 | --- | --- | --- |

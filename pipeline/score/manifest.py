@@ -10,6 +10,13 @@ import pandas as pd
 from features.exports.freshness import TableFreshness
 from models.ranking import COLUMNS, TIERS
 
+PROFILE_COLUMN = (
+    "profile column as the model reads it: text trimmed and lowercased (GB reads gb, a blank "
+    "is empty), numbers as numbers (true/yes 1, false/no 0)"
+)
+"""What a configured profile column holds in the list. Text is lowercased when the exports
+are typed, so that GB and gb are one value to the model; the list shows what the model used."""
+
 
 @dataclass(frozen=True)
 class ListFacts:
@@ -94,6 +101,6 @@ def list_manifest(facts: ListFacts, ranked: pd.DataFrame | ListCounts) -> dict:
         "drifted_features": {k: round(float(v), 4) for k, v in facts.drifted[0].items()},
         "drift_history_partial": {k: round(float(v), 4) for k, v in facts.drifted[1].items()},
         "warnings": facts.warnings,
-        "columns": {**COLUMNS, **{c: "profile column, as exported" for c in facts.profile}},
+        "columns": {**COLUMNS, **dict.fromkeys(facts.profile, PROFILE_COLUMN)},
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

@@ -8,10 +8,12 @@ import pytest
 
 from models.retention import (
     churn_rate_by,
+    cohort_counts,
     cohort_retention,
     customer_retention,
     month_starts,
     periods,
+    retained_after,
     revenue_retention,
     tenure_band,
 )
@@ -55,19 +57,36 @@ def test_crr_follows_its_formula(customers):
     assert table["crr"].tolist() == pytest.approx([100.0, 100 / 3])
 
 
-def test_cohorts_follow_each_signup_month(customers):
-    """a (January) is still a customer at both later month starts; c (February) left in
-    February; March's second month is not observed yet."""
-    active = pd.DataFrame(
+def test_cohorts_count_from_each_customers_own_signup():
+    """January: a stays; e signs up on the 20th and cancels on 19 February, within her first
+    month though after the 1 February boundary; f cancels exactly one month after signing up,
+    so he was still a customer at that point and gone by the second. February: c left within
+    his first month. b and d signed up before the first month; March's cohort and January's
+    third month are not over by the end (1 April)."""
+    customers = pd.DataFrame(
         {
-            "customer_id": ["b", "d", "a", "b", "d", "a", "d"],
-            "cutoff": [T("2025-01-01")] * 2 + [T("2025-02-01")] * 3 + [T("2025-03-01")] * 2,
+            "customer_id": ["a", "b", "c", "d", "e", "f"],
+            "signup_at": [T("2025-01-10"), T("2024-12-15"), T("2025-02-05"), T("2024-11-01")]
+            + [T("2025-01-20"), T("2025-01-05")],
+            "churned_at": [pd.NaT, T("2025-02-10"), T("2025-02-20"), pd.NaT]
+            + [T("2025-02-19"), T("2025-02-05")],
         }
     )
-    table = cohort_retention(active, customers, [T("2025-01-01"), T("2025-02-01")])
+    months = [T("2025-01-01"), T("2025-02-01"), T("2025-03-01")]
+    counts = cohort_counts(customers, months, T("2025-04-01"))
+    assert retained_after(counts, 1) == (4, 2)
+    assert retained_after(counts, 2) == (3, 1)
+    assert retained_after(counts, 3) == (0, 0)
+    table = cohort_retention(counts)
     assert table.index.tolist() == ["2025-01", "2025-02"]
-    assert table.loc["2025-01"].tolist() == [1.0, 1.0]
+    assert table.loc["2025-01"].tolist() == pytest.approx([2 / 3, 1 / 3])
     assert table.loc["2025-02", 1] == 0.0 and np.isnan(table.loc["2025-02", 2])
+
+
+def test_no_cohort_is_followed_for_a_month_before_a_month_has_passed(customers):
+    counts = cohort_counts(customers, [T("2025-02-01")], T("2025-03-01"))
+    assert counts.empty and cohort_retention(counts).empty
+    assert retained_after(counts, 1) == (0, 0)
 
 
 def test_churn_rate_by_segment_largest_first_with_the_rest_pooled():

@@ -83,7 +83,7 @@ def test_every_feature_the_health_score_and_the_plays_refer_to_exists():
     assert set(DEFAULT_BY_TOPIC) <= set(reason_topics(spec).values())
 
 
-def test_the_documented_new_family_runs_point_in_time(tmp_path):
+def test_the_documented_new_family_runs_point_in_time(tmp_path, monkeypatch):
     """The "adding a feature family" example in docs/features.md is real code: it declares
     features and builds them, counting only messages before the cutoff."""
     import re
@@ -92,10 +92,13 @@ def test_the_documented_new_family_runs_point_in_time(tmp_path):
     import pandas as pd
 
     from features.engines import open_tables
+    from features.exports import contract
     from features.expressions import Cutoffs
 
     text = (ROOT / "docs" / "features.md").read_text()
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    code, table = re.findall(r"```python\n(.*?)```", text, re.S)[:2]
+    entries = eval("{" + table.split("\n", 1)[1] + "}", vars(contract))  # the doc's entry
+    monkeypatch.setitem(contract.TABLES, "messages", entries["messages"])
     module = types.ModuleType("messages")
     exec(compile(code, "docs/features.md", "exec"), module.__dict__)
     family = module.FAMILY

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from models.plots import agg_figure
-from pipeline.report_html import Part, Section, page, svg, table
+from pipeline.report_html import Part, Section, chart, page, svg, table
 
 
 def _chart(prefix: str) -> str:
@@ -35,10 +35,28 @@ def test_tables_escape_text_and_show_no_nan():
 
 def test_the_page_counts_its_charts_and_says_what_is_missing():
     parts = [
-        Part("Retention", "intro", [Section("CRR", _chart("c-"), ("first line", "second"))]),
+        Part("Retention", "intro", [Section("CRR", (_chart("c-"),), ("first line", "second"))]),
         Part("Early warnings", "intro", [Section("NPS", missing="no survey (NPS) data")]),
     ]
     html = page("Report", ["a fact"], parts, footer="footer")
     assert 'data-charts="1"' in html and html.count("<svg") == 1
     assert '<p class="missing">no survey (NPS) data</p>' in html
     assert '<a href="#early-warnings">Early warnings</a>' in html
+
+
+def test_data_text_in_charts_is_drawn_as_is_and_escaped():
+    """A plan named like a mathtext formula or like markup is drawn literally: matplotlib
+    would otherwise raise on "team_$10_$20", and the SVG must not carry raw markup."""
+    from models.list_plots import at_risk_figure
+
+    ranked = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "risk_tier": ["high", "medium", "low"],
+            "revenue_at_risk": [10.0, 5.0, 1.0],
+            "plan": ["team_$10_$20", "<b>x</b>", "basic"],
+        }
+    )
+    drawn = chart("p-", at_risk_figure, ranked, "plan", revenue=True)
+    assert ">team_$10_$20<" in drawn
+    assert "&lt;b&gt;x&lt;/b&gt;" in drawn and "<b>" not in drawn

@@ -115,10 +115,28 @@ def test_sections_without_their_data_say_so(reported_project, tmp_path):
     html = report_path(copy).read_text()
     assert "no survey (NPS) data in the exports" in html
     assert "Churn by support experience" in html  # the other sections are all there
-    from pipeline.report_sections import support_section
+    from pipeline.report_warnings import support_section
 
     section = support_section(None, {}, "support")
-    assert section.missing == "no support data in the exports" and section.chart is None
+    assert section.missing == "no support data in the exports" and not section.charts
+
+
+def test_a_broken_tracking_store_is_one_line_after_the_report_is_written(
+    reported_project, tmp_path, capsys
+):
+    """The store is opened while the exports are checked, but the report does not need it:
+    the file is written first, then the store's problem is one line and exit code 4."""
+    from features.errors import EXIT_FAULT
+
+    copy = tmp_path / "p"
+    shutil.copytree(reported_project, copy, ignore=shutil.ignore_patterns("reports"))
+    (copy / "mlruns" / "mlflow.db").write_text("not a database")
+    capsys.readouterr()
+    assert main(["-q", "report", "--config", str(copy / "churn.toml")]) == EXIT_FAULT
+    assert "Retention report as of" in report_path(copy).read_text()
+    errors = capsys.readouterr().err
+    assert "the tracking store's database cannot be used" in errors
+    assert "Traceback" not in errors
 
 
 def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path):
@@ -135,3 +153,57 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_
     assert "cannot write the report" in problem.line() and "[report] output_dir" in problem.line()
     ok = write_report(tmp_path / "fine", pd.Timestamp("2025-11-01"), "<html></html>")
     assert ok.read_text() == "<html></html>" and not list(ok.parent.glob(".report-*"))
+
+
+def test_the_header_counts_customers_and_lists_in_words_that_agree():
+    from pipeline.report_data import History, Lists
+    from pipeline.retention_report import header_facts
+
+    end = pd.Timestamp("2025-11-01")
+    one = pd.DataFrame({"customer_id": ["a"]})
+    history = History([], end, end, one, pd.DataFrame(), pd.DataFrame())
+    first = Lists((end, pd.DataFrame()), None, [(end, Path("x"))])
+    assert header_facts("exports", history, first, "contractual churn") == [
+        "Data: exports, through 2025-10-31; 1 customer; contractual churn.",
+        "At-risk list as of 2025-11-01; 1 list so far.",
+    ]
+    two = Lists(first.latest, None, [(end, Path("x")), (end, Path("y"))])
+    assert header_facts("e", history, two, "c")[1].endswith("; 2 lists so far.")
+    assert len(header_facts("e", history, Lists(None, None, []), "c")) == 1
+
+
+def test_the_health_score_features_are_built_without_the_families_it_does_not_read():
+    """Every signal the score reads is built; without engagement or support tables the
+    score reads the last paid order and failed payments, and those are built too."""
+    from features.registry import feature_catalogue
+    from models.baselines import HEALTH_SIGNALS
+    from pipeline.retention_report import health_spec
+
+    config = load_config(Path(__file__).parents[2] / "churn.toml")
+    built = feature_catalogue(health_spec(config, {"engagement": None, "support": None}))
+    assert set(HEALTH_SIGNALS) <= {f.name for f in built}
+    names = {f.name for f in built}
+    assert "surveys" not in {f.family for f in built}
+    assert not names & set(config.exports.profile.all)  # plan, country, seats, ...
+    purchases_only = {f.name for f in feature_catalogue(health_spec(config, {}))}
+    assert {"failed_payments_90d", "days_since_last_purchase"} <= purchases_only
+
+
+def test_the_report_step_starts_without_scikit_learn_or_lightgbm():
+    """The report reads no model: importing its step must not pull in the training stack
+    (scikit-learn and SciPy took 0.7 s of the report's 12 s on the 2-core machine)."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys, pipeline.retention_report; "
+        "print(sorted({'sklearn', 'lightgbm'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.stdout.strip() == "[]"
