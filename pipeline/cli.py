@@ -182,7 +182,7 @@ def _score(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     config = _load(args)
-    from pipeline.retention_report import run_report
+    from pipeline.report import run_report
 
     return run_report(config, as_of=args.as_of, progress=_progress(args))
 

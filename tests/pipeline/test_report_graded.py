@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from models.outcomes import WHOLE_LIST, grade_list, production_calibration
-from pipeline.report_graded import calibration_lines, drift_line, tiers_line
+from pipeline.report.graded import calibration_lines, drift_line, tiers_line
 
 DAY = pd.Timestamp("2025-10-01")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from models.plots import agg_figure
-from pipeline.report_html import Part, Section, chart, page, svg, table
+from pipeline.report.html import Part, Section, chart, page, svg, table
 
 
 def _chart(prefix: str) -> str:

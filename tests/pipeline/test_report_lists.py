@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.report_lists import at_risk_lines, changes_lines, plays_lines, transitions
+from pipeline.report.lists import at_risk_lines, changes_lines, plays_lines, transitions
 
 T = pd.Timestamp
 

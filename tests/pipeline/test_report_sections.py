@@ -16,7 +16,7 @@ from models.retention import (
     periods,
     revenue_retention,
 )
-from pipeline.report_sections import (
+from pipeline.report.sections import (
     churn_line,
     cohort_lines,
     crr_lines,

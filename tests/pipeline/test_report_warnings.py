@@ -10,7 +10,7 @@ import pandas as pd
 
 from models.labels import ChurnDefinition
 from models.signals import IN_TIME, NONE, OPEN, SLOW
-from pipeline.report_warnings import (
+from pipeline.report.early_warnings import (
     activity_lines,
     activity_section,
     health_lines,

@@ -115,7 +115,7 @@ def test_sections_without_their_data_say_so(reported_project, tmp_path):
     html = report_path(copy).read_text()
     assert "no survey (NPS) data in the exports" in html
     assert "Churn by support experience" in html  # the other sections are all there
-    from pipeline.report_warnings import support_section
+    from pipeline.report.early_warnings import support_section
 
     section = support_section(None, {}, "support")
     assert section.missing == "no support data in the exports" and not section.charts
@@ -143,7 +143,7 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_
     import pytest
 
     from features.errors import Fault
-    from pipeline.retention_report import write_report
+    from pipeline.report import write_report
 
     in_the_way = tmp_path / "reports"
     in_the_way.write_text("a file where the folder should be")
@@ -156,8 +156,8 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_
 
 
 def test_the_header_counts_customers_and_lists_in_words_that_agree():
-    from pipeline.report_data import History, Lists
-    from pipeline.retention_report import header_facts
+    from pipeline.report import header_facts
+    from pipeline.report.data import History, Lists
 
     end = pd.Timestamp("2025-11-01")
     one = pd.DataFrame({"customer_id": ["a"]})
@@ -177,7 +177,7 @@ def test_the_health_score_features_are_built_without_the_families_it_does_not_re
     score reads the last paid order and failed payments, and those are built too."""
     from features.registry import feature_catalogue
     from models.baselines import HEALTH_SIGNALS
-    from pipeline.retention_report import health_spec
+    from pipeline.report import health_spec
 
     config = load_config(Path(__file__).parents[2] / "churn.toml")
     built = feature_catalogue(health_spec(config, {"engagement": None, "support": None}))
@@ -195,10 +195,7 @@ def test_the_report_step_starts_without_scikit_learn_or_lightgbm():
     import subprocess
     import sys
 
-    check = (
-        "import sys, pipeline.retention_report; "
-        "print(sorted({'sklearn', 'lightgbm'} & set(sys.modules)))"
-    )
+    check = "import sys, pipeline.report; print(sorted({'sklearn', 'lightgbm'} & set(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", check],
         capture_output=True,

@@ -9,8 +9,8 @@ import pandas as pd
 from features.describe import count
 from models import list_plots as charts
 from models.ranking import TIERS
-from pipeline.report_data import Lists
-from pipeline.report_html import Section, chart, table
+from pipeline.report.data import Lists
+from pipeline.report.html import Section, chart, table
 
 LEFT = "left the list"
 NOT_LISTED = "not on it"

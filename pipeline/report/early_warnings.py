@@ -27,9 +27,9 @@ from models.signals import (
     slow_hours,
     support_experience,
 )
-from pipeline.report_data import History
-from pipeline.report_html import Section, chart
-from pipeline.report_sections import RECENT_MONTHS, month_span, recent_rows
+from pipeline.report.data import History
+from pipeline.report.html import Section, chart
+from pipeline.report.sections import RECENT_MONTHS, month_span, recent_rows
 
 WEEKS = 12
 SUPPORT_DAYS = 90

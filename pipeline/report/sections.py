@@ -22,8 +22,8 @@ from models.retention import (
     retained_after,
     revenue_retention,
 )
-from pipeline.report_data import History
-from pipeline.report_html import Section, chart
+from pipeline.report.data import History
+from pipeline.report.html import Section, chart
 
 RECENT_MONTHS = 12  # segments and warnings cover the last year of labelled months
 COHORT_MILESTONES = (1, 3, 6, 12)  # months after signing up the cohort line names

@@ -24,16 +24,16 @@ from features.errors import Fault, Problem, UserError
 from features.exports.ingest import ingest_exports
 from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
-from pipeline import report_graded as graded_
-from pipeline import report_lists as lists_
-from pipeline import report_sections as sections
-from pipeline import report_warnings as warnings_
 from pipeline.config import Config
 from pipeline.console import log_tables, print_warnings
 from pipeline.datasets import data_span, exported_history, scoring_features, today
 from pipeline.progress import Progress
-from pipeline.report_data import History, Lists, at_risk_lists, customer_history
-from pipeline.report_html import Part, Section, page
+from pipeline.report import early_warnings as warnings_
+from pipeline.report import graded as graded_
+from pipeline.report import lists as lists_
+from pipeline.report import sections as sections
+from pipeline.report.data import History, Lists, at_risk_lists, customer_history
+from pipeline.report.html import Part, Section, page
 from pipeline.timing import Timer
 from pipeline.tracking import descriptions
 

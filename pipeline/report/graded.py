@@ -18,8 +18,8 @@ from models.outcomes import (
     horizon_end,
     production_calibration,
 )
-from pipeline.report_data import LIST_COLUMNS, Lists, outcomes, read_list
-from pipeline.report_html import Section, chart, table
+from pipeline.report.data import LIST_COLUMNS, Lists, outcomes, read_list
+from pipeline.report.html import Section, chart, table
 
 
 def graded_lists(
