@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from features.families.purchases import ORDER_CAP
+
 MONTH = pd.DateOffset(months=1)
 QUARTER = pd.DateOffset(months=3)
 TENURE_BANDS = ((0, 90, "under 3 months"), (90, 180, "3-6 months"), (180, 365, "6-12 months"))
@@ -162,16 +164,25 @@ def retained_after(counts: pd.DataFrame, k: int) -> tuple[int, int]:
     return int(at["customers"].sum()), int(at["retained"].sum())
 
 
+def counted_amounts(paid: pd.DataFrame) -> pd.Series:
+    """Each paid order's amount, at most ORDER_CAP times its customer's median paid order."""
+    usual = paid.groupby("customer_id")["amount"].transform("median")
+    return paid["amount"].clip(upper=usual * ORDER_CAP)
+
+
 def revenue_retention(purchases: pd.DataFrame, months: Sequence[pd.Timestamp]) -> pd.DataFrame:
     """Gross and net revenue retention per month: of the customers who paid in the month
     before, what share of that revenue they paid this month, capped at what they paid before
     (gross: losses only) or not (net: with expansion). Paid purchases only when a status is
-    given. Columns: month, starting, gross, net, grr, nrr (ratios)."""
+    given. Each order counts at most ORDER_CAP times the customer's median paid order (as
+    the list's revenue does): one absurd amount cannot make a month's revenue. Columns:
+    month, starting, gross, net, grr, nrr (ratios)."""
     paid = purchases
     if "status" in paid.columns and paid["status"].notna().any():
         paid = paid[paid["status"] == "paid"]
     month = paid["timestamp"].dt.to_period("M")
-    revenue = paid["amount"].groupby([paid["customer_id"], month]).sum().unstack(fill_value=0.0)
+    amount = counted_amounts(paid)
+    revenue = amount.groupby([paid["customer_id"], month]).sum().unstack(fill_value=0.0)
     periods_ = [pd.Period(m, "M") for m in months]
     revenue = revenue.reindex(columns=periods_, fill_value=0.0)
     rows = []

@@ -130,3 +130,22 @@ def test_revenue_retention_gross_caps_expansion_net_keeps_it():
     assert table["starting"].tolist() == [150.0]
     assert table["grr"].tolist() == pytest.approx([100 / 150])
     assert table["nrr"].tolist() == pytest.approx([120 / 150])
+
+
+def test_one_absurd_order_moves_one_customers_revenue_by_a_few_orders_at_most():
+    # a paid order of 1e12 (kept with a warning at ingest) counts as ORDER_CAP x the
+    # customer's median order; the month's revenue stays readable
+    from features.families.purchases import ORDER_CAP
+
+    months = [T("2025-01-05"), T("2025-02-05"), T("2025-03-05"), T("2025-03-20")]
+    purchases = pd.DataFrame(
+        {
+            "customer_id": ["x"] * 4 + ["y"] * 3,
+            "timestamp": months + months[:3],
+            "amount": [40.0, 40.0, 40.0, 1e12, 60.0, 60.0, 60.0],
+            "status": "paid",
+        }
+    )
+    table = revenue_retention(purchases, [T("2025-02-01"), T("2025-03-01")])
+    assert table["starting"].tolist() == [100.0]
+    assert table["net"].tolist() == [40.0 + ORDER_CAP * 40.0 + 60.0]
