@@ -104,7 +104,7 @@ def _priority_and_pace() -> list[Feature]:
                 "last 90 days", 90, lambda t: count_where(within(t, TS, 90) & urgent(t)),
                 history="scale"),
         FAMILY.feature("ticket_pace_90d", "{tickets_30d:n:support ticket} in the last 30 days, "
-                       "{value:.1f} times their pace over 90 days", kind="ratio",
+                       "{value:.1f} times their pace {since}", kind="ratio",
                        window_days=90, fill=None, derive=lambda r: ratio(
                            r.tickets_30d, r.tickets_90d * 30.0 / days_known(r, 90)),
                        inputs=("tickets_30d", "tickets_90d", "signup_at"), per_tenure=True,
