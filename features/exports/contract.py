@@ -36,6 +36,9 @@ class TableSpec:
     columns: tuple[ColumnSpec, ...]
     required: bool = True
     timeline: str = "timestamp"  # the main time column: spans, staleness, duplicates
+    activity: bool = True
+    """Whether the rows are the customers' own activity (features, freshness and history
+    spans read them); False for a log of what the team did (contacts)."""
 
     def column(self, name: str) -> ColumnSpec:
         """Return the contract column called `name`."""
@@ -98,23 +101,41 @@ TABLES: dict[str, TableSpec] = {
         required=False,
         timeline="answered_at",
     ),
+    "contacts": TableSpec(
+        "contacts",
+        (
+            CUSTOMER_ID,
+            ColumnSpec("contacted_at", "timestamp", not_null=True),
+            ColumnSpec("play", "text", not_null=True),
+            ColumnSpec("channel", "text", required=False),
+            ColumnSpec("outcome", "text", required=False),
+        ),
+        required=False,
+        timeline="contacted_at",
+        activity=False,
+    ),
 }
 
 
+def _is_event(name: str) -> bool:
+    return name != "customers" and name in TABLES and TABLES[name].activity
+
+
 class _Timelines(Mapping[str, str]):
-    """Each event table of TABLES by its main time column, read from TABLES when asked (a
-    table added to the contract is an event table everywhere at once)."""
+    """Each event table of TABLES (the customers' activity) by its main time column, read
+    from TABLES when asked (a table added to the contract is an event table everywhere at
+    once); the contact log is not one."""
 
     def __getitem__(self, name: str) -> str:
-        if name == "customers" or name not in TABLES:
+        if not _is_event(name):
             raise KeyError(name)
         return TABLES[name].timeline
 
     def __iter__(self) -> Iterator[str]:
-        return (name for name in TABLES if name != "customers")
+        return (name for name in TABLES if _is_event(name))
 
     def __len__(self) -> int:
-        return len(TABLES) - 1
+        return sum(1 for _ in self)
 
 
 TIMELINES: Mapping[str, str] = _Timelines()

@@ -246,7 +246,7 @@ def test_exports_at_file_uris_are_checked_typed_and_featurised_on_spark(export_d
     assert config.exports.directory == exports and config.cache_dir == typed
     runner = check_runner(config.engine)
     paths, report = ingest_exports(config.exports, config.cache_dir, config.as_of, runner)
-    assert report.fatal == [] and sorted(paths) == sorted(TABLES)
+    assert report.fatal == [] and sorted(paths) == sorted(set(TABLES) - {"contacts"})
     assert all(p.startswith(typed + "/") for p in paths.values())
     folder = paths["customers"].rsplit("/", 1)[0]  # the copy is found again, intact
     assert intact_copy_at(runner, folder, list(paths)) == paths
