@@ -11,6 +11,7 @@ import pandas as pd
 
 from features.constraints import Number, OneOf, Optional, Whole
 from features.families.purchases import ORDER_CAP
+from models.arms import CONTROL, ArmDraw, arm_counts
 from models.explain import explain
 from models.plays import PlaySettings, suggest_plays
 from models.reason_rules import ReasonSettings
@@ -37,6 +38,8 @@ COLUMNS: dict[str, str] = {
     "contact_first": "in the contact set the team can call today (capacity)",
     "contact_order": "order within the contact set: high tier first, then by revenue at risk "
     "(or by probability)",
+    "contact_arm": f"in the contact set: 'contact' (call them) or '{CONTROL}' (the randomised "
+    "control group: no call, so what the calls bought can be measured); empty outside it",
     "previous_tier": "tier on the most recent earlier list (empty: not on it)",
     "previous_probability": "churn probability on the most recent earlier list",
     "new_in_tier": "the tier differs from the earlier list's (or the customer is new to it)",
@@ -221,8 +224,38 @@ def mark_contacts(ranked: pd.DataFrame, settings: ListSettings) -> pd.DataFrame:
     return out
 
 
-def contact_summary(ranked: pd.DataFrame, settings: ListSettings) -> dict[str, Any]:
-    """Who the contact set covers and who it leaves out, and why, in numbers."""
+def with_arms(ranked: pd.DataFrame, draw: ArmDraw) -> pd.DataFrame:
+    """The list with `contact_arm`: each contact-set customer's arm (models/arms.py), empty
+    (None) outside the contact set."""
+    out = ranked.drop(columns=["contact_arm"], errors="ignore")
+    chosen = out["contact_first"].to_numpy(dtype=bool)
+    arm = pd.Series([None] * len(out), index=out.index, dtype=object)
+    if chosen.any():
+        arm[chosen] = draw.arms(out.loc[chosen, ["customer_id", "risk_tier"]])
+    out.insert(int(out.columns.get_loc("contact_order")) + 1, "contact_arm", arm)
+    return out
+
+
+def arm_summary(contact_set: pd.DataFrame, draw: ArmDraw | None) -> dict[str, Any]:
+    """The control group in numbers: the share asked for, how many of the contact set are to
+    be called and how many held back, overall and per tier (`contact_set`: its
+    `risk_tier` and `contact_arm`)."""
+    if draw is None or "contact_arm" not in contact_set:
+        return {}
+    counts = arm_counts(contact_set["contact_arm"], contact_set["risk_tier"])
+    return {
+        "control_share": draw.settings.control_share,
+        "to_call": counts["all"]["contact"],
+        "control": counts["all"]["control"],
+        "arms_by_tier": {t: c for t, c in counts.items() if t != "all"},
+    }
+
+
+def contact_summary(
+    ranked: pd.DataFrame, settings: ListSettings, draw: ArmDraw | None = None
+) -> dict[str, Any]:
+    """Who the contact set covers and who it leaves out, and why, in numbers; with the
+    draw, how many of it are held back as the control group."""
     contacts = ranked["contact_first"].to_numpy(dtype=bool)
     high = (ranked["risk_tier"] == "high").to_numpy()
     above_floor = int((ranked["churn_probability"] >= settings.floor).sum())
@@ -238,6 +271,7 @@ def contact_summary(ranked: pd.DataFrame, settings: ListSettings) -> dict[str, A
         "high_tier_outside": int((high & ~contacts).sum()),
         "revenue_at_risk": round(covered, 2),
         "share_of_revenue_at_risk": round(covered / total, 4) if total > 0 else 0.0,
+        **arm_summary(ranked.loc[contacts], draw),
     }
 
 

@@ -22,6 +22,7 @@ from features.engines import EngineSettings
 from features.errors import ConfigError, Problem
 from features.exports.contract import ExportSource, ProfileColumns
 from features.spec import FeatureSettings, FeatureSpec
+from models.arms import ContactSettings
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 from models.promotion import HIGHER_IS_BETTER
@@ -162,6 +163,7 @@ class Config:
     path: Path = field(default=Path("churn.toml"))
     report: ReportSettings = ReportSettings()
     engine: EngineSettings = EngineSettings()
+    contact: ContactSettings = ContactSettings()
 
 
 def _fail(path: Path, message: str) -> ConfigError:
@@ -245,7 +247,7 @@ def _plays(
 
 
 SECTIONS = ("data", "tables", "churn", "features", "training", "model", "scoring", "tracking",
-            "plays", "report", "engine")  # fmt: skip
+            "plays", "report", "engine", "contact")  # fmt: skip
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -291,7 +293,7 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
     tracking, scoring = section(TrackingSettings, "tracking"), section(ScoringSettings, "scoring")
     report, features = section(ReportSettings, "report"), section(FeatureSettings, "features")
     training, churn = section(TrainingSettings, "training"), section(ChurnDefinition, "churn")
-    model = section(ModelSettings, "model")
+    model, contact = section(ModelSettings, "model"), section(ContactSettings, "contact")
     plays = _plays(path, raw.get("plays", {}), exports.profile, features, problems)
     if problems:
         raise ConfigError(problems)
@@ -311,4 +313,5 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         path=path,
         report=replace(report, output_dir=_under(base, report.output_dir)),
         engine=engine,
+        contact=contact,
     )

@@ -148,6 +148,24 @@ def previous_list(
     return None
 
 
+def recent_arms(output_dir: Path, as_of: pd.Timestamp, days: int) -> dict[str, str]:
+    """The arm (contact or control) each customer had on the lists dated less than `days`
+    before `as_of` (the newest list's, where several had them): within a list's horizon a
+    customer keeps their arm. Lists written before arms existed, or unreadable, give none."""
+    day = pd.Timestamp(as_of.date())
+    kept: dict[str, str] = {}
+    for when, folder in reversed(_dated_lists(output_dir)):
+        if not (day - pd.Timedelta(days=days) < when < day):
+            continue
+        try:
+            listed = read_list_file(folder, ["customer_id", "contact_arm"])
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            continue  # no arms yet (or unreadable: previous_list logs it)
+        armed = listed[listed["contact_arm"].notna()]
+        kept.update(zip(armed["customer_id"].astype(str), armed["contact_arm"], strict=True))
+    return kept
+
+
 def dated_lists(output_dir: Path) -> list[tuple[pd.Timestamp, Path]]:
     """Every date's list folder in `output_dir`, newest first (the report reads them all)."""
     return _dated_lists(output_dir)
@@ -160,6 +178,7 @@ __all__ = [
     "date_lock",
     "partition_dir",
     "previous_list",
+    "recent_arms",
     "read_list_file",
     "write_csv",
     "write_list",

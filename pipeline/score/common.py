@@ -5,6 +5,7 @@ and the drift the list reports."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,12 +15,14 @@ from features.engines import connect, open_tables
 from features.exports.freshness import TableFreshness
 from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
+from models.arms import ArmDraw
 from models.drift import flagged_drift
 from models.ranking import (
     ListSettings,
 )
 from pipeline import tracking
 from pipeline.config import Config
+from pipeline.outputs import recent_arms
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,13 @@ def list_settings(config: Config, capacity: int | None) -> ListSettings:
         horizon_days=config.churn.horizon_days,
         capacity=scoring.capacity if capacity is None else capacity,
     )
+
+
+def arm_draw(config: Config, when: pd.Timestamp) -> ArmDraw:
+    """The control group's draw for the list as of `when`: the [contact] settings and the
+    arms earlier lists within the horizon gave (read under the date's lock)."""
+    kept = recent_arms(Path(config.scoring.output_dir), when, config.churn.horizon_days)
+    return ArmDraw(config.contact, when, kept)
 
 
 def drifted(config: Config, drift: pd.Series, metadata: dict) -> tuple[dict, dict]:

@@ -20,6 +20,7 @@ from models.ranking import (
     contact_summary,
     rank_customers,
     tier_changes,
+    with_arms,
 )
 from models.reason_rules import ReasonSettings
 from pipeline.config import Config
@@ -30,6 +31,7 @@ from pipeline.score.common import (
     ListContext,
     Population,
     ScoringStart,
+    arm_draw,
     checked_tables,
     drifted,
     list_settings,
@@ -116,18 +118,19 @@ def list_as_of(
 def publish(
     config: Config, ranked: pd.DataFrame, context: ListContext, *, write_hook=None
 ) -> tuple[dict, Path]:
-    """Compare with the previous list, write the list and its manifest under the date's lock;
-    returns the manifest and the folder."""
+    """Draw the contact set's control group, compare with the previous list, write the list
+    and its manifest under the date's lock; returns the manifest and the folder."""
     output_dir, when = Path(config.scoring.output_dir), context.when
     with date_lock(output_dir, when):
         previous = previous_list(output_dir, when)
         earlier = previous[1] if previous else None
-        ranked = compare_with_previous(ranked, earlier)
+        draw = arm_draw(config, when)
+        ranked = compare_with_previous(with_arms(ranked, draw), earlier)
         facts = ListFacts(
             model=context.champion.registry,
             when=when,
             freshness=context.population.freshness,
-            contacts=contact_summary(ranked, context.settings),
+            contacts=contact_summary(ranked, context.settings, draw),
             changes=tier_changes(ranked, earlier),
             previous_as_of=previous[0] if previous else None,
             drifted=drifted(config, context.drift, context.champion.metadata),

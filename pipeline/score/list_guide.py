@@ -81,6 +81,18 @@ first, then by revenue at risk (probability x monthly revenue: the revenue a suc
 saves), or in pure probability order with `capacity_rank_by = "probability"`. The summary and
 the manifest say how many high-risk customers are outside the set and why.
 
+## The control group
+
+A share of the contact set (`[contact] control_share`, default 10%, per tier) is drawn at
+random and marked `contact_arm = "control: do not contact"`: do not call them. Churn among them
+against churn among the customers called is what the calls bought (`churn report`, "Did
+contacting them help"); without them it cannot be measured, since the contacted are the
+riskiest. The draw is a hash of `[contact] seed`, the list's date and the customer id, the
+same on every engine and re-run; a customer who was in a list's contact set less than a
+horizon ago keeps the arm they had there. The summary and the manifest (`contact.control`,
+`contact.arms_by_tier`) count both arms. Log whom you called in the `contacts` export
+(docs/data-contract.md).
+
 ## What changed
 
 `previous_tier`, `previous_probability` and `new_in_tier` compare with the most recent earlier

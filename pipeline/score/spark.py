@@ -18,6 +18,7 @@ from pipeline.score.common import (
     ListContext,
     Population,
     ScoringStart,
+    arm_draw,
     checked_tables,
     drifted,
     list_settings,
@@ -53,8 +54,11 @@ def score_on_spark(
         previous = previous_list(output_dir, when)
         earlier = previous[1] if previous else None
         with timer("predict_and_rank", "probabilities, reasons and plays on the executors, order"):
-            listed = spark_list(population.features, recipe, earlier, customers=counts.rows)
-            list_counts, contacts = listed.counts(settings)
+            draw = arm_draw(config, when)
+            listed = spark_list(
+                population.features, recipe, earlier, customers=counts.rows, draw=draw
+            )
+            list_counts, contacts = listed.counts(settings, draw)
         facts = ListFacts(
             model=champion.registry,
             when=when,

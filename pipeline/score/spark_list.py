@@ -27,8 +27,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from models.arms import ArmDraw
 from models.plays import PlaySettings
-from models.ranking import CONTACT_ORDER, LIST_ORDER, MONEY, TIERS, ListSettings, list_rows
+from models.ranking import (
+    CONTACT_ORDER,
+    LIST_ORDER,
+    MONEY,
+    TIERS,
+    ListSettings,
+    arm_summary,
+    list_rows,
+)
 from models.reason_rules import ReasonSettings
 from pipeline.outputs import write_csv
 from pipeline.score.manifest import ListCounts, by_count
@@ -137,12 +146,20 @@ def ranked_rows(rows: Any) -> Any:
     return rows.join(F.broadcast(firsts), probability).withColumn("rank", rank.cast("long"))
 
 
-def contact_set(ranked: Any, settings: ListSettings) -> pd.DataFrame:
-    """The customers to contact first and their order (customer_id, contact_order), chosen
-    as `models.ranking.mark_contacts` chooses them."""
+def contact_set(ranked: Any, settings: ListSettings, draw: ArmDraw) -> pd.DataFrame:
+    """The customers to contact first, their order and arm (customer_id, risk_tier,
+    contact_order, contact_arm), chosen as `models.ranking.mark_contacts` chooses them and
+    drawn as `models.ranking.with_arms` draws them."""
     from pyspark.sql import functions as F
 
-    empty = pd.DataFrame({"customer_id": pd.Series([], dtype=str), "contact_order": []})
+    empty = pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype=str),
+            "risk_tier": pd.Series([], dtype=str),
+            "contact_order": pd.Series([], dtype=np.int64),
+            "contact_arm": pd.Series([], dtype=str),
+        }
+    )
     if settings.capacity <= 0:
         return empty
     candidates = ranked.filter(F.col("churn_probability") >= settings.floor)
@@ -152,20 +169,28 @@ def contact_set(ranked: Any, settings: ListSettings) -> pd.DataFrame:
         order = CONTACT_ORDER
         candidates = candidates.withColumn("not_high", F.col("risk_tier") != "high")
     picked = candidates.orderBy(*_columns(order)).limit(settings.capacity)
-    chosen = picked.select("customer_id").toPandas()
+    chosen = picked.select("customer_id", "risk_tier").toPandas()
+    if chosen.empty:
+        return empty
     chosen["contact_order"] = np.arange(1, len(chosen) + 1, dtype=np.int64)
-    return chosen if len(chosen) else empty
+    chosen["contact_arm"] = draw.arms(chosen)
+    return chosen
 
 
 def with_contacts(ranked: Any, contacts: pd.DataFrame) -> Any:
-    """`contact_first` and `contact_order` (empty outside the contact set)."""
+    """`contact_first`, `contact_order` and `contact_arm` (empty outside the contact set)."""
     from pyspark.sql import functions as F
 
     if contacts.empty:
-        return ranked.withColumn("contact_first", F.lit(False)).withColumn(
-            "contact_order", F.lit(None).cast("long")
+        return (
+            ranked.withColumn("contact_first", F.lit(False))
+            .withColumn("contact_order", F.lit(None).cast("long"))
+            .withColumn("contact_arm", F.lit(None).cast("string"))
         )
-    chosen = ranked.sparkSession.createDataFrame(contacts)
+    schema = "customer_id string, contact_order long, contact_arm string"
+    chosen = ranked.sparkSession.createDataFrame(
+        contacts[["customer_id", "contact_order", "contact_arm"]], schema=schema
+    )
     joined = ranked.join(F.broadcast(chosen), "customer_id", "left")
     return joined.withColumn("contact_first", F.col("contact_order").isNotNull())
 
@@ -198,7 +223,7 @@ def with_previous(ranked: Any, previous: pd.DataFrame | None) -> Any:
 def list_columns(rows_schema: pa.Schema) -> list[str]:
     """The written list's columns, in the DuckDB engine's order."""
     listed = [n for n in rows_schema.names if n != UNROUNDED]
-    return ["rank", *listed, "contact_first", "contact_order", *PREVIOUS]
+    return ["rank", *listed, "contact_first", "contact_order", "contact_arm", *PREVIOUS]
 
 
 PREVIOUS = ("previous_tier", "previous_probability", "new_in_tier")
@@ -213,7 +238,9 @@ class SparkList:
     columns: list[str]
     contacts: pd.DataFrame
 
-    def counts(self, settings: ListSettings) -> tuple[ListCounts, dict[str, Any]]:
+    def counts(
+        self, settings: ListSettings, draw: ArmDraw | None = None
+    ) -> tuple[ListCounts, dict[str, Any]]:
         """The manifest's counts and the contact summary (`models.ranking.contact_summary`),
         from one aggregation and one group-by."""
         from pyspark.sql import functions as F
@@ -249,6 +276,7 @@ class SparkList:
             "high_tier_outside": int(row["outside"]),
             "revenue_at_risk": round(covered, 2),
             "share_of_revenue_at_risk": round(covered / total, 4) if total > 0 else 0.0,
+            **arm_summary(self.contacts, draw),
         }
         return counts, summary
 
@@ -305,6 +333,7 @@ def spark_list(
     previous: pd.DataFrame | None,
     *,
     customers: int,
+    draw: ArmDraw,
 ) -> SparkList:
     """Today's ranked list on Spark from the feature rows (`customers` of them): scored on the
     executors, ranked, the contact set marked, compared with the previous list; cached, since
@@ -312,7 +341,7 @@ def spark_list(
     settings = recipe.settings
     rows = scored_rows(features, recipe, customers).cache()
     ranked = ranked_rows(rows)
-    contacts = contact_set(ranked, settings)
+    contacts = contact_set(ranked, settings, draw)
     frame = with_previous(with_contacts(ranked, contacts), previous)
     frame = frame.select(*list_columns(recipe.rows)).cache()
     frame.count()  # filled from the cached rows, before they go: the model runs once

@@ -10,11 +10,21 @@ import pandas as pd
 from features.describe import count
 
 
+def _control_words(contact: dict) -> str:
+    """How the contact set splits into customers to call and the control group."""
+    if not contact.get("control"):
+        return ""
+    return (
+        f"; call {contact['to_call']:,}, hold back {contact['control']:,} as the control "
+        f"group ({contact['control_share']:.0%} per tier: 'control: do not contact')"
+    )
+
+
 def _contact_line(contact: dict) -> str:
     line = (
         f"contact first: {contact['contacts']:,} of {contact['above_floor']:,} customers at "
         f"or above p={contact['floor']:.2f} (capacity {contact['capacity']:,}), covering "
-        f"{contact['share_of_revenue_at_risk']:.0%} of revenue at risk"
+        f"{contact['share_of_revenue_at_risk']:.0%} of revenue at risk" + _control_words(contact)
     )
     if contact["high_tier_outside"]:
         return line + (

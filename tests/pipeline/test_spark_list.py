@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.ranking import ListSettings, order_list, risk_tier
+from models.arms import ArmDraw, ContactSettings
+from models.ranking import ListSettings, order_list, risk_tier, with_arms
 from pipeline.score.spark_list import UNROUNDED, contact_set, ranked_rows, with_contacts
 
 
@@ -26,10 +27,11 @@ def test_ties_are_ranked_and_contacts_chosen_as_in_memory(spark, rank_by):
         }
     )
     settings = ListSettings(capacity=40, capacity_rank_by=rank_by)
-    expected = order_list(rows, settings)
+    draw = ArmDraw(ContactSettings(control_share=0.25), pd.Timestamp("2026-11-01"))
+    expected = with_arms(order_list(rows, settings), draw)
     frame = spark._session.createDataFrame(rows.assign(**{UNROUNDED: revenue}))
     ranked = ranked_rows(frame)
-    marked = with_contacts(ranked, contact_set(ranked, settings)).toPandas()
+    marked = with_contacts(ranked, contact_set(ranked, settings, draw)).toPandas()
     got = marked.sort_values("rank", ignore_index=True)
     assert got["rank"].tolist() == list(range(1, n + 1))
     assert got["customer_id"].tolist() == expected["customer_id"].tolist()
@@ -37,4 +39,6 @@ def test_ties_are_ranked_and_contacts_chosen_as_in_memory(spark, rank_by):
     chosen = got[got["contact_first"]].sort_values("contact_order")
     wanted = expected[expected["contact_first"]].sort_values("contact_order")
     assert chosen["customer_id"].tolist() == wanted["customer_id"].tolist()
+    assert chosen["contact_arm"].tolist() == wanted["contact_arm"].tolist()
     assert len(chosen) == 40
+    assert got.loc[~got["contact_first"], "contact_arm"].isna().all()
