@@ -125,3 +125,24 @@ def production_calibration_figure(table: pd.DataFrame) -> Figure:
     percent_axis(axes, "x")
     axes.legend(loc="upper left")
     return figure
+
+
+def saves_figure(saves: pd.DataFrame) -> Figure:
+    """Customers saved per group (overall, each tier, each play) with their 95% interval:
+    a bar whose interval crosses zero is not yet beyond chance."""
+    table = saves.iloc[::-1]
+    figure = chart_figure(max(2.0, 0.32 * len(table) + 1.1))
+    axes = figure.add_subplot()
+    y = np.arange(len(table))
+    saved = table["saved"].to_numpy(dtype=float)
+    below = saved - table["saved_low"].to_numpy(dtype=float)
+    above = table["saved_high"].to_numpy(dtype=float) - saved
+    colours = ["tab:green" if low > 0 else "tab:grey" for low in table["saved_low"]]
+    axes.barh(y, saved, color=colours, alpha=0.7)
+    axes.errorbar(saved, y, xerr=[below, above], fmt="none", ecolor="black", capsize=3)
+    axes.axvline(0, color="black", linewidth=0.8)
+    pairs = zip(table["kind"], table["group"], strict=True)
+    names = [g if k != "play" else f"play: {g}" for k, g in pairs]
+    axes.set_yticks(y, names)
+    axes.set(title="Customers saved (95% interval)", xlabel="customers saved by the calls")
+    return figure

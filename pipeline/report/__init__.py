@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,7 @@ from pipeline.progress import Progress
 from pipeline.report import early_warnings as warnings_
 from pipeline.report import graded as graded_
 from pipeline.report import lists as lists_
+from pipeline.report import saves as saves_
 from pipeline.report import sections as sections
 from pipeline.report.data import History, Lists, at_risk_lists, customer_history
 from pipeline.report.html import Part, Section, page
@@ -63,17 +65,19 @@ def run_report(
             tables = _tables(*(checked.result() if checked else _check_exports(config)))
     with timer("history", "customers, populations and labels month by month"):
         history = _history(config, tables, when, lists)
+        graded = _graded(config, tables, history, lists)
     with timer("sections", "retention, early warnings and the lists, in charts"):
         html = page(
             f"Retention report as of {when:%Y-%m-%d}",
             _facts(config, history, lists),
-            report_parts(config, tables, history, lists=lists, today=today_),
+            report_parts(config, tables, history, lists=lists, today=today_, graded=graded),
             footer=f"Written by `churn report` on {dt.date.today():%Y-%m-%d}.",
         )
     with timer("write", "one self-contained HTML file"):
         path = write_report(Path(config.report.output_dir), when, html)
     with timer("mlflow", "attached to the list's scoring run"):
         run_id = _attach(config, lists, path, store_error)
+        _log_saves(config, graded.saves)
     _print_result(path, run_id, quiet=timer.progress.quiet)
     if not timer.progress.quiet:
         print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.seconds.items()))
@@ -106,8 +110,38 @@ def _history(config: Config, tables: dict, when: pd.Timestamp, lists: Lists) -> 
     return history
 
 
+@dataclass(frozen=True)
+class Graded:
+    """The earlier lists whose horizon has passed (date -> (list, outcomes)), those still
+    waiting, and their contact sets against their control groups."""
+
+    lists: dict
+    waiting: list
+    saves: saves_.Saves
+
+
+def _graded(config: Config, tables: dict, history: History, lists: Lists) -> Graded:
+    graded, waiting = graded_.graded_lists(
+        lists, tables, definition=config.churn, data_end=history.data_end
+    )
+    saves = saves_.graded_contact_sets(
+        graded,
+        lists.folders,
+        saves_.contact_log(tables),
+        definition=config.churn,
+        plays=config.plays,
+    )
+    return Graded(graded, waiting, saves)
+
+
 def report_parts(
-    config: Config, tables: dict, history: History, *, lists: Lists, today: list[Section]
+    config: Config,
+    tables: dict,
+    history: History,
+    *,
+    lists: Lists,
+    today: list[Section],
+    graded: Graded,
 ) -> list[Part]:
     """The report's four parts, in reading order (`today`: today's list's sections)."""
     return [
@@ -124,8 +158,9 @@ def report_parts(
         Part("Today's list", _list_intro(lists), today),
         Part(
             "Did the lists come true",
-            "Each earlier list against what happened once its horizon had passed.",
-            _came_true(config, tables, history, lists=lists),
+            "Each earlier list against what happened once its horizon had passed, and what "
+            "the calls bought against the control group.",
+            _came_true(config, graded),
         ),
     ]
 
@@ -201,13 +236,13 @@ def _today(config: Config, lists: Lists) -> list:
     ]
 
 
-def _came_true(config: Config, tables: dict, history: History, *, lists: Lists) -> list:
-    graded, waiting = graded_.graded_lists(
-        lists, tables, definition=config.churn, data_end=history.data_end
-    )
+def _came_true(config: Config, graded: Graded) -> list:
     return [
-        graded_.came_true_section(graded, waiting, "cametrue", definition=config.churn),
-        graded_.calibration_section(graded, "calibration"),
+        graded_.came_true_section(
+            graded.lists, graded.waiting, "cametrue", definition=config.churn
+        ),
+        graded_.calibration_section(graded.lists, "calibration"),
+        saves_.saves_section(graded.saves, "saves", currency=config.features.currency),
     ]
 
 
@@ -277,6 +312,20 @@ def _attach(config: Config, lists: Lists, path: Path, store_error: UserError | N
 
     as_of = f"{lists.latest[0]:%Y-%m-%d}"
     return tracking.attach_to_scoring_run(config.tracking.scoring_experiment, as_of, path)
+
+
+def _log_saves(config: Config, saves: saves_.Saves) -> None:
+    """Each graded list's saves as metrics on the scoring run that wrote it."""
+    if saves.graded.empty:
+        return
+    from pipeline import tracking  # opened by _open_store
+
+    for when, part in saves.graded.groupby("as_of"):
+        tracking.log_to_scoring_run(
+            config.tracking.scoring_experiment,
+            f"{pd.Timestamp(when):%Y-%m-%d}",
+            saves_.saves_metrics(part),
+        )
 
 
 def _print_result(path: Path, run_id: str | None, *, quiet: bool) -> None:

@@ -45,6 +45,7 @@ _WHERE = {
     "log_record": "runs",
     "log_table": "runs",
     "log_text": "runs",
+    "log_to_scoring_run": "runs",
     "mask_text": "store",
     "mask_uri": "store",
     "model_requirements": "registry",

@@ -15,6 +15,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
@@ -144,9 +145,8 @@ def set_tags(tags: dict[str, str]) -> None:
 
 
 @guarded
-def attach_to_scoring_run(experiment: str, as_of: str, path: Path) -> str | None:
-    """Log a file (the retention report) to the latest scoring run of the list as of `as_of`
-    under `report/`; returns the run's id, or None when no such run was logged."""
+def _scoring_run(experiment: str, as_of: str) -> str | None:
+    """The latest scoring run of the list as of `as_of` (None: none was logged)."""
     found = MlflowClient().get_experiment_by_name(experiment)
     if found is None:
         return None
@@ -156,10 +156,28 @@ def attach_to_scoring_run(experiment: str, as_of: str, path: Path) -> str | None
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
-    if not runs:
-        return None
-    MlflowClient().log_artifact(runs[0].info.run_id, str(path), "report")
-    return runs[0].info.run_id
+    return runs[0].info.run_id if runs else None
+
+
+def attach_to_scoring_run(experiment: str, as_of: str, path: Path) -> str | None:
+    """Log a file (the retention report) to the latest scoring run of the list as of `as_of`
+    under `report/`; returns the run's id, or None when no such run was logged."""
+    run_id = _scoring_run(experiment, as_of)
+    if run_id is not None:
+        MlflowClient().log_artifact(run_id, str(path), "report")
+    return run_id
+
+
+def log_to_scoring_run(experiment: str, as_of: str, metrics: dict[str, float]) -> str | None:
+    """Record what a graded list turned out to be worth (its saves) as metrics of the
+    scoring run that wrote it; returns the run's id, or None when no such run was logged."""
+    run_id = _scoring_run(experiment, as_of)
+    if run_id is not None and metrics:
+        stamp = int(time.time() * 1000)
+        MlflowClient().log_batch(
+            run_id, metrics=[Metric(k, v, stamp, 0) for k, v in metrics.items()]
+        )
+    return run_id
 
 
 def runs_table_url(store: Store, experiment: str, *, host: str = "127.0.0.1", port: int = 5000):

@@ -11,10 +11,17 @@ from pathlib import Path
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from models.arms import CONTACT, CONTROL
 from pipeline import tracking
 from pipeline.cli import main
 from pipeline.config import load_config
-from tests.pipeline.conftest import FIRST_LIST, SECOND_LIST, report_path
+from tests.pipeline.conftest import (
+    CONTROL_CALLED,
+    FIRST_LIST,
+    NOT_REACHED,
+    SECOND_LIST,
+    report_path,
+)
 
 
 def _customers(project: Path) -> pd.DataFrame:
@@ -92,6 +99,46 @@ def test_the_first_list_is_graded_by_tier_against_what_happened(reported_project
     # the later list's horizon has not passed: it is not graded yet
     assert not _rows(html, SECOND_LIST)
     assert f"the list of {SECOND_LIST} is graded once its horizon ends on 2025-12-01" in html
+
+
+def test_calls_are_measured_against_the_first_lists_control_group(reported_project):
+    """Counted here from the list and the customer export alone: churn in each arm of the
+    first list's contact set, saves summed over tiers, and who the log shows reached."""
+    listed = pd.read_parquet(
+        reported_project / "outputs" / "at_risk" / f"as_of={FIRST_LIST}" / "at_risk.parquet"
+    )
+    cancelled = _customers(reported_project).set_index("customer_id")["churned_at"]
+    start = pd.Timestamp(FIRST_LIST)
+    when = listed["customer_id"].map(cancelled)
+    listed = listed[listed["contact_first"] & (when.isna() | (when >= start))]
+    listed = listed.assign(churned=(when >= start) & (when < start + pd.Timedelta(days=30)))
+    contact, control = (listed[listed["contact_arm"] == arm] for arm in (CONTACT, CONTROL))
+    assert len(control) >= 2 and len(contact) > len(control)
+    saved = 0.0
+    for _tier, part in listed.groupby("risk_tier"):
+        rates = part.groupby("contact_arm")["churned"].mean()
+        if {CONTACT, CONTROL} <= set(rates.index):
+            saved += (rates[CONTROL] - rates[CONTACT]) * (part["contact_arm"] == CONTACT).sum()
+    html = report_path(reported_project).read_text()
+    assert ">Did contacting them help</h3>" in html
+    assert (
+        f"of the {len(contact):,} customers put forward for a call churned against "
+        f"{control['churned'].mean():.1%} of the {len(control):,} held back: "
+        f"customers saved {saved:,.1f} (95% interval"
+    ) in html
+    assert (
+        f"{NOT_REACHED} of the {len(contact):,} customers put forward were not in the contact "
+        f"log" in html
+    )
+    assert f"{CONTROL_CALLED} of the {len(control):,} held back were contacted anyway" in html
+    config = load_config(reported_project / "churn.toml")
+    tracking.open_store(config.tracking)
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("churn-scoring")
+    (run,) = client.search_runs(
+        [experiment.experiment_id], filter_string=f"params.as_of = '{FIRST_LIST}'"
+    )
+    assert abs(run.data.metrics["saves.all.saved"] - saved) < 1e-9
 
 
 def test_the_report_is_attached_to_its_lists_scoring_run(reported_project):
