@@ -67,6 +67,13 @@ def _data_commands(sub) -> None:
     s.add_argument("--months", type=int, default=24)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--end", type=_date, default=dt.date(2026, 11, 1))
+    s.add_argument(
+        "--team-from",
+        type=int,
+        metavar="MONTH",
+        help="a retention team follows list-like contact sets from this month of the window, "
+        "holding back a control group: writes contacts.csv and truth/contacts.csv.gz",
+    )
     f = _with_config(sub.add_parser("features", help="list or write the feature catalogue"))
     f.add_argument("--list", action="store_true", help="print every feature")
     f.add_argument("--markdown", type=Path, help="write the catalogue as Markdown to this file")
@@ -134,8 +141,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from simulator import simulate_history, write_history
+    from simulator.contacts import ContactPolicy
 
-    tables = simulate_history(args.customers, args.months, args.seed, args.end)
+    team = None if args.team_from is None else ContactPolicy(args.team_from, seed=args.seed)
+    tables = simulate_history(args.customers, args.months, args.seed, args.end, contacts=team)
     paths = write_history(tables, args.out)
     for name, path in paths.items():
         print(f"{name:<12} {path}")

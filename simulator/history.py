@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from simulator import mechanism as mech
+from simulator.contacts import ContactPolicy, Contacts, apply_contacts, contact_tables
 
 EXPORT_FILES = {
     "customers": "customers.csv",
@@ -35,8 +36,10 @@ TERMS_FILE = pathlib.Path("truth") / "hazard_terms.csv.gz"
 TERM_DECIMALS = 4
 """Decimals each hazard term is written with (log-odds: 1e-4 is far below any effect)."""
 TRUTH_FILES = {"truth": TRUTH_FILE, "truth_terms": TERMS_FILE}
+CONTACT_FILES = {"contacts": "contacts.csv", "truth_contacts": "truth/contacts.csv.gz"}
+"""Written when the simulated team follows the lists (`simulate_history(contacts=...)`)."""
 DATE_COLUMNS = ("signup_at", "churned_at", "month_start")
-TIMESTAMP_COLUMNS = ("timestamp", "opened_at", "resolved_at", "answered_at")
+TIMESTAMP_COLUMNS = ("timestamp", "opened_at", "resolved_at", "answered_at", "contacted_at")
 FILE_MODE = 0o644
 
 
@@ -91,6 +94,17 @@ def _day_effects(start: datetime.date, days: int) -> np.ndarray:
     return np.where(weekend, -1.1, 0.0) + np.where(holidays, -0.5, 0.0)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Team:
+    """The simulated retention team: its policy, the customers' ids and the window's first
+    day (the log names customers and dates as the exports do), and what it did."""
+
+    policy: ContactPolicy
+    customer_ids: np.ndarray
+    window_start: datetime.date
+    done: Contacts = dataclasses.field(default_factory=Contacts)
+
+
 def _decide_churn(
     rng: np.random.Generator,
     month: int,
@@ -98,16 +112,25 @@ def _decide_churn(
     state: mech.State,
     calendar: mech.Calendar,
     records: _Records,
+    team: _Team | None = None,
 ) -> mech.RiskInputs:
     """Month-start step: compute every active customer's hazard, record it as truth, draw who
-    cancels and on which day of the month (offset 0-29, never past the month's end)."""
+    cancels and on which day of the month (offset 0-29, never past the month's end). With a
+    team, the customers it calls cancel with their probability after the call (the truth
+    keeps the probability without it)."""
     start, nxt = int(calendar.bounds[month]), int(calendar.bounds[month + 1])
     risk = mech.observed_risk(_concat(records.support, _TICKET_KEYS), state, pop.size, start)
     active = np.flatnonzero((pop.signup_day < start) & (state.churn_day == mech.NEVER))
     hazard = mech.Hazard()
     terms = mech.hazard_terms(rng, active, pop, state, risk, month, start, calendar, hazard)
     p = mech.churn_probability(terms, hazard)
-    leaving = rng.random(len(active)) < p
+    u = rng.random(len(active))
+    drawn = p
+    if team is not None:
+        day = team.window_start + datetime.timedelta(days=start)
+        ids = team.customer_ids
+        drawn = apply_contacts(team.policy, month, day, active, terms, hazard, u, ids, team.done)
+    leaving = u < drawn
     offset = rng.integers(0, min(30, nxt - start), len(active))
     state.churn_day[active[leaving]] = start + offset[leaving]
     records.truth.append(
@@ -171,6 +194,7 @@ def simulate_history(
     months: int = 24,
     seed: int = 7,
     end: datetime.date = datetime.date(2026, 11, 1),
+    contacts: ContactPolicy | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Simulate `months` months of history ending at `end` (exclusive). Returns tables
     customers, engagement, support, purchases, surveys, truth, truth_terms.
@@ -179,8 +203,11 @@ def simulate_history(
     years earlier, with no recorded history before the window); the rest sign up during it.
     ``truth`` holds, for every customer active at each month start, the exact probability the
     simulator used for a cancellation within the following 30 days, and ``truth_terms`` the
-    named log-odds terms it was computed from (mechanism.HAZARD_TERMS). Same arguments give
-    identical tables.
+    named log-odds terms it was computed from (mechanism.HAZARD_TERMS). With `contacts` (a
+    policy), a retention team follows the lists from its first month (simulator/contacts.py):
+    the tables gain ``contacts`` (the log) and ``truth_contacts`` (everyone it put forward,
+    their arm and what the call truly did); ``truth`` keeps the probability without a call.
+    Without it, the history is exactly as before. Same arguments give identical tables.
     """
     if customers < 2 or months < 1:
         raise ValueError("need at least 2 customers and 1 month")
@@ -190,11 +217,17 @@ def simulate_history(
     state = mech.initial_state(rng, pop)
     day_effects = _day_effects(start, calendar.days)
     records = _Records()
+    team = None
+    if contacts is not None:
+        team = _Team(contacts, _ids("C", np.arange(1, pop.size + 1), 6), start)
     for month in range(calendar.months):
-        risk = _decide_churn(rng, month, pop, state, calendar, records)
+        risk = _decide_churn(rng, month, pop, state, calendar, records, team)
         _advance_health(rng, month, pop, state, risk, calendar)
         _simulate_activity(rng, month, pop, state, calendar, day_effects, records)
-    return _tables(start, calendar, pop, state, records)
+    tables = _tables(start, calendar, pop, state, records)
+    if team is not None:
+        tables["contacts"], tables["truth_contacts"] = contact_tables(team.done)
+    return tables
 
 
 def _timestamps(start: datetime.date, seconds: np.ndarray) -> np.ndarray:
@@ -450,6 +483,7 @@ def write_history(
     (out_dir / TRUTH_FILE).parent.mkdir(parents=True, exist_ok=True)
     targets = {name: out_dir / file for name, file in EXPORT_FILES.items()}
     targets |= {name: out_dir / file for name, file in TRUTH_FILES.items()}
+    targets |= {name: out_dir / file for name, file in CONTACT_FILES.items() if name in tables}
     written: dict[str, pathlib.Path] = {}
     for name, path in targets.items():
         if path.suffix == ".parquet":
