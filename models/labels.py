@@ -150,3 +150,29 @@ def label_churn(
     )
     j = e.left_join(w, ["customer_id", "cutoff"])
     return j.select("customer_id", "cutoff", churned=(1 - j.seen.fill_null(0)).cast("int8"))
+
+
+def without_contacted(
+    labels: ir.Table, contacts: ir.Table, definition: ChurnDefinition
+) -> ir.Table:
+    """The labels no retention call could have changed: (customer, cutoff) rows where the
+    contact log shows a contact between the cutoff and the end of the label window are left
+    out. A customer who was called and stayed would otherwise teach the next model that their
+    profile is safe, and the list would stop putting such customers forward; left out, the
+    model learns churn as it is without a call (the control group and everyone not called
+    still teach it), which is what the list's probability promises."""
+    end = ibis.interval(days=definition.lead_days + definition.horizon_days)
+    c = contacts.select(contacted_id="customer_id", contacted_at="contacted_at")
+    touched = (
+        labels.join(
+            c,
+            [
+                labels.customer_id == c.contacted_id,
+                c.contacted_at >= labels.cutoff,
+                c.contacted_at < labels.cutoff + end,
+            ],
+        )
+        .select("customer_id", "cutoff")
+        .distinct()
+    )
+    return labels.anti_join(touched, ["customer_id", "cutoff"])

@@ -25,7 +25,13 @@ from features.build import (
 from features.coverage import first_exported_days
 from features.exports.contract import TIMELINES, ExportSource
 from features.spec import FeatureSpec
-from models.labels import LABEL, ChurnDefinition, eligible_customers, label_churn
+from models.labels import (
+    LABEL,
+    ChurnDefinition,
+    eligible_customers,
+    label_churn,
+    without_contacted,
+)
 from models.subsample import WEIGHT, NegativeDraw
 
 SPAN_TABLES = ("engagement", "purchases", "support")
@@ -84,12 +90,15 @@ def labelled_queries(
 ) -> list[ir.Table]:
     """One query per batch of cutoffs (`feature_queries`): the features of every eligible,
     gradable (customer, cutoff) joined with its churn label; `history` as `build_features`
-    reads it."""
+    reads it. With a contact log, customer-months a call could have changed are left out
+    (`models.labels.without_contacted`)."""
     customers = int(tables["customers"].count().execute())
     parts = []
     queries = feature_queries(tables, cutoffs, spec, customers, history=history)
     for batch, features in queries:
         labels = label_churn(tables, cutoff_table(batch), definition, data_end.to_pydatetime())
+        if "contacts" in tables:
+            labels = without_contacted(labels, tables["contacts"], definition)
         parts.append(features.join(labels, list(KEYS)))
     return parts
 
