@@ -1,0 +1,184 @@
+"""Saves measured against worlds whose true effect is known, and ranking by who can be saved.
+
+Each seed simulates a world (simulator/history.py) whose retention team follows list-like
+contact sets from its seventh month with the pipeline's control draw, and whose calls remove
+a share of the customer's strongest cause that differs by play (simulator/contacts.py: a
+billing fix removes most of a failed payment's risk, a usage nudge little), with a share of
+customers no call can keep. Measured:
+
+1. **Coverage**: the report's 95% interval of customers saved (models/saves.py over every
+   month's contact set, as the report pools graded lists) against the number the calls truly
+   saved (the simulator's common random numbers: saved when the draw fell between the
+   probability with and without the call).
+2. **Ranking by who can be saved**: over the later half of the months, at the team's
+   capacity, the true expected saves of the contact set ranked by risk (the list's order)
+   against ranked by estimated uplift (risk x the play's relative effect, estimated from the
+   earlier half's contact arms against their control groups: `uplift_scores`) and against the
+   oracle (the true effect).
+
+    python -m bench.saves_bench [--seeds 80] [--write]
+
+The issue's target reads "at least 18 of 20 worlds"; a correct 95% interval meets it with
+probability 0.92 only, so the figure is also given over every world run (seeds 1 to N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.arms import CONTACT
+from models.saves import OVERALL, measure_saves
+from simulator import mechanism as mech
+from simulator.contacts import ContactPolicy, call_outcomes
+from simulator.history import simulate_history
+
+RESULTS = Path(__file__).parent / "results" / "saves.json"
+CUSTOMERS, MONTHS, FIRST = 6000, 24, 6
+END = dt.date(2026, 11, 1)
+
+
+def graded_from_truth(truth: pd.DataFrame) -> pd.DataFrame:
+    """The simulator's contact sets as the report reads graded lists."""
+    return pd.DataFrame(
+        {
+            "as_of": truth["month_start"],
+            "customer_id": truth["customer_id"],
+            "risk_tier": truth["risk_tier"],
+            "contact_arm": truth["contact_arm"],
+            "suggested_play": truth["play"],
+            "monthly_revenue": 1.0,
+            "churned": truth["churned"].astype(int),
+            "reached": truth["reached"],
+        }
+    )
+
+
+def relative_effects(graded: pd.DataFrame) -> dict[str, float]:
+    """Each play's share of churn a call removed (control churn minus contact churn, over
+    control churn), from past contact sets against their control groups, shrunk towards the
+    overall share by how noisy it is (empirical Bayes: each play's estimate weighs
+    tau^2 / (tau^2 + its variance), tau^2 the spread between plays beyond their noise);
+    plays without both arms take the overall share; never below zero."""
+    measured = measure_saves(graded).set_index("group")
+    control = measured["churn_control"].where(measured["churn_control"] > 0)
+    share = (measured["difference"] / control).fillna(0.0)
+    se = (measured["difference_high"] - measured["difference_low"]) / (2 * 1.96) / control
+    overall = float(share.get(OVERALL, 0.0))
+    plays = measured[measured["kind"] == "play"]
+    if plays.empty:
+        return {"*": max(overall, 0.0)}
+    estimate, variance = share[plays.index], (se[plays.index] ** 2).fillna(np.inf)
+    finite = np.isfinite(variance)
+    spread = float(np.var(estimate[finite])) if finite.sum() > 1 else 0.0
+    tau2 = max(spread - float(variance[finite].mean()) if finite.any() else 0.0, 0.0)
+    weight = (tau2 / (tau2 + variance)).fillna(0.0)
+    shrunk = overall + weight * (estimate - overall)
+    return {"*": max(overall, 0.0), **{p: max(float(v), 0.0) for p, v in shrunk.items()}}
+
+
+def uplift_scores(risk: np.ndarray, plays: np.ndarray, effects: dict[str, float]) -> np.ndarray:
+    """Expected saves of a call: the probability of churning times the play's relative
+    effect."""
+    return risk * np.array([effects.get(p, effects["*"]) for p in plays])
+
+
+def month_candidates(terms: pd.DataFrame, policy: ContactPolicy) -> pd.DataFrame:
+    """Every active customer of one month with what a list sees, their play and the true
+    expected saves of putting them forward."""
+    hazard = mech.Hazard()
+    arrays = {t: terms[t].to_numpy(dtype=float) for t in mech.HAZARD_TERMS}
+    visible, p0, would, play, _ = call_outcomes(arrays, hazard)
+    effect = (p0 - would) * policy.reach * (1 - policy.decided)
+    return pd.DataFrame({"visible": visible, "play": play, "effect": effect})
+
+
+def one_world(seed: int) -> dict:
+    """Coverage and ranking figures of one seeded world."""
+    policy = ContactPolicy(first_month=FIRST, seed=seed)
+    world = simulate_history(CUSTOMERS, MONTHS, seed=seed, end=END, contacts=policy)
+    truth = world["truth_contacts"]
+    graded = graded_from_truth(truth)
+    overall = measure_saves(graded).set_index("group").loc[OVERALL]
+    contacted = truth["contact_arm"] == CONTACT
+    true_saved = int(truth.loc[contacted, "saved"].sum())
+    months = sorted(truth["month_start"].unique())
+    half = months[len(months) // 2]
+    effects = relative_effects(graded[graded["as_of"] < half])
+    terms = world["truth_terms"]
+    saves = {"risk": 0.0, "uplift": 0.0, "oracle": 0.0}
+    for month in months:
+        if month < half:
+            continue
+        k = int((truth["month_start"] == month).sum())
+        candidates = month_candidates(terms[terms["month_start"] == month], policy)
+        orders = {
+            "risk": candidates["visible"].to_numpy(),
+            "uplift": uplift_scores(
+                candidates["visible"].to_numpy(), candidates["play"].to_numpy(), effects
+            ),
+            "oracle": candidates["effect"].to_numpy(),
+        }
+        for name, score in orders.items():
+            top = np.argsort(-score, kind="stable")[:k]
+            saves[name] += float(candidates["effect"].to_numpy()[top].sum())
+    return {
+        "seed": seed,
+        "true_saved": true_saved,
+        "estimated": round(float(overall["saved"]), 2),
+        "interval": [round(float(overall["saved_low"]), 2), round(float(overall["saved_high"]), 2)],
+        "covered": bool(overall["saved_low"] <= true_saved <= overall["saved_high"]),
+        "contact": int(overall["contact"]),
+        "control": int(overall["control"]),
+        "effects": {k: round(v, 3) for k, v in effects.items()},
+        "expected_saves_by_ranking": {k: round(v, 2) for k, v in saves.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=80)
+    parser.add_argument("--write", action="store_true", help=f"write {RESULTS}")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    worlds = [one_world(seed) for seed in range(1, args.seeds + 1)]
+    covered = sum(w["covered"] for w in worlds)
+    totals = {
+        name: sum(w["expected_saves_by_ranking"][name] for w in worlds)
+        for name in ("risk", "uplift", "oracle")
+    }
+    result = {
+        "what": "saves against the simulator's truth (bench/saves_bench.py)",
+        "worlds": args.seeds,
+        "customers": CUSTOMERS,
+        "months": MONTHS,
+        "covered": covered,
+        "covered_in_first_20": sum(w["covered"] for w in worlds[:20]),
+        "uplift_over_risk": round(totals["uplift"] / totals["risk"] - 1, 4),
+        "oracle_over_risk": round(totals["oracle"] / totals["risk"] - 1, 4),
+        "expected_saves": {k: round(v, 1) for k, v in totals.items()},
+        "seconds": round(time.perf_counter() - started, 1),
+        "by_world": worlds,
+    }
+    print(
+        f"interval covers the true saves in {covered} of {args.seeds} worlds "
+        f"({result['covered_in_first_20']} of the first 20); expected saves "
+        f"at the same capacity: risk {totals['risk']:.1f}, uplift {totals['uplift']:.1f} "
+        f"({result['uplift_over_risk']:+.1%}), oracle {totals['oracle']:.1f} "
+        f"({result['oracle_over_risk']:+.1%})"
+    )
+    if args.write:
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"written: {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
