@@ -129,9 +129,16 @@ def _notes(saves: Saves, overall: pd.Series) -> str:
             "difference)."
         )
     if saves.unknown_plays:
-        named = ", ".join(f"{k} ({v:,})" for k, v in list(saves.unknown_plays.items())[:5])
-        notes.append(f"Contacts naming a play [plays] does not know: {named}.")
+        notes.append(_unknown_words(saves.unknown_plays) + ".")
     return "".join(f'<p class="missing">{n}</p>' for n in notes)
+
+
+def _unknown_words(unknown: dict[str, int]) -> str:
+    """The logged plays [plays] does not name, with how many contacts each (up to five)."""
+    if not unknown:
+        return ""
+    named = ", ".join(f"{k} ({v:,})" for k, v in list(unknown.items())[:5])
+    return f"Contacts naming a play [plays] does not know: {named}"
 
 
 def saves_table(saves: pd.DataFrame) -> str:
@@ -150,11 +157,13 @@ def saves_section(saves: Saves, key: str, *, currency: str = "") -> Section:
     """Churn among customers called against the control group, per tier, play and overall."""
     title = "Did contacting them help"
     if saves.graded.empty:
+        unknown = _unknown_words(saves.unknown_plays)
         return Section(
             title,
             missing=(
                 "no graded list with a control group yet: lists hold back part of the contact "
                 "set ([contact] control_share) and are graded once their horizon has passed"
+                + (f"; {unknown[0].lower()}{unknown[1:]}" if unknown else "")
             ),
         )
     measured = measure_saves(saves.graded)

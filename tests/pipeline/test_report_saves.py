@@ -41,3 +41,19 @@ def test_lists_without_a_control_group_are_not_graded_for_saves(tmp_path):
     section = saves_section(empty, "saves")
     assert section.missing.startswith("no graded list with a control group yet")
     assert isinstance(empty, Saves) and empty.lists == 0
+
+
+def test_logged_plays_the_configuration_does_not_name_are_counted():
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "contacted_at": pd.to_datetime(["2026-01-02"] * 4),
+            "play": ["billing follow-up", "free pizza", "free pizza", "discount"],
+        }
+    )
+    saves = graded_contact_sets({}, [], log, definition=None, plays=PlaySettings())
+    assert saves.unknown_plays == {"free pizza": 2, "discount": 1}
+    assert saves.logged
+    missing = saves_section(saves, "saves").missing
+    named = "contacts naming a play [plays] does not know: free pizza (2), discount (1)"
+    assert missing.endswith(named)
