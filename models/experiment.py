@@ -189,6 +189,36 @@ def run_experiment(
     )
 
 
+def refit_split(split: TimeSplit) -> TimeSplit:
+    """The evaluated split shifted to end at the latest labelled month: every month but the
+    latest `len(split.valid)` to fit on, those latest to stop and calibrate on, none held out."""
+    months = list(split.all)
+    latest = len(split.valid)
+    return TimeSplit(tuple(months[:-latest]), tuple(months[-latest:]), ())
+
+
+def refit_on_latest(
+    frame: pd.DataFrame,
+    split: TimeSplit,
+    layout: FeatureLayout,
+    evaluated: TrainedModel,
+    *,
+    seed: int = 7,
+    calibration: str = "sigmoid",
+    progress: OnProgress | None = None,
+    negative_rate: float = 1.0,
+    sample: Subsample | None = None,
+) -> tuple[TrainedModel, TimeSplit]:
+    """The model a list should use: the evaluated model's settings and procedure refit on
+    every labelled month (`refit_split`), so it has seen last month and is calibrated on the
+    latest months rather than on months the test held out. Returns it and its split. Its
+    quality is its evaluated twin's: it has no months left to test on."""
+    shifted = refit_split(split)
+    fit = _LightGbmFit(layout, seed, calibration, evaluated.params, negative_rate, progress)
+    fitting = fit.rows(frame, shifted.train, sample)
+    return fit(fitting, _rows(frame, shifted.valid)), shifted
+
+
 def _test_scores(
     test: pd.DataFrame, model: TrainedModel, logistic, health
 ) -> tuple[pd.DataFrame, np.ndarray]:

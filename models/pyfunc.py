@@ -18,9 +18,24 @@ CONTRIBUTION_PREFIX = "contrib__"
 class ChurnModel(mlflow.pyfunc.PythonModel):
     """A calibrated LightGBM churn model with everything needed to score and explain."""
 
-    def __init__(self, trained: TrainedModel, metadata: dict[str, Any]):
+    def __init__(
+        self,
+        trained: TrainedModel,
+        metadata: dict[str, Any],
+        evaluated: TrainedModel | None = None,
+    ):
         self.trained = trained
         self.metadata = metadata
+        self.evaluated = evaluated
+        """The evaluated twin when `trained` was refit on every labelled month: promotion
+        scores it, not the refit, on a challenger's test months (the refit has learned
+        them)."""
+
+    def twin_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """The probabilities promotion compares: the evaluated twin's (the model itself when
+        it was not refit, or was pickled before twins existed)."""
+        twin = getattr(self, "evaluated", None) or self.trained
+        return twin.predict_proba(frame)
 
     @property
     def features(self) -> list[str]:

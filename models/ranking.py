@@ -23,7 +23,9 @@ COLUMNS: dict[str, str] = {
     "customer_id": "the customer, as in the customer export",
     "churn_probability": "probability of churning in the horizon after the as-of date "
     "(calibrated: 0.2 means about 1 in 5 such customers churn), 4 decimals",
-    "risk_tier": "high / medium / low by the configured probability thresholds",
+    "risk_tier": "high / medium / low: by default at least 5x / 2x the churn rate the model "
+    "was trained on (the summary and manifest state the thresholds), or the configured "
+    "probability thresholds",
     "monthly_revenue": "what the customer is worth per month: the larger of recent paid "
     "revenue (the last 90 days / 3) and the last invoice, each order counted at most "
     f"{ORDER_CAP:g} times the customer's median paid order over the year (one absurd amount "
@@ -60,6 +62,8 @@ class ListSettings:
     capacity_rank_by: Literal["revenue", "probability"] = "revenue"
     horizon_days: int = 30
     contact_floor: float | None = None
+    tier_rule: str = ""
+    """Where the thresholds came from, in words (set when scoring resolves them)."""
 
     CHECKS: ClassVar[dict] = {
         "high_threshold": Number(0, 1, open_low=True),
@@ -81,6 +85,56 @@ class ListSettings:
                 f"{self.high_threshold} (otherwise no customer is medium risk)"
             ]
         return []
+
+
+TIER_MULTIPLES = (5.0, 2.0)
+"""Default tiers: high from this many times the base rate, medium from this many."""
+FIXED_TIERS = (0.30, 0.10)
+"""Thresholds for models that carry no base rate (trained before tiers followed it)."""
+
+
+def base_rate_tiers(
+    base_rate: float | None,
+    high: float | None,
+    medium: float | None,
+    multiples: tuple[float, float] = TIER_MULTIPLES,
+) -> tuple[float, float, str]:
+    """The list's thresholds and the rule they came from, in words: the configured ones when
+    given; else `multiples` of the churn rate the model was trained on (`base_rate`, per
+    horizon), so the tiers fit a business whose customers churn at 1% or at 10% a month;
+    else FIXED_TIERS. The high threshold stays below 0.95 and above the medium one."""
+    if high is not None and medium is not None:
+        return high, medium, f"configured thresholds (high >= {high:.2f}, medium >= {medium:.2f})"
+    if base_rate is None or not base_rate > 0:
+        h, m = FIXED_TIERS
+        return h, m, f"fixed thresholds (high >= {h:.2f}, medium >= {m:.2f}): no base rate"
+    h = round(min(multiples[0] * base_rate, 0.95), 4)
+    m = round(min(multiples[1] * base_rate, h / 2), 4)
+    return (
+        h,
+        m,
+        (
+            f"high >= {h:.1%} ({multiples[0]:g}x the base rate {base_rate:.1%} the model was "
+            f"trained on), medium >= {m:.1%} ({multiples[1]:g}x)"
+        ),
+    )
+
+
+def tier_capture(churned: np.ndarray, probability: np.ndarray, high: float, medium: float) -> dict:
+    """What tiers at these thresholds would hold of labelled rows: the share of customers in
+    the high and medium tiers, and the share of churners they catch."""
+    churned = np.asarray(churned, dtype=bool)
+    tier = risk_tier(np.asarray(probability, dtype=float), high, medium)
+    listed = tier != "low"
+    churners = max(int(churned.sum()), 1)
+    return {
+        "high_threshold": high,
+        "medium_threshold": medium,
+        "high_share": float((tier == "high").mean()) if len(tier) else 0.0,
+        "high_medium_share": float(listed.mean()) if len(tier) else 0.0,
+        "high_capture": float((churned & (tier == "high")).sum() / churners),
+        "high_medium_capture": float((churned & listed).sum() / churners),
+    }
 
 
 def risk_tier(probability: np.ndarray, high: float, medium: float) -> np.ndarray:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from features.constraints import (
+    Flag,
     Number,
     OneOf,
     Optional,
@@ -26,7 +27,7 @@ from models.arms import ContactSettings
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 from models.promotion import HIGHER_IS_BETTER
-from models.ranking import ListSettings
+from models.ranking import TIER_MULTIPLES, ListSettings
 from pipeline.config.exports import read_exports
 
 
@@ -48,6 +49,9 @@ class TrainingSettings:
     training starts (pipeline/train/memory.py, memory_budget_gb)."""
     negative_rate: float | None = None
     """Share of retained customer-months kept for training; None: chosen from the budget."""
+    refit: bool = True
+    """Register the evaluated model refit on every labelled month (False: the evaluated
+    model itself, as it was tested)."""
 
     CHECKS: ClassVar[dict] = {
         "cutoffs": Whole(3, 600),
@@ -61,6 +65,7 @@ class TrainingSettings:
         "truth_file": Text(),
         "memory_gb": Optional(Number(0, 100_000, open_low=True)),
         "negative_rate": Optional(Number(0, 1, open_low=True)),
+        "refit": Flag(),
     }
 
     def cross_check(self) -> list[str]:
@@ -102,8 +107,15 @@ class ModelSettings:
 @dataclass(frozen=True)
 class ScoringSettings(ListSettings):
     """[scoring]: the list's own settings (models/ranking.py, `ListSettings`, declared there
-    once), where lists go, and how fresh the data must be and how much drift is told."""
+    once), where lists go, and how fresh the data must be and how much drift is told. The
+    tier thresholds are optional here: left out, the tiers follow the base rate the model
+    was trained on (`high_multiple` and `medium_multiple` times it; models/ranking.py,
+    `base_rate_tiers`); given (both), they are fixed probabilities."""
 
+    high_threshold: float | None = None  # type: ignore[assignment]
+    medium_threshold: float | None = None  # type: ignore[assignment]
+    high_multiple: float = TIER_MULTIPLES[0]
+    medium_multiple: float = TIER_MULTIPLES[1]
     capacity: int = 200
     output_dir: str = "outputs/at_risk"
     max_staleness_days: int = 3
@@ -111,10 +123,31 @@ class ScoringSettings(ListSettings):
 
     CHECKS: ClassVar[dict] = {
         **ListSettings.CHECKS,
+        "high_threshold": Optional(Number(0, 1, open_low=True)),
+        "medium_threshold": Optional(Number(0, 1, open_low=True)),
+        "high_multiple": Number(1, 100, open_low=True),
+        "medium_multiple": Number(0, 100, open_low=True),
         "output_dir": Text(non_empty=True),
         "max_staleness_days": Whole(0, 3650),
         "psi_threshold": Number(0, open_low=True),
     }
+
+    def cross_check(self) -> list[str]:
+        """Both thresholds or neither; the medium tier below the high one."""
+        given = (self.high_threshold is None, self.medium_threshold is None)
+        if given[0] != given[1]:
+            return [
+                "high_threshold and medium_threshold: set both (fixed tiers) or neither "
+                "(tiers from the base rate)"
+            ]
+        if self.high_threshold is None:
+            if self.medium_multiple >= self.high_multiple:
+                return [
+                    f"medium_multiple {self.medium_multiple:g} must be below high_multiple "
+                    f"{self.high_multiple:g}"
+                ]
+            return []
+        return super().cross_check()
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,7 @@ from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
 from models.arms import ArmDraw
 from models.drift import flagged_drift
-from models.ranking import (
-    ListSettings,
-)
+from models.ranking import ListSettings, base_rate_tiers
 from pipeline import tracking
 from pipeline.config import Config
 from pipeline.outputs import recent_arms
@@ -101,11 +99,22 @@ def checked_tables(
     return tables, freshness
 
 
-def list_settings(config: Config, capacity: int | None) -> ListSettings:
-    """Tiers and the contact set from the configuration (`--capacity` overrides)."""
+def list_settings(config: Config, capacity: int | None, metadata: dict) -> ListSettings:
+    """Tiers and the contact set from the configuration (`--capacity` overrides), the tier
+    thresholds resolved against the base rate the model (`metadata`) was trained on."""
     scoring = config.scoring
+    base = (metadata.get("base_rate") or {}).get("rate")
+    high, medium, rule = base_rate_tiers(
+        base,
+        scoring.high_threshold,
+        scoring.medium_threshold,
+        (scoring.high_multiple, scoring.medium_multiple),
+    )
     return replace(
         scoring,
+        high_threshold=high,
+        medium_threshold=medium,
+        tier_rule=rule,
         horizon_days=config.churn.horizon_days,
         capacity=scoring.capacity if capacity is None else capacity,
     )
@@ -116,6 +125,11 @@ def arm_draw(config: Config, when: pd.Timestamp) -> ArmDraw:
     arms earlier lists within the horizon gave (read under the date's lock)."""
     kept = recent_arms(Path(config.scoring.output_dir), when, config.churn.horizon_days)
     return ArmDraw(config.contact, when, kept)
+
+
+def thresholds(settings: ListSettings) -> dict[str, float]:
+    """The tier thresholds a list used."""
+    return {"high": settings.high_threshold, "medium": settings.medium_threshold}
 
 
 def drifted(config: Config, drift: pd.Series, metadata: dict) -> tuple[dict, dict]:

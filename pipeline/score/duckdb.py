@@ -36,6 +36,7 @@ from pipeline.score.common import (
     drifted,
     list_settings,
     profile_columns,
+    thresholds,
 )
 from pipeline.score.manifest import ListFacts, list_manifest
 from pipeline.score.monitoring import log_monitoring
@@ -109,7 +110,7 @@ def list_as_of(
         contributions,
         reasons=reasons,
         plays=config.plays,
-        settings=list_settings(config, capacity),
+        settings=list_settings(config, capacity, model.metadata),
         profile_columns=profile_columns(population),
     )
     return PastList(features, ranked, reasons)
@@ -137,6 +138,8 @@ def publish(
             warnings=[p.line() for p in context.validation.warnings],
             profile=profile_columns(context.population),
             currency=config.features.currency,
+            tier_rule=context.settings.tier_rule,
+            thresholds=thresholds(context.settings),
         )
         manifest = list_manifest(facts, ranked)
         return manifest, write_list(
@@ -156,7 +159,7 @@ def score_on_duckdb(
         )
     with timer("predict", "probabilities and contributions"):
         scores = champion.model.scores(population.features)
-    settings = list_settings(config, capacity)
+    settings = list_settings(config, capacity, champion.metadata)
     with timer("rank_and_reasons", "tiers, reasons, plays and the contact set"):
         ranked = rank(config, population, champion, scores=scores, settings=settings)
     with timer("drift", "feature drift against training"):

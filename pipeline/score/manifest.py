@@ -34,6 +34,9 @@ class ListFacts:
     warnings: list[str]
     profile: list[str]
     currency: str
+    tier_rule: str = ""
+    """Where the tier thresholds came from, in words (`models.ranking.base_rate_tiers`)."""
+    thresholds: dict[str, float] | None = None
 
 
 def _tables(facts: ListFacts) -> dict:
@@ -90,6 +93,8 @@ def list_manifest(facts: ListFacts, ranked: pd.DataFrame | ListCounts) -> dict:
         "tables": _tables(facts),
         "customers": counts.customers,
         "tiers": counts.tiers,
+        "tier_thresholds": facts.thresholds or {},
+        "tier_rule": facts.tier_rule,
         "revenue_at_risk": round(counts.revenue_at_risk, 2),
         "currency": facts.currency,
         "contact": facts.contacts,

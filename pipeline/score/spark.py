@@ -24,6 +24,7 @@ from pipeline.score.common import (
     list_settings,
     numeric_features,
     profile_columns,
+    thresholds,
 )
 from pipeline.score.manifest import ListFacts, list_manifest
 from pipeline.score.monitoring import log_monitoring
@@ -70,6 +71,8 @@ def score_on_spark(
             warnings=[p.line() for p in start.validation.warnings],
             profile=profile_columns(population),
             currency=config.features.currency,
+            tier_rule=settings.tier_rule,
+            thresholds=thresholds(settings),
         )
         manifest = list_manifest(facts, list_counts)
         with timer("write", "the list as partitioned Parquet, its CSVs and manifest"):
@@ -119,7 +122,7 @@ def spark_population(
         model=start.champion.model,
         reasons=reasons,
         plays=config.plays,
-        settings=list_settings(config, capacity),
+        settings=list_settings(config, capacity, metadata),
         profile_columns=profile,
         features=schema,
         rows=row_schema(schema, reasons.k, profile),

@@ -60,6 +60,8 @@ def scoring_summary_lines(ranked: pd.DataFrame, manifest: dict, folder: Path) ->
         f"medium {tiers['medium']:,}, low {tiers['low']:,}; revenue at risk "
         f"{manifest['revenue_at_risk']:,.2f} {manifest.get('currency') or ''}".rstrip(),
     ]
+    if manifest.get("tier_rule"):
+        lines.append(f"tiers: {manifest['tier_rule']}")
     if manifest["contact"]["capacity"]:
         lines.append(_contact_line(manifest["contact"]))
     lines.append("plays: " + ", ".join(f"{k} {v:,}" for k, v in manifest["plays"].items()))

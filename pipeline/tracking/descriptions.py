@@ -57,6 +57,17 @@ def verdict(*, promoted: bool, alias: str, reason: str) -> str:
     return f"**{'promoted to' if promoted else 'not promoted to'} @{alias}**: {reason}"
 
 
+def refit_words(split: TimeSplit) -> str:
+    """What the registered model is when it was refit after evaluation."""
+    return (
+        " The registered model is the evaluated one refit on every labelled month: fitted on "
+        f"{split.train[0]:%Y-%m-%d} to {split.train[-1]:%Y-%m-%d}, stopped and calibrated on "
+        f"{', '.join(f'{c:%Y-%m-%d}' for c in split.valid)}; the metrics above are its "
+        "evaluated twin's, which promotion compares (`[training] refit = false` registers "
+        "the evaluated model itself)."
+    )
+
+
 def training_description(
     *,
     data: str,

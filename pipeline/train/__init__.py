@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models.evaluate import compare_models
-from models.experiment import ExperimentResult, run_experiment
+from models.experiment import ExperimentResult, refit_on_latest, run_experiment
 from models.split import backtest_splits
 from models.trainer import OnProgress
 from models.tuning import selection_splits
@@ -26,7 +26,7 @@ from pipeline.train.data import (
     training_negative_rate,
     validated_tables,
 )
-from pipeline.train.record import track_training
+from pipeline.train.record import Refit, track_training
 from pipeline.train.summary import print_training_summary
 
 
@@ -42,8 +42,12 @@ def run_training(
         data = training_data(config, tables)
     with timer("training", _training_words(config)):
         result = fit_and_evaluate(config, data, progress=timer.progress.update)
+    refit = None
+    if config.training.refit:
+        with timer("refit", "the evaluated model refit on every labelled month"):
+            refit = refit_model(config, data, result, progress=timer.progress.update)
     with timer("logging", "MLflow run, plots and the registered model"):
-        outcome = track_training(config, data, result, started=timer.started)
+        outcome = track_training(config, data, result, started=timer.started, refit=refit)
     print_training_summary(
         comparison=compare_models(result.scores),
         outcome=outcome,
@@ -67,6 +71,29 @@ def _training_words(config: Config) -> str:
         + (f", {folds} backtest folds" if folds else "")
         + (f", a {search:g} s parameter search" if search else "")
     )
+
+
+def refit_model(
+    config: Config,
+    data: TrainingData,
+    result: ExperimentResult,
+    *,
+    progress: OnProgress | None = None,
+) -> Refit:
+    """The evaluated model's settings and procedure refit on every labelled month: fitted on
+    all but the latest `valid_cutoffs` months, stopped and calibrated on those."""
+    model, split = refit_on_latest(
+        data.frame,
+        data.split,
+        data.layout,
+        result.model,
+        seed=config.training.seed,
+        calibration=config.training.calibration,
+        progress=progress,
+        negative_rate=training_negative_rate(config.training, data),
+        sample=result.sample,
+    )
+    return Refit(model, split)
 
 
 def fit_and_evaluate(

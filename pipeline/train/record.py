@@ -15,6 +15,9 @@ from models.evaluate import compare_models, evaluate_scores
 from models.experiment import LABEL, ExperimentResult
 from models.promotion import promotion_decision
 from models.pyfunc import ChurnModel
+from models.ranking import base_rate_tiers, tier_capture
+from models.split import TimeSplit
+from models.trainer import TrainedModel
 from pipeline import tracking
 from pipeline.config import Config
 from pipeline.tracking import descriptions
@@ -38,14 +41,47 @@ class TrainingOutcome:
     champion: str | None
     ui: str
     store: str
+    tiers: str = ""
+    """The tiers a list would use with this model, and what they held of the test months."""
+
+
+@dataclass(frozen=True)
+class Refit:
+    """The evaluated model refit on every labelled month, and the months it saw."""
+
+    model: TrainedModel
+    split: TimeSplit
+
+    def record(self, data: TrainingData) -> tracking.RunRecord:
+        """Its lineage on the run: the months it was fitted, stopped and calibrated on."""
+        months = self.split.train + self.split.valid
+        return tracking.RunRecord(
+            params={
+                "refit.train_cutoffs": _months(self.split.train),
+                "refit.valid_cutoffs": _months(self.split.valid),
+                "refit.best_iteration": self.model.best_iteration,
+                "refit.rows": int(data.frame["cutoff"].isin(months).sum()),
+            },
+            tags={"model.registered": "refit on every labelled month"},
+        )
+
+
+def _months(cutoffs) -> str:
+    return ",".join(f"{c:%Y-%m-%d}" for c in cutoffs)
 
 
 def track_training(
-    config: Config, data: TrainingData, result: ExperimentResult, *, started: float | None = None
+    config: Config,
+    data: TrainingData,
+    result: ExperimentResult,
+    *,
+    started: float | None = None,
+    refit: Refit | None = None,
 ) -> TrainingOutcome:
-    """Log the run (facts, metrics, plots, data: one record), register the model, promote it
-    if better; the run starts at `started` (when the step began) and says all this in its
-    description."""
+    """Log the run (facts, metrics, plots, data: one record), register the model (the refit
+    when there is one, carrying its evaluated twin), promote it if its evaluated twin beats
+    the champion's; the run starts at `started` (when the step began) and says all this in
+    its description."""
     store = tracking.open_store(config.tracking)
     name = f"train-{data.split.test[-1]:%Y-%m-%d}"
     experiment = config.tracking.experiment
@@ -53,28 +89,70 @@ def track_training(
     metadata = model_metadata(
         data.spec, config, data.layout, train_rows=train_rows, whole_from=data.whole_from()
     )
+    metadata["base_rate"] = base_rate(result.test, data.split.test)
+    latest = refit.split.valid[-1] if refit else data.split.valid[-1]
+    metadata["learned_through"] = f"{latest:%Y-%m-%d}"  # the latest cutoff whose labels it saw
     record = training_record(config, data, result, metadata=metadata)
+    if refit is not None:
+        record = record | refit.record(data)
     with tracking.run(
         store, experiment, name, started=started, description=descriptions.TRAINING_EXPERIMENT
     ) as run_id:
         tracking.log_record(record)
-        version, champion, promoted, reason = _register(config, data, result, metadata=metadata)
+        version, champion, promoted, reason = _register(
+            config, data, result, metadata=metadata, refit=refit
+        )
         url = tracking.runs_table_url(store, experiment)
     model = config.model
+    _, tiers = tier_metrics(config, result.test, metadata["base_rate"]["rate"])
     return TrainingOutcome(
-        run_id, model.name, version, model.alias, promoted, reason, champion, url, store.shown
+        run_id, model.name, version, model.alias, promoted, reason, champion, url, store.shown,
+        tiers,
+    )  # fmt: skip
+
+
+def base_rate(test: pd.DataFrame, months) -> dict:
+    """The churn rate per horizon of the latest labelled months the model was tested on:
+    what the default tiers are multiples of."""
+    return {
+        "rate": round(float(test[LABEL].mean()), 6) if len(test) else None,
+        "months": [f"{m:%Y-%m-%d}" for m in months],
+        "rows": len(test),
+    }
+
+
+def tier_metrics(
+    config: Config, test: pd.DataFrame, rate: float | None
+) -> tuple[dict[str, float], str]:
+    """The tiers a list would use with this model and configuration, what they hold of the
+    test months' customers and churners, and that in one line."""
+    scoring = config.scoring
+    high, medium, rule = base_rate_tiers(
+        rate,
+        scoring.high_threshold,
+        scoring.medium_threshold,
+        (scoring.high_multiple, scoring.medium_multiple),
     )
+    capture = tier_capture(test[LABEL].to_numpy(), test["model"].to_numpy(), high, medium)
+    line = (
+        f"tiers: {rule}; on the test months the high and medium tiers held "
+        f"{capture['high_medium_share']:.1%} of customers and "
+        f"{capture['high_medium_capture']:.0%} of churners (high alone "
+        f"{capture['high_capture']:.0%})"
+    )
+    return {f"test.tiers.{k}": v for k, v in capture.items()}, line
 
 
 def training_record(
     config: Config, data: TrainingData, result: ExperimentResult, *, metadata: dict
 ) -> tracking.RunRecord:
     """What the training run records: its facts, its evaluation, the model's metadata."""
+    tiers, _ = tier_metrics(config, result.test, (metadata.get("base_rate") or {}).get("rate"))
     return (
         _facts(config, data, result)
         | _evaluation(config, data, result)
         | _backtest(result.backtest)
-        | tracking.RunRecord(dicts={"model_metadata.json": metadata})
+        | tracking.RunRecord(metrics=tiers, dicts={"model_metadata.json": metadata})
     )
 
 
@@ -162,17 +240,26 @@ def _backtest(backtest: pd.DataFrame) -> tracking.RunRecord:
 
 
 def _register(
-    config: Config, data: TrainingData, result: ExperimentResult, *, metadata: dict
+    config: Config,
+    data: TrainingData,
+    result: ExperimentResult,
+    *,
+    metadata: dict,
+    refit: Refit | None = None,
 ) -> tuple[str, str | None, bool, str]:
-    """Log and register the model, fingerprint it, move the alias if it beats the champion
-    on the same test rows. Returns the version, the former champion, promoted and why."""
+    """Log and register the model (the refit with its evaluated twin, or the evaluated
+    model), fingerprint it, move the alias if the evaluated model beats the champion's
+    evaluated twin on the same test rows. Returns the version, the former champion,
+    promoted and why."""
     name, alias, metric = config.model.name, config.model.alias, config.model.promote_metric
     champion = tracking.champion_version(name, alias)
     champion_score = (
         _champion_score(name, alias, data.rows("test"), metric=metric) if champion else None
     )
     version = tracking.log_churn_model(
-        ChurnModel(result.model, metadata),
+        ChurnModel(refit.model, metadata, evaluated=result.model)
+        if refit
+        else ChurnModel(result.model, metadata),
         example=data.layout.plain(data.rows("test").head(5)),
         registered_name=name,
         pip_requirements=tracking.model_requirements(),
@@ -182,12 +269,17 @@ def _register(
     promoted, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
     if promoted:
         tracking.set_alias(name, alias, version)
-    _describe(config, data, result, outcome=(version, champion, promoted, reason))
+    _describe(config, data, result, outcome=(version, champion, promoted, reason), refit=refit)
     return version, champion, promoted, reason
 
 
 def _describe(
-    config: Config, data: TrainingData, result: ExperimentResult, *, outcome: tuple
+    config: Config,
+    data: TrainingData,
+    result: ExperimentResult,
+    *,
+    outcome: tuple,
+    refit: Refit | None = None,
 ) -> None:
     """Tags short enough to read in a table cell; the whole story in the run's and the
     version's descriptions."""
@@ -204,7 +296,8 @@ def _describe(
         split=data.split,
         rows={part: data.count(part) for part in ("train", "valid", "test")},
         scores=result.scores,
-        registered=f"Registered as {name} version {version}: {verdict}.",
+        registered=f"Registered as {name} version {version}: {verdict}."
+        + (descriptions.refit_words(refit.split) if refit else ""),
     )
     tracking.describe_run(text)
     tracking.describe_model(name, text, version=version)
@@ -224,5 +317,5 @@ def _champion_score(name: str, alias: str, test: pd.DataFrame, *, metric: str) -
         return None  # an unverifiable champion is not run: the new model is compared with none
     if any(f not in test.columns for f in champion.features):
         return None
-    probability = champion.predict(None, test)["probability"].to_numpy()
+    probability = champion.twin_proba(test)
     return evaluate_scores(test[LABEL].to_numpy(), probability)[metric]

@@ -56,6 +56,8 @@ def print_training_summary(
         print(_backtest_line(backtest))
     if versus is not None:
         print(versus.line())
+    if outcome.tiers:
+        print(outcome.tiers)
     print(promotion)
     print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
     print(f"runs: {outcome.store}  |  browse: make ui, then {outcome.ui}")

@@ -248,3 +248,25 @@ def test_a_list_worded_in_batches_is_the_list_worded_at_once():
     )
     pd.testing.assert_frame_equal(batched, whole)
     assert batched["reason_1"].ne("").sum() >= 3  # the batches were worded, not left empty
+
+
+def test_tiers_follow_the_base_rate_unless_fixed_thresholds_are_given():
+    from models.ranking import FIXED_TIERS, base_rate_tiers
+
+    high, medium, rule = base_rate_tiers(0.033, None, None)
+    assert (high, medium) == (0.165, 0.066)
+    assert "5x the base rate 3.3%" in rule and "medium >= 6.6% (2x)" in rule
+    assert base_rate_tiers(0.5, None, None)[:2] == (0.95, 0.475)  # capped, medium below high
+    assert base_rate_tiers(0.033, 0.4, 0.2)[:2] == (0.4, 0.2)
+    assert base_rate_tiers(None, None, None)[:2] == FIXED_TIERS
+
+
+def test_tier_capture_counts_customers_and_churners_by_tier():
+    from models.ranking import tier_capture
+
+    churned = np.array([1, 1, 1, 0, 0, 0, 0, 1])
+    p = np.array([0.5, 0.2, 0.01, 0.6, 0.2, 0.01, 0.01, 0.05])
+    got = tier_capture(churned, p, high=0.3, medium=0.1)
+    assert got["high_capture"] == 0.25  # one of four churners at or above 0.3
+    assert got["high_medium_capture"] == 0.5
+    assert got["high_medium_share"] == 0.5 and got["high_share"] == 0.25

@@ -34,6 +34,10 @@ def _load(tmp_path: Path, text: str):
         ),
         ('[scoring]\ncapacity_rank_by = "probabilty"\n', "(did you mean 'probability'?)"),
         ("[scoring]\ncapacity = -5\n", "capacity = -5: must be a whole number >= 0"),
+        (
+            "[scoring]\nhigh_multiple = 2\nmedium_multiple = 3\n",
+            "medium_multiple 3 must be below high_multiple 2",
+        ),
         ("[scoring]\ncapacity = 2.5\n", "capacity = 2.5: must be a whole number"),
         ("[scoring]\ncontact_floor = 2\n", "contact_floor = 2: must be a number in [0, 1]"),
         ('[churn]\nhorizon_days = "30"\n', "[churn] horizon_days = '30': must be a whole number"),
@@ -85,7 +89,7 @@ def test_the_cli_exits_2_with_one_line(tmp_path, capsys):
     (tmp_path / "churn.toml").write_text("[scoring]\nhigh_threshold = 0.05\n")
     assert main(["score", "--config", str(tmp_path / "churn.toml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "medium_threshold 0.1 must be below high_threshold 0.05" in err[0]
+    assert len(err) == 1 and "high_threshold and medium_threshold: set both" in err[0]
 
 
 def test_a_negative_capacity_on_the_command_line_is_refused(capsys):

@@ -251,3 +251,21 @@ def test_the_report_step_starts_without_scikit_learn_or_lightgbm():
         cwd=Path(__file__).parents[2],
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_registered_model_has_learned_from_the_latest_labelled_month(reported_project):
+    """The champion is the evaluated model refit on every labelled month; promotion and the
+    run's metrics are its evaluated twin's."""
+    config = load_config(reported_project / "churn.toml")
+    tracking.open_store(config.tracking)
+    model = tracking.load_model("report-churn", "champion")[0].unwrap_python_model()
+    client = MlflowClient()
+    version = client.get_model_version_by_alias("report-churn", "champion")
+    run = client.get_run(version.run_id)
+    tested = run.data.params["cutoffs.test"].split(",")
+    assert run.data.params["refit.valid_cutoffs"].split(",")[-1] == tested[-1]
+    assert model.metadata["learned_through"] == tested[-1]
+    assert model.evaluated is not None and model.evaluated is not model.trained
+    assert "refit on every labelled month" in version.description
+    base = model.metadata["base_rate"]
+    assert base["months"] == tested and 0 < base["rate"] < 0.5
