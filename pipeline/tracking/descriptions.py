@@ -26,6 +26,7 @@ SCORER_NAMES = {
     "logistic_regression": "logistic regression",
     "health_score": "health score",
     "true_probability": "true probability (simulator)",
+    "buy_till_you_die": "buy-till-you-die (BG/NBD)",
 }
 """Plain names of the scorers compared out of time (summary table, legends, descriptions)."""
 

@@ -19,6 +19,7 @@ from pipeline.console import print_warnings
 from pipeline.datasets import today
 from pipeline.progress import Progress
 from pipeline.timing import Timer
+from pipeline.train import btyd
 from pipeline.train.data import (
     SEARCH_FOLDS,
     TrainingData,
@@ -42,6 +43,9 @@ def run_training(
         data = training_data(config, tables)
     with timer("training", _training_words(config)):
         result = fit_and_evaluate(config, data, progress=timer.progress.update)
+    if btyd.applies(config.churn, tables):
+        with timer("btyd", "the buy-till-you-die baseline (BG/NBD) on the test months"):
+            result = btyd.with_btyd(result, tables, config.churn, seed=config.training.seed)
     refit = None
     if config.training.refit:
         with timer("refit", "the evaluated model refit on every labelled month"):
@@ -57,6 +61,7 @@ def run_training(
         gaps=result.gaps,
         backtest=result.backtest,
         versus=result.versus_logistic(),
+        also=[line for line in (btyd.btyd_line(result),) if line],
         sample=result.sample,
         brief=timer.progress.quiet,
     )

@@ -33,6 +33,7 @@ def print_training_summary(
     versus: Versus | None = None,
     sample: Subsample | None = None,
     brief: bool = False,
+    also: list[str] | None = None,
 ) -> None:
     """The short table `make train` ends with: quality, how sure the gaps to the baselines
     are, stability over time, promotion, timings, where to look. `brief` (cron): only the
@@ -56,6 +57,8 @@ def print_training_summary(
         print(_backtest_line(backtest))
     if versus is not None:
         print(versus.line())
+    for line in also or []:
+        print(line)
     if outcome.tiers:
         print(outcome.tiers)
     print(promotion)

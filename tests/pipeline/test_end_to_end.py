@@ -130,7 +130,10 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
     assert sorted(ranked["customer_id"]) == sorted(active)
     assert ranked["churn_probability"].between(0, 1).all()
     assert ranked["churn_probability"].is_monotonic_decreasing
-    above_floor = (ranked["churn_probability"] >= 0.10).sum()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    medium = manifest["tier_thresholds"]["medium"]  # the contact floor: the medium tier
+    assert manifest["contact"]["floor"] == medium and "base rate" in manifest["tier_rule"]
+    above_floor = (ranked["churn_probability"] >= medium).sum()
     assert ranked["contact_first"].sum() == min(25, above_floor) > 0
     assert set(ranked["risk_tier"]) <= {"high", "medium", "low"}
     at_risk = ranked[ranked["risk_tier"] != "low"]
@@ -144,7 +147,6 @@ def test_scoring_writes_a_ranked_list_of_exactly_the_active_population(project, 
     for features in ranked["reason_features"]:
         named = [topics[f] for f in features]
         assert len(set(named)) == len(named), features
-    manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["customers"] == len(ranked)
     assert manifest["plays"] == ranked["suggested_play"].value_counts().to_dict()
     assert set(ranked.columns) <= set(manifest["columns"])
