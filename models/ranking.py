@@ -23,9 +23,9 @@ COLUMNS: dict[str, str] = {
     "customer_id": "the customer, as in the customer export",
     "churn_probability": "probability of churning in the horizon after the as-of date "
     "(calibrated: 0.2 means about 1 in 5 such customers churn), 4 decimals",
-    "risk_tier": "high / medium / low: by default at least 5x / 2x the churn rate the model "
-    "was trained on (the summary and manifest state the thresholds), or the configured "
-    "probability thresholds",
+    "risk_tier": "high / medium / low: by default from 5x / 2x the odds of the churn rate "
+    "the model was trained on (the summary and manifest state the thresholds), or the "
+    "configured probability thresholds",
     "monthly_revenue": "what the customer is worth per month: the larger of recent paid "
     "revenue (the last 90 days / 3) and the last invoice, each order counted at most "
     f"{ORDER_CAP:g} times the customer's median paid order over the year (one absurd amount "
@@ -93,6 +93,12 @@ FIXED_TIERS = (0.30, 0.10)
 """Thresholds for models that carry no base rate (trained before tiers followed it)."""
 
 
+def _times_odds(rate: float, multiple: float) -> float:
+    """The probability whose odds are `multiple` times those of `rate`."""
+    odds = multiple * rate / (1.0 - rate)
+    return odds / (1.0 + odds)
+
+
 def base_rate_tiers(
     base_rate: float | None,
     high: float | None,
@@ -100,22 +106,23 @@ def base_rate_tiers(
     multiples: tuple[float, float] = TIER_MULTIPLES,
 ) -> tuple[float, float, str]:
     """The list's thresholds and the rule they came from, in words: the configured ones when
-    given; else `multiples` of the churn rate the model was trained on (`base_rate`, per
-    horizon), so the tiers fit a business whose customers churn at 1% or at 10% a month;
-    else FIXED_TIERS. The high threshold stays below 0.95 and above the medium one."""
+    given; else `multiples` of the odds of the churn rate the model was trained on
+    (`base_rate`, per horizon), so the tiers fit a business whose customers churn at 1% or
+    at 40% a month (at a low rate 5x the odds is about 5x the rate: 3% gives 13%; at 36% it
+    gives 74%, where 5x the rate would be impossible); else FIXED_TIERS."""
     if high is not None and medium is not None:
         return high, medium, f"configured thresholds (high >= {high:.2f}, medium >= {medium:.2f})"
-    if base_rate is None or not base_rate > 0:
+    if base_rate is None or not 0 < base_rate < 1:
         h, m = FIXED_TIERS
         return h, m, f"fixed thresholds (high >= {h:.2f}, medium >= {m:.2f}): no base rate"
-    h = round(min(multiples[0] * base_rate, 0.95), 4)
-    m = round(min(multiples[1] * base_rate, h / 2), 4)
+    h = round(_times_odds(base_rate, multiples[0]), 4)
+    m = round(_times_odds(base_rate, multiples[1]), 4)
     return (
         h,
         m,
         (
-            f"high >= {h:.1%} ({multiples[0]:g}x the base rate {base_rate:.1%} the model was "
-            f"trained on), medium >= {m:.1%} ({multiples[1]:g}x)"
+            f"high >= {h:.1%}, medium >= {m:.1%}: {multiples[0]:g}x and {multiples[1]:g}x the "
+            f"odds of the base rate {base_rate:.1%} the model was trained on"
         ),
     )
 

@@ -109,7 +109,7 @@ class ScoringSettings(ListSettings):
     """[scoring]: the list's own settings (models/ranking.py, `ListSettings`, declared there
     once), where lists go, and how fresh the data must be and how much drift is told. The
     tier thresholds are optional here: left out, the tiers follow the base rate the model
-    was trained on (`high_multiple` and `medium_multiple` times it; models/ranking.py,
+    was trained on (`high_multiple` and `medium_multiple` times its odds; models/ranking.py,
     `base_rate_tiers`); given (both), they are fixed probabilities."""
 
     high_threshold: float | None = None  # type: ignore[assignment]

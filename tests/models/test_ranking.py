@@ -254,9 +254,15 @@ def test_tiers_follow_the_base_rate_unless_fixed_thresholds_are_given():
     from models.ranking import FIXED_TIERS, base_rate_tiers
 
     high, medium, rule = base_rate_tiers(0.033, None, None)
-    assert (high, medium) == (0.165, 0.066)
-    assert "5x the base rate 3.3%" in rule and "medium >= 6.6% (2x)" in rule
-    assert base_rate_tiers(0.5, None, None)[:2] == (0.95, 0.475)  # capped, medium below high
+    odds = 0.033 / 0.967
+    assert (high, medium) == (
+        round(5 * odds / (1 + 5 * odds), 4),
+        round(2 * odds / (1 + 2 * odds), 4),
+    )
+    assert 0.14 < high < 0.15 and 0.06 < medium < 0.07
+    assert "5x and 2x the odds of the base rate 3.3%" in rule
+    high, medium, _ = base_rate_tiers(0.363, None, None)  # a shop where a third go quiet
+    assert 0.7 < high < 0.75 and 0.5 < medium < 0.55
     assert base_rate_tiers(0.033, 0.4, 0.2)[:2] == (0.4, 0.2)
     assert base_rate_tiers(None, None, None)[:2] == FIXED_TIERS
 
