@@ -287,8 +287,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
     """The TOML document, refused when missing, malformed or holding unknown sections."""
     if not path.exists():
         raise _fail(path, "configuration file not found")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a configuration file: name the .toml file in it")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _fail(
+            path,
+            f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}): "
+            "save the file as UTF-8",
+        ) from None
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - set(SECTIONS))

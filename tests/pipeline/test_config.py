@@ -375,3 +375,18 @@ def test_object_store_paths_on_duckdb_are_refused_with_one_line(tmp_path, capsys
     assert len(err) == 1, err
     assert key in err[0]
     assert 'object-store paths need [engine] backend = "spark"' in err[0]
+
+
+def test_a_config_that_is_not_utf8_or_is_a_folder_is_one_line(tmp_path, capsys):
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('[data]\ndir = "données"\n'.encode("latin-1"))
+    assert main(["validate", "--config", str(latin)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: {latin}: not UTF-8 text (byte 0xe9 at position 18): save the file as UTF-8"
+    ]
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    assert main(["validate", "--config", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a folder, not a configuration file" in err[0]
