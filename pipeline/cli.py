@@ -98,6 +98,10 @@ def _model_commands(sub) -> None:
     )
     u = _with_config(sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1"))
     u.add_argument("--port", type=int, default=5000)
+    _with_config(sub.add_parser("models", help="list the registered versions and the champion"))
+    p = _with_config(sub.add_parser("promote", help="make a version the champion (rollback)"))
+    p.add_argument("version", help="the version number, as `churn models` lists it")
+    p.add_argument("--reason", required=True, help="why, recorded on the version")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,6 +206,20 @@ def _ui(args: argparse.Namespace) -> int:
     return serve_ui(_load(args).tracking, port=args.port)
 
 
+def _models(args: argparse.Namespace) -> int:
+    from pipeline.champion import version_lines
+
+    print("\n".join(version_lines(_load(args))))
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from pipeline.champion import promote
+
+    print(promote(_load(args), args.version.lstrip("v"), args.reason))
+    return 0
+
+
 COMMANDS = {
     "validate": _validate,
     "simulate": _simulate,
@@ -210,6 +228,8 @@ COMMANDS = {
     "score": _score,
     "report": _report,
     "ui": _ui,
+    "models": _models,
+    "promote": _promote,
 }
 
 

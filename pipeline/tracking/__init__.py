@@ -52,6 +52,8 @@ _WHERE = {
     "model_version_info": "registry",
     "open_store": "store",
     "record_model_digest": "registry",
+    "model_versions": "registry",
+    "move_champion": "registry",
     "record_on_run": "runs",
     "run": "runs",
     "runs_table_url": "runs",

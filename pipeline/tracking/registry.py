@@ -212,3 +212,58 @@ def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
     client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
+
+
+@guarded
+def model_versions(name: str, alias: str) -> list[dict]:
+    """Every registered version of a model, newest first: when it was registered, the run's
+    out-of-time ROC AUC and test months, the latest month it learned from, whether it holds
+    the alias, its fingerprint, and when and why the alias last came to it."""
+    client = MlflowClient()
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return []
+    champion = champion_version(name, alias)  # search results do not carry aliases
+    out = []
+    for v in sorted(versions, key=lambda v: -int(v.version)):
+        tags = v.tags or {}
+        run = client.get_run(v.run_id) if v.run_id else None
+        params = run.data.params if run else {}
+        metrics = run.data.metrics if run else {}
+        out.append(
+            {
+                "version": str(v.version),
+                "registered": pd.Timestamp(v.creation_timestamp, unit="ms"),
+                "roc_auc": metrics.get("test.roc_auc"),
+                "test_months": params.get("cutoffs.test", ""),
+                "learned_through": (
+                    params.get("refit.valid_cutoffs") or params.get("cutoffs.valid", "")
+                ).split(",")[-1],
+                "champion": str(v.version) == champion,
+                "fingerprinted": DIGEST_TAG in tags,
+                "moved": tags.get("champion.moved", ""),
+                "why": tags.get("champion.why") or tags.get("promotion", ""),
+            }
+        )
+    return out
+
+
+@guarded
+def move_champion(name: str, alias: str, version: str, why: str) -> str | None:
+    """Move the alias to `version` by hand (a rollback), recording when and why on it and on
+    the version it leaves; refused for a version without a fingerprint (it could not be
+    loaded safely). Returns the version that held the alias."""
+    client = MlflowClient()
+    found = client.get_model_version(name, version)
+    if DIGEST_TAG not in (found.tags or {}):
+        raise Refusal(
+            [Problem(f"models:/{name}/{version}", "has no fingerprint: it cannot be champion")]
+        )
+    before = champion_version(name, alias)
+    now = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    client.set_registered_model_alias(name, alias, version)
+    tag_version(name, version, {"champion.moved": now, "champion.why": why})
+    if before is not None and before != version:
+        tag_version(name, before, {"champion.left": now, "champion.left_why": f"v{version}: {why}"})
+    return before

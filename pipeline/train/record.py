@@ -269,6 +269,8 @@ def _register(
     promoted, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
     if promoted:
         tracking.set_alias(name, alias, version)
+        moved = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+        tracking.tag_version(name, version, {"champion.moved": moved, "champion.why": reason})
     _describe(config, data, result, outcome=(version, champion, promoted, reason), refit=refit)
     return version, champion, promoted, reason
 

@@ -215,6 +215,30 @@ def test_a_second_training_that_is_no_better_is_not_promoted(project, capsys):
     assert tracking.champion_version(config.model.name, "champion") == before
 
 
+def test_versions_are_listed_and_the_champion_can_be_rolled_back_with_a_reason(project, capsys):
+    """After the second training (not promoted): `churn models` lists both versions, and
+    `churn promote` moves the alias and back, each move recorded with its reason."""
+    config, toml = _config(project), str(project / "churn.toml")
+    capsys.readouterr()
+    champion = tracking.champion_version(config.model.name, "champion")
+    other = next(v for v in ("1", "2") if v != champion)
+    assert main(["models", "--config", toml]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert any(line.strip().startswith(f"@champion v{champion} ") for line in listed), listed
+    assert any(f" v{other} " in line and "@champion" not in line for line in listed)
+    assert all("learned through 20" in line for line in listed[1:])
+    assert main(["promote", other, "--reason", "rollback drill", "--config", toml]) == 0
+    out = capsys.readouterr().out
+    assert f"@champion moved from v{champion} to v{other}: rollback drill" in out
+    assert tracking.champion_version(config.model.name, "champion") == other
+    assert main(["models", "--config", toml]) == 0
+    assert "rollback drill" in capsys.readouterr().out
+    assert main(["promote", champion, "--reason", "back", "--config", toml]) == 0
+    assert tracking.champion_version(config.model.name, "champion") == champion
+    assert main(["promote", "9", "--reason", "x", "--config", toml]) == 2
+    assert "has no version 9" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
