@@ -168,9 +168,13 @@ class TrackingSettings:
     scoring_experiment: str = "churn-scoring"
     timeout_seconds: float = 10.0
     retries: int = 2
+    key_file: str = ".churn/model.key"
+    """The key registered models are signed with, when CHURN_MODEL_KEY is not set (never in
+    the store: pipeline/tracking/signing.py)."""
 
     CHECKS: ClassVar[dict] = {
         "store_dir": Text(non_empty=True),
+        "key_file": Text(non_empty=True),
         "experiment": Text(non_empty=True),
         "scoring_experiment": Text(non_empty=True),
         "timeout_seconds": Number(1, 600),
@@ -351,7 +355,11 @@ def load_config(path: Path, data_dir: str | None = None) -> Config:
         training=training,
         model=model,
         scoring=replace(scoring, output_dir=_under(base, scoring.output_dir)),
-        tracking=replace(tracking, store_dir=_under(base, tracking.store_dir)),
+        tracking=replace(
+            tracking,
+            store_dir=_under(base, tracking.store_dir),
+            key_file=_under(base, tracking.key_file),
+        ),
         plays=plays,
         path=path,
         report=replace(report, output_dir=_under(base, report.output_dir)),

@@ -17,6 +17,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from features.errors import Problem, Refusal
+from pipeline.tracking import signing
 from pipeline.tracking.store import (
     DIGEST_TAG,
     MODEL_NAME_IN_RUN,
@@ -128,11 +129,17 @@ def files_digest(folder: Path) -> str:
 
 @guarded
 def record_model_digest(name: str, version: str) -> str:
-    """Fingerprint a registered version's files and keep it as a tag on the version."""
+    """Fingerprint a registered version's files and keep it as a tag on the version, with
+    its signature by the key the store never holds (pipeline/tracking/signing.py)."""
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
         digest = files_digest(Path(local))
-    MlflowClient().set_model_version_tag(name, version, DIGEST_TAG, digest)
+    client = MlflowClient()
+    client.set_model_version_tag(name, version, DIGEST_TAG, digest)
+    key = signing.model_key(create=True)
+    client.set_model_version_tag(
+        name, version, signing.SIGNATURE_TAG, signing.signature(name, str(version), digest, key)
+    )
     return digest
 
 
@@ -176,6 +183,22 @@ def _load_checked(name: str, version, shown: str):
                         shown,
                         f"version {version.version} has no recorded fingerprint ({DIGEST_TAG}); "
                         "it was registered before fingerprints existed or by hand: retrain",
+                    )
+                ]
+            )
+        key = signing.model_key(create=False)
+        signed = (version.tags or {}).get(signing.SIGNATURE_TAG)
+        if digest == recorded and not signing.verified(
+            name, str(version.version), digest, signed, key
+        ):
+            why = "is not signed" if signed is None else "has a signature that does not match"
+            raise Refusal(
+                [
+                    Problem(
+                        shown,
+                        f"version {version.version} {why} with this machine's model key "
+                        f"({signing.KEY_ENV} or the key file): refusing to load it; retrain, "
+                        "or use the key the training machine signed with",
                     )
                 ]
             )

@@ -196,6 +196,9 @@ def open_store(settings: TrackingSettings) -> Store:
     """Point MLflow at MLFLOW_TRACKING_URI, or create/open the local SQLite store once; checks
     that it answers."""
     _quiet_mlflow()
+    from pipeline.tracking import signing  # the key models are signed and checked with
+
+    signing.use_key_file(settings.key_file)
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, _MaskSecrets) for f in handler.filters):
             handler.addFilter(_MaskSecrets())

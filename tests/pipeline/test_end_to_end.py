@@ -410,6 +410,61 @@ def test_a_tampered_model_file_is_refused_before_it_is_loaded(project, capsys):
     assert manifest["model"]["sha256"] == tags[tracking.DIGEST_TAG]
 
 
+class _Payload:
+    """What an attacker with write access to the store would plant: unpickling it writes a
+    file (it would run anything)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_a_payload_with_a_rewritten_fingerprint_never_runs(project, capsys, tmp_path):
+    """Whoever can write the store can replace the pickle and rewrite the fingerprint tag to
+    match; the signature, made with a key the store never holds, does not match, and nothing
+    is unpickled."""
+    import pickle
+    import tempfile
+
+    import mlflow
+
+    from pipeline.tracking.registry import files_digest
+
+    config = _config(project)
+    version = tracking.champion_version("test-churn", "champion")
+    logged = MlflowClient().get_model_version("test-churn", version).source.split("/")[-1]
+    (pickled,) = [
+        p for p in (project / "mlruns").rglob("python_model.pkl") if f"/{logged}/" in str(p)
+    ]
+    marker = tmp_path / "pwned.txt"
+    original = pickled.read_bytes()
+    tags = MlflowClient().get_model_version("test-churn", version).tags
+    try:
+        pickled.write_bytes(pickle.dumps(_Payload(marker)))
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                f"models:/test-churn/{version}", dst_path=tmp
+            )
+            forged = files_digest(Path(local))
+        assert forged != tags[tracking.DIGEST_TAG]
+        MlflowClient().set_model_version_tag("test-churn", version, tracking.DIGEST_TAG, forged)
+        capsys.readouterr()
+        assert main(["score", "--config", str(project / "churn.toml")]) == 3
+        err = capsys.readouterr().err
+        assert "has a signature that does not match" in err and "refusing to load it" in err
+        assert not marker.exists()
+    finally:
+        pickled.write_bytes(original)
+        MlflowClient().set_model_version_tag(
+            "test-churn", version, tracking.DIGEST_TAG, tags[tracking.DIGEST_TAG]
+        )
+    assert config.tracking.key_file.endswith(".churn/model.key")
+    assert (project / ".churn" / "model.key").stat().st_mode & 0o077 == 0
+    assert main(["score", "--config", str(project / "churn.toml")]) == 0
+
+
 def test_a_customer_export_without_cancellation_dates_is_refused(project, tmp_path, capsys):
     """Cancelled customers would otherwise be scored as active (a column dropped or renamed)."""
     copy = tmp_path / "p"
