@@ -132,3 +132,34 @@ def parity_project(tmp_path_factory) -> Path:
     write_history(history, root / "exports")
     (root / "churn.toml").write_text(SPARK_PROJECT_CONFIG)
     return root
+
+
+SLOWEST_FIRST = (
+    "tests/pipeline/test_spark_training_and_scoring.py",
+    "tests/features/test_ingest_on_spark.py",
+    "tests/pipeline/test_end_to_end.py",
+    "tests/pipeline/test_retention_report.py",
+    "tests/features/test_spark_parity.py",
+    "tests/features/test_point_in_time.py",
+    "tests/features/test_cache.py",
+    "tests/features/test_rollup.py",
+    "tests/features/test_coverage.py",
+    "tests/pipeline/test_training_with_contacts.py",
+    "tests/pipeline/test_validate.py",
+    "tests/pipeline/test_train.py",
+    "tests/pipeline/test_datasets.py",
+)
+"""Test files that take longest (`pytest --durations`), run first: with a file to a worker
+(`--dist loadfile`), a long file collected last keeps one core busy while the other idles."""
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """The slowest files first, in SLOWEST_FIRST's order; the rest as collected."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    root = Path(str(config.rootpath))
+
+    def where(item) -> int:
+        relative = Path(str(item.path)).relative_to(root).as_posix()
+        return rank.get(relative, len(rank))
+
+    items.sort(key=where)  # stable: each file's tests keep their order
