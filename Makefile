@@ -58,7 +58,8 @@ train: $(STAMP)
 
 # On every core the machine has (pytest-xdist), a test file to a worker (some files share a
 # module-scoped project their tests build on in order); each worker has its own folders,
-# stores and Spark session; measured 12.2 min on one core's worth, 10.0 min on 2 (busy machine).
+# stores and Spark session. The slowest files run first (tests/conftest.py); measured 10.3 min
+# on this 2-core machine.
 test: $(DEVSTAMP)
 	@echo "test: running the suite on every core"
 	@$(BIN)/python -m pytest -n auto --dist loadfile
