@@ -27,7 +27,7 @@ from models.arms import ContactSettings
 from models.labels import ChurnDefinition
 from models.plays import PlaySettings
 from models.promotion import HIGHER_IS_BETTER
-from models.ranking import TIER_MULTIPLES, ListSettings
+from models.ranking import TIER_MULTIPLES, ListSettings, base_rate_tiers
 from pipeline.config.exports import read_exports
 
 
@@ -131,6 +131,12 @@ class ScoringSettings(ListSettings):
         "max_staleness_days": Whole(0, 3650),
         "psi_threshold": Number(0, open_low=True),
     }
+
+    def tiers(self, base_rate: float | None) -> tuple[float, float, str]:
+        """The high and medium thresholds a list uses with a model trained at `base_rate`,
+        and the rule they came from, in words."""
+        multiples = (self.high_multiple, self.medium_multiple)
+        return base_rate_tiers(base_rate, self.high_threshold, self.medium_threshold, multiples)
 
     def cross_check(self) -> list[str]:
         """Both thresholds or neither; the medium tier below the high one."""

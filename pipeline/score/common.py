@@ -17,7 +17,7 @@ from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
 from models.arms import ArmDraw
 from models.drift import flagged_drift
-from models.ranking import ListSettings, base_rate_tiers
+from models.ranking import ListSettings
 from pipeline import tracking
 from pipeline.config import Config
 from pipeline.outputs import recent_arms
@@ -103,13 +103,7 @@ def list_settings(config: Config, capacity: int | None, metadata: dict) -> ListS
     """Tiers and the contact set from the configuration (`--capacity` overrides), the tier
     thresholds resolved against the base rate the model (`metadata`) was trained on."""
     scoring = config.scoring
-    base = (metadata.get("base_rate") or {}).get("rate")
-    high, medium, rule = base_rate_tiers(
-        base,
-        scoring.high_threshold,
-        scoring.medium_threshold,
-        (scoring.high_multiple, scoring.medium_multiple),
-    )
+    high, medium, rule = scoring.tiers((metadata.get("base_rate") or {}).get("rate"))
     return replace(
         scoring,
         high_threshold=high,
@@ -125,11 +119,6 @@ def arm_draw(config: Config, when: pd.Timestamp) -> ArmDraw:
     arms earlier lists within the horizon gave (read under the date's lock)."""
     kept = recent_arms(Path(config.scoring.output_dir), when, config.churn.horizon_days)
     return ArmDraw(config.contact, when, kept)
-
-
-def thresholds(settings: ListSettings) -> dict[str, float]:
-    """The tier thresholds a list used."""
-    return {"high": settings.high_threshold, "medium": settings.medium_threshold}
 
 
 def drifted(config: Config, drift: pd.Series, metadata: dict) -> tuple[dict, dict]:

@@ -15,7 +15,7 @@ from models.evaluate import compare_models, evaluate_scores
 from models.experiment import LABEL, ExperimentResult
 from models.promotion import promotion_decision
 from models.pyfunc import ChurnModel
-from models.ranking import base_rate_tiers, tier_capture
+from models.ranking import tier_capture
 from models.split import TimeSplit
 from models.trainer import TrainedModel
 from pipeline import tracking
@@ -126,13 +126,7 @@ def tier_metrics(
 ) -> tuple[dict[str, float], str]:
     """The tiers a list would use with this model and configuration, what they hold of the
     test months' customers and churners, and that in one line."""
-    scoring = config.scoring
-    high, medium, rule = base_rate_tiers(
-        rate,
-        scoring.high_threshold,
-        scoring.medium_threshold,
-        (scoring.high_multiple, scoring.medium_multiple),
-    )
+    high, medium, rule = config.scoring.tiers(rate)
     capture = tier_capture(test[LABEL].to_numpy(), test["model"].to_numpy(), high, medium)
     line = (
         f"tiers: {rule}; on the test months the high and medium tiers held "
