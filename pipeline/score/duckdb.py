@@ -36,7 +36,6 @@ from pipeline.score.common import (
     drifted,
     list_settings,
     profile_columns,
-    thresholds,
 )
 from pipeline.score.manifest import ListFacts, list_manifest
 from pipeline.score.monitoring import log_monitoring
@@ -138,8 +137,7 @@ def publish(
             warnings=[p.line() for p in context.validation.warnings],
             profile=profile_columns(context.population),
             currency=config.features.currency,
-            tier_rule=context.settings.tier_rule,
-            thresholds=thresholds(context.settings),
+            settings=context.settings,
         )
         manifest = list_manifest(facts, ranked)
         return manifest, write_list(

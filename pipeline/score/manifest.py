@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from features.exports.freshness import TableFreshness
-from models.ranking import COLUMNS, TIERS
+from models.ranking import COLUMNS, TIERS, ListSettings
 
 PROFILE_COLUMN = (
     "profile column as the model reads it: text trimmed and lowercased (GB reads gb, a blank "
@@ -34,9 +34,8 @@ class ListFacts:
     warnings: list[str]
     profile: list[str]
     currency: str
-    tier_rule: str = ""
-    """Where the tier thresholds came from, in words (`models.ranking.base_rate_tiers`)."""
-    thresholds: dict[str, float] | None = None
+    settings: ListSettings | None = None
+    """The list's settings: its tier thresholds and where they came from (`tier_rule`)."""
 
 
 def _tables(facts: ListFacts) -> dict:
@@ -93,8 +92,12 @@ def list_manifest(facts: ListFacts, ranked: pd.DataFrame | ListCounts) -> dict:
         "tables": _tables(facts),
         "customers": counts.customers,
         "tiers": counts.tiers,
-        "tier_thresholds": facts.thresholds or {},
-        "tier_rule": facts.tier_rule,
+        "tier_thresholds": (
+            {"high": facts.settings.high_threshold, "medium": facts.settings.medium_threshold}
+            if facts.settings
+            else {}
+        ),
+        "tier_rule": facts.settings.tier_rule if facts.settings else "",
         "revenue_at_risk": round(counts.revenue_at_risk, 2),
         "currency": facts.currency,
         "contact": facts.contacts,

@@ -24,7 +24,6 @@ from pipeline.score.common import (
     list_settings,
     numeric_features,
     profile_columns,
-    thresholds,
 )
 from pipeline.score.manifest import ListFacts, list_manifest
 from pipeline.score.monitoring import log_monitoring
@@ -71,8 +70,7 @@ def score_on_spark(
             warnings=[p.line() for p in start.validation.warnings],
             profile=profile_columns(population),
             currency=config.features.currency,
-            tier_rule=settings.tier_rule,
-            thresholds=thresholds(settings),
+            settings=settings,
         )
         manifest = list_manifest(facts, list_counts)
         with timer("write", "the list as partitioned Parquet, its CSVs and manifest"):
