@@ -186,22 +186,6 @@ def _load_checked(name: str, version, shown: str):
                     )
                 ]
             )
-        key = signing.model_key(create=False)
-        signed = (version.tags or {}).get(signing.SIGNATURE_TAG)
-        if digest == recorded and not signing.verified(
-            name, str(version.version), digest, signed, key
-        ):
-            why = "is not signed" if signed is None else "has a signature that does not match"
-            raise Refusal(
-                [
-                    Problem(
-                        shown,
-                        f"version {version.version} {why} with this machine's model key "
-                        f"({signing.KEY_ENV} or the key file): refusing to load it; retrain, "
-                        "or use the key the training machine signed with",
-                    )
-                ]
-            )
         if digest != recorded:
             raise Refusal(
                 [
@@ -210,6 +194,20 @@ def _load_checked(name: str, version, shown: str):
                         f"version {version.version}'s files changed since registration "
                         f"(fingerprint {digest[:12]}..., recorded {recorded[:12]}...): "
                         "refusing to load it; restore the artifact store or retrain",
+                    )
+                ]
+            )
+        signed = (version.tags or {}).get(signing.SIGNATURE_TAG)
+        key = signing.model_key(create=False)
+        if not signing.verified(name, str(version.version), digest, signed, key):
+            why = "is not signed" if signed is None else "has a signature that does not match"
+            raise Refusal(
+                [
+                    Problem(
+                        shown,
+                        f"version {version.version} {why} with this machine's model key "
+                        f"({signing.KEY_ENV} or the key file): refusing to load it; retrain, "
+                        "or use the key the training machine signed with",
                     )
                 ]
             )
