@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from models.arms import CONTACT
-from models.saves import OVERALL, measure_saves
+from models.saves import OVERALL, Z95, measure_saves
 from simulator import mechanism as mech
 from simulator.contacts import ContactPolicy, call_outcomes
 from simulator.history import simulate_history
@@ -70,7 +70,7 @@ def relative_effects(graded: pd.DataFrame) -> dict[str, float]:
     measured = measure_saves(graded).set_index("group")
     control = measured["churn_control"].where(measured["churn_control"] > 0)
     share = (measured["difference"] / control).fillna(0.0)
-    se = (measured["difference_high"] - measured["difference_low"]) / (2 * 1.96) / control
+    se = (measured["difference_high"] - measured["difference_low"]) / (2 * Z95) / control
     overall = float(share.get(OVERALL, 0.0))
     plays = measured[measured["kind"] == "play"]
     if plays.empty:

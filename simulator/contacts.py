@@ -122,14 +122,15 @@ def apply_contacts(
     active: np.ndarray,
     terms: dict[str, np.ndarray],
     hazard: mech.Hazard,
-    u: np.ndarray,
+    draws: tuple[np.ndarray, np.ndarray],
     customer_ids: np.ndarray,
     contacts: Contacts,
 ) -> np.ndarray:
     """The month's probability of each active customer after the team's calls (unchanged
     for everyone not reached, in the control group or decided), recording the log and the
-    truth. `u` is the uniform draw that decides churn (churn when u < probability)."""
-    p0 = mech.churn_probability(terms, hazard)
+    truth. `draws` are the probability without a call (`mech.churn_probability` of `terms`)
+    and the uniform draw that decides churn (churn when the draw < probability)."""
+    p0, u = draws
     if month < policy.first_month or len(active) == 0:
         return p0
     rng = np.random.default_rng([policy.seed, month])

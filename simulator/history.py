@@ -129,7 +129,9 @@ def _decide_churn(
     if team is not None:
         day = team.window_start + datetime.timedelta(days=start)
         ids = team.customer_ids
-        drawn = apply_contacts(team.policy, month, day, active, terms, hazard, u, ids, team.done)
+        drawn = apply_contacts(
+            team.policy, month, day, active, terms, hazard, (p, u), ids, team.done
+        )
     leaving = u < drawn
     offset = rng.integers(0, min(30, nxt - start), len(active))
     state.churn_day[active[leaving]] = start + offset[leaving]
