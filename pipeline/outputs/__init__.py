@@ -61,7 +61,13 @@ import pyarrow as pa
 from features.errors import Fault, Problem
 from pipeline.outputs import swap
 from pipeline.outputs.faults import ListLocked, faults_named
-from pipeline.outputs.files import FrameFiles, ListFiles, read_list_file, write_csv
+from pipeline.outputs.files import (
+    FrameFiles,
+    ListFiles,
+    list_column_names,
+    read_list_file,
+    write_csv,
+)
 from pipeline.outputs.lock import date_lock, holding_date_lock, partition_dir, repair
 from pipeline.outputs.swap import fsync_dir, keep_replaced, swap_in, write_staging
 
@@ -176,6 +182,7 @@ __all__ = [
     "ListLocked",
     "dated_lists",
     "date_lock",
+    "list_column_names",
     "partition_dir",
     "previous_list",
     "recent_arms",

@@ -138,6 +138,17 @@ def write_csv(table: pa.Table, path: Path) -> None:
     pa_csv.write_csv(_lists_as_json(_escape_formulas(table)), path)
 
 
+def list_column_names(folder: Path) -> list[str]:
+    """The columns a list's at_risk.parquet holds (lists written by older versions lack the
+    newer ones), read from its schema alone."""
+    path = folder / "at_risk.parquet"
+    if path.is_dir():
+        import pyarrow.dataset as ds
+
+        return ds.dataset(path, format="parquet", partitioning="hive").schema.names
+    return pq.read_schema(path).names
+
+
 def read_list_file(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A list's rows from its at_risk.parquet, in rank order: one file (DuckDB engine) or a
     folder partitioned by risk_tier (Spark engine), whose tier comes back as plain text."""

@@ -126,7 +126,6 @@ def _graded(config: Config, tables: dict, history: History, lists: Lists) -> Gra
     )
     saves = saves_.graded_contact_sets(
         graded,
-        lists.folders,
         saves_.contact_log(tables),
         definition=config.churn,
         plays=config.plays,

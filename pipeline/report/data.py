@@ -17,10 +17,12 @@ from features.exports.contract import ProfileColumns
 from features.population import active_customers
 from models.labels import ChurnDefinition, label_churn
 from models.retention import MONTH, month_starts, tenure_band
-from pipeline.outputs import dated_lists, read_list_file
+from pipeline.outputs import dated_lists, list_column_names, read_list_file
 
 log = logging.getLogger(__name__)
 LIST_COLUMNS = ("customer_id", "churn_probability", "risk_tier", "contact_first")
+ARM_COLUMNS = ("contact_arm", "suggested_play", "monthly_revenue")
+"""What the saves read besides LIST_COLUMNS (lists before the control group lack the arm)."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,13 @@ class Lists:
     folders: list[tuple[pd.Timestamp, Path]]
 
 
-def read_list(folder: Path, columns=None) -> pd.DataFrame | None:
-    """One list's rows (or None, logged, when it cannot be read)."""
+def read_list(folder: Path, columns=None, optional=()) -> pd.DataFrame | None:
+    """One list's rows (or None, logged, when it cannot be read), with those of the
+    `optional` columns it holds (lists written before a column existed lack it)."""
     try:
+        if optional:
+            held = set(list_column_names(folder))
+            columns = [*columns, *(c for c in optional if c in held)]
         return read_list_file(folder, columns)
     except (OSError, ValueError, KeyError, pa.ArrowException) as error:
         log.warning("%s: cannot read the list (%s)", folder, " ".join(str(error).split()))

@@ -18,7 +18,7 @@ from models.outcomes import (
     horizon_end,
     production_calibration,
 )
-from pipeline.report.data import LIST_COLUMNS, Lists, outcomes, read_list
+from pipeline.report.data import ARM_COLUMNS, LIST_COLUMNS, Lists, outcomes, read_list
 from pipeline.report.html import Section, chart, table
 
 
@@ -32,7 +32,7 @@ def graded_lists(
         if not gradable(when, definition, data_end):
             waiting.append(when)
             continue
-        listed = read_list(folder, columns=list(LIST_COLUMNS))
+        listed = read_list(folder, columns=list(LIST_COLUMNS), optional=ARM_COLUMNS)
         if listed is not None:
             graded[when] = (listed, outcomes(tables, when, definition=definition, end=data_end))
     return graded, waiting

@@ -5,7 +5,6 @@ log shows reached. The `*_line(s)` functions word the numbers for any count."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import ibis.expr.types as ir
 import pandas as pd
@@ -17,10 +16,10 @@ from models.labels import ChurnDefinition
 from models.outcomes import horizon_end
 from models.plays import PlaySettings
 from models.saves import OVERALL, lists_needed, measure_saves
-from pipeline.report.data import read_list
+from pipeline.report.data import ARM_COLUMNS
 from pipeline.report.html import Section, chart, table
 
-ARM_COLUMNS = ("customer_id", "risk_tier", "contact_arm", "suggested_play", "monthly_revenue")
+CONTACT_SET_COLUMNS = ("customer_id", "risk_tier", *ARM_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,6 @@ def known_plays(plays: PlaySettings) -> set[str]:
 
 def graded_contact_sets(
     graded: dict[pd.Timestamp, tuple[pd.DataFrame, pd.DataFrame]],
-    folders: list[tuple[pd.Timestamp, Path]],
     log: pd.DataFrame | None,
     *,
     definition: ChurnDefinition,
@@ -56,14 +54,13 @@ def graded_contact_sets(
 ) -> Saves:
     """The contact sets of the graded lists that drew a control group, each customer with
     their outcome (`graded`: list date -> (list, outcomes)) and whether the log shows them
-    contacted within the list's horizon."""
+    contacted within the list's horizon (each list as `graded_lists` read it once, with its
+    ARM_COLUMNS when it has them)."""
     parts = []
-    where = dict(folders)
-    for when, (_, outcome) in sorted(graded.items()):
-        listed = read_list(where[when], columns=list(ARM_COLUMNS)) if when in where else None
-        if listed is None or listed["contact_arm"].isna().all():
+    for when, (listed, outcome) in sorted(graded.items()):
+        if "contact_arm" not in listed or listed["contact_arm"].isna().all():
             continue  # written before lists drew a control group
-        chosen = listed[listed["contact_arm"].notna()]
+        chosen = listed.loc[listed["contact_arm"].notna(), list(CONTACT_SET_COLUMNS)]
         chosen = chosen.merge(outcome[["customer_id", "churned"]], on="customer_id")
         reached = set()
         if log is not None:
@@ -73,7 +70,7 @@ def graded_contact_sets(
         parts.append(
             chosen.assign(as_of=when, reached=chosen["customer_id"].astype(str).isin(reached))
         )
-    columns = [*ARM_COLUMNS, "churned", "as_of", "reached"]
+    columns = [*CONTACT_SET_COLUMNS, "churned", "as_of", "reached"]
     stacked = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     unknown: dict[str, int] = {}
     if log is not None:

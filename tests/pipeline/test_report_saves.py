@@ -37,7 +37,7 @@ def test_no_saving_is_said_plainly_with_its_interval():
 
 
 def test_lists_without_a_control_group_are_not_graded_for_saves(tmp_path):
-    empty = graded_contact_sets({}, [], None, definition=None, plays=PlaySettings())
+    empty = graded_contact_sets({}, None, definition=None, plays=PlaySettings())
     section = saves_section(empty, "saves")
     assert section.missing.startswith("no graded list with a control group yet")
     assert isinstance(empty, Saves) and empty.lists == 0
@@ -51,7 +51,7 @@ def test_logged_plays_the_configuration_does_not_name_are_counted():
             "play": ["billing follow-up", "free pizza", "free pizza", "discount"],
         }
     )
-    saves = graded_contact_sets({}, [], log, definition=None, plays=PlaySettings())
+    saves = graded_contact_sets({}, log, definition=None, plays=PlaySettings())
     assert saves.unknown_plays == {"free pizza": 2, "discount": 1}
     assert saves.logged
     missing = saves_section(saves, "saves").missing
