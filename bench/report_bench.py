@@ -6,7 +6,9 @@ not read it), scores two dates a month apart so the "did the lists come true" pa
 to grade, then runs `churn report` three times, each in a fresh process, recording wall time,
 peak RSS, the 1-minute load average before it (other work on the machine inflates the wall
 time) and the CPU seconds it and other processes used meanwhile, the report's own stage
-timings and the file's size. Results go to bench/results/report.json.
+timings and the file's size. Then starts `churn ui` three times on the same store and records
+how long each took to print its address (it prints it once the server answers; target 15 s).
+Results go to bench/results/report.json.
 
     python -m bench.report_bench [--reuse]
 """
@@ -79,6 +81,34 @@ def measured_report(config: Path) -> dict:
     return {**run, "own_cpu_s": round(own, 2), "others_cpu_s": round(others, 2)}
 
 
+def measured_ui(config: Path) -> dict:
+    """Seconds from launching `churn ui` to it printing the runs table's address (the server
+    answers by then), with the 1-minute load average before; the server is stopped after."""
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    load = os.getloadavg()[0]
+    command = [sys.executable, "-m", "pipeline", "ui", "--config", str(config)]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    answered = None
+    try:
+        for line in process.stdout:
+            if "Ctrl-C" in line:
+                answered = round(time.monotonic() - started, 2)
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return {"answer_s": answered, "loadavg_1min_before": round(load, 2)}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train and score once (or, with --reuse, keep an earlier run's model and lists), time
     three reports, write the results file."""
@@ -112,6 +142,17 @@ def main(argv: list[str] | None = None) -> None:
         "html_bytes": html.stat().st_size,
         "charts": len(re.findall("<svg", html.read_text())),
     }
+    uis = [measured_ui(config) for _ in range(3)]
+    answers = [u["answer_s"] for u in uis if u["answer_s"] is not None]
+    result["ui"] = {
+        "answer_s": [u["answer_s"] for u in uis],
+        "loadavg_1min_before": [u["loadavg_1min_before"] for u in uis],
+        "median_answer_s": statistics.median(answers) if answers else None,
+    }
+    print(
+        f"churn ui on the same store: answered in {result['ui']['median_answer_s']} s "
+        f"(median of 3: {result['ui']['answer_s']})"
+    )
     print(
         f"churn report on the sample: {result['median_wall_s']:.1f}s wall (median of 3), "
         f"{result['peak_rss_mb']:.0f} MB peak RSS, {result['html_bytes'] / 1e6:.2f} MB, "

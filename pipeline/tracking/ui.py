@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 
 UI_START_SECONDS = 240  # measured: the server answered after 7 s idle, 60 s on a busy 2-core box
+UI_WORKERS = 1  # one person browsing: MLflow's default of 4 workers doubled the start on a busy
+# 2-core machine (30.7 s against 14.8 s to answer at load 9) and serves one reader no faster
+PROGRESS_SECONDS = 5.0  # how often a start still under way says so
 
 
 @dataclass
@@ -60,17 +64,23 @@ def _answers(port: int, timeout: float = 2.0) -> bool:
 
 def _ui_command(store: Store, port: int) -> list[str]:
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store.tracking_uri]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(UI_WORKERS)]
     if store.artifact_root:
         command += ["--default-artifact-root", store.artifact_root]
     return command
 
 
 def start_ui(
-    settings: TrackingSettings, port: int = 5000, *, timeout: float = UI_START_SECONDS
+    settings: TrackingSettings,
+    port: int = 5000,
+    *,
+    timeout: float = UI_START_SECONDS,
+    waiting: Callable[[float], None] | None = None,
 ) -> UiServer:
     """Start the MLflow UI on 127.0.0.1 against the project's store and return once it
-    answers; the server's own output (its warnings included) goes to <store_dir>/ui.log."""
+    answers; the server's own output (its warnings included) goes to <store_dir>/ui.log.
+    `waiting(seconds)` is told every few seconds while the server is still starting, so a
+    person at the terminal sees it is under way."""
     store = open_store(settings)
     url = runs_table_url(store, settings.experiment, port=port)
     where = f"127.0.0.1:{port}"
@@ -82,12 +92,17 @@ def start_ui(
             _ui_command(store, port), stdout=log_file, stderr=subprocess.STDOUT
         )
     server = UiServer(process, url, log_path)
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    told = started
     try:
         while not _answers(port, timeout=1.0):
-            if process.poll() is not None or time.monotonic() > deadline:
+            now = time.monotonic()
+            if process.poll() is not None or now > started + timeout:
                 tail = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-3:])
                 raise Fault([Problem(where, f"the MLflow UI did not start ({log_path}: {tail})")])
+            if waiting is not None and now - told >= PROGRESS_SECONDS:
+                waiting(now - started)
+                told = now
             time.sleep(0.5)
     except BaseException:  # a failed start or Ctrl-C while waiting leaves no server behind
         server.stop()
@@ -101,14 +116,20 @@ def serve_ui(settings: TrackingSettings, port: int = 5000) -> int:
     print(
         f"MLflow UI: starting on 127.0.0.1:{port} (its output goes to {log_path}) ...", flush=True
     )
-    server = start_ui(settings, port)
-    print(f"MLflow UI: {server.url}  (Ctrl-C to stop)", flush=True)
+    started = time.monotonic()
+    server = start_ui(settings, port, waiting=_still_starting)
+    took = time.monotonic() - started
+    print(f"MLflow UI: {server.url}  (answered in {took:.0f} s; Ctrl-C to stop)", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # a plain kill stops the server too
     try:
         return server.process.wait()
     except KeyboardInterrupt:
         server.stop()
         return 0
+
+
+def _still_starting(seconds: float) -> None:
+    print(f"MLflow UI: still starting ({seconds:.0f} s; the server loads MLflow) ...", flush=True)
 
 
 def _interrupt(signum, frame) -> None:
