@@ -135,7 +135,9 @@ def _validate(args: argparse.Namespace) -> int:
 
     config = _load(args)
     as_of = args.as_of or config.as_of or dt.date.today()
-    summary = validate_exports(config.exports, as_of, config.churn, config.engine)
+    summary = validate_exports(
+        config.exports, as_of, config.churn, config.engine, cache_dir=config.cache_dir
+    )
     _print_problems(summary.report.problems)
     if summary.report.fatal:
         return EXIT_BAD_INPUT

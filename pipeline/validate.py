@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -12,7 +13,8 @@ from features.build import cutoff_table
 from features.engines import EngineSettings, check_runner
 from features.engines.spark.checks import SparkRunner
 from features.exports.contract import ExportSource
-from features.exports.ingest import check_exports
+from features.exports.ingest import check_exports, content_key, replayed, store_checked
+from features.exports.sql import sql_literal
 from features.exports.verdict import ValidationReport
 from models.labels import ChurnDefinition, label_churn
 from pipeline.tracking.descriptions import churn_words
@@ -34,16 +36,33 @@ def validate_exports(
     as_of: dt.date | None,
     definition: ChurnDefinition | None = None,
     engine: EngineSettings | None = None,
+    cache_dir: Path | str | None = None,
 ) -> ExportSummary:
     """Check every export on the configured `engine` (DuckDB when not given); when nothing
     fatal is found, also compute the churn rate of each month under `definition`
     (cancellations, or inactivity in the horizon after the month's start; contractual churn
-    by default), with the same labels training uses, on the checks' typed views."""
+    by default), with the same labels training uses, on the checks' typed views.
+
+    With `cache_dir` (on DuckDB), the checked exports' typed copy and verdict are kept there,
+    as training and scoring keep them, and content an earlier command checked is not checked
+    again: the recorded verdict is replayed and the months are counted on the typed copy."""
     definition = definition or ChurnDefinition()
     runner = check_runner(engine or EngineSettings())
-    report = check_exports(runner, source, as_of)
-    if report.fatal:
-        return ExportSummary(report, 0, [], definition)
+    recording = cache_dir is not None and runner.engine == "duckdb"
+    checked_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    key = content_key(source, as_of, runner) if recording else None
+    replay = replayed(cache_dir, key) if recording else None
+    if replay is not None:
+        paths, report = replay
+        for name, path in paths.items():
+            typed = f"SELECT * FROM read_parquet({sql_literal(str(path))})"
+            runner.create_view(f"typed_{name}", typed)
+    else:
+        report = check_exports(runner, source, as_of)
+        if report.fatal:
+            return ExportSummary(report, 0, [], definition)
+        if key is not None:  # the next command on this content replays the verdict
+            store_checked(runner, report, key, cache_dir, checked_at)
     customers = report.tables["customers"].rows
     return ExportSummary(report, customers, churn_by_month(runner, report, definition), definition)
 

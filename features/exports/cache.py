@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 # Bump when the typed copy of the same exports changes (a new parsing or checking rule), so a
 # copy written by an earlier version is not reused. 2: decimal marks, duplicate rows left out;
-# 3: each part's digest recorded.
-TYPED_FORMAT = 3
+# 3: each part's digest recorded; 4: the checks' verdict recorded beside the copy.
+TYPED_FORMAT = 4
 MANIFEST = "report.json"
 STALE_TEMPORARY_SECONDS = 6 * 3600  # a run's temporary folder older than this was abandoned
 
@@ -89,9 +89,10 @@ def part_paths(out_dir: Path, names: list[str]) -> dict[str, Path]:
     return {name: out_dir / f"{name}.parquet" for name in names}
 
 
-def intact_copy(out_dir: Path, names: list[str]) -> dict[str, Path] | None:
+def intact_copy(out_dir: Path, names: list[str], *, warn: bool = True) -> dict[str, Path] | None:
     """The typed copy's paths when the folder holds every part with its recorded digest; None
-    when there is no copy, or (with a warning) when a part is missing or damaged."""
+    when there is no copy, or (with a warning unless `warn` is off) when a part is missing or
+    damaged."""
     manifest = out_dir / MANIFEST
     if not out_dir.exists():
         return None
@@ -101,14 +102,27 @@ def intact_copy(out_dir: Path, names: list[str]) -> dict[str, Path] | None:
         damaged = [n for n, p in paths.items() if part_digest(p) != recorded[n]["sha256"]]
     except (OSError, ValueError, KeyError, TypeError) as error:
         damaged = [f"{MANIFEST} or a part ({type(error).__name__})"]
-    if damaged:
+    if damaged and warn:
         log.warning(
             "the cached typed copy in %s is incomplete or damaged (%s); rebuilding it",
             out_dir,
             ", ".join(damaged),
         )
+    if damaged:
         return None
     return paths
+
+
+def recorded_verdict(out_dir: Path) -> tuple[dict[str, Path], dict] | None:
+    """The intact typed copy in `out_dir` and the checks' verdict recorded with it, or None
+    when there is no copy, it holds no verdict, or a part is missing or damaged."""
+    try:
+        verdict = json.loads((out_dir / MANIFEST).read_text())["verdict"]
+        names = list(verdict["tables"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    paths = intact_copy(out_dir, names, warn=False)  # the rebuild that follows says so
+    return None if paths is None else (paths, verdict)
 
 
 def _sweep(cache_dir: Path) -> None:
@@ -143,11 +157,15 @@ def _publish(tmp: Path, out_dir: Path, names: list[str]) -> dict[str, Path]:
 
 
 def write_copy(
-    out_dir: Path, names: list[str], write_part: Any, summary: dict[str, Any]
+    out_dir: Path,
+    names: list[str],
+    write_part: Any,
+    summary: dict[str, Any],
+    verdict: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write the typed copy of tables `names` (`write_part(name, path)` writes one table's
-    Parquet) with a manifest of `summary` and each part's digest, and publish it; returns the
-    parts' paths. An unwritable cache folder is a Fault naming it."""
+    Parquet) with a manifest of `summary`, each part's digest and the checks' `verdict`, and
+    publish it; returns the parts' paths. An unwritable cache folder is a Fault naming it."""
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         _sweep(out_dir.parent)
@@ -156,7 +174,8 @@ def write_copy(
             for name, path in part_paths(tmp, names).items():
                 write_part(name, path)
             parts = {n: {"sha256": part_digest(p)} for n, p in part_paths(tmp, names).items()}
-            (tmp / MANIFEST).write_text(json.dumps({"tables": summary, "parts": parts}))
+            manifest = {"tables": summary, "parts": parts, "verdict": verdict}
+            (tmp / MANIFEST).write_text(json.dumps(manifest))
             return _publish(tmp, out_dir, names)
         finally:
             if tmp.exists():

@@ -15,7 +15,12 @@ from typing import Any
 import duckdb
 
 from features.errors import ExportError, Problem
-from features.exports.cache import export_fingerprint, intact_copy, write_copy
+from features.exports.cache import (
+    export_fingerprint,
+    intact_copy,
+    recorded_verdict,
+    write_copy,
+)
 from features.exports.checks import check_table
 from features.exports.contract import (
     TABLES,
@@ -93,6 +98,54 @@ def _write_part(runner: CheckRunner, report: ValidationReport) -> Any:
     return write
 
 
+def content_key(source: ExportSource, as_of: dt.date | None, runner: CheckRunner) -> str | None:
+    """The exports' fingerprint (content, mapping, as-of date), or None when an export cannot
+    be read yet: the checks then name what is wrong."""
+    try:
+        return export_fingerprint(source, as_of, runner)
+    except (UnreadableExport, OSError):
+        return None
+
+
+def replayed(
+    cache_dir: Path | str, key: str | None
+) -> tuple[dict[str, Path], ValidationReport] | None:
+    """The typed copy and recorded verdict of exports whose content (and mapping and as-of
+    date) an earlier run checked, when that copy is intact: unchanged content is not checked
+    again, its warnings are replayed, marked as recorded. None when there is no such copy."""
+    found = None if key is None else recorded_verdict(Path(cache_dir) / key)
+    if found is None:
+        return None
+    paths, verdict = found
+    return paths, ValidationReport.replayed(verdict)
+
+
+def store_checked(
+    runner: CheckRunner,
+    report: ValidationReport,
+    key: str,
+    cache_dir: Path | str,
+    checked_at: dt.datetime,
+) -> dict[str, Any]:
+    """The typed copy of exports that passed their checks (`report`, nothing fatal), written
+    under `key` with the checks' verdict, or the intact copy already there."""
+    names = list(report.tables)
+    summary = {
+        n: {"file": s.file, "rows": s.rows, "orphans": s.orphans, "duplicates": s.duplicates}
+        for n, s in report.tables.items()
+    }
+    write = _write_part(runner, report)
+    if runner.engine == "spark":  # through Spark's file system: a URI or a shared path
+        from features.engines.spark.cache import intact_copy_at, write_copy_at
+
+        folder = join_location(str(cache_dir), key)
+        copy = intact_copy_at(runner, folder, names)
+        return copy or write_copy_at(runner, folder, names, write, summary)
+    out_dir = Path(cache_dir) / key
+    copy = intact_copy(out_dir, names)
+    return copy or write_copy(out_dir, names, write, summary, report.record(checked_at))
+
+
 def ingest_exports(
     source: ExportSource,
     cache_dir: Path | str,
@@ -100,7 +153,8 @@ def ingest_exports(
     runner: CheckRunner | None = None,
 ) -> tuple[dict[str, Any], ValidationReport]:
     """Validate the exports and return typed Parquet copies, reusing an earlier copy while the
-    exports' content is unchanged and the copy intact (features/exports/cache.py).
+    exports' content is unchanged and the copy intact (features/exports/cache.py); on DuckDB,
+    unchanged content is not even checked again: the verdict recorded with its copy is replayed.
 
     `runner` runs the checks and writes the copies (features/exports/runners.py; DuckDB on the
     driver when not given); a Spark runner keeps them through Spark's file system, so `cache_dir`
@@ -108,31 +162,19 @@ def ingest_exports(
     Raises ExportError when a fatal problem is found.
     """
     runner = runner or as_runner(connect())
+    checked_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    key = content_key(source, as_of, runner) if runner.engine == "duckdb" else None
+    replay = replayed(cache_dir, key)
+    if replay is not None:
+        runner.close()
+        return replay
     report = check_exports(runner, source, as_of)
     try:
-        key = export_fingerprint(source, as_of, runner)
+        key = key or export_fingerprint(source, as_of, runner)
     except UnreadableExport as exc:  # an export at a URI gone or unreachable since its check
         raise ExportError([Problem(source.directory, f"cannot be read: {exc}")]) from None
     report.raise_if_fatal()
-    names = list(report.tables)
-    summary = {
-        n: {"file": s.file, "rows": s.rows, "orphans": s.orphans, "duplicates": s.duplicates}
-        for n, s in report.tables.items()
-    }
-    write = _write_part(runner, report)
     try:
-        if runner.engine == "spark":  # through Spark's file system: a URI or a shared path
-            from features.engines.spark.cache import intact_copy_at, write_copy_at
-
-            folder = join_location(str(cache_dir), key)
-            copy = intact_copy_at(runner, folder, names)
-            if copy is None:
-                copy = write_copy_at(runner, folder, names, write, summary)
-        else:
-            out_dir = Path(cache_dir) / key
-            copy = intact_copy(out_dir, names)
-            if copy is None:
-                copy = write_copy(out_dir, names, write, summary)
+        return store_checked(runner, report, key, cache_dir, checked_at), report
     finally:
         runner.close()
-    return copy, report

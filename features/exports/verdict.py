@@ -5,7 +5,7 @@ view, its columns as the contract reads them, counts and example rows)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from features.errors import ExportError, Problem
 from features.exports.contract import (
@@ -47,6 +47,7 @@ class ValidationReport:
 
     problems: list[Problem] = field(default_factory=list)
     tables: dict[str, TableSummary] = field(default_factory=dict)
+    replayed_from: str | None = None  # when set: the recorded verdict of unchanged content
 
     @property
     def fatal(self) -> list[Problem]:
@@ -60,6 +61,46 @@ class ValidationReport:
         """Raise ExportError listing every fatal problem, if there is any."""
         if self.fatal:
             raise ExportError(self.fatal)
+
+    def record(self, checked_at: dt.datetime) -> dict:
+        """The verdict as JSON-ready data, kept beside the typed copy of the content it judged,
+        so a later run on the same content can replay it instead of checking again."""
+        return {
+            "checked_at": checked_at.isoformat(timespec="seconds"),
+            "problems": [
+                {**asdict(p), "examples": list(p.examples)} for p in self.problems if not p.fatal
+            ],
+            "tables": {
+                name: {
+                    **asdict(t),
+                    "first": None if t.first is None else t.first.isoformat(),
+                    "last": None if t.last is None else t.last.isoformat(),
+                }
+                for name, t in self.tables.items()
+            },
+        }
+
+    @classmethod
+    def replayed(cls, record: dict) -> ValidationReport:
+        """The report a recorded verdict holds, its warnings marked as recorded when this
+        content was checked (the content is unchanged since, so its checks were not re-run)."""
+        when = record["checked_at"].replace("T", " ")[:16]
+        mark = f"[as checked {when} UTC; content unchanged since] "
+        problems = [
+            Problem(**{**p, "examples": tuple(p["examples"]), "message": mark + p["message"]})
+            for p in record["problems"]
+        ]
+        tables = {
+            name: TableSummary(
+                **{
+                    **t,
+                    "first": None if t["first"] is None else dt.datetime.fromisoformat(t["first"]),
+                    "last": None if t["last"] is None else dt.datetime.fromisoformat(t["last"]),
+                }
+            )
+            for name, t in record["tables"].items()
+        }
+        return cls(problems=problems, tables=tables, replayed_from=record["checked_at"])
 
 
 class TableCheck:

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from features.errors import UserError
 from features.exports.cache import export_fingerprint
 from features.exports.ingest import check_exports, ingest_exports
 from features.exports.sql import connect
@@ -667,3 +668,44 @@ def test_a_changed_part_of_a_parquet_directory_changes_the_cache_key(export_dir)
     key = export_fingerprint(source, None)
     frame.iloc[2:].assign(value="7").to_parquet(parts / "part-1.parquet")
     assert export_fingerprint(source, None) != key
+
+
+def _append_event(project: Path, **row: str) -> None:
+    path = project / "exports" / "engagement.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    pd.concat([frame, frame.iloc[[0]].assign(**row)]).to_csv(path, index=False)
+
+
+def test_unchanged_exports_replay_their_recorded_verdict_without_checking_again(
+    export_dir, monkeypatch
+):
+    _append_event(export_dir, customer_id="c4", timestamp="2024-02-01 10:00:00")  # pre-signup
+    config = load_config(export_dir / "churn.toml")
+    paths, checked = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    assert [p.message for p in checked.warnings] and checked.replayed_from is None
+
+    def no_second_check(*args, **kwargs):
+        raise AssertionError("unchanged exports were checked again")
+
+    monkeypatch.setattr("features.exports.ingest.check_exports", no_second_check)
+    again, replayed = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    assert again == paths and replayed.replayed_from is not None
+    assert replayed.tables == checked.tables  # rows, spans, orphans, duplicates
+    assert [p.message.split("] ", 1)[1] for p in replayed.warnings] == [
+        p.message for p in checked.warnings
+    ]
+    assert all(p.message.startswith("[as checked ") for p in replayed.warnings)
+    assert [(p.file, p.column, p.count, p.examples) for p in replayed.warnings] == [
+        (p.file, p.column, p.count, p.examples) for p in checked.warnings
+    ]
+
+
+def test_an_appended_row_duplicating_an_old_one_is_caught_after_a_replay(export_dir, capsys):
+    config = load_config(export_dir / "churn.toml")
+    code, first, _ = _run(export_dir, capsys)
+    assert code == 0 and "duplicate" not in first
+    code, replayed, _ = _run(export_dir, capsys)  # unchanged: the recorded verdict
+    assert code == 0 and replayed == first
+    _append_event(export_dir)  # a new day's export repeating an old row
+    with pytest.raises(UserError, match="1 exact duplicate rows.*line 2 = line 7"):
+        ingest_exports(config.exports, export_dir / "cache", config.as_of)
