@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pandas as pd
 from features.build import cutoff_table
 from features.engines import EngineSettings, check_runner
 from features.engines.spark.checks import SparkRunner
+from features.exports.cache import keep_beside, read_beside
 from features.exports.contract import ExportSource
 from features.exports.ingest import check_exports, content_key, replayed, store_checked
 from features.exports.sql import sql_literal
@@ -64,7 +66,20 @@ def validate_exports(
         if key is not None:  # the next command on this content replays the verdict
             store_checked(runner, report, key, cache_dir, checked_at)
     customers = report.tables["customers"].rows
-    return ExportSummary(report, customers, churn_by_month(runner, report, definition), definition)
+    if key is None:
+        months = churn_by_month(runner, report, definition)
+    else:  # unchanged content counted under the same definition is read, not counted again
+        out_dir, name = Path(cache_dir) / key, f"churn-by-month-{_digest(definition)}"
+        kept = read_beside(out_dir, name)
+        months = [(dt.date.fromisoformat(m), n, k, r) for m, n, k, r in kept or []]
+        if kept is None:
+            months = churn_by_month(runner, report, definition)
+            keep_beside(out_dir, name, [(m.isoformat(), n, k, r) for m, n, k, r in months])
+    return ExportSummary(report, customers, months, definition)
+
+
+def _digest(definition: ChurnDefinition) -> str:
+    return hashlib.sha256(repr(definition).encode()).hexdigest()[:12]
 
 
 def _views_backend(runner) -> ibis.BaseBackend:

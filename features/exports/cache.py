@@ -125,6 +125,28 @@ def recorded_verdict(out_dir: Path) -> tuple[dict[str, Path], dict] | None:
     return None if paths is None else (paths, verdict)
 
 
+def read_beside(out_dir: Path, name: str) -> Any:
+    """A JSON value a command kept beside a typed copy (`keep_beside`), or None."""
+    try:
+        return json.loads((out_dir / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def keep_beside(out_dir: Path, name: str, value: Any) -> None:
+    """Keep a JSON value computed from a typed copy beside it, written atomically, so a later
+    command on the same content reads it instead of computing it again; a cache folder that
+    cannot take it is left as it is (the value is computed again next time)."""
+    target = out_dir / f"{name}.json"
+    temporary = target.with_name(f"{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        temporary.write_text(json.dumps(value))
+        os.replace(temporary, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
 def _sweep(cache_dir: Path) -> None:
     """Remove temporary folders that runs killed long ago left behind."""
     now = time.time()

@@ -3,6 +3,7 @@ cancellations: a shop without cancellation dates sees its inactivity churn."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -80,3 +81,20 @@ def test_a_broken_export_stops_either_engine_with_the_same_line(export_dir, caps
     assert len(lines[0]) == 1 and "e.g. line 4: 'first of Feb'" in lines[0][0]
     assert lines[1] == [lines[0][0].replace("line 4:", "customer_id 'c3':")]
     assert "customers.csv" in lines[0][0] and "signup_at" in lines[0][0]
+
+
+def test_unchanged_exports_are_counted_once_per_definition(tmp_path, monkeypatch):
+    config = load_config(_shop(tmp_path))
+    cache = tmp_path / "cache"
+    first = validate_exports(config.exports, config.as_of, config.churn, cache_dir=cache)
+
+    def counted_again(*args, **kwargs):
+        raise AssertionError("unchanged exports were counted again")
+
+    monkeypatch.setattr("pipeline.validate.churn_by_month", counted_again)
+    again = validate_exports(config.exports, config.as_of, config.churn, cache_dir=cache)
+    assert again.churn_by_month == first.churn_by_month and again.report.replayed_from
+    monkeypatch.undo()
+    shorter = dataclasses.replace(config.churn, horizon_days=20)  # another definition counts
+    other = validate_exports(config.exports, config.as_of, shorter, cache_dir=cache)
+    assert other.churn_by_month != first.churn_by_month
