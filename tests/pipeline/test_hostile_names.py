@@ -60,9 +60,7 @@ def test_the_list_csv_keeps_the_names_as_text(reported_project):
         rows = list(csv.DictReader(handle))
     raw = pd.read_parquet(folder / "at_risk.parquet")
     # a leading ' makes a spreadsheet show the cell as text instead of running "=..."
-    assert {r["plan"] for r in rows} == {
-        "'" + p if p == HOSTILE_PLAN else p for p in raw["plan"]
-    }
+    assert {r["plan"] for r in rows} == {"'" + p if p == HOSTILE_PLAN else p for p in raw["plan"]}
     assert {r["country"] for r in rows} == {
         "'" + c if c == HOSTILE_COUNTRY else c for c in raw["country"]
     }
