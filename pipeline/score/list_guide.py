@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from models.plays import DEFAULT_BY_TOPIC, WHY, PlaySettings
 from models.ranking import COLUMNS
+from models.report_plots import LABEL_CHARS
 from pipeline.score.spark_list import TOP_ROWS
 
 INTRO = """\
@@ -117,8 +118,9 @@ be another customer; they come from the company's own systems and `[plays]`, not
 text (open the file with `customer_id` as a text column so that a spreadsheet keeps leading
 zeros and signs). Numbers stay numbers, negative ones included; lists of reason features are
 JSON text. The Parquet file keeps every raw value. In the retention report every name from
-the data is shown as text (HTML-escaped in the page, drawn literally in the charts: a `$` is
-never read as a formula).
+the data is shown as text: HTML-escaped in the page, drawn literally in the charts (a `$` is
+never read as a formula), where a name longer than LABEL_CHARS characters is cut with `…` so
+that the chart keeps its layout; the report's text names it whole.
 """
 
 
@@ -131,7 +133,7 @@ def list_guide_markdown() -> str:
     lines += [f"| {topic} | {play} | {WHY[play]} |" for topic, play in DEFAULT_BY_TOPIC.items()]
     lines.append(f"| (none of the above) | {plays.default} | {WHY[plays.default]} |")
     lines.append(f"| (low tier) | {plays.low_tier} | {WHY[plays.low_tier]} |")
-    lines.append(CONTACTS.rstrip("\n"))
+    lines.append(CONTACTS.rstrip("\n").replace("LABEL_CHARS", str(LABEL_CHARS)))
     return "\n".join(lines) + "\n"
 
 
