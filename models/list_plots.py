@@ -10,7 +10,14 @@ from matplotlib.figure import Figure
 
 from models.figures import REFERENCE_STYLE
 from models.ranking import TIERS
-from models.report_plots import HEIGHT, SMALL, TIER_COLOURS, chart_figure, percent_axis
+from models.report_plots import (
+    HEIGHT,
+    SMALL,
+    TIER_COLOURS,
+    chart_figure,
+    data_label,
+    percent_axis,
+)
 
 
 def at_risk_figure(ranked: pd.DataFrame, by: str | None, *, revenue: bool) -> Figure:
@@ -29,7 +36,7 @@ def at_risk_figure(ranked: pd.DataFrame, by: str | None, *, revenue: bool) -> Fi
         height = height.fillna(0).to_numpy(dtype=float)
         axes.bar(x, height, bottom=bottom, color=TIER_COLOURS[tier], label=f"{tier} risk")
         bottom += height
-    axes.set_xticks(x, order, rotation=30 if len(order) > 3 else 0)
+    axes.set_xticks(x, [data_label(v) for v in order], rotation=30 if len(order) > 3 else 0)
     axes.legend(loc="best")
     if revenue:
         axes.set(title="Revenue at risk", ylabel="expected revenue lost", xlabel=by or "")

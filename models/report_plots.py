@@ -42,6 +42,18 @@ STYLE = {
 drawn, since matplotlib reads these when each text is created."""
 
 
+LABEL_CHARS = 24
+"""The longest value from the data a chart label shows whole (a plan, a country): a longer one
+would squeeze the chart's bars and push its other text off the chart's edge."""
+
+
+def data_label(value: object, most: int = LABEL_CHARS) -> str:
+    """A value from the data as a chart label: on one line, cut to `most` characters with an
+    ellipsis (the report's text and tables name it whole)."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= most else text[: most - 1].rstrip() + "\u2026"
+
+
 def chart_figure(height: float = HEIGHT) -> Figure:
     """An empty report chart: WIDTH wide, `height` tall."""
     return agg_figure(WIDTH, height)
@@ -143,7 +155,7 @@ def segments_figure(tables: Mapping[str, pd.DataFrame], overall: float) -> Figur
         headings.append((row, name))
         for value, n, rate in zip(table["value"], table["rows"], table["rate"], strict=True):
             row += 1
-            labels.append(f"{value} ({n:,})")
+            labels.append(f"{data_label(value)} ({n:,})")
             rates.append(100 * rate)
             y.append(-row)
         row += 1

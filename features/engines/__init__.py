@@ -15,7 +15,9 @@ from typing import Any, ClassVar
 import ibis
 import ibis.expr.types as ir
 
-from features.constraints import Mapping, OneOf, Scalar, Text
+from features.constraints import Mapping, OneOf, Scalar
+from features.engines.spark.conf import conf_problems
+from features.engines.spark.master import SparkMaster
 
 BACKENDS = ("duckdb", "spark")
 SPARK_INSTALL = "pip install '.[spark]'"
@@ -38,20 +40,21 @@ class EngineSettings:
 
     CHECKS: ClassVar[dict] = {
         "backend": OneOf(BACKENDS),
-        "master": Text(non_empty=True, describe='a Spark master URL, e.g. "local[2]" or "yarn"'),
+        "master": SparkMaster(),
         "conf": Mapping(
             Scalar(), describe='a table of Spark settings, e.g. {"spark.executor.memory" = "4g"}'
         ),
     }
 
     def cross_check(self) -> list[str]:
-        """The Spark engine needs pyspark, an optional extra: said on load, not mid-run."""
+        """The Spark engine needs pyspark, an optional extra, and Spark settings of the
+        shapes Spark reads: said on load, not mid-run."""
         if self.backend == "spark" and not spark_installed():
             return [
                 f"backend = 'spark' needs pyspark, which is not installed: {SPARK_INSTALL} "
                 "(the project's spark extra)"
             ]
-        return []
+        return conf_problems(self.conf)
 
 
 def spark_installed() -> bool:

@@ -300,7 +300,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise _fail(path, "is a folder, not a configuration file: name the .toml file in it")
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+        raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # a BOM is no text
     except UnicodeDecodeError as exc:
         raise _fail(
             path,

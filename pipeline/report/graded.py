@@ -19,7 +19,7 @@ from models.outcomes import (
     production_calibration,
 )
 from pipeline.report.data import ARM_COLUMNS, LIST_COLUMNS, Lists, outcomes, read_list
-from pipeline.report.html import Section, chart, table
+from pipeline.report.html import Section, chart, notes, table
 
 
 def graded_lists(
@@ -124,7 +124,7 @@ def _grades_table(grades: dict) -> str:
 
 def _waiting_note(waiting: list, definition) -> str:
     words = _waiting_words(waiting, definition)
-    return f'<p class="missing">Not yet graded: {words}.</p>' if words else ""
+    return notes([f"Not yet graded: {words}."] if words else [])
 
 
 def calibration_lines(bins: pd.DataFrame, when: pd.Timestamp) -> tuple[str, str]:

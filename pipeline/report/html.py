@@ -86,6 +86,12 @@ def table(frame, *, formats: dict[str, str] | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def notes(texts: list[str]) -> str:
+    """Side notes under a table, one paragraph each, escaped: they may quote the data (a
+    play name from the contact log)."""
+    return "".join(f'<p class="missing">{html.escape(text)}</p>' for text in texts if text)
+
+
 STYLE = """
 body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
 color:#1f2328;background:#f6f8fa}

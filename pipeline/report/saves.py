@@ -17,7 +17,7 @@ from models.outcomes import horizon_end
 from models.plays import PlaySettings
 from models.saves import OVERALL, lists_needed, measure_saves
 from pipeline.report.data import ARM_COLUMNS
-from pipeline.report.html import Section, chart, table
+from pipeline.report.html import Section, chart, notes, table
 
 CONTACT_SET_COLUMNS = ("customer_id", "risk_tier", *ARM_COLUMNS)
 
@@ -111,14 +111,14 @@ def saves_lines(overall: pd.Series, lists: int, currency: str) -> tuple[str, str
 
 
 def _notes(saves: Saves, overall: pd.Series) -> str:
-    notes = []
+    lines = []
     if not saves.logged:
-        notes.append(
+        lines.append(
             "No contact log in the exports: everyone put forward counts as contacted. Export "
             "whom the team called as the contacts table to see who was reached."
         )
     elif overall["not_reached"] or overall["control_contacted"]:
-        notes.append(
+        lines.append(
             f"{int(overall['not_reached']):,} of the {int(overall['contact']):,} customers "
             "put forward were not in the contact log (not reached; still counted as put "
             f"forward); {int(overall['control_contacted']):,} of the "
@@ -126,8 +126,8 @@ def _notes(saves: Saves, overall: pd.Series) -> str:
             "difference)."
         )
     if saves.unknown_plays:
-        notes.append(_unknown_words(saves.unknown_plays) + ".")
-    return "".join(f'<p class="missing">{n}</p>' for n in notes)
+        lines.append(_unknown_words(saves.unknown_plays) + ".")
+    return notes(lines)
 
 
 def _unknown_words(unknown: dict[str, int]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from models.plays import DEFAULT_BY_TOPIC, WHY, PlaySettings
 from models.ranking import COLUMNS
+from models.report_plots import LABEL_CHARS
 from pipeline.score.spark_list import TOP_ROWS
 
 INTRO = """\
@@ -103,9 +104,23 @@ left the high tier (and of those, how many are no longer on the list: cancelled 
 
 The list is written to a staging folder and swapped in whole under a per-date lock; a run that
 was killed half way is repaired by the next one. Re-scoring a date keeps the replaced list when
-it differs, under `.replaced/`. Text cells of the CSV that a spreadsheet would read as a formula
-(starting with `=`, `+`, `-`, `@`, a tab or a carriage return) are escaped with a leading `'`;
-the Parquet file keeps the raw values.
+it differs, under `.replaced/`.
+
+## Text from the data
+
+Text cells of the CSV that a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+`@`, a tab, a carriage return or a line feed, also after leading spaces, or with a full-width
+`＝` `＋` `－` `＠`) get a leading `'`, so opening the file never runs anything: plan and
+country names, reasons quoting an event type, every profile column. `customer_id` and
+`suggested_play` are written exactly as they are, formula signs included: the team copies them
+into the contact log (docs/contacts.md), which the report reads back, where `'+4915...` would
+be another customer; they come from the company's own systems and `[plays]`, not from free
+text (open the file with `customer_id` as a text column so that a spreadsheet keeps leading
+zeros and signs). Numbers stay numbers, negative ones included; lists of reason features are
+JSON text. The Parquet file keeps every raw value. In the retention report every name from
+the data is shown as text: HTML-escaped in the page, drawn literally in the charts (a `$` is
+never read as a formula), where a name longer than LABEL_CHARS characters is cut with `…` so
+that the chart keeps its layout; the report's text names it whole.
 """
 
 
@@ -118,7 +133,7 @@ def list_guide_markdown() -> str:
     lines += [f"| {topic} | {play} | {WHY[play]} |" for topic, play in DEFAULT_BY_TOPIC.items()]
     lines.append(f"| (none of the above) | {plays.default} | {WHY[plays.default]} |")
     lines.append(f"| (low tier) | {plays.low_tier} | {WHY[plays.low_tier]} |")
-    lines.append(CONTACTS.rstrip("\n"))
+    lines.append(CONTACTS.rstrip("\n").replace("LABEL_CHARS", str(LABEL_CHARS)))
     return "\n".join(lines) + "\n"
 
 

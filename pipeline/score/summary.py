@@ -3,6 +3,7 @@ drift, the first ten customers and what was written."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -36,15 +37,25 @@ def _contact_line(contact: dict) -> str:
     return line
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: object) -> str:
+    """Text from the data as the terminal should show it: control characters (a line break,
+    an escape sequence that would recolour or clear the screen) written as `\\n`, `\\x1b`."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 def _top_lines(ranked: pd.DataFrame, n: int = 10) -> list[str]:
     lines = [f"top {n}:"]
     for row in ranked.head(n).itertuples():
         lines.append(
-            f"  {row.rank:>3}. {row.customer_id:<10} p={row.churn_probability:.2f} "
-            f"{row.risk_tier:<6} at risk {row.revenue_at_risk:>10,.2f}  {row.suggested_play}"
+            f"  {row.rank:>3}. {terminal_text(row.customer_id):<10} "
+            f"p={row.churn_probability:.2f} {row.risk_tier:<6} at risk "
+            f"{row.revenue_at_risk:>10,.2f}  {terminal_text(row.suggested_play)}"
         )
         reasons = "; ".join(r for r in (row.reason_1, row.reason_2, row.reason_3) if r)
-        lines.append(f"       {reasons or '(no single risk stands out)'}")
+        lines.append(f"       {terminal_text(reasons) or '(no single risk stands out)'}")
     return lines
 
 

@@ -1,8 +1,13 @@
 """What the MLflow UI says about the project's experiments, runs and registered versions: the
-descriptions (Markdown) a reader sees first, and the short tag values that fit a table cell."""
+descriptions (Markdown) a reader sees first, and the short tag values that fit a table cell.
+
+Text the project does not write itself (folders, names, reasons) is put in as text: a path
+as a code span, anything else with Markdown's markup characters escaped, so that a folder
+named `[x](http://...)` or `<img ...>` shows as written instead of as a link or markup."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -31,6 +36,24 @@ SCORER_NAMES = {
 """Plain names of the scorers compared out of time (summary table, legends, descriptions)."""
 
 
+_MARKUP = re.compile(r"([\\`*_\[\]<>|~&!#])")
+
+
+def markdown_text(text: str) -> str:
+    """`text` on one line with every character Markdown reads as markup (emphasis, links,
+    code, HTML, tables) backslash-escaped: shown as written."""
+    return _MARKUP.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def code(text: str) -> str:
+    """`text` on one line as a Markdown code span, shown as written whatever it holds:
+    fenced by more backticks than any run inside it."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def dates(cutoffs: Sequence[pd.Timestamp]) -> str:
     """`2026-08-01, 2026-09-01` or, for more than three, `2025-02-01 to 2026-05-01 (16)`."""
     if len(cutoffs) > 3:
@@ -55,7 +78,8 @@ def promotion_tag(promoted: bool, champion: str | None, metric: str) -> str:
 
 def verdict(*, promoted: bool, alias: str, reason: str) -> str:
     """`**promoted to @champion**: why`, or not."""
-    return f"**{'promoted to' if promoted else 'not promoted to'} @{alias}**: {reason}"
+    shown = f"{'promoted to' if promoted else 'not promoted to'} @{markdown_text(alias)}"
+    return f"**{shown}**: {markdown_text(reason)}"
 
 
 def refit_words(split: TimeSplit) -> str:
@@ -87,7 +111,7 @@ def training_description(
     model = scores["model"]
     return "\n".join(
         [
-            f"Churn model trained on `{data}` ({churn}).",
+            f"Churn model trained on {code(data)} ({churn}).",
             "",
             f"- Cutoffs: train {dates(split.train)}; validation {dates(split.valid)} (early "
             f"stopping and calibration); out-of-time test {dates(split.test)}.",
@@ -113,11 +137,12 @@ def scoring_description(manifest: dict, *, folder: str, version_link: str) -> st
         f"{manifest['revenue_at_risk']:,.2f} {currency}".rstrip(),
         f"- Contact set: {contact['contacts']:,} customers (capacity {contact['capacity']:,}).",
         f"- Drift: {len(manifest['drifted_features'])} features beyond the PSI threshold.",
-        f"- Files: `{folder}`",
+        f"- Files: {code(folder)}",
     ]
     return "\n".join(lines)
 
 
 def version_link(name: str, version: str, alias: str) -> str:
     """A Markdown link to a registered version's page in the MLflow UI."""
-    return f"[{name} version {version}](#/models/{name}/versions/{version}) (@{alias})"
+    text = markdown_text(f"{name} version {version}")
+    return f"[{text}](#/models/{name}/versions/{version}) (@{markdown_text(alias)})"

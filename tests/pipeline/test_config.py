@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -66,7 +69,17 @@ def _load(tmp_path: Path, text: str):
         ),
         ('[plays]\nlow_tier = ""\n', "low_tier must be a non-empty play name"),
         ('[engine]\nbackend = "sparc"\n', "backend = 'sparc': allowed: 'duckdb', 'spark' (did"),
-        ('[engine]\nmaster = ""\n', "[engine] master = '': must not be empty"),
+        ('[engine]\nmaster = ""\n', "[engine] master = '': not a Spark master; allowed: local"),
+        ('[engine]\nmaster = "spark:/h:7077"\n', "master = 'spark:/h:7077': not a Spark master"),
+        ('[engine]\nmaster = "mesos://h:5050"\n', "master = 'mesos://h:5050': not a Spark"),
+        (
+            '[engine.conf]\n"spark.executor.memory" = "4 GB"\n',
+            "[engine] conf \"spark.executor.memory\" = '4 GB': not a size",
+        ),
+        (
+            '[engine.conf]\n"spark.sql.shuffle.partitions" = "many"\n',
+            "[engine] conf \"spark.sql.shuffle.partitions\" = 'many': must be a whole number",
+        ),
         ('[engine]\nconf = "x"\n', "[engine] conf = 'x': must be a table of Spark settings"),
         ("[engine]\nconf = { a = [1] }\n", "conf = {'a': [1]}: a = [1]: must be a text, a number"),
         ('[engine]\nmastr = "yarn"\n', "[engine] mastr unknown key (did you mean 'master'?)"),
@@ -377,6 +390,77 @@ def test_object_store_paths_on_duckdb_are_refused_with_one_line(tmp_path, capsys
     assert 'object-store paths need [engine] backend = "spark"' in err[0]
 
 
+def test_every_bad_spark_setting_is_its_own_line_naming_the_file(tmp_path, capsys):
+    (tmp_path / "churn.toml").write_text(
+        '[engine]\nbackend = "spark"\n[engine.conf]\n"spark.driver.memory" = "2 g"\n'
+        '"spark.executor.cores" = "four"\n"spark.sql.adaptive.enabled" = "yes"\n'
+    )
+    assert main(["train", "--config", str(tmp_path / "churn.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(": [engine] conf ")[1].split(" = ")[0] for line in err] == [
+        '"spark.driver.memory"',
+        '"spark.executor.cores"',
+        '"spark.sql.adaptive.enabled"',
+    ]
+    assert all(line.startswith(f"error: {tmp_path / 'churn.toml'}: ") for line in err)
+
+
+def _no_spark_running(monkeypatch) -> list[str]:
+    """pyspark sees no session in this process (the suite's own may be running), and
+    building one records it instead of starting a JVM; returns the record."""
+    pytest.importorskip("pyspark")
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    built: list[str] = []
+    monkeypatch.setattr(SparkContext, "_active_spark_context", None)
+    monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", lambda self: built.append("jvm"))
+    return built
+
+
+def test_a_standalone_master_that_does_not_answer_is_refused_at_once(
+    export_dir, capsys, monkeypatch
+):
+    """Spark would retry for about 70 s and end in a stack trace: asked first, the master's
+    silence is one line within seconds, and no JVM is started."""
+    built = _no_spark_running(monkeypatch)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # released at the end of the block: nothing listens
+    config = export_dir / "churn.toml"
+    config.write_text(
+        config.read_text() + f'[engine]\nbackend = "spark"\nmaster = "spark://127.0.0.1:{port}"\n'
+    )
+    started = time.monotonic()
+    assert main(["validate", "--config", str(config)]) == 4
+    assert time.monotonic() - started < 10
+    assert built == []
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: [engine] master: 'spark://127.0.0.1:{port}': no Spark master answers at "
+        f"127.0.0.1:{port} (connection refused); check the address and that the master is "
+        "running"
+    ]
+
+
+def test_a_spark_session_that_does_not_start_is_one_line(export_dir, capsys, monkeypatch):
+    _no_spark_running(monkeypatch)
+    from pyspark.errors import PySparkRuntimeError
+    from pyspark.sql import SparkSession
+
+    def no_java(self):
+        raise PySparkRuntimeError(errorClass="JAVA_GATEWAY_EXITED", messageParameters={})
+
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", no_java)
+    config = export_dir / "churn.toml"
+    config.write_text(config.read_text() + '[engine]\nbackend = "spark"\n')
+    assert main(["validate", "--config", str(config)]) == 4
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: [engine] master: 'local[2]': Spark did not start ([JAVA_GATEWAY_EXITED] Java "
+        "gateway process exited before sending its port number.)"
+    ]
+
+
 def test_a_config_that_is_not_utf8_or_is_a_folder_is_one_line(tmp_path, capsys):
     latin = tmp_path / "latin.toml"
     latin.write_bytes('[data]\ndir = "données"\n'.encode("latin-1"))
@@ -390,3 +474,28 @@ def test_a_config_that_is_not_utf8_or_is_a_folder_is_one_line(tmp_path, capsys):
     assert main(["validate", "--config", str(folder)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a folder, not a configuration file" in err[0]
+
+
+def test_an_unreadable_config_is_one_line(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "churn.toml"
+    config.write_text("[scoring]\ncapacity = 10\n")
+    config.chmod(0)
+    if os.access(config, os.R_OK):  # the superuser reads it anyway: have the read refused
+        read_bytes = Path.read_bytes
+
+        def refused(path: Path) -> bytes:
+            if path == config:
+                raise PermissionError(13, "Permission denied")
+            return read_bytes(path)
+
+        monkeypatch.setattr(Path, "read_bytes", refused)
+    assert main(["validate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {config}: cannot be read (Permission denied)"]
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Windows editors may begin UTF-8 with a byte order mark, which TOML does not allow."""
+    path = tmp_path / "churn.toml"
+    path.write_bytes("\ufeff[scoring]\ncapacity = 10\n".encode())
+    assert load_config(path).scoring.capacity == 10

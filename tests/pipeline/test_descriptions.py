@@ -44,3 +44,33 @@ def test_the_training_description_says_data_cutoffs_quality_and_promotion():
     assert "out-of-time test 2025-06-01" in text and "600 customer-months" in text
     assert "Test ROC AUC 0.741 (logistic regression 0.730)" in text and "36%" in text
     assert text.endswith("**not promoted to @champion**: worse.")
+
+
+def test_text_put_into_descriptions_shows_as_written_not_as_markdown():
+    hostile = "x](http://evil) <img src=y> *a* `b` \\c_d"
+    assert descriptions.markdown_text(hostile) == (
+        "x\\](http://evil) \\<img src=y\\> \\*a\\* \\`b\\` \\\\c\\_d"
+    )
+    assert descriptions.markdown_text("two\nlines") == "two lines"
+    assert descriptions.code("exports/[x](http://evil)") == "`exports/[x](http://evil)`"
+    assert descriptions.code("a `b` c") == "``a `b` c``"
+    assert descriptions.code("`a`") == "`` `a` ``"
+    verdict = descriptions.verdict(promoted=False, alias="champion", reason="[see](http://x)")
+    assert verdict == "**not promoted to @champion**: \\[see\\](http://x)"
+
+
+def test_a_list_folder_with_markdown_in_its_name_is_a_code_span():
+    manifest = {
+        "as_of": "2025-11-01",
+        "latest_event": "2025-10-31",
+        "customers": 10,
+        "tiers": {"high": 1, "medium": 2, "low": 7},
+        "revenue_at_risk": 12.5,
+        "currency": "EUR",
+        "contact": {"contacts": 3, "capacity": 5},
+        "drifted_features": [],
+    }
+    text = descriptions.scoring_description(
+        manifest, folder="out/<b>[x](y)</b>`", version_link="v1"
+    )
+    assert text.endswith("- Files: `` out/<b>[x](y)</b>` ``")

@@ -437,7 +437,7 @@ def test_formula_payloads_are_quoted_in_the_csv_and_raw_in_the_parquet(tmp_path)
     ranked = pd.DataFrame(
         {
             "rank": range(1, n + 1),
-            "customer_id": PAYLOADS,
+            "customer_id": [f"c{i}" for i in range(n)],
             "reason_1": PAYLOADS[::-1],
             "plan": pd.Categorical(PAYLOADS),  # categorical text is text too
             "reason_features": [[p] for p in PAYLOADS],
@@ -447,28 +447,47 @@ def test_formula_payloads_are_quoted_in_the_csv_and_raw_in_the_parquet(tmp_path)
 
     escaped = ["'" + p for p in PAYLOADS]
     rows = _csv_rows(folder)
-    assert [r["customer_id"] for r in rows] == escaped
     assert [r["reason_1"] for r in rows] == escaped[::-1]
     assert [r["plan"] for r in rows] == escaped
     # The JSON of a list starts with "[", so the spreadsheet sees text; the payload stays inside.
     assert [json.loads(r["reason_features"]) for r in rows] == [[p] for p in PAYLOADS]
     back = pd.read_csv(folder / "at_risk.csv", dtype=str, keep_default_na=False)
-    assert list(back["customer_id"]) == escaped
+    assert list(back["plan"]) == escaped
     raw = pd.read_parquet(folder / "at_risk.parquet")
-    assert list(raw["customer_id"]) == PAYLOADS and list(raw["plan"]) == PAYLOADS
+    assert list(raw["reason_1"]) == PAYLOADS[::-1] and list(raw["plan"]) == PAYLOADS
+
+
+def test_ids_and_plays_the_contact_log_repeats_are_written_exactly(tmp_path):
+    """The team copies customer_id and suggested_play into the contact log the report reads
+    back: a quote in front would make "+4915..." another customer."""
+    ids = ["+4915112345", "-7", "=c1", "@c2"]
+    ranked = pd.DataFrame(
+        {
+            "rank": range(1, 5),
+            "customer_id": ids,
+            "suggested_play": ["-call", "=call", "+call", "@call"],
+            "country": ids,
+        }
+    )
+    folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
+    rows = _csv_rows(folder)
+    assert [r["customer_id"] for r in rows] == ids
+    assert [r["suggested_play"] for r in rows] == ["-call", "=call", "+call", "@call"]
+    assert [r["country"] for r in rows] == ["'" + i for i in ids]
 
 
 def test_text_with_formula_signs_later_in_the_cell_is_left_as_it_is(tmp_path):
-    ranked = pd.DataFrame({"rank": range(1, len(HARMLESS) + 2), "customer_id": HARMLESS + [None]})
+    ranked = pd.DataFrame({"rank": range(1, len(HARMLESS) + 2), "reason_1": HARMLESS + [None]})
     folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
-    assert [r["customer_id"] for r in _csv_rows(folder)] == HARMLESS + [""]
+    assert [r["reason_1"] for r in _csv_rows(folder)] == HARMLESS + [""]
 
 
 def test_negative_numbers_in_numeric_columns_stay_numbers(tmp_path):
     ranked = pd.DataFrame(
         {
             "rank": [1, 2],
-            "customer_id": ["-7", "c2"],  # an id is text, even when it looks like a number
+            "customer_id": ["c1", "c2"],
+            "plan": ["-7", "pro"],  # text, even when it looks like a number
             "churn_probability": [0.5, 0.25],
             "monthly_revenue": [-12.5, 30.0],  # a refund month
             "seat_change": [-3, 2],
@@ -477,7 +496,7 @@ def test_negative_numbers_in_numeric_columns_stay_numbers(tmp_path):
     )
     folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
     lines = (folder / "at_risk.csv").read_text().splitlines()
-    assert lines[1] == '1,"\'-7",0.5,-12.5,-3,-1'
+    assert lines[1] == '1,"c1","\'-7",0.5,-12.5,-3,-1'
     back = pd.read_csv(folder / "at_risk.csv")
     assert list(back["monthly_revenue"]) == [-12.5, 30.0]
     assert list(back["seat_change"]) == [-3, 2]
@@ -485,10 +504,10 @@ def test_negative_numbers_in_numeric_columns_stay_numbers(tmp_path):
 
 
 def test_owasp_examples_come_out_as_owasp_escapes_them(tmp_path):
-    ranked = pd.DataFrame({"customer_id": ['=1+2";=1+2', "=1+2'\" ;,=1+2"]})
+    ranked = pd.DataFrame({"reason_1": ['=1+2";=1+2', "=1+2'\" ;,=1+2"]})
     folder = write_list(tmp_path, DAY1, ranked, manifest={"run": 1})
     assert (folder / "at_risk.csv").read_text().splitlines() == [
-        '"customer_id"',
+        '"reason_1"',
         '"\'=1+2"";=1+2"',
         '"\'=1+2\'"" ;,=1+2"',
     ]

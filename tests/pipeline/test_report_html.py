@@ -60,3 +60,24 @@ def test_data_text_in_charts_is_drawn_as_is_and_escaped():
     drawn = chart("p-", at_risk_figure, ranked, "plan", revenue=True)
     assert ">team_$10_$20<" in drawn
     assert "&lt;b&gt;x&lt;/b&gt;" in drawn and "<b>" not in drawn
+
+
+def test_a_long_name_from_the_data_is_cut_to_fit_its_chart():
+    """A long plan name would squeeze the bars and push the chart's other text off its edge:
+    charts show its first characters, the report's text names it whole."""
+    from models.list_plots import at_risk_figure
+    from models.report_plots import data_label
+
+    long = "enterprise annual 2024 (legacy pricing, eur)"
+    assert data_label(long) == "enterprise annual 2024\u2026"
+    assert data_label("pro") == "pro" and data_label("two\nlines") == "two lines"
+    ranked = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "risk_tier": ["high", "medium"],
+            "revenue_at_risk": [10.0, 5.0],
+            "plan": [long, "basic"],
+        }
+    )
+    drawn = chart("p-", at_risk_figure, ranked, "plan", revenue=True)
+    assert ">enterprise annual 2024\u2026<" in drawn and "legacy" not in drawn

@@ -12,6 +12,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from features.engines.spark.master import unanswered
+from features.errors import Fault, Problem
+
 # Settings every session gets unless the configuration says otherwise. UTC because cutoffs
 # and windows are wall-clock midnights and the exports are typed as naive UTC timestamps.
 BASE_CONF = {
@@ -67,8 +70,13 @@ def spark_session(master: str, conf: Mapping[str, str]) -> Any:
     Reused when one is running in this process (a Databricks job's, a notebook's, a test
     run's): only the settings that can change at run time are applied to it. Otherwise built
     with `conf` (session_conf) at `master`, unless spark-submit (or spark-defaults.conf) gave
-    a master: the platform's launcher knows the cluster, so its master wins."""
+    a master: the platform's launcher knows the cluster, so its master wins.
+
+    A standalone master that does not accept a connection, or a session that does not start
+    (no Java, a master that gave up), is a `Fault` naming `[engine] master`."""
+    from py4j.protocol import Py4JError
     from pyspark import SparkContext
+    from pyspark.errors import PySparkException
     from pyspark.sql import SparkSession
 
     settings = session_conf(master, conf)
@@ -82,12 +90,47 @@ def spark_session(master: str, conf: Mapping[str, str]) -> Any:
         return _local_workers(active)
     builder = SparkSession.builder.appName("churn")
     if not launched_by_spark_submit():
+        _refuse_unanswered(master)
         builder = builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except (PySparkException, Py4JError) as error:
+        raise Fault(
+            [_master_problem(master, f"Spark did not start ({_java_first_line(error)})")]
+        ) from None
     session.sparkContext.setLogLevel("ERROR")  # Spark's own warnings would drown the CLI's lines
     return _local_workers(session)
+
+
+def _master_problem(master: str, what: str) -> Problem:
+    return Problem("[engine] master", f"{master!r}: {what}")
+
+
+def _refuse_unanswered(master: str) -> None:
+    """Refuse at once a standalone master that accepts no connection: Spark would retry for
+    a minute and then fail with a stack trace."""
+    why = unanswered(master)
+    if why:
+        raise Fault(
+            [
+                _master_problem(
+                    master,
+                    f"no Spark master answers at {why}; check the address and that the "
+                    "master is running",
+                )
+            ]
+        )
+
+
+def _java_first_line(error: Exception) -> str:
+    """The first line a user can read: the Java exception's for a Java error (py4j's own
+    first line only names the method called), else the error's."""
+    java = getattr(error, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(error)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def _local_workers(session: Any) -> Any:
