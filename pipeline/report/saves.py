@@ -75,7 +75,8 @@ def graded_contact_sets(
     unknown: dict[str, int] = {}
     if log is not None:
         names = log["play"].astype(str)
-        counts = names[~names.isin(known_plays(plays))].value_counts()
+        known = {play.lower() for play in known_plays(plays)}  # the log's text is read lowercased
+        counts = names[~names.str.lower().isin(known)].value_counts()
         unknown = {str(k): int(v) for k, v in counts.items()}
     return Saves(stacked, len(parts), log is not None, unknown)
 

@@ -46,9 +46,10 @@ def test_lists_without_a_control_group_are_not_graded_for_saves(tmp_path):
 def test_logged_plays_the_configuration_does_not_name_are_counted():
     log = pd.DataFrame(
         {
-            "customer_id": ["a", "b", "c", "d"],
-            "contacted_at": pd.to_datetime(["2026-01-02"] * 4),
-            "play": ["billing follow-up", "free pizza", "free pizza", "discount"],
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "contacted_at": pd.to_datetime(["2026-01-02"] * 5),
+            # the export reads text lowercased: a configured "NPS follow-up" is a known play
+            "play": ["billing follow-up", "free pizza", "free pizza", "discount", "nps follow-up"],
         }
     )
     saves = graded_contact_sets({}, log, definition=None, plays=PlaySettings())
