@@ -274,9 +274,7 @@ class Team:
 
     def finish(self, process: subprocess.Popen, timeout: float = 300) -> tuple[int, str, str]:
         """The command's exit status, stdout and stderr (kept for the secrets check)."""
-        began = time.monotonic()
         out, err = process.communicate(timeout=timeout)
-        print(process.args[3:5], f"{time.monotonic() - began:.1f}s")
         self.printed += [out, err]
         return process.returncode, out, err
 
@@ -316,11 +314,16 @@ def test_two_trainings_at_once_then_promotion_a_nightly_score_elsewhere_and_the_
 ):
     """Two team members train at once against the server; both versions land whole. One is
     promoted by hand; the scoring machine, given only the server, the credentials (in its
-    URI) and the model key, scores with it and writes the report."""
-    started = [team.start(machines[m], "-q", "train") for m in ("trainer_a", "trainer_b")]
+    URI, as one trainer's) and the model key, scores with it and writes the report."""
+    started = [
+        team.start(machines["trainer_a"], "-q", "train"),
+        team.start(machines["trainer_b"], "train", password_in_uri=True),
+    ]
     for process in started:
         code, out, err = team.finish(process)
         assert code == 0 and "Traceback" not in err, err
+    # the runs' address is the server's own UI, without the credentials it was given
+    assert f"runs: {team.server.url}/#/experiments/" in out
     client = team.client(monkeypatch)
     assert _registry_is_whole(client, "team-churn") == ["1", "2"]
     champion = client.get_model_version_by_alias("team-churn", "champion").version
