@@ -182,9 +182,10 @@ class TrackingServer:
             assert time.monotonic() < deadline, "\n".join(tail)
             time.sleep(0.3)
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = True) -> None:
+        """Stop the server and its workers: as systemd would (SIGTERM), or at once."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGTERM if graceful else signal.SIGKILL)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -219,7 +220,7 @@ def server() -> Iterator[TrackingServer]:
         tracking.start()
         yield tracking
     finally:
-        tracking.stop()
+        tracking.stop(graceful=False)
         postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
 
@@ -319,13 +320,15 @@ def test_two_trainings_at_once_then_promotion_a_nightly_score_elsewhere_and_the_
         team.start(machines["trainer_a"], "-q", "train"),
         team.start(machines["trainer_b"], "train", password_in_uri=True),
     ]
-    for process in started:
-        code, out, err = team.finish(process)
+    finished = [team.finish(process) for process in started]
+    for code, _, err in finished:
         assert code == 0 and "Traceback" not in err, err
     # the runs' address is the server's own UI, without the credentials it was given
-    assert f"runs: {team.server.url}/#/experiments/" in out
+    assert f"runs: {team.server.url}/#/experiments/" in finished[1][1]
     client = team.client(monkeypatch)
     assert _registry_is_whole(client, "team-churn") == ["1", "2"]
+    runs = {client.get_model_version("team-churn", v).run_id for v in ("1", "2")}
+    assert len(runs) == 2 and {client.get_run(r).info.status for r in runs} == {"FINISHED"}
     champion = client.get_model_version_by_alias("team-churn", "champion").version
     other = "1" if champion == "2" else "2"
 
