@@ -65,7 +65,7 @@ def _end_failed() -> None:
     went away), the run stays RUNNING there and the step's own error is the one told."""
     try:
         mlflow.end_run("FAILED")
-    except Exception as error:  # noqa: BLE001 - the step's error is already on its way
+    except Exception as error:  # the step's own error is already on its way
         log.info("the run could not be marked failed: %s", first_line(error))
 
 
