@@ -139,6 +139,7 @@ SLOWEST_FIRST = (
     "tests/pipeline/test_end_to_end.py",
     "tests/pipeline/test_retention_report.py",
     "tests/features/test_ingest_on_spark.py",
+    "tests/pipeline/test_team_server.py",
     "tests/pipeline/test_training_with_contacts.py",
     "tests/features/test_point_in_time.py",
     "tests/features/test_spark_parity.py",

@@ -12,6 +12,9 @@ import os
 # no network here. MLflow loads pyspark when it is installed, so nothing here is imported
 # until a step asks for it: `churn validate` and the report's words stay light.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# MLflow prints each run's address when it ends: the summaries say where runs are, and
+# MLflow's line would show a password given in MLFLOW_TRACKING_URI as it is
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 _WHERE = {
     "DIGEST_TAG": "store",
@@ -51,13 +54,13 @@ _WHERE = {
     "model_requirements": "registry",
     "model_version_info": "registry",
     "open_store": "store",
-    "record_model_digest": "registry",
     "model_versions": "registry",
     "move_champion": "registry",
     "record_on_run": "runs",
     "run": "runs",
     "runs_table_url": "runs",
     "serve_ui": "ui",
+    "server_address": "runs",
     "set_alias": "registry",
     "set_tags": "runs",
     "start_ui": "ui",

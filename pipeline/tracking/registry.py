@@ -36,8 +36,11 @@ def log_churn_model(
     pip_requirements: list[str],
     code_paths: list[str],
 ) -> str:
-    """Log the pyfunc model with signature and input example, register it (the registered
-    model and version made here, so MLflow prints nothing); returns the version."""
+    """Log the pyfunc model with signature and input example, and register it with its
+    fingerprint and signature (pipeline/tracking/signing.py) in the one call that creates
+    the version: a store that fails halfway leaves no version that cannot be checked. The
+    registered model and version are made here, so MLflow prints nothing. Returns the
+    version."""
     output = python_model.predict(None, example)
     signature = infer_signature(example, output, params={"contributions": False})
     info = mlflow.pyfunc.log_model(
@@ -48,6 +51,10 @@ def log_churn_model(
         pip_requirements=pip_requirements,
         code_paths=code_paths,
     )
+    source = f"models:/{info.model_id}"
+    with tempfile.TemporaryDirectory() as tmp:
+        digest = files_digest(Path(mlflow.artifacts.download_artifacts(source, dst_path=tmp)))
+    signed = signing.signature(registered_name, digest, signing.model_key(create=True))
     client = MlflowClient()
     try:
         client.create_registered_model(registered_name)
@@ -56,8 +63,9 @@ def log_churn_model(
             raise
     version = client.create_model_version(
         registered_name,
-        source=f"models:/{info.model_id}",
+        source=source,
         run_id=mlflow.active_run().info.run_id,
+        tags={DIGEST_TAG: digest, signing.SIGNATURE_TAG: signed},
         model_id=info.model_id,
     )
     return str(version.version)
@@ -116,30 +124,33 @@ def champion_version(name: str, alias: str) -> str | None:
         raise
 
 
-def files_digest(folder: Path) -> str:
-    """SHA-256 over every file of a folder (relative path and content, in path order): the
-    fingerprint of a logged model's files."""
+WRITTEN_ON_DOWNLOAD = ("registered_model_meta",)
+"""Files MLflow writes beside a model when it downloads it (the registered name and version
+it was fetched as), not among the files logged."""
+
+
+def files_digest(folder: Path, *, skip: tuple[str, ...] = WRITTEN_ON_DOWNLOAD) -> str:
+    """SHA-256 over every file of a folder (relative path and content, in path order) but
+    those in `skip`: the fingerprint of a logged model's files."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        name = path.relative_to(folder).as_posix()
+        if name in skip:
+            continue
+        digest.update(name.encode() + b"\0")
         with open(path, "rb") as handle:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()
 
 
-@guarded
-def record_model_digest(name: str, version: str) -> str:
-    """Fingerprint a registered version's files and keep it as a tag on the version, with
-    its signature by the key the store never holds (pipeline/tracking/signing.py)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
-        digest = files_digest(Path(local))
-    client = MlflowClient()
-    client.set_model_version_tag(name, version, DIGEST_TAG, digest)
-    key = signing.model_key(create=True)
-    client.set_model_version_tag(
-        name, version, signing.SIGNATURE_TAG, signing.signature(name, str(version), digest, key)
-    )
+def _recorded_digest(folder: Path, recorded: str | None) -> str:
+    """The files' fingerprint, as the version recorded it: earlier releases fingerprinted the
+    folder as downloaded under the version's name, MLflow's own file included."""
+    digest = files_digest(folder)
+    if recorded is not None and digest != recorded:
+        whole = files_digest(folder, skip=())
+        if whole == recorded:
+            return whole
     return digest
 
 
@@ -175,7 +186,7 @@ def _load_checked(name: str, version, shown: str):
         local = Path(
             mlflow.artifacts.download_artifacts(f"models:/{name}/{version.version}", dst_path=tmp)
         )
-        digest = files_digest(local)
+        digest = _recorded_digest(local, recorded)
         if recorded is None:
             raise Refusal(
                 [

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 import pandas as pd
@@ -23,7 +24,9 @@ from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 from pipeline.tracking.store import (
     Store,
     ensure_experiment,
+    first_line,
     guarded,
+    mask_uri,
     store_errors,
 )
 
@@ -47,8 +50,23 @@ def run(
         created = MlflowClient().create_run(
             experiment_id, start_time=start_ms, tags=resolve_tags(), run_name=run_name
         )
-    with mlflow.start_run(run_id=created.info.run_id) as active:
-        yield active.info.run_id
+        mlflow.start_run(run_id=created.info.run_id)
+    try:
+        yield created.info.run_id
+    except BaseException:
+        _end_failed()
+        raise
+    with store_errors():
+        mlflow.end_run()
+
+
+def _end_failed() -> None:
+    """End the active run as failed. When the store itself is what failed (a server that
+    went away), the run stays RUNNING there and the step's own error is the one told."""
+    try:
+        mlflow.end_run("FAILED")
+    except Exception as error:  # the step's own error is already on its way
+        log.info("the run could not be marked failed: %s", first_line(error))
 
 
 @guarded
@@ -180,11 +198,25 @@ def log_to_scoring_run(experiment: str, as_of: str, metrics: dict[str, float]) -
     return run_id
 
 
-def runs_table_url(store: Store, experiment: str, *, host: str = "127.0.0.1", port: int = 5000):
+def runs_table_url(
+    store: Store, experiment: str, *, host: str = "127.0.0.1", port: int = 5000
+) -> str:
     """The MLflow UI address of the experiment's runs table, in the UI's model-training view
-    (MLflow 3.17 opens every experiment in its GenAI view unless the address asks otherwise)."""
+    (MLflow 3.17 opens every experiment in its GenAI view unless the address asks otherwise):
+    on the tracking server when there is one (its address without credentials), else on a
+    local UI at `host`:`port` (`churn ui`)."""
     experiment_id = ensure_experiment(store, experiment)
-    return f"http://{host}:{port}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+    base = server_address(store) or f"http://{host}:{port}"
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
+def server_address(store: Store) -> str | None:
+    """The tracking server's address as a browser opens it (no user, password or query), or
+    None for a local store."""
+    if not store.tracking_uri.startswith(("http://", "https://")):
+        return None
+    parts = urlsplit(mask_uri(store.tracking_uri))
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ and rewrite their fingerprint to match (the logged model is a pickle: loading it
 The key is CHURN_MODEL_KEY from the environment (what a team gives its training and scoring
 machines) or else a key file beside the project ([tracking] key_file, default
 .churn/model.key), created with owner-only permissions by the first training. The signature
-is HMAC-SHA256 over the model's name, version and the digest of its files, kept as a tag on
-the version; loading verifies it against the files as downloaded, before anything is
+is HMAC-SHA256 over the model's name and the digest of its files, kept as a tag on the
+version and written with it in one call (the version's number is the store's to give, so it
+is not signed); loading verifies it against the files as downloaded, before anything is
 unpickled."""
 
 from __future__ import annotations
@@ -58,12 +59,21 @@ def model_key(*, create: bool) -> bytes:
     return path.read_bytes().strip()
 
 
-def signature(name: str, version: str, digest: str, key: bytes) -> str:
-    """The HMAC of one registered version's fingerprint."""
-    message = f"{name}\0{version}\0{digest}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+def signature(name: str, digest: str, key: bytes) -> str:
+    """The HMAC of a registered model's files (their fingerprint) under its name."""
+    return _hmac(f"{name}\0{digest}", key)
 
 
 def verified(name: str, version: str, digest: str, signed: str | None, key: bytes) -> bool:
-    """Whether `signed` is the key's signature of these files."""
-    return signed is not None and hmac.compare_digest(signed, signature(name, version, digest, key))
+    """Whether `signed` is the key's signature of these files: over name and fingerprint, or,
+    for versions registered by earlier releases, over name, version and fingerprint."""
+    if signed is None:
+        return False
+    earlier = _hmac(f"{name}\0{version}\0{digest}", key)
+    return hmac.compare_digest(signed, signature(name, digest, key)) or hmac.compare_digest(
+        signed, earlier
+    )
+
+
+def _hmac(message: str, key: bytes) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()

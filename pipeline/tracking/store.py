@@ -99,9 +99,7 @@ def store_errors() -> Iterator[None]:
     try:
         yield
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-        raise Fault(
-            [Problem(shown, f"tracking server unreachable: {mask_text(first_line(error), uri)}")]
-        ) from None
+        raise Fault([Problem(shown, _unreachable(error))]) from None
     except sqlalchemy.exc.SQLAlchemyError as error:
         raise Fault(
             [
@@ -114,9 +112,32 @@ def store_errors() -> Iterator[None]:
             ]
         ) from None
     except MlflowException as error:
+        # MLflow's HTTP client reports a server gone away (stopped, restarting) as its own
+        # exception raised while handling the connection error
+        cause = error.__context__
+        if isinstance(cause, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+            raise Fault([Problem(shown, _unreachable(cause))]) from None
         raise Fault(
             [Problem(shown, f"tracking store error: {mask_text(first_line(error), uri)}")]
         ) from None
+
+
+def _unreachable(error: BaseException) -> str:
+    """A server that stopped answering, in words: why, without the request's address."""
+    text = first_line(error)
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if found:
+        why = found.group(1).strip().lower()
+    elif "timed out" in text.lower():
+        why = "timed out"
+    elif "RemoteDisconnected" in text:
+        why = "the server closed the connection"
+    else:
+        why = type(error).__name__
+    return (
+        f"tracking server unreachable ({why}) after MLflow's retries; check that it is up "
+        "(a restart takes seconds), then run the command again"
+    )
 
 
 def guarded(function: F) -> F:
@@ -153,6 +174,7 @@ class _DropKnownNoise(logging.Filter):
         "Validating input example against model signature",
         "Creating initial MLflow database tables",
         "Updating database tables",
+        "Waiting up to",  # a server's registry: the version is created ready, in one call
     )
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -160,7 +182,13 @@ class _DropKnownNoise(logging.Filter):
 
 
 def _quiet_mlflow() -> None:
-    for name in ("mlflow.pyfunc", "mlflow.store.db.utils"):
+    # each retry of MLflow's HTTP client is a warning; when all fail, the Fault says so once
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    for name in (
+        "mlflow.pyfunc",
+        "mlflow.store.db.utils",
+        "mlflow.store.model_registry.abstract_store",
+    ):
         target = logging.getLogger(name)
         if not any(isinstance(f, _DropKnownNoise) for f in target.filters):
             target.addFilter(_DropKnownNoise())
@@ -241,7 +269,15 @@ def ensure_experiment(store: Store, name: str, description: str = "") -> str:
         tags = {EXPERIMENT_KIND_TAG: MODEL_TRAINING}
         if description:
             tags[MLFLOW_RUN_NOTE] = description
-        return client.create_experiment(name, artifact_location=location, tags=tags)
+        try:
+            return client.create_experiment(name, artifact_location=location, tags=tags)
+        except MlflowException as error:
+            # another machine of the team created it at the same moment: use theirs
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
     # experiments made before the kind was set get it once; a kind chosen in the UI stays
     if EXPERIMENT_KIND_TAG not in experiment.tags:
         client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)

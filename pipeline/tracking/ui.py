@@ -14,7 +14,7 @@ from pathlib import Path
 
 from features.errors import Fault, Problem
 from pipeline.config import TrackingSettings
-from pipeline.tracking.runs import runs_table_url
+from pipeline.tracking.runs import runs_table_url, server_address
 from pipeline.tracking.store import (
     Store,
     open_store,
@@ -111,7 +111,13 @@ def start_ui(
 
 
 def serve_ui(settings: TrackingSettings, port: int = 5000) -> int:
-    """Run the MLflow UI until Ctrl-C; print its runs table's address once it answers."""
+    """Run the MLflow UI until Ctrl-C; print its runs table's address once it answers. With
+    a tracking server, its own UI is the one: print that address and return."""
+    store = open_store(settings)
+    if server_address(store) is not None:
+        url = runs_table_url(store, settings.experiment)
+        print(f"MLflow UI: {url}  (the tracking server's own)", flush=True)
+        return 0
     log_path = Path(settings.store_dir) / "ui.log"
     print(
         f"MLflow UI: starting on 127.0.0.1:{port} (its output goes to {log_path}) ...", flush=True

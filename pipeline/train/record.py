@@ -43,6 +43,8 @@ class TrainingOutcome:
     store: str
     tiers: str = ""
     """The tiers a list would use with this model, and what they held of the test months."""
+    on_server: bool = False
+    """Whether the store is a tracking server (its UI is `ui`) rather than a local folder."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def track_training(
     _, tiers = tier_metrics(config, result.test, metadata["base_rate"]["rate"])
     return TrainingOutcome(
         run_id, model.name, version, model.alias, promoted, reason, champion, url, store.shown,
-        tiers,
+        tiers, on_server=tracking.server_address(store) is not None,
     )  # fmt: skip
 
 
@@ -259,7 +261,6 @@ def _register(
         pip_requirements=tracking.model_requirements(),
         code_paths=[str(Path(models.__file__).parent)],
     )
-    tracking.record_model_digest(name, version)
     promoted, reason = promotion_decision(result.scores["model"][metric], champion_score, metric)
     if promoted:
         tracking.set_alias(name, alias, version)

@@ -63,7 +63,10 @@ def print_training_summary(
         print(outcome.tiers)
     print(promotion)
     print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
-    print(f"runs: {outcome.store}  |  browse: make ui, then {outcome.ui}")
+    if outcome.on_server:
+        print(f"runs: {outcome.ui}")
+    else:
+        print(f"runs: {outcome.store}  |  browse: make ui, then {outcome.ui}")
 
 
 METRIC_NAMES = {

@@ -175,3 +175,66 @@ def test_a_second_local_store_in_one_process_is_its_own(tmp_path, monkeypatch):
     assert first.tracking_uri != second.tracking_uri
     assert mlflow.get_tracking_uri() == second.tracking_uri
     assert "MLFLOW_TRACKING_URI" not in os.environ
+
+
+def test_a_server_address_is_its_ui_without_credentials_and_a_local_store_has_none():
+    from pipeline.tracking import Store, server_address
+
+    given = Store("https://analyst:s3cr3t@mlflow.example.com:8443/team?token=abc", None)
+    assert server_address(given) == "https://mlflow.example.com:8443/team"
+    assert server_address(Store("http://127.0.0.1:5000", None)) == "http://127.0.0.1:5000"
+    assert server_address(Store("sqlite:////tmp/mlruns/mlflow.db", "file:///tmp/a")) is None
+
+
+def test_a_server_gone_mid_run_is_one_line_saying_why(monkeypatch):
+    import pytest
+    from mlflow import MlflowClient
+
+    from features.errors import Fault
+    from pipeline.tracking import store_errors
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    gone = f"http://analyst:s3cr3t@127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", gone)
+    with pytest.raises(Fault) as caught, store_errors():
+        MlflowClient(tracking_uri=gone).get_run("0" * 32)
+    (problem,) = caught.value.problems
+    line = problem.line()
+    assert "tracking server unreachable (connection refused)" in line, line
+    assert "s3cr3t" not in line and "\n" not in line
+
+
+def test_a_fingerprint_leaves_out_what_mlflow_writes_on_download(tmp_path):
+    """The version is registered with the fingerprint of its logged files, fetched before
+    it has a number; loading fetches it under its name and version, and MLflow writes that
+    beside the files."""
+    from pipeline.tracking.registry import files_digest
+
+    (tmp_path / "MLmodel").write_text("flavors: {}\n")
+    (tmp_path / "registered_model_meta").write_text("model_name: null\n")
+    before = files_digest(tmp_path)
+    (tmp_path / "registered_model_meta").write_text("model_name: churn\nmodel_version: '3'\n")
+    assert files_digest(tmp_path) == before
+    assert files_digest(tmp_path, skip=()) != files_digest(tmp_path)
+    (tmp_path / "MLmodel").write_text("flavors: {python_function: {}}\n")
+    assert files_digest(tmp_path) != before
+
+
+def test_signatures_verify_with_their_key_only_and_earlier_ones_still_do():
+    import hashlib
+    import hmac
+
+    from pipeline.tracking import signing
+
+    key, digest = b"team-key", "ab" * 32
+    signed = signing.signature("churn", digest, key)
+    assert signing.verified("churn", "7", digest, signed, key)
+    assert not signing.verified("churn", "7", digest, signed, b"another key")
+    assert not signing.verified("other-model", "7", digest, signed, key)
+    assert not signing.verified("churn", "7", "cd" * 32, signed, key)
+    assert not signing.verified("churn", "7", digest, None, key)
+    # versions signed by earlier releases: over name, version and fingerprint
+    message = "\0".join(["churn", "7", digest]).encode()
+    earlier = hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert signing.verified("churn", "7", digest, earlier, key)
+    assert not signing.verified("churn", "8", digest, earlier, key)
