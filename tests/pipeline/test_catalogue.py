@@ -120,3 +120,23 @@ def test_the_documented_new_family_runs_point_in_time(tmp_path, monkeypatch):
     ).execute()
     counts = dict(zip(out["customer_id"], out["messages_read_30d"], strict=True))
     assert counts == {"a": 2, "b": 0}  # the message sent on the cutoff day is not counted
+
+
+def test_a_full_disk_where_no_step_names_it_is_still_one_line(tmp_path, monkeypatch, capsys):
+    """The command's last resort: an ENOSPC no step translated is one line, exit 4."""
+    import errno
+    import os
+
+    target = tmp_path / "features.md"
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    code = main(["features", "--markdown", str(target), "--config", str(ROOT / "churn.toml")])
+    assert code == 4
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {target}: the disk is full; free space or set the folder to another disk "
+        "([data] cache_dir, [scoring] output_dir, [report] output_dir, [tracking] store_dir), "
+        "then re-run"
+    ]

@@ -202,6 +202,29 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_
     assert ok.read_text() == "<html></html>" and not list(ok.parent.glob(".report-*"))
 
 
+def test_a_full_disk_under_the_reports_is_one_line_saying_so(tmp_path, monkeypatch):
+    import errno
+    import os
+    import tempfile
+
+    import pytest
+
+    from features.errors import Fault
+    from pipeline.report import write_report
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    with pytest.raises(Fault) as raised:
+        write_report(tmp_path / "reports", pd.Timestamp("2025-11-01"), "<html></html>")
+    (problem,) = raised.value.problems
+    assert problem.line() == (
+        f"{tmp_path / 'reports' / 'as_of=2025-11-01'}: the disk is full; free space or set "
+        "[report] output_dir, then re-run"
+    )
+
+
 def test_the_header_counts_customers_and_lists_in_words_that_agree():
     from pipeline.report import header_facts
     from pipeline.report.data import History, Lists
