@@ -242,6 +242,23 @@ def test_the_header_counts_customers_and_lists_in_words_that_agree():
     assert len(header_facts("e", history, Lists(None, None, []), "c")) == 1
 
 
+def test_an_unreadable_list_is_not_counted_or_graded_as_a_list(tmp_path, caplog):
+    from pipeline.outputs import write_list
+    from pipeline.report.data import at_risk_lists
+
+    ranked = pd.DataFrame({"customer_id": ["a"], "risk_tier": ["high"], "churn_probability": [0.9]})
+    for day in ("2025-10-01", "2025-10-15", "2025-11-01"):
+        write_list(tmp_path, pd.Timestamp(day), ranked, manifest={})
+    (tmp_path / "as_of=2025-10-15" / "at_risk.parquet").write_bytes(b"not a parquet file")
+    lists = at_risk_lists(tmp_path, pd.Timestamp("2025-11-01"))
+    assert [f"{d:%Y-%m-%d}" for d, _ in lists.folders] == ["2025-10-01", "2025-11-01"]
+    assert [lists.latest[0], lists.earlier[0]] == [
+        pd.Timestamp("2025-11-01"),
+        pd.Timestamp("2025-10-01"),
+    ]
+    assert "as_of=2025-10-15: cannot read the list" in caplog.text
+
+
 def test_the_health_score_features_are_built_without_the_families_it_does_not_read():
     """Every signal the score reads is built; without engagement or support tables the
     score reads the last paid order and failed payments, and those are built too."""
