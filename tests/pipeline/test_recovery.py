@@ -18,22 +18,35 @@ from features.errors import Refusal
 from pipeline import tracking
 from pipeline.champion import version_lines
 from pipeline.cli import main
-from pipeline.config import load_config
+from pipeline.config import TrackingSettings, load_config
 from pipeline.outputs import date_lock, write_list
 from pipeline.score.late_runs import log_lists_without_runs, settle_earlier_runs
 from pipeline.tracking.processes import PID_TAG, PROCESS_TAG, owner_gone, owner_tags
 from tests.conftest import CONFIG, write_valid_exports
 
-NAME = "churn-model"
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory) -> Path:
+    """One local MLflow store for the module (a fresh store's tables take a second or more
+    to create); each test has its own experiments and model in it."""
+    folder = tmp_path_factory.mktemp("recovery") / "mlruns"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        tracking.open_store(TrackingSettings(store_dir=str(folder)))
+    return folder
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A project folder's config."""
+def project(tmp_path, monkeypatch, shared_store, request):
+    """A project folder's config: its own experiments and model name in the shared store."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("CHURN_MODEL_KEY", "test-key")
     write_valid_exports(tmp_path / "exports")
-    (tmp_path / "churn.toml").write_text(CONFIG + f'\n[model]\nname = "{NAME}"\n')
+    own = request.node.name.removeprefix("test_")[:40]
+    (tmp_path / "churn.toml").write_text(
+        CONFIG + f'\n[model]\nname = "{own}"\n\n[tracking]\nstore_dir = "{shared_store}"\n'
+        f'experiment = "train-{own}"\nscoring_experiment = "score-{own}"\n'
+    )
     return load_config(tmp_path / "churn.toml")
 
 
@@ -57,8 +70,8 @@ def _run(experiment: str, tags: dict[str, str], name: str = "run") -> str:
     return client.create_run(experiment_id, tags=tags, run_name=name).info.run_id
 
 
-def test_runs_record_the_process_that_owns_them(store):
-    with tracking.run(store, "churn", "train-x") as run_id:
+def test_runs_record_the_process_that_owns_them(project, store):
+    with tracking.run(store, project.tracking.experiment, "train-x") as run_id:
         pass
     tags = MlflowClient().get_run(run_id).data.tags
     assert tags[PID_TAG] == str(os.getpid())
@@ -66,17 +79,18 @@ def test_runs_record_the_process_that_owns_them(store):
     assert not owner_gone(tags)
 
 
-def test_a_running_run_whose_process_is_gone_is_ended_failed_and_a_live_one_is_left(store):
+def test_a_running_run_whose_process_is_gone_is_ended_failed_and_a_live_one_is_left(project, store):
+    experiment = project.tracking.experiment
     mine = owner_tags()
     boot, namespace, _ = mine[PROCESS_TAG].split("/")
-    dead = _run("churn", {**mine, PID_TAG: str(_gone_pid())}, "killed")
-    reused = _run("churn", {**mine, PROCESS_TAG: f"{boot}/{namespace}/1"}, "pid-reused")
-    rebooted = _run("churn", {**mine, PROCESS_TAG: f"another-boot/{namespace}/1"}, "before-boot")
-    live = _run("churn", mine, "live")
-    elsewhere = _run("churn", {**mine, "churn.host": "another-host", PID_TAG: "1"}, "other")
-    untagged = _run("churn", {}, "older")
+    dead = _run(experiment, {**mine, PID_TAG: str(_gone_pid())}, "killed")
+    reused = _run(experiment, {**mine, PROCESS_TAG: f"{boot}/{namespace}/1"}, "pid-reused")
+    rebooted = _run(experiment, {**mine, PROCESS_TAG: f"another-boot/{namespace}/1"}, "before-boot")
+    live = _run(experiment, mine, "live")
+    elsewhere = _run(experiment, {**mine, "churn.host": "another-host", PID_TAG: "1"}, "other")
+    untagged = _run(experiment, {}, "older")
 
-    ended = tracking.end_dead_runs("churn")
+    ended = tracking.end_dead_runs(experiment)
 
     client = MlflowClient()
     status = {r: client.get_run(r).info.status for r in (dead, reused, rebooted, live)}
@@ -91,17 +105,17 @@ def test_a_running_run_whose_process_is_gone_is_ended_failed_and_a_live_one_is_l
     killed = client.get_run(dead)
     assert killed.data.tags["churn.found_dead"].endswith("UTC") and killed.info.end_time
     assert killed.data.tags["mlflow.note.content"].startswith("**Found dead on ")
-    assert tracking.end_dead_runs("churn") == []  # settled once
+    assert tracking.end_dead_runs(experiment) == []  # settled once
 
 
-def _version(run_id: str | None, tags: dict[str, str]) -> str:
-    """A registered version of NAME (no model files: only its registry entry matters here)."""
+def _version(name: str, run_id: str | None, tags: dict[str, str]) -> str:
+    """A registered version of `name` (no model files: only its registry entry matters)."""
     client = MlflowClient()
-    if not client.search_registered_models(f"name = '{NAME}'"):
-        client.create_registered_model(NAME)
-    version = client.create_model_version(NAME, source="file:///nowhere/model", run_id=run_id)
+    if not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(name)
+    version = client.create_model_version(name, source="file:///nowhere/model", run_id=run_id)
     for key, value in tags.items():
-        client.set_model_version_tag(NAME, version.version, key, value)
+        client.set_model_version_tag(name, version.version, key, value)
     return str(version.version)
 
 
@@ -111,20 +125,20 @@ SEALED = {"model_sha256": "ab" * 32, "model_signature": "cd" * 32}
 def test_a_version_without_its_fingerprint_is_marked_shown_and_never_champion(
     project, store, capsys
 ):
-    client = MlflowClient()
-    whole = _version(None, SEALED)
-    killed_run = _run("churn", {}, "killed-training")
+    client, name = MlflowClient(), project.model.name
+    whole = _version(name, None, SEALED)
+    killed_run = _run(project.tracking.experiment, {}, "killed-training")
     client.set_terminated(killed_run, "FAILED")
-    unsealed = _version(killed_run, {})
-    unsigned = _version(killed_run, {"model_sha256": "ab" * 32})
-    in_progress = _version(_run("churn", {}, "training-now"), {})
+    unsealed = _version(name, killed_run, {})
+    unsigned = _version(name, killed_run, {"model_sha256": "ab" * 32})
+    in_progress = _version(name, _run(project.tracking.experiment, {}, "training-now"), {})
 
-    marked = tracking.mark_incomplete_versions(NAME)
+    marked = tracking.mark_incomplete_versions(name)
 
-    assert [p.file for p in marked] == [f"models:/{NAME}/{unsealed}", f"models:/{NAME}/{unsigned}"]
-    tags = client.get_model_version(NAME, unsealed).tags
+    assert [p.file for p in marked] == [f"models:/{name}/{unsealed}", f"models:/{name}/{unsigned}"]
+    tags = client.get_model_version(name, unsealed).tags
     assert tags["incomplete"] == "true" and tags["incomplete.reason"].startswith("no fingerprint")
-    assert "incomplete" not in client.get_model_version(NAME, in_progress).tags
+    assert "incomplete" not in client.get_model_version(name, in_progress).tags
     lines = {line.split(" registered")[0].split()[-1]: line for line in version_lines(project)[1:]}
     assert "INCOMPLETE: no fingerprint (model_sha256)" in lines[f"v{unsealed}"]
     assert "INCOMPLETE: no signature (model_signature)" in lines[f"v{unsigned}"]
@@ -135,10 +149,10 @@ def test_a_version_without_its_fingerprint_is_marked_shown_and_never_champion(
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "is incomplete (no fingerprint" in err
     with pytest.raises(Refusal, match="cannot be champion"):
-        tracking.set_alias(NAME, "champion", unsigned)  # the path automatic promotion takes
-    assert tracking.champion_version(NAME, "champion") is None
+        tracking.set_alias(name, "champion", unsigned)  # the path automatic promotion takes
+    assert tracking.champion_version(name, "champion") is None
     assert main(["promote", whole, "--reason", "rollback", "--config", toml]) == 0
-    assert tracking.champion_version(NAME, "champion") == whole
+    assert tracking.champion_version(name, "champion") == whole
 
 
 DAY = pd.Timestamp("2024-06-30")
@@ -148,7 +162,12 @@ def _publish(project, version: str, created_at: str) -> Path:
     """A list as a scoring run publishes it: rows and manifest, written under the date's lock."""
     ranked = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "churn_probability": [0.9, 0.4, 0.1]})
     manifest = {
-        "model": {"name": NAME, "version": version, "alias": "champion", "run_id": ""},
+        "model": {
+            "name": project.model.name,
+            "version": version,
+            "alias": "champion",
+            "run_id": "",
+        },
         "as_of": f"{DAY:%Y-%m-%d}",
         "latest_event": "2024-06-29",
         "customers": 3,
@@ -169,7 +188,7 @@ def _scoring_runs(project) -> list:
 
 
 def test_a_list_without_its_scoring_run_gets_one_logged_late(project, store):
-    version = _version(None, SEALED)
+    version = _version(project.model.name, None, SEALED)
     folder = _publish(project, version, "2024-06-30T05:00:00+00:00")
     output_dir = Path(project.scoring.output_dir)
     with date_lock(output_dir, DAY):  # a live scorer still logging this list: left to it
@@ -193,7 +212,7 @@ def test_a_list_without_its_scoring_run_gets_one_logged_late(project, store):
 
 def test_a_list_whose_run_was_killed_while_logging_is_logged_again(project, store):
     """The run killed mid-logging is ended FAILED first; a FAILED run is not the list's run."""
-    version = _version(None, SEALED)
+    version = _version(project.model.name, None, SEALED)
     _publish(project, version, "2024-06-30T05:00:00+00:00")
     half = _run(
         project.tracking.scoring_experiment,
