@@ -272,8 +272,8 @@ def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
 def model_versions(name: str, alias: str) -> list[dict]:
     """Every registered version of a model, newest first: when it was registered, the run's
     out-of-time ROC AUC and test months, the latest month it learned from, whether it holds
-    the alias, why it is incomplete (None: it is whole), and when and why the
-    alias last came to it."""
+    the alias, why it is incomplete (None: it is whole), and when and why the alias last came
+    to it."""
     client = MlflowClient()
     try:
         versions = client.search_model_versions(f"name = '{name}'")
