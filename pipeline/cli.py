@@ -251,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except OSError as exc:  # a full disk wherever no step named it more closely
-        full = disk_full_fault(str(exc.filename or "a file this step writes"), exc, _FULL_REMEDY)
+    except Exception as exc:  # a full disk wherever no step named it more closely (DuckDB,
+        # Arrow and Spark raise their own types, saying so in words); anything else is a bug
+        where = getattr(exc, "filename", None) or "a file this step writes"
+        full = disk_full_fault(str(where), exc, _FULL_REMEDY)
         if full is None:
             raise
         _print_problems(full.problems)
