@@ -12,6 +12,7 @@ environment (disk, permissions, tracking store, cache).
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_FAULT = 0, 2, 3, 4
@@ -73,3 +74,38 @@ class Fault(UserError):
 
 # The name the first version used for data errors; kept so callers and tests read the same.
 ExportError = DataError
+
+
+DISK_FULL = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up"}
+# Libraries that keep only the system's words, not its errno: DuckDB and Arrow repeat
+# strerror's text, SQLite says "database or disk is full".
+_DISK_FULL_WORDS = {
+    "no space left on device": errno.ENOSPC,
+    "database or disk is full": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+}
+
+
+def disk_full_code(error: BaseException) -> int | None:
+    """ENOSPC or EDQUOT when `error` says the disk is full, by its errno or by its words."""
+    code = getattr(error, "errno", None)
+    if code in DISK_FULL:
+        return code
+    text = str(error).lower()
+    return next((c for words, c in _DISK_FULL_WORDS.items() if words in text), None)
+
+
+def disk_full(error: BaseException) -> str | None:
+    """The words for a full disk (`DISK_FULL`) when `error` says the disk is full; None for
+    any other error."""
+    return DISK_FULL.get(disk_full_code(error))
+
+
+def disk_full_fault(path: str, error: BaseException, remedy: str) -> Fault | None:
+    """A full disk under `path` as one `Fault` line: the path, that the disk is full, and
+    `remedy` (e.g. "free space or set [data] cache_dir to another disk"); None when `error` is
+    not a full disk."""
+    full = disk_full(error)
+    if full is None:
+        return None
+    return Fault([Problem(path, f"{full}; {remedy}, then re-run")])

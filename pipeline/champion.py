@@ -26,8 +26,8 @@ def version_lines(config: Config) -> list[str]:
             f"  {mark} v{v['version']:<4} registered {v['registered']:%Y-%m-%d %H:%M}  {auc} "
             f"on {months}; learned through {v['learned_through'] or '-'}"
         )
-        if not v["fingerprinted"]:
-            line += "; NO fingerprint (cannot be champion)"
+        if v["incomplete"]:
+            line += f"; INCOMPLETE: {v['incomplete']} (cannot be champion)"
         if v["champion"] and (v["moved"] or v["why"]):
             line += f"; champion since {v['moved'] or 'training'}: {v['why']}"
         lines.append(line)

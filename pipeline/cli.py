@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from features.errors import EXIT_BAD_INPUT, EXIT_OK, UserError
+from features.errors import EXIT_BAD_INPUT, EXIT_OK, UserError, disk_full_fault
 
 
 def _date(text: str) -> dt.date:
@@ -253,3 +253,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a full disk wherever no step named it more closely (DuckDB,
+        # Arrow and Spark raise their own types, saying so in words); anything else is a bug
+        where = getattr(exc, "filename", None) or "a file this step writes"
+        full = disk_full_fault(str(where), exc, _FULL_REMEDY)
+        if full is None:
+            raise
+        _print_problems(full.problems)
+        return full.exit_code
+
+
+_FULL_REMEDY = (
+    "free space or set the folder to another disk ([data] cache_dir, [scoring] output_dir, "
+    "[report] output_dir, [tracking] store_dir)"
+)

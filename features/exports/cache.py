@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from features.errors import Fault
+from features.errors import Fault, disk_full_fault
 from features.exports.contract import TABLES, ExportSource
 from features.exports.locations import file_name
 from features.exports.sql import local_export
@@ -203,7 +203,12 @@ def write_copy(
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
     except OSError as error:
-        reason = error.strerror or type(error).__name__
+        full = disk_full_fault(
+            str(out_dir.parent), error, "free space or set [data] cache_dir to another disk"
+        )
+        if full is not None:
+            raise full from None
+        reason = error.strerror or " ".join(str(error).split()) or type(error).__name__
         raise Fault(
             f"cannot write the typed cache in {out_dir.parent}: {reason}; set [data] cache_dir "
             "to a writable folder",

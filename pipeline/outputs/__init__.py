@@ -66,9 +66,16 @@ from pipeline.outputs.files import (
     ListFiles,
     list_column_names,
     read_list_file,
+    read_manifest,
     write_csv,
 )
-from pipeline.outputs.lock import date_lock, holding_date_lock, partition_dir, repair
+from pipeline.outputs.lock import (
+    date_lock,
+    date_lock_if_free,
+    holding_date_lock,
+    partition_dir,
+    repair,
+)
 from pipeline.outputs.swap import fsync_dir, keep_replaced, swap_in, write_staging
 
 log = logging.getLogger(__name__)
@@ -182,11 +189,14 @@ __all__ = [
     "ListLocked",
     "dated_lists",
     "date_lock",
+    "date_lock_if_free",
+    "holding_date_lock",
     "list_column_names",
     "partition_dir",
     "previous_list",
     "recent_arms",
     "read_list_file",
+    "read_manifest",
     "write_csv",
     "write_list",
 ]

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from features.errors import Fault, Problem, Refusal
+from features.errors import Fault, Problem, Refusal, disk_full_code
 
 
 
@@ -70,8 +70,9 @@ def _fault(output_dir: Path, error: OSError) -> Fault:
                 )
             ]
         )
-    reason = os.strerror(error.errno) if error.errno else str(error)
-    remedy = _REMEDIES.get(error.errno, "check the disk and the folder")
+    code = disk_full_code(error) or error.errno
+    reason = os.strerror(code) if code else " ".join(str(error).split())
+    remedy = _REMEDIES.get(code, "check the disk and the folder")
     return Fault(
         [
             Problem(

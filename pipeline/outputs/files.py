@@ -174,3 +174,8 @@ def read_list_file(folder: Path, columns: list[str] | None = None) -> pd.DataFra
     elif "risk_tier" in frame.columns:  # partitioning moved the tier last: put it back
         frame.insert(3, "risk_tier", frame.pop("risk_tier"))
     return frame
+
+
+def read_manifest(folder: Path) -> dict:
+    """A list's manifest.json (OSError or ValueError when it cannot be read)."""
+    return json.loads((folder / "manifest.json").read_text())

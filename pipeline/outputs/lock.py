@@ -97,6 +97,14 @@ def date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
 
 
 @contextmanager
+def date_lock_if_free(output_dir: Path, as_of: pd.Timestamp) -> Iterator[bool]:
+    """Hold the date's lock if no run does, without waiting; yields whether it is held (a run
+    holding it is writing or logging that date's list right now)."""
+    with _lock_if_free(_lock_path(output_dir, partition_dir(output_dir, as_of).name)) as free:
+        yield free
+
+
+@contextmanager
 def holding_date_lock(output_dir: Path, as_of: pd.Timestamp) -> Iterator[None]:
     """The date's lock: the caller's if this thread holds it already, else taken here."""
     path = _lock_path(output_dir, partition_dir(output_dir, as_of).name)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from features.describe import count
 from features.engines import check_runner, open_tables
-from features.errors import Fault, Problem, UserError
+from features.errors import Fault, Problem, UserError, disk_full_fault
 from features.exports.ingest import ingest_exports
 from features.exports.verdict import ValidationReport
 from features.spec import FeatureSpec
@@ -279,6 +279,9 @@ def write_report(output_dir: Path, when: pd.Timestamp, html: str) -> Path:
         os.chmod(temporary, 0o644)
         os.replace(temporary, folder / REPORT_FILE)
     except OSError as error:
+        full = disk_full_fault(str(folder), error, "free space or set [report] output_dir")
+        if full is not None:
+            raise full from None
         why = error.strerror or type(error).__name__
         raise Fault(
             [Problem(str(folder), f"cannot write the report ({why}); set [report] output_dir")]

@@ -92,16 +92,29 @@ def read_list(folder: Path, columns=None, optional=()) -> pd.DataFrame | None:
         return None
 
 
+def _readable(folder: Path) -> bool:
+    """Whether a list's file can be opened (its schema read; logged when not)."""
+    try:
+        list_column_names(folder)
+    except (OSError, ValueError, KeyError, pa.ArrowException) as error:
+        log.warning("%s: cannot read the list (%s)", folder, " ".join(str(error).split()))
+        return False
+    return True
+
+
 def at_risk_lists(output_dir: Path, until: pd.Timestamp) -> Lists:
-    """The lists dated on or before `until`, oldest first."""
-    folders = sorted((d, f) for d, f in dated_lists(output_dir) if d <= until)
-    readable = []
+    """The readable lists dated on or before `until`, oldest first (an unreadable one is
+    logged and is no list: not counted, not graded)."""
+    folders = sorted((d, f) for d, f in dated_lists(output_dir) if d <= until and _readable(f))
+    readable, broken = [], set()
     for when, folder in reversed(folders):
         frame = read_list(folder)
-        if frame is not None:
+        if frame is None:
+            broken.add(folder)
+        else:
             readable.append((when, frame))
         if len(readable) == 2:
             break
     latest = readable[0] if readable else None
     earlier = readable[1] if len(readable) > 1 else None
-    return Lists(latest, earlier, folders)
+    return Lists(latest, earlier, [(d, f) for d, f in folders if f not in broken])

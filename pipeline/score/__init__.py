@@ -22,6 +22,7 @@ from pipeline.console import log_tables, print_warnings
 from pipeline.datasets import today
 from pipeline.progress import Progress
 from pipeline.score.common import ScoringStart, load_champion
+from pipeline.score.late_runs import settle_earlier_runs
 from pipeline.timing import Timer
 
 
@@ -61,8 +62,9 @@ def run_scoring(
     write_hook=None,
     progress: Progress | None = None,
 ) -> int:
-    """Validate, load the champion, then the engine builds, scores, ranks and writes the list
-    and logs the monitoring run. The as-of date is `as_of`, else the export date ([data]
+    """Validate, load the champion, settle what killed scoring runs left (runs ended FAILED,
+    lists without their run logged late), then the engine builds, scores, ranks and writes the
+    list and logs the monitoring run. The as-of date is `as_of`, else the export date ([data]
     as_of), else today."""
     timer = Timer(progress)
     export_date = config.as_of or today()
@@ -75,6 +77,7 @@ def run_scoring(
     print_warnings(validation.warnings)
     with timer("load_model", f"models:/{config.model.name}@{config.model.alias}"):
         champion = load_champion(config)
+    print_warnings(settle_earlier_runs(config, champion.store))
     guards.check_definition(config, champion.metadata)
     start = ScoringStart(paths, validation, champion, when)
     engine = list_engine(config.engine.backend)

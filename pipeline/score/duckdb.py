@@ -25,7 +25,7 @@ from models.ranking import (
 from models.reason_rules import ReasonSettings
 from pipeline.config import Config
 from pipeline.datasets import exported_history, held_days, scoring_features
-from pipeline.outputs import date_lock, previous_list, write_list
+from pipeline.outputs import date_lock, holding_date_lock, previous_list, write_list
 from pipeline.score.common import (
     Champion,
     ListContext,
@@ -121,7 +121,7 @@ def publish(
     """Draw the contact set's control group, compare with the previous list, write the list
     and its manifest under the date's lock; returns the manifest and the folder."""
     output_dir, when = Path(config.scoring.output_dir), context.when
-    with date_lock(output_dir, when):
+    with holding_date_lock(output_dir, when):
         previous = previous_list(output_dir, when)
         earlier = previous[1] if previous else None
         draw = arm_draw(config, when)
@@ -163,14 +163,17 @@ def score_on_duckdb(
     with timer("drift", "feature drift against training"):
         reference = champion.metadata.get("reference_profile", {})
         drift = population_stability(population.features, reference)
-    with timer("write", "the list, its CSV and manifest"):
-        context = ListContext(population, champion, drift, settings, when, start.validation)
-        manifest, folder = publish(config, ranked, context, write_hook=write_hook)
-    with timer("monitoring", "MLflow scoring run"):
-        probabilities = ranked["churn_probability"].to_numpy()
-        log_monitoring(
-            config, context, manifest, probabilities=probabilities, timer=timer, folder=folder
-        )
+    # the date's lock is kept until the list's run is logged: a later run that finds the list
+    # without its run while the lock is free knows this run ended before logging it
+    with date_lock(Path(config.scoring.output_dir), when):
+        with timer("write", "the list, its CSV and manifest"):
+            context = ListContext(population, champion, drift, settings, when, start.validation)
+            manifest, folder = publish(config, ranked, context, write_hook=write_hook)
+        with timer("monitoring", "MLflow scoring run"):
+            probabilities = ranked["churn_probability"].to_numpy()
+            log_monitoring(
+                config, context, manifest, probabilities=probabilities, timer=timer, folder=folder
+            )
     brief = timer.progress.quiet
     print_scoring_summary(ranked, manifest, folder, seconds=timer.seconds, brief=brief)
     return 0

@@ -75,11 +75,11 @@ def score_on_spark(
         manifest = list_manifest(facts, list_counts)
         with timer("write", "the list as partitioned Parquet, its CSVs and manifest"):
             folder = write_list(output_dir, when, listed, manifest=manifest, write_hook=write_hook)
-    with timer("monitoring", "MLflow scoring run"):
-        probabilities = listed.probabilities()
-        log_monitoring(
-            config, context, manifest, probabilities=probabilities, timer=timer, folder=folder
-        )
+        with timer("monitoring", "MLflow scoring run"):  # under the lock: see duckdb.py
+            probabilities = listed.probabilities()
+            log_monitoring(
+                config, context, manifest, probabilities=probabilities, timer=timer, folder=folder
+            )
     top = listed.top(10).to_pandas()
     listed.frame.unpersist()
     population.features.unpersist()

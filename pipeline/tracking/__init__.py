@@ -1,8 +1,10 @@
 """Every MLflow call of the project, in one package: the store (store.py), runs and what they
-record (runs.py), the model registry (registry.py), the UI server (ui.py), and what the UI
-says in words (descriptions.py, no MLflow call). Steps call these functions through
-`from pipeline import tracking`; nothing else imports MLflow, but for the logged model's own
-class (models/pyfunc.py, which MLflow's pyfunc flavour requires to subclass its PythonModel).
+record (runs.py), the model registry (registry.py), the UI server (ui.py), what the UI says in
+words (descriptions.py, no MLflow call), and what killed runs left, settled by the next run
+(recovery.py; which process owns a run: processes.py, no MLflow call). Steps call these
+functions through `from pipeline import tracking`; nothing else imports MLflow, but for the
+logged model's own class (models/pyfunc.py, which MLflow's pyfunc flavour requires to subclass
+its PythonModel).
 """
 
 import importlib
@@ -30,6 +32,7 @@ _WHERE = {
     "champion_version": "registry",
     "describe_model": "registry",
     "describe_run": "runs",
+    "end_dead_runs": "recovery",
     "ensure_experiment": "store",
     "files_digest": "registry",
     "first_line": "store",
@@ -39,6 +42,8 @@ _WHERE = {
     "link_model_version": "registry",
     "load_model": "registry",
     "load_version": "registry",
+    "LIST_CREATED_TAG": "recovery",
+    "LOGGED_LATE_TAG": "recovery",
     "log_churn_model": "registry",
     "log_dataset": "runs",
     "log_dict": "runs",
@@ -49,8 +54,11 @@ _WHERE = {
     "log_table": "runs",
     "log_text": "runs",
     "log_to_scoring_run": "runs",
+    "logged_lists": "recovery",
+    "mark_incomplete_versions": "recovery",
     "mask_text": "store",
     "mask_uri": "store",
+    "missing_seal": "registry",
     "model_requirements": "registry",
     "model_version_info": "registry",
     "open_store": "store",

@@ -232,10 +232,43 @@ def model_version_info(name: str, alias: str) -> dict[str, str]:
     return {"version": str(version.version), "run_id": version.run_id or ""}
 
 
+INCOMPLETE_TAG = "incomplete"
+INCOMPLETE_REASON_TAG = "incomplete.reason"
+
+
+def missing_seal(tags: dict[str, str]) -> str | None:
+    """Why a registered version is incomplete (no fingerprint, no signature, or marked so by a
+    later training), or None when it is whole. An incomplete version is never champion: its
+    training was stopped before the version was fingerprinted and signed."""
+    if tags.get(INCOMPLETE_TAG) == "true":
+        return tags.get(INCOMPLETE_REASON_TAG) or "marked incomplete"
+    if DIGEST_TAG not in tags:
+        return f"no fingerprint ({DIGEST_TAG})"
+    if signing.SIGNATURE_TAG not in tags:
+        return f"no signature ({signing.SIGNATURE_TAG})"
+    return None
+
+
+def _refuse_incomplete(name: str, version) -> None:
+    why = missing_seal(version.tags or {})
+    if why is not None:
+        raise Refusal(
+            [
+                Problem(
+                    f"models:/{name}/{version.version}",
+                    f"is incomplete ({why}): it cannot be champion; retrain or promote another "
+                    "version (`churn models` lists them)",
+                )
+            ]
+        )
+
+
 @guarded
 def set_alias(name: str, alias: str, version: str) -> None:
-    """Move the alias to this version."""
-    MlflowClient().set_registered_model_alias(name, alias, version)
+    """Move the alias to this version; refused for an incomplete version (`missing_seal`)."""
+    client = MlflowClient()
+    _refuse_incomplete(name, client.get_model_version(name, version))
+    client.set_registered_model_alias(name, alias, version)
 
 
 @guarded
@@ -250,7 +283,8 @@ def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
 def model_versions(name: str, alias: str) -> list[dict]:
     """Every registered version of a model, newest first: when it was registered, the run's
     out-of-time ROC AUC and test months, the latest month it learned from, whether it holds
-    the alias, its fingerprint, and when and why the alias last came to it."""
+    the alias, why it is incomplete (None: it is whole), and when and why the alias last came
+    to it."""
     client = MlflowClient()
     try:
         versions = client.search_model_versions(f"name = '{name}'")
@@ -273,7 +307,7 @@ def model_versions(name: str, alias: str) -> list[dict]:
                     params.get("refit.valid_cutoffs") or params.get("cutoffs.valid", "")
                 ).split(",")[-1],
                 "champion": str(v.version) == champion,
-                "fingerprinted": DIGEST_TAG in tags,
+                "incomplete": missing_seal(tags),
                 "moved": tags.get("champion.moved", ""),
                 "why": tags.get("champion.why") or tags.get("promotion", ""),
             }
@@ -284,14 +318,10 @@ def model_versions(name: str, alias: str) -> list[dict]:
 @guarded
 def move_champion(name: str, alias: str, version: str, why: str) -> str | None:
     """Move the alias to `version` by hand (a rollback), recording when and why on it and on
-    the version it leaves; refused for a version without a fingerprint (it could not be
-    loaded safely). Returns the version that held the alias."""
+    the version it leaves; refused for an incomplete version (without its fingerprint or
+    signature it could not be loaded safely). Returns the version that held the alias."""
     client = MlflowClient()
-    found = client.get_model_version(name, version)
-    if DIGEST_TAG not in (found.tags or {}):
-        raise Refusal(
-            [Problem(f"models:/{name}/{version}", "has no fingerprint: it cannot be champion")]
-        )
+    _refuse_incomplete(name, client.get_model_version(name, version))
     before = champion_version(name, alias)
     now = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     client.set_registered_model_alias(name, alias, version)

@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 
+from pipeline.tracking.processes import owner_tags
 from pipeline.tracking.store import (
     Store,
     ensure_experiment,
@@ -43,12 +44,14 @@ def run(
     description: str = "",
 ) -> Iterator[str]:
     """A run in the experiment that began at `started` (epoch seconds; default now), so the
-    UI's duration is the step's wall time, not only its logging; yields its id."""
+    UI's duration is the step's wall time, not only its logging; yields its id. The run is
+    tagged with its process (host, id, start) so a later run can tell if it was killed."""
     experiment_id = ensure_experiment(store, experiment, description)
     start_ms = int(1000 * (started if started is not None else time.time()))
     with store_errors():
+        tags = {**resolve_tags(), **owner_tags()}
         created = MlflowClient().create_run(
-            experiment_id, start_time=start_ms, tags=resolve_tags(), run_name=run_name
+            experiment_id, start_time=start_ms, tags=tags, run_name=run_name
         )
         mlflow.start_run(run_id=created.info.run_id)
     try:

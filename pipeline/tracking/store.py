@@ -21,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 
-from features.errors import Fault, Problem
+from features.errors import Fault, Problem, disk_full_fault
 from pipeline.config import TrackingSettings
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,26 @@ def first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
+_FULL_REMEDY = "free space or set [tracking] store_dir to another disk"
+
+
+def _unusable(error: BaseException, uri: str) -> Fault:
+    return Fault(
+        [
+            Problem(
+                mask_uri(uri),
+                "the tracking store's database cannot be used (corrupt, locked or not an "
+                f"MLflow store): {mask_text(first_line(error), uri)}; restore it or move it "
+                "away to start a new one",
+            )
+        ]
+    )
+
+
 @contextmanager
 def store_errors() -> Iterator[None]:
     """Turn a failing tracking store (unreachable server, corrupt or locked database, refused
-    request) into a `Fault` with one masked line, instead of a traceback."""
+    request, full disk) into a `Fault` with one masked line, instead of a traceback."""
     import requests
     import sqlalchemy.exc
 
@@ -98,19 +114,21 @@ def store_errors() -> Iterator[None]:
     shown = mask_uri(uri)
     try:
         yield
+    except OSError as error:  # the local store's artifacts (or a temporary copy of one)
+        where = str(error.filename) if error.filename else shown
+        full = disk_full_fault(where, error, _FULL_REMEDY)
+        if full is None:
+            raise
+        raise full from None
+    except sqlalchemy.exc.OperationalError as error:
+        full = disk_full_fault(shown, error, _FULL_REMEDY)
+        if full is not None:
+            raise full from None
+        raise _unusable(error, uri) from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
         raise Fault([Problem(shown, _unreachable(error))]) from None
     except sqlalchemy.exc.SQLAlchemyError as error:
-        raise Fault(
-            [
-                Problem(
-                    shown,
-                    "the tracking store's database cannot be used (corrupt, locked or not an "
-                    f"MLflow store): {mask_text(first_line(error), uri)}; restore it or move it "
-                    "away to start a new one",
-                )
-            ]
-        ) from None
+        raise _unusable(error, uri) from None
     except MlflowException as error:
         # MLflow's HTTP client reports a server gone away (stopped, restarting) as its own
         # exception raised while handling the connection error

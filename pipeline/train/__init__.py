@@ -27,15 +27,17 @@ from pipeline.train.data import (
     training_negative_rate,
     validated_tables,
 )
-from pipeline.train.record import Refit, track_training
+from pipeline.train.record import Refit, settle_earlier_trainings, track_training
 from pipeline.train.summary import print_training_summary
 
 
 def run_training(
     config: Config, as_of: dt.date | None = None, *, progress: Progress | None = None
 ) -> int:
-    """Train, evaluate and register a model on the configured exports; prints a summary."""
+    """Settle what killed trainings left in the store, then train, evaluate and register a
+    model on the configured exports; prints a summary."""
     timer = Timer(progress)
+    print_warnings(settle_earlier_trainings(config))
     with timer("validate", "checking and typing the exports"):
         tables, warnings = validated_tables(config, as_of or config.as_of or today())
     print_warnings(warnings)

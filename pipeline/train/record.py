@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 import models
-from features.errors import Refusal
+from features.errors import Problem, Refusal
 from models.evaluate import compare_models, evaluate_scores
 from models.experiment import LABEL, ExperimentResult
 from models.promotion import promotion_decision
@@ -70,6 +70,15 @@ class Refit:
 
 def _months(cutoffs) -> str:
     return ",".join(f"{c:%Y-%m-%d}" for c in cutoffs)
+
+
+def settle_earlier_trainings(config: Config) -> list[Problem]:
+    """What killed trainings left in the store, settled before this one trains: their runs
+    still RUNNING with the process gone ended FAILED, then their versions without fingerprint
+    or signature tagged incomplete (never champion); one warning line each."""
+    tracking.open_store(config.tracking)
+    dead = tracking.end_dead_runs(config.tracking.experiment)
+    return dead + tracking.mark_incomplete_versions(config.model.name)
 
 
 def track_training(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +82,27 @@ def test_a_cache_folder_that_cannot_be_written_is_a_fault_naming_it(sample, tmp_
         ingest_exports(sample.exports, blocker / "cache", None)
     line = str(fault.value)
     assert "cannot write the typed cache" in line and "a-file" in line and "\n" not in line
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+        OSError(errno.EDQUOT, os.strerror(errno.EDQUOT)),
+        OSError('IO Error: Could not write file "x": No space left on device'),  # DuckDB's
+    ],
+)
+def test_a_full_disk_under_the_cache_is_one_line_saying_so(export_dir, monkeypatch, capsys, error):
+    from features.exports.runners import DuckDBRunner
+    from pipeline.cli import main
+
+    def full(self, select_sql, location):
+        raise error
+
+    monkeypatch.setattr(DuckDBRunner, "write_parquet", full)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["-q", "score", "--config", str(export_dir / "churn.toml")]) == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {export_dir / '.churn' / 'cache'}: the disk ")
+    assert ("quota is used up" if error.errno == errno.EDQUOT else "the disk is full") in line
+    assert "[data] cache_dir" in line and "OSError" not in line

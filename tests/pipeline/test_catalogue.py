@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from features.families.engagement import EVENT_TYPE_PLACEHOLDER
 from features.registry import feature_catalogue
 from features.spec import FeatureSpec
@@ -120,3 +122,32 @@ def test_the_documented_new_family_runs_point_in_time(tmp_path, monkeypatch):
     ).execute()
     counts = dict(zip(out["customer_id"], out["messages_read_30d"], strict=True))
     assert counts == {"a": 2, "b": 0}  # the message sent on the cutoff day is not counted
+
+
+@pytest.mark.parametrize("duckdb_words", [False, True])
+def test_a_full_disk_where_no_step_names_it_is_still_one_line(
+    tmp_path, monkeypatch, capsys, duckdb_words
+):
+    """The command's last resort: a full disk no step translated is one line, exit 4, whether
+    the system said so (ENOSPC, naming the file) or a library in its own words."""
+    import errno
+    import os
+
+    import duckdb
+
+    target = tmp_path / "features.md"
+
+    def full(self, *args, **kwargs):
+        if duckdb_words:
+            raise duckdb.IOException('IO Error: Could not write file "x": No space left on device')
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    code = main(["features", "--markdown", str(target), "--config", str(ROOT / "churn.toml")])
+    assert code == 4
+    where = "a file this step writes" if duckdb_words else str(target)
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {where}: the disk is full; free space or set the folder to another disk "
+        "([data] cache_dir, [scoring] output_dir, [report] output_dir, [tracking] store_dir), "
+        "then re-run"
+    ]

@@ -202,6 +202,29 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_not_a_traceback(tmp_
     assert ok.read_text() == "<html></html>" and not list(ok.parent.glob(".report-*"))
 
 
+def test_a_full_disk_under_the_reports_is_one_line_saying_so(tmp_path, monkeypatch):
+    import errno
+    import os
+    import tempfile
+
+    import pytest
+
+    from features.errors import Fault
+    from pipeline.report import write_report
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    with pytest.raises(Fault) as raised:
+        write_report(tmp_path / "reports", pd.Timestamp("2025-11-01"), "<html></html>")
+    (problem,) = raised.value.problems
+    assert problem.line() == (
+        f"{tmp_path / 'reports' / 'as_of=2025-11-01'}: the disk is full; free space or set "
+        "[report] output_dir, then re-run"
+    )
+
+
 def test_the_header_counts_customers_and_lists_in_words_that_agree():
     from pipeline.report import header_facts
     from pipeline.report.data import History, Lists
@@ -217,6 +240,23 @@ def test_the_header_counts_customers_and_lists_in_words_that_agree():
     two = Lists(first.latest, None, [(end, Path("x")), (end, Path("y"))])
     assert header_facts("e", history, two, "c")[1].endswith("; 2 lists so far.")
     assert len(header_facts("e", history, Lists(None, None, []), "c")) == 1
+
+
+def test_an_unreadable_list_is_not_counted_or_graded_as_a_list(tmp_path, caplog):
+    from pipeline.outputs import write_list
+    from pipeline.report.data import at_risk_lists
+
+    ranked = pd.DataFrame({"customer_id": ["a"], "risk_tier": ["high"], "churn_probability": [0.9]})
+    for day in ("2025-10-01", "2025-10-15", "2025-11-01"):
+        write_list(tmp_path, pd.Timestamp(day), ranked, manifest={})
+    (tmp_path / "as_of=2025-10-15" / "at_risk.parquet").write_bytes(b"not a parquet file")
+    lists = at_risk_lists(tmp_path, pd.Timestamp("2025-11-01"))
+    assert [f"{d:%Y-%m-%d}" for d, _ in lists.folders] == ["2025-10-01", "2025-11-01"]
+    assert [lists.latest[0], lists.earlier[0]] == [
+        pd.Timestamp("2025-11-01"),
+        pd.Timestamp("2025-10-01"),
+    ]
+    assert "as_of=2025-10-15: cannot read the list" in caplog.text
 
 
 def test_the_health_score_features_are_built_without_the_families_it_does_not_read():

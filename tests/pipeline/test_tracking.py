@@ -238,3 +238,36 @@ def test_signatures_verify_with_their_key_only_and_earlier_ones_still_do():
     earlier = hmac.new(key, message, hashlib.sha256).hexdigest()
     assert signing.verified("churn", "7", digest, earlier, key)
     assert not signing.verified("churn", "8", digest, earlier, key)
+
+
+def test_a_full_disk_under_the_tracking_store_is_one_line_naming_it(tmp_path, monkeypatch):
+    import errno
+    import os
+    import sqlite3
+
+    import pytest
+    import sqlalchemy.exc
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    from features.errors import Fault
+    from pipeline import tracking
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store = open_store(TrackingSettings(store_dir=str(tmp_path / "mlruns")))
+    where = str(tmp_path / "mlruns" / "artifacts" / "notes.txt")
+
+    def full(self, local_file, artifact_path=None):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), where)
+
+    monkeypatch.setattr(LocalArtifactRepository, "log_artifact", full)
+    with pytest.raises(Fault) as raised, tracking.run(store, "churn", "train-x"):
+        tracking.log_text("what the run says", "notes.txt")
+    (problem,) = raised.value.problems
+    assert problem.line() == (
+        f"{where}: the disk is full; free space or set [tracking] store_dir to another disk, "
+        "then re-run"
+    )
+    database_full = sqlite3.OperationalError("database or disk is full")
+    full_store = pytest.raises(Fault, match=r"mlflow\.db: the disk is full; free space")
+    with full_store, tracking.store_errors():
+        raise sqlalchemy.exc.OperationalError("INSERT INTO metrics", {}, database_full)

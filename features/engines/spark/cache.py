@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from features.engines.spark.checks import SparkRunner
-from features.errors import Fault
+from features.errors import Fault, disk_full_fault
 from features.exports.cache import MANIFEST
 from features.exports.locations import join_location
 from features.exports.runners import UnreadableExport
@@ -73,6 +73,9 @@ def write_copy_at(
         if not runner.rename(tmp, folder):  # another run published first: its copy stands
             runner.remove(tmp)
     except (OSError, UnreadableExport) as error:
+        full = disk_full_fault(folder, error, "free space or set [data] cache_dir elsewhere")
+        if full is not None:
+            raise full from None
         raise Fault(
             f"cannot write the typed cache at {folder}: {error}; set [data] cache_dir to a "
             "location Spark can write",
