@@ -11,11 +11,12 @@ from features.exports.contract import (
     TABLES,
     ExportSource,
 )
+from features.exports.dialect import CsvDialect, malformed_csv
 from features.exports.duplicates import duplicate_problems
 from features.exports.locations import file_name
 from features.exports.marks import decimal_mark
 from features.exports.rules import Column, Rule, main_timestamp, value_rules
-from features.exports.runners import CheckRunner, UnreadableExport
+from features.exports.runners import CheckRunner, MalformedCsv, UnreadableExport, first_line
 from features.exports.sql import (
     is_text,
 )
@@ -42,6 +43,18 @@ def check_table(
         check = TableCheck(runner, name, location, source.tables.get(name), profile)
     except UnreadableExport as exc:
         return [Problem(file_name(location), f"cannot be read: {exc}")], None
+    try:
+        return _checked_rows(check, source, limit)
+    except MalformedCsv as exc:  # met by the first query that reads the whole file
+        message = malformed_csv(str(exc), check.dialect or CsvDialect())
+        return [Problem(check.label, message or f"cannot be read: {first_line(exc)}")], None
+
+
+def _checked_rows(
+    check: TableCheck, source: ExportSource, limit: dt.datetime | None
+) -> tuple[list[Problem], TableSummary | None]:
+    """`check_table` once the export is open: its columns, rules, outliers and duplicates."""
+    runner, name = check.runner, check.name
     mark, problems = decimal_mark(check)
     columns, missing = check.columns(mark or ".")
     if missing:
