@@ -103,15 +103,14 @@ def column_names(record: list[str]) -> list[str]:
 
 _DUCKDB_LINE = re.compile(r"CSV Error on Line: (\d+)")
 _DUCKDB_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
-_SPARK_RECORD = re.compile(r"Malformed records are detected in record parsing: \[(.*?)\]", re.S)
+_SPARK_RECORD = re.compile(r"Malformed CSV record: (.*?) SQLSTATE", re.S)
 
 
 def malformed_csv(error: str, dialect: CsvDialect) -> str | None:
     """One line saying where and how a CSV breaks its dialect, from an engine's error (DuckDB
     names the line, Spark the record); None when `error` is not about the file's structure."""
     line = _DUCKDB_LINE.search(error)
-    spark = _SPARK_RECORD.search(error)
-    if line is None and spark is None:
+    if line is None and "MALFORMED_RECORD_IN_PARSING" not in error:
         return None
     count = _DUCKDB_COUNT.search(error)
     if count is not None:
@@ -120,12 +119,15 @@ def malformed_csv(error: str, dialect: CsvDialect) -> str | None:
         what = "a quoted field is never closed"
     else:
         what = "a row does not fit the header's fields or quoting"
+    record = _SPARK_RECORD.search(error)
     if line is not None:
-        where = f"at line {int(line.group(1)):,}"
+        where = f" at line {int(line.group(1)):,}"
+    elif record is not None:  # Spark: no line numbers, the record as read
+        text = record.group(1)
+        where = f" in the row {text[:60] + ('...' if len(text) > 60 else '')!r}"
     else:
-        record = spark.group(1)
-        where = f"in the row {record[:60] + ('...' if len(record) > 60 else '')!r}"
+        where = ""
     return (
-        f"not a valid CSV {where}: {what} (read with {dialect.describe()}; set the table's "
+        f"not a valid CSV{where}: {what} (read with {dialect.describe()}; set the table's "
         "delimiter, quote or escape in the config if the file uses others)"
     )

@@ -157,3 +157,17 @@ def test_the_delimiter_is_read_from_the_header_line(header, delimiter):
 
 def test_an_engine_error_that_is_not_about_the_file_structure_is_not_called_malformed():
     assert malformed_csv("Binder Error: column x not found", CsvDialect()) is None
+
+
+def test_a_malformed_row_on_spark_is_named_by_its_record():
+    # the lines of a Spark FAILFAST read error that name the record (Spark 4.0)
+    error = (
+        "[MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] Malformed records are detected in "
+        "record parsing: [c2,2024-04-02 10:00:00,login,1].\n\tat org.apache.spark...\n"
+        "Caused by: org.apache.spark.SparkRuntimeException: [MALFORMED_CSV_RECORD] Malformed "
+        "CSV record: c2,2024-04-02 10:00:00,login,1,extra SQLSTATE: KD000\n\tat org.apache"
+    )
+    line = malformed_csv(error, CsvDialect(";"))
+    assert line is not None
+    assert line.startswith("not a valid CSV in the row 'c2,2024-04-02 10:00:00,login,1,extra': ")
+    assert "delimiter ';'" in line
