@@ -65,17 +65,21 @@ def _checked_rows(
     rules = value_rules(check.name, columns, limit)
     stamp = next(c for c in columns if c.spec.name == main_timestamp(name)).parsed
     watched = [c for c in columns if c.spec.outliers and c.raw is not None]
-    # One pass over the export for every rule, the time-of-day test and the outlier figures.
+    # One pass over the export for every rule, the time-of-day test and the outlier figures;
+    # on a CSV it reads every column the typed copy keeps, so bytes that are not UTF-8 are
+    # found here with their line, not when the copy is written (DuckDB checks read values).
+    kept = [f"count({c.raw})" for c in columns if c.raw is not None] if check.is_csv else []
     rows, *counts = runner.rows(
         "SELECT count(*)"
         + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
         + f", count(*) FILTER (WHERE ({stamp}) <> date_trunc('day', {stamp}))"
         + "".join(f", {_top_sql(c)}, {_positive_sql(c)}" for c in watched)
+        + "".join(f", {k}" for k in kept)
         + f" FROM raw_{name}"
     )[0]
     if rows == 0:
         return [_no_rows(name, check.label)], None
-    timed, tops = counts[len(rules)], counts[len(rules) + 1 :]
+    timed, tops = counts[len(rules)], counts[len(rules) + 1 : len(counts) - len(kept)]
     problems += _rule_problems(check, rules, counts[: len(rules)], rows)
     for col, top, positive in zip(watched, tops[::2], tops[1::2], strict=True):
         problems += _outlier_problems(check, col, top, positive)

@@ -59,15 +59,18 @@ def csv_dialect(source: TableSource | None, header: str) -> CsvDialect:
 
 
 def _open_text(path: Path) -> TextIO:
-    # utf-8-sig: a byte-order mark is not part of the first column's name
+    # utf-8-sig: a byte-order mark is not part of the first column's name. Bytes that are not
+    # UTF-8 are replaced here, where text is decoded in blocks beyond the header; the engine
+    # names the line that holds them when it reads the rows.
+    options = {"encoding": "utf-8-sig", "errors": "replace", "newline": ""}
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return path.open(encoding="utf-8-sig", newline="")
+        return gzip.open(path, "rt", **options)
+    return path.open(**options)
 
 
 def read_header(path: Path, source: TableSource | None) -> tuple[CsvDialect, list[str]]:
     """A local CSV export's dialect and its header's column names ([] for an empty file).
-    Raises UnicodeDecodeError for a file that is not UTF-8 text, OSError when unreadable."""
+    Raises csv.Error for a header that never ends, OSError when unreadable."""
     with _open_text(path) as lines:
         first = lines.readline()
         dialect = csv_dialect(source, first)
@@ -117,6 +120,8 @@ def malformed_csv(error: str, dialect: CsvDialect) -> str | None:
         what = f"{count.group(2)} fields where the header has {count.group(1)}"
     elif "unterminated quote" in error:
         what = "a quoted field is never closed"
+    elif "not utf-8 encoded" in error:
+        return f"not UTF-8 text at line {int(line.group(1)):,}" if line else None
     else:
         what = "a row does not fit the header's fields or quoting"
     record = _SPARK_RECORD.search(error)

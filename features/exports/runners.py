@@ -119,8 +119,8 @@ class DuckDBRunner:
         else:
             try:
                 dialect, names = read_header(path, source)
-            except (OSError, UnicodeDecodeError, csv.Error) as exc:
-                raise UnreadableExport(f"its header cannot be read as UTF-8 CSV ({exc})") from None
+            except (OSError, csv.Error) as exc:
+                raise UnreadableExport(f"its header cannot be read ({exc})") from None
             reader = csv_reader_sql(path, dialect, names)
         try:
             self.create_view(view, f"SELECT * FROM {reader}")

@@ -112,6 +112,15 @@ def test_a_malformed_csv_stops_with_one_line_naming_file_and_line(
     assert "delimiter ','" in errors[0] and "Traceback" not in err
 
 
+def test_a_csv_that_is_not_utf8_text_stops_with_one_line_naming_the_line(export_dir, capsys):
+    path = export_dir / "exports" / "support.csv"
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([*lines[:2], lines[2].replace(b"chat", b"t\xe9l\xe9phone")]))
+    code, _, err = _run(export_dir, capsys)
+    assert code == 2 and "error: support.csv: not UTF-8 text at line 3" in err, err
+    assert "Traceback" not in err
+
+
 def test_configured_quote_and_escape_characters_are_used(export_dir):
     path = export_dir / "exports" / "engagement.csv"
     path.write_text(
