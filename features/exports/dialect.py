@@ -91,8 +91,8 @@ def _python_dialect(dialect: CsvDialect) -> dict:
 
 
 def column_names(record: list[str]) -> list[str]:
-    """The header's names, made distinct as DuckDB makes them: a blank name is `column<i>`, a
-    repeated one gets `_1`, `_2` ..."""
+    """The header's names, made distinct (one view column each): a blank name is `column<i>`
+    (counting from 0), a repeated one gets `_1`, `_2` ..."""
     names: list[str] = []
     for i, name in enumerate(record):
         name = name or f"column{i}"
