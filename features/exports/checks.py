@@ -11,11 +11,12 @@ from features.exports.contract import (
     TABLES,
     ExportSource,
 )
+from features.exports.dialect import CsvDialect, malformed_csv
 from features.exports.duplicates import duplicate_problems
 from features.exports.locations import file_name
 from features.exports.marks import decimal_mark
 from features.exports.rules import Column, Rule, main_timestamp, value_rules
-from features.exports.runners import CheckRunner, UnreadableExport
+from features.exports.runners import CheckRunner, MalformedCsv, UnreadableExport, first_line
 from features.exports.sql import (
     is_text,
 )
@@ -42,6 +43,18 @@ def check_table(
         check = TableCheck(runner, name, location, source.tables.get(name), profile)
     except UnreadableExport as exc:
         return [Problem(file_name(location), f"cannot be read: {exc}")], None
+    try:
+        return _checked_rows(check, source, limit)
+    except MalformedCsv as exc:  # met by the first query that reads the whole file
+        message = malformed_csv(str(exc), check.dialect or CsvDialect())
+        return [Problem(check.label, message or f"cannot be read: {first_line(exc)}")], None
+
+
+def _checked_rows(
+    check: TableCheck, source: ExportSource, limit: dt.datetime | None
+) -> tuple[list[Problem], TableSummary | None]:
+    """`check_table` once the export is open: its columns, rules, outliers and duplicates."""
+    runner, name = check.runner, check.name
     mark, problems = decimal_mark(check)
     columns, missing = check.columns(mark or ".")
     if missing:
@@ -52,17 +65,21 @@ def check_table(
     rules = value_rules(check.name, columns, limit)
     stamp = next(c for c in columns if c.spec.name == main_timestamp(name)).parsed
     watched = [c for c in columns if c.spec.outliers and c.raw is not None]
-    # One pass over the export for every rule, the time-of-day test and the outlier figures.
+    # One pass over the export for every rule, the time-of-day test and the outlier figures;
+    # on a CSV it reads every column the typed copy keeps, so bytes that are not UTF-8 are
+    # found here with their line, not when the copy is written (DuckDB checks read values).
+    kept = [f"count({c.raw})" for c in columns if c.raw is not None] if check.is_csv else []
     rows, *counts = runner.rows(
         "SELECT count(*)"
         + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
         + f", count(*) FILTER (WHERE ({stamp}) <> date_trunc('day', {stamp}))"
         + "".join(f", {_top_sql(c)}, {_positive_sql(c)}" for c in watched)
+        + "".join(f", {k}" for k in kept)
         + f" FROM raw_{name}"
     )[0]
     if rows == 0:
         return [_no_rows(name, check.label)], None
-    timed, tops = counts[len(rules)], counts[len(rules) + 1 :]
+    timed, tops = counts[len(rules)], counts[len(rules) + 1 : len(counts) - len(kept)]
     problems += _rule_problems(check, rules, counts[: len(rules)], rows)
     for col, top, positive in zip(watched, tops[::2], tops[1::2], strict=True):
         problems += _outlier_problems(check, col, top, positive)

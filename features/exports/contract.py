@@ -154,6 +154,9 @@ class TableSource:
     `columns` maps contract names to the export's own names; `timestamp_formats` gives
     "auto", "iso", "epoch_s", "epoch_ms", "epoch_us" or a strptime pattern per column;
     `value_maps` renames categorical values per column (e.g. status "succeeded" -> "paid");
+    `delimiter`, `quote` and `escape` are a CSV export's characters (None: the delimiter read
+    from the header line, RFC 4180's quoting: `"`, doubled inside a field; `quote` "" means
+    fields are never quoted; features/exports/dialect.py);
     `decimal` is the decimal mark of text numbers ("auto" reads it from the values, "." or ",");
     `max_duplicate_share` overrides the export-wide tolerance for duplicate rows (None: use it);
     `history_starts` is the first day the export holds, when it is known to be cut (None: the
@@ -165,6 +168,8 @@ class TableSource:
     timestamp_formats: dict[str, str] = field(default_factory=dict)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     delimiter: str | None = None
+    quote: str | None = None
+    escape: str | None = None
     decimal: str = "auto"
     max_duplicate_share: float | None = None
     history_starts: dt.date | None = None

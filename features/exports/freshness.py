@@ -1,6 +1,7 @@
-"""How fresh each event table is as of a date: its last event before the date and the longest
-gap between event days it usually has, so a table whose export stopped is told from one that
-is merely quiet."""
+"""How fresh each table is as of a date: its last row before the date and the longest gap
+between its days it usually has, so an export that stopped is told from one that is merely
+quiet. An event table's rows are its events; the customer table's are its signups and
+cancellations."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from features.exports.contract import TIMELINES
+from features.exports.contract import TABLES, TIMELINES
 
 EVENT_COLUMNS = TIMELINES  # every event table, by its main time column
+# What the customer table records as it happens: a signup, a cancellation.
+CUSTOMER_COLUMNS = (TABLES["customers"].timeline, "churned_at")
 USUAL_GAP_DAYS = 365  # the usual gap is measured over this many days before the last event
 
 
@@ -47,24 +50,37 @@ def _usual_gap(table: ir.Table, column: str, last: pd.Timestamp) -> int:
     return 0 if pd.isna(value) else int(value)
 
 
+def _freshness(name: str, t: ir.Table, column: str, as_of: dt.datetime) -> TableFreshness:
+    ts = t[column]
+    row = (
+        t.aggregate(
+            first=ts.min(),
+            last=ts.max(where=ts < ibis.literal(as_of, type="timestamp")),
+        )
+        .execute()
+        .iloc[0]
+    )
+    first = None if pd.isna(row["first"]) else pd.Timestamp(row["first"])
+    last = None if pd.isna(row["last"]) else pd.Timestamp(row["last"])
+    gap = _usual_gap(t, column, last) if last is not None else 0
+    return TableFreshness(name, first, last, gap)
+
+
 def table_freshness(tables: dict[str, ir.Table], as_of: dt.datetime) -> list[TableFreshness]:
     """Freshness of every event table present, as of `as_of` (events strictly before it)."""
-    out = []
-    for name, column in EVENT_COLUMNS.items():
-        if name not in tables:
-            continue
-        t = tables[name]
-        ts = t[column]
-        row = (
-            t.aggregate(
-                first=ts.min(),
-                last=ts.max(where=ts < ibis.literal(as_of, type="timestamp")),
-            )
-            .execute()
-            .iloc[0]
-        )
-        first = None if pd.isna(row["first"]) else pd.Timestamp(row["first"])
-        last = None if pd.isna(row["last"]) else pd.Timestamp(row["last"])
-        gap = _usual_gap(t, column, last) if last is not None else 0
-        out.append(TableFreshness(name, first, last, gap))
-    return out
+    return [
+        _freshness(name, tables[name], column, as_of)
+        for name, column in EVENT_COLUMNS.items()
+        if name in tables
+    ]
+
+
+def customer_freshness(customers: ir.Table, as_of: dt.datetime) -> TableFreshness:
+    """Freshness of the customer table as of `as_of`: its signups and cancellations before it
+    taken together, so a business with rare signups but regular cancellations (or the other
+    way round) is judged by both."""
+    days = ibis.union(
+        *(customers.select(at=customers[c].cast("timestamp")) for c in CUSTOMER_COLUMNS),
+        distinct=False,
+    )
+    return _freshness("customers", days.filter(days.at.notnull()), "at", as_of)

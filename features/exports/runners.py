@@ -13,6 +13,7 @@ row by its values (the customer id) instead (`numbered`).
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Protocol
 
@@ -20,11 +21,17 @@ import duckdb
 
 from features.exports.cache import content_digest
 from features.exports.contract import TableSource
-from features.exports.sql import local_export, reader_sql, sql_literal
+from features.exports.dialect import CsvDialect, read_header
+from features.exports.sql import csv_reader_sql, local_export, parquet_reader_sql, sql_literal
 
 
 class UnreadableExport(Exception):
     """An export the engine cannot open; the message is the engine's first line."""
+
+
+class MalformedCsv(UnreadableExport):
+    """A CSV export whose rows break its dialect (an unclosed quote, a row with more or fewer
+    fields than the header), met when a query reads it; the message is the engine's."""
 
 
 class CheckRunner(Protocol):
@@ -47,9 +54,13 @@ class CheckRunner(Protocol):
     def create_table(self, name: str, select_sql: str) -> None:
         """Create or replace a temporary table (computed once) from a SELECT."""
 
-    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
-        """Create view `view` over one export's raw rows; whether it is a CSV. Raises
-        UnreadableExport when the engine cannot open it."""
+    def read_export(
+        self, view: str, location: str, source: TableSource | None
+    ) -> CsvDialect | None:
+        """Create view `view` over one export's raw rows; the dialect it is read with when it
+        is a CSV (features/exports/dialect.py), else None. Raises UnreadableExport when the
+        engine cannot open it; a query reading a CSV that breaks its dialect raises
+        MalformedCsv."""
 
     def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
         """The location of contract table `name`'s export, None when it is not there."""
@@ -78,7 +89,12 @@ class DuckDBRunner:
 
     def rows(self, sql: str) -> list[tuple]:
         """Run `sql`; its rows."""
-        return self.con.sql(sql).fetchall()
+        try:
+            return self.con.sql(sql).fetchall()
+        except duckdb.InvalidInputException as exc:
+            if "CSV Error on Line" in str(exc):
+                raise MalformedCsv(str(exc)) from None
+            raise
 
     def columns(self, view: str) -> dict[str, str]:
         """The view's columns and DuckDB types."""
@@ -92,15 +108,26 @@ class DuckDBRunner:
         """CREATE OR REPLACE TEMP TABLE."""
         self.con.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
 
-    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
-        """A view over DuckDB's reader of the file (features/exports/sql.py, reader_sql)."""
-        reader = reader_sql(Path(location), source)
+    def read_export(
+        self, view: str, location: str, source: TableSource | None
+    ) -> CsvDialect | None:
+        """A view over DuckDB's reader of the file (features/exports/sql.py): a CSV in the
+        dialect its configuration and header line give, or Parquet."""
+        path, dialect = Path(location), None
+        if path.is_dir() or path.suffix == ".parquet":
+            reader = parquet_reader_sql(path)
+        else:
+            try:
+                dialect, names = read_header(path, source)
+            except (OSError, csv.Error) as exc:
+                raise UnreadableExport(f"its header cannot be read ({exc})") from None
+            reader = csv_reader_sql(path, dialect, names)
         try:
             self.create_view(view, f"SELECT * FROM {reader}")
             self.columns(view)  # DuckDB opens the file here: an unreadable one fails now
         except duckdb.Error as exc:
             raise UnreadableExport(str(exc).strip().splitlines()[0]) from None
-        return reader.startswith("read_csv")
+        return dialect
 
     def locate(self, directory: str, name: str, source: TableSource | None) -> str | None:
         """The configured file, else name.{parquet,csv,csv.gz}, in a local folder."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from features.exports.contract import TableSource
+from features.exports.dialect import CsvDialect
 from features.exports.numbers import text_number_sql
 
 EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
@@ -50,18 +51,29 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def reader_sql(path: Path, source: TableSource | None) -> str:
-    """DuckDB's reader of one export: a CSV file, a Parquet file, or a folder of Parquet parts,
-    also in partition subfolders (year=2025/part-0.parquet, as Spark and Hive write them; the
-    partition column is read as one more column)."""
+def parquet_reader_sql(path: Path) -> str:
+    """DuckDB's reader of a Parquet export: a file, or a folder of parts, also in partition
+    subfolders (year=2025/part-0.parquet, as Spark and Hive write them; the partition column
+    is read as one more column)."""
     if path.is_dir():
         target = sql_literal(str(path / "**" / "*.parquet"))
         return f"read_parquet({target}, hive_partitioning = true)"
-    if path.suffix == ".parquet":
-        return f"read_parquet({sql_literal(str(path))})"
-    options = "header = true, all_varchar = true"
-    if source is not None and source.delimiter:
-        options += f", delim = {sql_literal(source.delimiter)}"
+    return f"read_parquet({sql_literal(str(path))})"
+
+
+def csv_reader_sql(path: Path, dialect: CsvDialect, names: list[str]) -> str:
+    """DuckDB's reader of a CSV export in `dialect`, every column as text under the header's
+    `names`: nothing is sniffed, and every row is parsed strictly (a row that does not fit
+    stops the read, naming its line)."""
+    if not names:  # an empty file: no columns, no rows
+        return "(SELECT NULL::VARCHAR AS column0 WHERE false)"
+    columns = ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names)
+    options = (
+        f"header = true, auto_detect = false, columns = {{{columns}}}, "
+        f"delim = {sql_literal(dialect.delimiter)}, quote = {sql_literal(dialect.quote)}, "
+        f"escape = {sql_literal(dialect.escape if dialect.quote else '')}, comment = '', "
+        "strict_mode = true"
+    )
     return f"read_csv({sql_literal(str(path))}, {options})"
 
 

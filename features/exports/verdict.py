@@ -117,7 +117,8 @@ class TableCheck:
         self.runner, self.name, self.location = runner, name, location
         self.source = source or TableSource(file=file_name(location))
         self.label = file_name(location)
-        self.is_csv = runner.read_export(f"raw_{name}", location, source)
+        self.dialect = runner.read_export(f"raw_{name}", location, source)
+        self.is_csv = self.dialect is not None
         self.raw_types = runner.columns(f"raw_{name}")
         contract = {c.name for c in TABLES[name].columns}
         profile = profile or ProfileColumns()

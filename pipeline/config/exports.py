@@ -93,12 +93,30 @@ def table_checks(name: str) -> dict[str, Any]:
             "a table of column = {export value = contract value}",
         ),
         "delimiter": Text(pattern=r"(?s).", describe="one character, such as ';' or '\\t'"),
+        "quote": Text(pattern=r"(?s).?", describe='one character, such as "\'", or "" for none'),
+        "escape": Text(pattern=r"(?s).", describe="one character, such as '\\\\'"),
         "decimal": OneOf(DECIMAL_MARKS),
         "max_duplicate_share": Optional(SHARE),
         "allow_outside": Flag(),
         "history_starts": IsoDate(),
         "profile": Mapping(lambda value: value, describe="a table of settings"),
     }
+
+
+def dialect_mistakes(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """A CSV dialect no file can be read with: a line break as delimiter, quote or escape, or
+    one character in two of those roles (the quote's own escape is its doubling)."""
+    chars = {k: values[k] for k in ("delimiter", "quote", "escape") if values.get(k)}
+    mistakes = [(k, "must not be a line break") for k, v in chars.items() if v in "\r\n"]
+    delimiter = chars.get("delimiter")
+    mistakes += [
+        (k, f"must differ from the delimiter {delimiter!r}")
+        for k in ("quote", "escape")
+        if delimiter is not None and chars.get(k) == delimiter
+    ]
+    if "escape" in values and values.get("quote") == "":
+        mistakes.append(("escape", 'has nothing to escape with quote = "" (no quoting)'))
+    return mistakes
 
 
 PROFILE_CHECKS: dict[str, Any] = {
@@ -128,6 +146,7 @@ def _table(path: Path, name: str, raw: Any, problems: list[Problem]) -> TableSou
         problems.append(Problem(str(path), f"[{where}] must be a table of settings"))
         return None
     values, mistakes = check_values(table_checks(name), raw)
+    mistakes += dialect_mistakes(values)
     if name != "customers" and "profile" in raw:
         mistakes = [*mistakes, ("profile", "belongs to [tables.customers.profile] only")]
     problems += _problems(where, mistakes, path)
@@ -139,6 +158,8 @@ def _table(path: Path, name: str, raw: Any, problems: list[Problem]) -> TableSou
         timestamp_formats=values.get("timestamps", {}),
         value_maps=values.get("value_maps", {}),
         delimiter=values.get("delimiter"),
+        quote=values.get("quote"),
+        escape=values.get("escape"),
         decimal=values.get("decimal", "auto"),
         max_duplicate_share=values.get("max_duplicate_share"),
         history_starts=values.get("history_starts"),

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from features.errors import Problem, Refusal
-from features.exports.freshness import TableFreshness, table_freshness
+from features.exports.freshness import TableFreshness, customer_freshness, table_freshness
 from features.spec import FeatureSpec
 from models.drift import active_shares, vanished_from_shares
 from models.split import WARMUP_DAYS
@@ -75,8 +75,11 @@ def check_freshness(
     config: Config, tables: dict, when: pd.Timestamp, *, labels: dict[str, str]
 ) -> list[TableFreshness]:
     """Refuse a list the data cannot support: an as-of date before enough history, data whose
-    latest event is more than `max_staleness_days` old, or one table whose export stopped
-    (its last event older than twice its usual longest gap between event days)."""
+    latest event is more than `max_staleness_days` old, one table whose export stopped (its
+    last event older than twice its usual longest gap between event days), or a customer
+    table behind the events (its newest signup or cancellation further before the events'
+    newest day than `max_staleness_days` or twice its usual gap): customers who signed up
+    since would be missing from the list."""
     freshness = table_freshness(tables, when.to_pydatetime())
     _check_history(config, freshness, when)
     latest = max(f.last for f in freshness if f.last is not None)
@@ -90,6 +93,8 @@ def check_freshness(
         )
     for f in freshness:
         _check_table(f, labels.get(f.table, f.table), when, latest=latest, allowed=allowed)
+    customers = customer_freshness(tables["customers"], when.to_pydatetime())
+    _check_customers(customers, labels.get("customers", "customers"), latest, allowed)
     return freshness
 
 
@@ -118,6 +123,22 @@ def _check_table(
             f"before the as-of date {when:%Y-%m-%d}, while other tables run to "
             f"{latest:%Y-%m-%d} and its rows are usually at most {f.usual_gap_days} days "
             f"apart (allowed: {limit})",
+        )
+
+
+def _check_customers(f: TableFreshness, label: str, latest: pd.Timestamp, allowed: int) -> None:
+    if f.last is None:  # nobody signed up before the as-of date: nobody to list, said later
+        return
+    behind = (latest.normalize() - f.last.normalize()).days
+    limit = max(allowed, 2 * f.usual_gap_days)
+    if behind > limit:
+        raise refuse(
+            label,
+            f"customer export looks behind the events: its newest signup or cancellation is "
+            f"from {f.last:%Y-%m-%d}, {behind} days before the events' newest day "
+            f"{latest:%Y-%m-%d} (allowed: {limit}, the larger of [scoring] max_staleness_days "
+            f"and twice its usual gap of {f.usual_gap_days} days); customers who signed up "
+            "since would be missing from the list",
         )
 
 

@@ -30,6 +30,10 @@ line, no list written) when the list would be wrong:
   as-of date;
 - one table's export stopped: its latest row is older than twice the longest gap its rows
   usually have (and than `max_staleness_days`), while other tables run on;
+- the customer export is behind the events: its newest signup or cancellation is further before
+  the events' newest day than `max_staleness_days` and than twice the longest gap between its
+  signup and cancellation days in the year before (so a business with a few signups a month is
+  not refused for a quiet month): the customers who signed up since would be missing;
 - features that most customers had in training have (almost) no values today (a renamed event
   type, a dropped column): every customer would look at risk for a reason that is not real;
 - the model's churn definition or tables (support, surveys) are not in the exports.

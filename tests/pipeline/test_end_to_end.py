@@ -337,6 +337,30 @@ def test_one_table_that_stopped_is_refused_though_others_are_fresh(project, tmp_
     assert "engagement" in err and "export looks stale" in err, err
 
 
+def test_a_customer_export_a_month_behind_the_events_is_refused(project, tmp_path, capsys):
+    """Its newest customers would be missing from the list, their events only counted as
+    rows for unknown customers (tolerated here, as a large business's few would be)."""
+    copy = tmp_path / "p"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("outputs"))
+    customers = copy / "exports" / "customers.csv"
+    frame = pd.read_csv(customers, dtype=str, keep_default_na=False)
+    frame = frame[frame["signup_at"] < "2025-10-01"]  # exported a month before the events
+    frame.loc[frame["churned_at"] >= "2025-10-01", "churned_at"] = ""
+    frame.to_csv(customers, index=False)
+    toml = copy / "churn.toml"
+    toml.write_text(toml.read_text().replace("[data]\n", "[data]\nmax_orphan_share = 0.5\n"))
+    capsys.readouterr()
+    assert main(["score", "--config", str(toml)]) == 3
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, errors
+    newest = max(frame["signup_at"].max(), frame["churned_at"].max())[:10]
+    assert errors[0].startswith(
+        f"error: customers.csv: customer export looks behind the events: its newest signup or "
+        f"cancellation is from {newest}, "
+    )
+    assert "the events' newest day 2025-10-31" in errors[0] and "allowed: " in errors[0]
+
+
 def test_an_event_type_renamed_in_the_export_is_refused(project, tmp_path, capsys):
     """Every customer would look at risk for "0 'x' events": refuse instead of a wrong list."""
     copy = tmp_path / "p"

@@ -15,12 +15,12 @@ from typing import Any
 from features.engines.spark.sql import to_spark
 from features.exports.cache import content_digest
 from features.exports.contract import TableSource
+from features.exports.dialect import CsvDialect, csv_dialect
 from features.exports.locations import is_uri, join_location, local_path
-from features.exports.runners import UnreadableExport, first_line
+from features.exports.runners import MalformedCsv, UnreadableExport, first_line
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 EXPORT_SUFFIXES = (".parquet", ".csv", ".csv.gz")
-DELIMITERS = (",", ";", "\t", "|")
 
 # Spark type names (DataType.simpleString) as DuckDB names them, so the builders' type tests
 # (is_text, NUMERIC_TYPES, TIMESTAMP/DATE) read a Spark schema as they read DuckDB's.
@@ -47,14 +47,6 @@ def duckdb_type(spark_type: str) -> str:
     return SPARK_TYPES.get(spark_type, spark_type.upper())
 
 
-def sniff_delimiter(header: str) -> str:
-    """The delimiter of a CSV from its header line: the most frequent of , ; tab | (a comma
-    when none appears), as DuckDB's sniffer settles it for a header of plain names."""
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 class SparkRunner:
     """The checks as Spark SQL on a SparkSession, over the exports where they are."""
 
@@ -67,7 +59,15 @@ class SparkRunner:
 
     def rows(self, sql: str) -> list[tuple]:
         """Run `sql` (DuckDB dialect, translated); its rows."""
-        return [tuple(row) for row in self.spark.sql(to_spark(sql)).collect()]
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            return [tuple(row) for row in self.spark.sql(to_spark(sql)).collect()]
+        except (PySparkException, Py4JJavaError) as exc:
+            if "MALFORMED_RECORD_IN_PARSING" in str(exc):
+                raise MalformedCsv(str(exc)) from None
+            raise
 
     def columns(self, view: str) -> dict[str, str]:
         """The view's columns and their types as DuckDB names them."""
@@ -86,38 +86,47 @@ class SparkRunner:
         frame.createOrReplaceTempView(name)
         self._cached[name] = frame
 
-    def read_export(self, view: str, location: str, source: TableSource | None) -> bool:
-        """`spark.read`: a CSV with its header, every column as text, the configured (or
-        sniffed) delimiter; Parquet files and folders, partitioned ones too, as they are."""
+    def read_export(
+        self, view: str, location: str, source: TableSource | None
+    ) -> CsvDialect | None:
+        """`spark.read`: a CSV with its header, every column as text, in the dialect its
+        configuration and header line give (features/exports/dialect.py, as on DuckDB);
+        Parquet files and folders, partitioned ones too, as they are."""
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
-        is_csv = location.endswith(CSV_SUFFIXES)
+        dialect = None
         try:
-            if is_csv:
-                delimiter = source.delimiter if source and source.delimiter else None
-                frame = self._csv(location, delimiter)
+            if location.endswith(CSV_SUFFIXES):
+                dialect = csv_dialect(source, self._header_line(location, source))
+                frame = self._csv(location, dialect)
             else:
                 frame = self.spark.read.parquet(location)
         except (PySparkException, Py4JJavaError) as exc:
             raise UnreadableExport(first_line(exc)) from None
         frame.createOrReplaceTempView(view)
-        return is_csv
+        return dialect
 
-    def _csv(self, location: str, delimiter: str | None) -> Any:
-        if delimiter is None:
-            first = self.spark.read.text(location).limit(1).collect()
-            delimiter = sniff_delimiter(first[0][0]) if first else ","
-        # escape '"': a quote inside a quoted field is doubled (RFC 4180), as DuckDB reads it;
-        # Spark's default escape is a backslash. multiLine: a quoted field may hold a line
-        # break (as DuckDB reads it), at the price of one task per CSV file.
+    def _header_line(self, location: str, source: TableSource | None) -> str:
+        """A CSV's first line, read only when the configuration leaves its delimiter out."""
+        if source is not None and source.delimiter:
+            return ""
+        first = self.spark.read.text(location).limit(1).collect()
+        return first[0][0] if first else ""
+
+    def _csv(self, location: str, dialect: CsvDialect) -> Any:
+        # Spark's default escape is a backslash: RFC 4180 doubles a quote instead, and DuckDB
+        # reads the same characters. FAILFAST: a row that does not fit the header stops the
+        # query (Spark's default would pad or cut it silently). multiLine: a quoted field may
+        # hold a line break (as DuckDB reads it), at the price of one task per CSV file.
         return self.spark.read.csv(
             location,
             header=True,
             inferSchema=False,
-            sep=delimiter,
-            escape='"',
-            quote='"',
+            sep=dialect.delimiter,
+            quote=dialect.quote,  # "" turns quoting off, as DuckDB's quote = ''
+            escape=dialect.escape if dialect.quote else "\\",
+            mode="FAILFAST",
             multiLine=True,
         )
 
