@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 # Bump when the typed copy of the same exports changes (a new parsing or checking rule), so a
 # copy written by an earlier version is not reused. 2: decimal marks, duplicate rows left out;
-# 3: each part's digest recorded; 4: the checks' verdict recorded beside the copy.
-TYPED_FORMAT = 4
+# 3: each part's digest recorded; 4: the checks' verdict recorded beside the copy; 5: CSV read in
+# its declared dialect (RFC 4180 unless configured), never sniffed.
+TYPED_FORMAT = 5
 MANIFEST = "report.json"
 STALE_TEMPORARY_SECONDS = 6 * 3600  # a run's temporary folder older than this was abandoned
 
