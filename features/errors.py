@@ -28,14 +28,22 @@ class Problem:
     count: int | None = None
     examples: tuple[str, ...] = ()
     fatal: bool = True
+    recorded: str | None = None  # when replayed: the time (UTC) the unchanged content was checked
 
     def line(self) -> str:
-        """Render the problem as the single readable line the CLI prints."""
+        """Render the problem as the single readable line the CLI prints (and records)."""
         where = self.file if self.column is None else f"{self.file}: column '{self.column}'"
         text = f"{where}: {self.message}"
         if self.examples:
             text += ", e.g. " + "; ".join(self.examples)
         return " ".join(text.split())  # one line, whatever the examples hold
+
+    def shown(self) -> str:
+        """The line as a person reads it at the terminal: a replayed finding says so, as its
+        checks did not run this time."""
+        if self.recorded is None:
+            return self.line()
+        return f"{self.line()} [as checked {self.recorded} UTC; content unchanged since]"
 
 
 class UserError(Exception):

@@ -127,7 +127,7 @@ def _load(args: argparse.Namespace):
 def _print_problems(problems) -> None:
     for problem in problems:
         prefix = "error" if problem.fatal else "warning"
-        print(f"{prefix}: {problem.line()}", file=sys.stderr)
+        print(f"{prefix}: {problem.shown()}", file=sys.stderr)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -29,4 +29,4 @@ def log_tables(validation: ValidationReport) -> None:
 def print_warnings(problems: list[Problem]) -> None:
     """Tolerated problems in the exports, one line each on stderr."""
     for problem in problems:
-        print(f"warning: {problem.line()}", file=sys.stderr)
+        print(f"warning: {problem.shown()}", file=sys.stderr)

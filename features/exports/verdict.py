@@ -82,12 +82,11 @@ class ValidationReport:
 
     @classmethod
     def replayed(cls, record: dict) -> ValidationReport:
-        """The report a recorded verdict holds, its warnings marked as recorded when this
-        content was checked (the content is unchanged since, so its checks were not re-run)."""
+        """The report a recorded verdict holds, its warnings marked with the time this content
+        was checked (it is unchanged since, so its checks were not run again)."""
         when = record["checked_at"].replace("T", " ")[:16]
-        mark = f"[as checked {when} UTC; content unchanged since] "
         problems = [
-            Problem(**{**p, "examples": tuple(p["examples"]), "message": mark + p["message"]})
+            Problem(**{**p, "examples": tuple(p["examples"]), "recorded": when})
             for p in record["problems"]
         ]
         tables = {

@@ -34,10 +34,10 @@ from pipeline.train.summary import print_training_summary
 def run_training(
     config: Config, as_of: dt.date | None = None, *, progress: Progress | None = None
 ) -> int:
-    """Settle what killed trainings left in the store, then train, evaluate and register a
-    model on the configured exports; prints a summary."""
+    """Train, evaluate and register a model on the configured exports, having settled what
+    killed trainings left in the store (after the data is judged trainable: a refused
+    training touches no store); prints a summary."""
     timer = Timer(progress)
-    print_warnings(settle_earlier_trainings(config))
     with timer("validate", "checking and typing the exports"):
         tables, warnings = validated_tables(config, as_of or config.as_of or today())
     print_warnings(warnings)
@@ -52,6 +52,7 @@ def run_training(
     if config.training.refit:
         with timer("refit", "the evaluated model refit on every labelled month"):
             refit = refit_model(config, data, result, progress=timer.progress.update)
+    print_warnings(settle_earlier_trainings(config))
     with timer("logging", "MLflow run, plots and the registered model"):
         outcome = track_training(config, data, result, started=timer.started, refit=refit)
     print_training_summary(
