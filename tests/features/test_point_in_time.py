@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -179,17 +180,22 @@ def with_future(base: dict[str, pd.DataFrame], rows: dict) -> dict[str, pd.DataF
 BASE = base_history()
 
 
+@pytest.fixture(scope="module")
+def base_features(tmp_path_factory) -> pd.DataFrame:
+    """The features of the history without any future row, built once for every example."""
+    return features_at_cutoff(tmp_path_factory.mktemp("base"), BASE)
+
+
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=future_rows)
-def test_rows_at_or_after_the_cutoff_never_change_its_features(tmp_path, rows):
-    before = features_at_cutoff(tmp_path, BASE)
+def test_rows_at_or_after_the_cutoff_never_change_its_features(tmp_path, base_features, rows):
     after = features_at_cutoff(tmp_path, with_future(BASE, rows))
-    pd.testing.assert_frame_equal(before, after)
+    pd.testing.assert_frame_equal(base_features, after)
 
 
-def test_the_check_would_catch_a_row_just_before_the_cutoff(tmp_path):
+def test_the_check_would_catch_a_row_just_before_the_cutoff(tmp_path, base_features):
     """The same comparison does see a change one second before the cutoff."""
     just_before = dict(BASE)
     row = {
@@ -199,8 +205,7 @@ def test_the_check_would_catch_a_row_just_before_the_cutoff(tmp_path):
         "value": 1.0,
     }
     just_before["engagement"] = pd.concat([BASE["engagement"], pd.DataFrame([row])])
-    before = features_at_cutoff(tmp_path, BASE)
     after = features_at_cutoff(tmp_path, just_before)
-    changed = before.set_index("customer_id").compare(after.set_index("customer_id"))
+    changed = base_features.set_index("customer_id").compare(after.set_index("customer_id"))
     assert "events_7d" in changed.columns.get_level_values(0)
     assert set(changed.index) == {"c1"}
