@@ -18,7 +18,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: train test lint sample score report ui bench bench-spark clean venv
+.PHONY: train test test-quick lint sample score report ui bench bench-spark clean venv
 
 venv: $(STAMP)
 
@@ -58,11 +58,16 @@ train: $(STAMP)
 
 # On every core the machine has (pytest-xdist), a test file to a worker (some files share a
 # module-scoped project their tests build on in order); each worker has its own folders,
-# stores and Spark session. The slowest files run first (tests/conftest.py); measured 10.3 min
-# on this 2-core machine.
+# stores and Spark session. The slowest files run first (tests/conftest.py); measured 9.5-10.2
+# min on this 2-core machine. `make test-quick` leaves out the tests marked heavy (a Spark
+# session, the team-server test, the browser test) while working; `make test` runs everything.
 test: $(DEVSTAMP)
 	@echo "test: running the suite on every core"
 	@$(BIN)/python -m pytest -n auto --dist loadfile
+
+test-quick: $(DEVSTAMP)
+	@echo "test-quick: the suite without Spark, server and browser tests (make test runs them)"
+	@$(BIN)/python -m pytest -n auto --dist loadfile -m "not heavy"
 
 lint: $(DEVSTAMP)
 	@echo "lint: ruff"

@@ -158,12 +158,21 @@ instead of 80 s. (Grouping them on one worker with `--dist loadgroup` would be t
 pytest-xdist 3.8 under pytest 9 does not group here.)"""
 
 
+HEAVY_FILES = ("tests/pipeline/test_team_server.py", "tests/pipeline/test_browser.py")
+"""Files that start servers or a browser; with every test that starts a Spark session they
+are marked `heavy`, which `make test-quick` leaves out (`make test` and CI run them all)."""
+
+
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """The slowest files first, in SLOWEST_FIRST's order; the rest as collected."""
+    """The slowest files first, in SLOWEST_FIRST's order; the rest as collected. Tests on a
+    Spark session, a server or a browser are marked `heavy`."""
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     root = Path(str(config.rootpath))
 
-    def where(item) -> int:
-        return rank.get(Path(str(item.path)).relative_to(root).as_posix(), len(rank))
+    def name(item) -> str:
+        return Path(str(item.path)).relative_to(root).as_posix()
 
-    items.sort(key=where)  # stable: each file's tests keep their order
+    for item in items:
+        if "spark" in item.fixturenames or name(item) in HEAVY_FILES:
+            item.add_marker(pytest.mark.heavy)
+    items.sort(key=lambda item: rank.get(name(item), len(rank)))  # stable: files keep order
