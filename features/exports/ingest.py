@@ -117,7 +117,10 @@ def replayed(
     if found is None:
         return None
     paths, verdict = found
-    return paths, ValidationReport.replayed(verdict)
+    try:
+        return paths, ValidationReport.replayed(verdict)
+    except (KeyError, TypeError, ValueError, AttributeError):  # a verdict edited by hand
+        return None  # or damaged: the checks run again and record it anew
 
 
 def store_checked(

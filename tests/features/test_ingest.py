@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -705,3 +706,14 @@ def test_an_appended_row_duplicating_an_old_one_is_caught_after_a_replay(export_
     _append_event(export_dir)  # a new day's export repeating an old row
     with pytest.raises(UserError, match="1 exact duplicate rows.*line 2 = line 7"):
         ingest_exports(config.exports, export_dir / "cache", config.as_of)
+
+
+def test_a_damaged_recorded_verdict_is_checked_again(export_dir):
+    config = load_config(export_dir / "churn.toml")
+    paths, _ = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    manifest = paths["customers"].parent / "report.json"
+    record = json.loads(manifest.read_text())
+    record["verdict"]["problems"] = [{"file": "customers.csv"}]  # no message: not a finding
+    manifest.write_text(json.dumps(record))
+    again, report = ingest_exports(config.exports, export_dir / "cache", config.as_of)
+    assert report.replayed_from is None and again == paths
