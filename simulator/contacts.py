@@ -51,6 +51,15 @@ SEEN = (
 )  # fmt: skip
 """The hazard terms whose causes the exports record (the others are latent)."""
 CHECK_IN = "customer-success check-in"  # no cause stands out: the call changes nothing
+LIST_PLAYS: dict[str, tuple[tuple[str, ...], float]] = {
+    **EFFECTS,
+    "support follow-up": EFFECTS["support escalation"],
+    "NPS follow-up": (("low_satisfaction",), 0.3),
+}
+"""What each play a list suggests (the pipeline's default plays, models/plays.py) truly does
+when the team follows the lists: the hazard terms it acts on and the share of their positive
+log-odds a reached call removes. A play acts only on its own causes: a billing follow-up for
+a customer whose usage fell removes nothing. A play not named here changes nothing."""
 CHANNELS = ("phone", "email")
 TIERS = ((0.30, "high"), (0.10, "medium"))
 
@@ -70,6 +79,11 @@ class ContactPolicy:
     strength: float = 1.0
     """Multiplies every play's effect (tests use a strong team to see what it does to
     training labels)."""
+    lists: dict[pd.Timestamp, pd.DataFrame] | None = dataclasses.field(default=None, compare=False)
+    """When given, the team follows these lists instead of its own list-like ranking: in the
+    month a list is dated, it calls that list's contact set (`contact_arm`), keeps its control
+    group back and plays its `suggested_play` (what the play truly does: LIST_PLAYS); in a
+    month with no list it calls nobody."""
 
 
 def _plays(terms: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +129,32 @@ class Contacts:
     truth: list[pd.DataFrame] = dataclasses.field(default_factory=list)
 
 
+def _listed(
+    frame: pd.DataFrame,
+    ids: np.ndarray,
+    terms: dict[str, np.ndarray],
+    hazard: mech.Hazard,
+    strength: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """From a list's contact set: the active customers it names (positions in `ids`), their
+    tier, arm and play, and their probability had a reached call acted on them."""
+    contact_set = frame[frame["contact_arm"].notna()]
+    where = pd.Series(np.arange(len(ids)), index=ids)
+    named = contact_set[contact_set["customer_id"].isin(where.index)]
+    chosen = where[named["customer_id"]].to_numpy()
+    order = np.argsort(chosen, kind="stable")
+    named, chosen = named.iloc[order], chosen[order]
+    play = named["suggested_play"].astype(str).to_numpy(dtype=object)
+    removed = np.zeros(len(ids))
+    for name, (acts_on, share) in LIST_PLAYS.items():
+        mine = chosen[play == name]
+        cause = sum(np.maximum(terms[t][mine], 0.0) for t in acts_on)
+        removed[mine] = cause * share * strength
+    would = mech.churn_probability({**terms, "noise": terms["noise"] - removed}, hazard)
+    tiers = named["risk_tier"].astype(str).to_numpy(dtype=object)
+    return chosen, tiers, named["contact_arm"].to_numpy(dtype=object), play, would[chosen]
+
+
 def apply_contacts(
     policy: ContactPolicy,
     month: int,
@@ -131,26 +171,50 @@ def apply_contacts(
     truth. `draws` are the probability without a call (`mech.churn_probability` of `terms`)
     and the uniform draw that decides churn (churn when the draw < probability)."""
     p0, u = draws
-    if month < policy.first_month or len(active) == 0:
-        return p0
-    rng = np.random.default_rng([policy.seed, month])
-    visible, _, would, play, _ = call_outcomes(terms, hazard, policy.strength)
-    k = max(int(round(policy.put_forward * len(active))), 1)
-    chosen = np.sort(np.argsort(-visible, kind="stable")[:k])
-    ids = customer_ids[active[chosen]]
-    tiers = _tiers(visible[chosen])
     as_of = pd.Timestamp(start)
-    frame = pd.DataFrame({"customer_id": ids, "risk_tier": tiers})
-    settings = ContactSettings(control_share=policy.control_share, seed=policy.seed)
-    arm = assign_arms(frame, settings, as_of=as_of).to_numpy()
-    play = play[chosen]
+    if policy.lists is not None:
+        listed = policy.lists.get(as_of)
+        if listed is None or len(active) == 0:
+            return p0
+        ids = customer_ids[active]
+        chosen, tiers, arm, play, would = _listed(listed, ids, terms, hazard, policy.strength)
+        ids = ids[chosen]
+    else:
+        if month < policy.first_month or len(active) == 0:
+            return p0
+        visible, _, would_all, play_all, _ = call_outcomes(terms, hazard, policy.strength)
+        k = max(int(round(policy.put_forward * len(active))), 1)
+        chosen = np.sort(np.argsort(-visible, kind="stable")[:k])
+        ids = customer_ids[active[chosen]]
+        tiers = _tiers(visible[chosen])
+        frame = pd.DataFrame({"customer_id": ids, "risk_tier": tiers})
+        settings = ContactSettings(control_share=policy.control_share, seed=policy.seed)
+        arm = assign_arms(frame, settings, as_of=as_of).to_numpy()
+        play, would = play_all[chosen], would_all[chosen]
+    return _call(policy, month, as_of, (p0, u), (chosen, ids, tiers, arm, play, would), contacts)
+
+
+def _call(
+    policy: ContactPolicy,
+    month: int,
+    as_of: pd.Timestamp,
+    draws: tuple[np.ndarray, np.ndarray],
+    put_forward: tuple[np.ndarray, ...],
+    contacts: Contacts,
+) -> np.ndarray:
+    """Reach, decide and record the calls to the customers put forward (positions `chosen`
+    among the active, their ids, tiers, arms, plays and probabilities had a call acted)."""
+    p0, u = draws
+    chosen, ids, tiers, arm, play, would = put_forward
+    k = len(chosen)
+    rng = np.random.default_rng([policy.seed, month])
     reached = (arm == CONTACT) & (rng.random(k) < policy.reach)
     decided = rng.random(k) < policy.decided
     acts = reached & ~decided
-    p1 = np.where(acts, would[chosen], p0[chosen])
+    p1 = np.where(acts, would, p0[chosen])
     p = p0.copy()
     p[chosen] = p1
-    effect = (p0[chosen] - would[chosen]) * policy.reach * (1 - policy.decided)
+    effect = (p0[chosen] - would) * policy.reach * (1 - policy.decided)
     contacts.truth.append(
         pd.DataFrame(
             {

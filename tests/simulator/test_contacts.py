@@ -67,3 +67,45 @@ def test_churned_customers_in_the_truth_match_the_customer_table(world):
     month_end = (truth["month_start"] + pd.offsets.MonthBegin(1)).to_numpy()
     in_month = (churned_at >= truth["month_start"].to_numpy()) & (churned_at < month_end)
     assert np.array_equal(in_month, truth["churned"].to_numpy())
+
+
+def test_a_team_following_given_lists_calls_their_contact_sets_with_their_plays():
+    plain = simulate_history(customers=600, months=6, seed=5, end=END)
+    month = pd.Timestamp("2025-09-01")
+    terms = plain["truth_terms"]
+    terms = terms[terms["month_start"] == month].set_index("customer_id")
+    failed = terms[["failed_recovered", "failed_unrecovered"]].clip(lower=0).sum(axis=1)
+    # a billing follow-up for 15 customers with a failed payment and 15 without, then others
+    paying, others = failed.index[failed > 0], failed.index[failed == 0]
+    active = np.array([*paying[:15], *others[:55]], dtype=object)
+    assert len(paying) >= 15
+    listed = pd.DataFrame(
+        {
+            "customer_id": [*active[:60], "C999999"],  # one id the world does not have
+            "risk_tier": "high",
+            "contact_arm": [CONTACT] * 50 + [CONTROL] * 10 + [CONTACT],
+            "suggested_play": ["billing follow-up"] * 30 + ["re-engagement campaign"] * 31,
+        }
+    )
+    listed = pd.concat([listed, pd.DataFrame({"customer_id": active[60:70]})])  # not put forward
+    team = ContactPolicy(lists={month: listed}, reach=1.0, decided=0.0)
+    world = simulate_history(customers=600, months=6, seed=5, end=END, contacts=team)
+    called = world["truth_contacts"]
+    assert set(called["month_start"]) == {month}  # no list, no calls, in the other months
+    assert called["customer_id"].tolist() == sorted(active[:60])
+    arms = dict(zip(listed["customer_id"], listed["contact_arm"], strict=True))
+    assert (called["contact_arm"] == called["customer_id"].map(arms)).all()
+    assert set(world["contacts"]["customer_id"]) == set(active[:50])  # everyone reached
+    plays = dict(zip(listed["customer_id"], listed["suggested_play"], strict=True))
+    assert (called["play"] == called["customer_id"].map(plays)).all()
+    # a billing follow-up acts on failed payments alone: without one, it removes nothing
+    billing = called[(called["play"] == "billing follow-up") & (called["contact_arm"] == CONTACT)]
+    moved = billing["probability"] < billing["probability_without_call"]
+    assert (moved == (billing["customer_id"].map(failed) > 0).to_numpy()).all()
+    assert moved.sum() >= 10 and (~moved).sum() >= 10
+    # before the list's month the world is the one without a team
+    earlier = world["truth"]["month_start"] < month
+    pd.testing.assert_frame_equal(
+        world["truth"][earlier].reset_index(drop=True),
+        plain["truth"][plain["truth"]["month_start"] < month].reset_index(drop=True),
+    )
