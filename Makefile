@@ -18,7 +18,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: train test test-quick lint sample score report ui bench bench-spark clean venv
+.PHONY: train test test-quick loop lint sample score report ui bench bench-spark clean venv
 
 venv: $(STAMP)
 
@@ -94,6 +94,13 @@ bench: $(STAMP)
 	@$(BIN)/python -m bench.score_bench $(BENCH_DATA_ARG)
 	@$(BIN)/python -m bench.report_bench
 	@$(BIN)/python -m bench.subsample_bench
+
+# The contact loop on the sample's world: a simulated team calls from each month's list (with
+# its control group), and `churn report` says what the calls bought, beside the simulator's
+# truth (about 3 minutes; bench/results/contact_loop.json, the report under bench/work/loop).
+loop: $(STAMP)
+	@echo "loop: lists, calls and the saves they bought, on the sample's world (bench/results/contact_loop.json)"
+	@$(BIN)/python -m bench.contact_loop
 
 # Features and the nightly list on Spark local[1] and local[2] beside DuckDB, on the 1M set
 # `make bench` generates (the list's champion learns the 100k set).

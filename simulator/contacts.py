@@ -253,11 +253,8 @@ CONTACT_COLUMNS = ("customer_id", "contacted_at", "play", "channel", "outcome")
 
 def contact_tables(contacts: Contacts) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The contact log (by time) and its truth (by month and customer)."""
-    log = (
-        pd.concat(contacts.log, ignore_index=True)
-        if contacts.log
-        else pd.DataFrame(columns=list(CONTACT_COLUMNS))
-    )
+    empty = pd.DataFrame(columns=list(CONTACT_COLUMNS)).astype({"contacted_at": "datetime64[ns]"})
+    log = pd.concat(contacts.log, ignore_index=True) if contacts.log else empty
     log = log.sort_values(["contacted_at", "customer_id"], kind="stable", ignore_index=True)
     truth = pd.concat(contacts.truth, ignore_index=True) if contacts.truth else pd.DataFrame()
     return log, truth
