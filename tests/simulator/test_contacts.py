@@ -11,7 +11,7 @@ import pytest
 
 from models.arms import CONTACT, CONTROL
 from simulator.contacts import EFFECTS, ContactPolicy
-from simulator.history import simulate_history
+from simulator.history import simulate_history, write_history
 
 END = datetime.date(2025, 11, 1)
 
@@ -109,3 +109,18 @@ def test_a_team_following_given_lists_calls_their_contact_sets_with_their_plays(
         world["truth"][earlier].reset_index(drop=True),
         plain["truth"][plain["truth"]["month_start"] < month].reset_index(drop=True),
     )
+
+
+def test_a_team_that_has_called_nobody_yet_writes_an_empty_log(tmp_path):
+    world = simulate_history(
+        customers=300, months=4, seed=3, end=END, contacts=ContactPolicy(lists={})
+    )
+    paths = write_history(world, tmp_path)
+    log = pd.read_csv(paths["contacts"])
+    assert log.empty and list(log.columns) == [
+        "customer_id",
+        "contacted_at",
+        "play",
+        "channel",
+        "outcome",
+    ]
