@@ -58,7 +58,7 @@ train: $(STAMP)
 
 # On every core the machine has (pytest-xdist), a test file to a worker (some files share a
 # module-scoped project their tests build on in order); each worker has its own folders,
-# stores and Spark session. The slowest files run first (tests/conftest.py); measured 9.5-10.2
+# stores and Spark session. The slowest files run first (tests/conftest.py); measured 9.5-10.4
 # min on this 2-core machine. `make test-quick` leaves out the tests marked heavy (a Spark
 # session, the team-server test, the browser test) while working; `make test` runs everything.
 test: $(DEVSTAMP)
