@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -32,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.atomic import write_atomically
 from models.arms import CONTACT, CONTROL
 from pipeline.outputs import read_list_file
 from simulator.contacts import ContactPolicy
@@ -122,10 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         f"(expected {result['expected_saved']}); the report estimates {estimate:g} "
         f"[{low:g}, {high:g}]; report: {report}"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, RESULTS)
+    write_atomically(RESULTS, result)
 
 
 if __name__ == "__main__":

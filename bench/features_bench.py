@@ -49,6 +49,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.atomic import write_atomically
 from bench.child import run_limited
 
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
@@ -534,14 +535,6 @@ def ratios(sizes: dict[str, dict[str, Any]]) -> dict[str, Any]:
         size: {name: ratio(m[a], m[b]) for name, (a, b) in pairs.items() if a in m and b in m}
         for size, m in sizes.items()
     }
-
-
-def write_atomically(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON to `path` via a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def print_table(sizes: dict[str, dict[str, Any]], derived: dict[str, Any]) -> None:

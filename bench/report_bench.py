@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import re
@@ -26,6 +25,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from bench.atomic import write_atomically
 from bench.score_bench import ROOT, run_measured, stage_seconds
 
 WORK = ROOT / "work" / "report"
@@ -167,10 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "results": {"sample": result},
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, RESULTS)
+    write_atomically(RESULTS, payload)
 
 
 if __name__ == "__main__":

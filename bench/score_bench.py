@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.atomic import write_atomically
 from bench.child import run_limited
 from bench.synthetic import EXPORTS_CONFIG, read_dataset
 
@@ -246,10 +247,7 @@ def write_results(results: dict) -> None:
         },
         "results": results,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, RESULTS)
+    write_atomically(RESULTS, payload)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.atomic import write_atomically
 from bench.score_bench import AS_OF, CONFIG
 from bench.synthetic import ensure_dataset
 from models.evaluate import evaluate_scores
@@ -152,10 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         "summary": summary,
         **runs,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, RESULTS)
+    write_atomically(RESULTS, payload)
 
 
 if __name__ == "__main__":
