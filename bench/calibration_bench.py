@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.atomic import write_atomically
 from features.engines import open_tables
 from features.exports.ingest import ingest_exports
 from models.evaluate import evaluate_scores
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps({k: result[k] for k in ("refit", "evaluated", "truth") if k in result}))
     if args.write:
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        write_atomically(RESULTS, result)
         print(f"written: {RESULTS}")
     return 0
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.atomic import write_atomically
 from models.arms import CONTACT
 from models.saves import OVERALL, Z95, measure_saves
 from simulator import mechanism as mech
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({result['oracle_over_risk']:+.1%})"
     )
     if args.write:
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        write_atomically(RESULTS, result)
         print(f"written: {RESULTS}")
     return 0
 
