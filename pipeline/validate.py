@@ -53,7 +53,7 @@ def validate_exports(
     recording = cache_dir is not None and runner.engine == "duckdb"
     checked_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     key = content_key(source, as_of, runner) if recording else None
-    replay = replayed(cache_dir, key) if recording else None
+    replay = replayed(cache_dir, key)  # None without a key
     if replay is not None:
         paths, report = replay
         for name, path in paths.items():
