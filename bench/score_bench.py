@@ -5,7 +5,9 @@ monthly cutoffs asked for, backtest on, the default memory budget): wall time, p
 cutoffs and test ROC AUC, or, when it outlasts `--train-timeout`, the stage it had reached.
 Then one champion is trained on the 100k synthetic set (`scoring_model_train`) and `churn
 score` runs on the 100k and 1M sets, each in a fresh process, recording wall time, peak RSS
-and the scorer's own stage timings. Results go to bench/results/score.json.
+and the scorer's own stage timings: with new exports, with the same exports again, and the
+night one day is appended to exports checked the night before (`new_day_appended`: the event
+tables as folders of daily Parquet parts). Results go to bench/results/score.json.
 
     python -m bench.score_bench [--sizes 100000 1000000] [--train-sizes 100000 1000000]
         [--only-train] [--train-timeout 1800] [--data-root /path/to/bench/data]
@@ -155,6 +157,58 @@ def stage_seconds(stdout: str) -> dict[str, float]:
     return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)s", line)}
 
 
+# The nightly run with one new day: the event exports as folders of Parquet parts (as daily
+# partitions arrive), yesterday's run having checked every day before this one.
+NEW_DAY = "2024-12-31"
+
+
+def split_new_day(data: Path, target: Path, day: str = NEW_DAY) -> dict[str, Path]:
+    """A copy of a synthetic set at `target` whose event tables are folders of Parquet parts
+    holding every row before `day` (the customer table linked as it is), and the rows of `day`
+    kept aside, one file per table, to be added as each folder's next part."""
+    import duckdb
+
+    from features.exports.contract import TABLES
+
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "new-day").mkdir(parents=True)
+    con = duckdb.connect()
+    aside = {}
+    for name in ("engagement", "support", "purchases", "surveys"):
+        source, stamp = data / f"{name}.parquet", TABLES[name].timeline
+        folder = target / f"{name}.parquet"
+        folder.mkdir()
+        rows = f"SELECT * FROM read_parquet('{source}')"
+        con.sql(f"COPY ({rows} WHERE {stamp} < DATE '{day}') TO '{folder / 'part-0.parquet'}'")
+        aside[name] = target / "new-day" / f"{name}.parquet"
+        con.sql(f"COPY ({rows} WHERE {stamp} >= DATE '{day}') TO '{aside[name]}'")
+    os.link(data / "customers.parquet", target / "customers.parquet")
+    return aside
+
+
+def measure_new_day(n: int, root: Path | None, churn: list[str]) -> dict:
+    """`churn score` the night a day is appended to exports checked the night before: the
+    split copy checked once by `churn validate` (yesterday), the day's parts added, scored."""
+    data = read_dataset(n, root)["customers"].parent
+    target = WORK / "new-day" / str(n)
+    aside = split_new_day(data, target)
+    config = WORK / f"churn-new-day-{n}.toml"
+    config.write_text(CONFIG.format(data=target, as_of=AS_OF, work=WORK, n=n))
+    clear_cache()
+    yesterday = run_measured([*churn, "validate", "--config", str(config)])
+    for name, part in aside.items():
+        os.replace(part, target / f"{name}.parquet" / "part-1.parquet")
+    today = run_measured([*churn, "score", "--config", str(config), "--as-of", SCORE_AS_OF])
+    shutil.rmtree(WORK / "new-day", ignore_errors=True)
+    return {
+        "wall_s": today["wall_s"],
+        "peak_rss_mb": today["peak_rss_mb"],
+        "stages_s": stage_seconds(today["stdout"]),
+        "loadavg_1min_before": today["loadavg_1min_before"],
+        "yesterday_validate_s": yesterday["wall_s"],
+    }
+
+
 def clear_cache() -> None:
     """Forget the typed-Parquet copies, so the next run ingests the exports afresh."""
     shutil.rmtree(WORK / "cache", ignore_errors=True)
@@ -223,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
                 "loadavg_1min_before": first["loadavg_1min_before"],
             },
         }
+        results[str(n)]["new_day_appended"] = measure_new_day(n, root, churn)
         new_exports = results[str(n)]["new_exports"]
         print(
             f"{n:>9,} customers, new exports: {first['wall_s']:.1f}s wall, "
@@ -233,6 +288,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{measured['peak_rss_mb']:.0f} MB peak RSS, stages {results[str(n)]['stages_s']}"
         )
         print(f"{n:>9,} customers, churn validate on unchanged exports: {validate['wall_s']:.1f}s")
+        day = results[str(n)]["new_day_appended"]
+        print(
+            f"{n:>9,} customers, one new day appended: {day['wall_s']:.1f}s wall, "
+            f"{day['peak_rss_mb']:.0f} MB peak RSS, stages {day['stages_s']}"
+        )
     write_results(results)
 
 

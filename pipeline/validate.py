@@ -13,10 +13,16 @@ import pandas as pd
 from features.build import cutoff_table
 from features.engines import EngineSettings, check_runner
 from features.engines.spark.checks import SparkRunner
+from features.exports.appends import typed_reader_sql
 from features.exports.cache import keep_beside, read_beside
 from features.exports.contract import ExportSource
-from features.exports.ingest import check_exports, content_key, replayed, store_checked
-from features.exports.sql import sql_literal
+from features.exports.ingest import (
+    check_exports,
+    content_key,
+    growth_plan,
+    replayed,
+    store_checked,
+)
 from features.exports.verdict import ValidationReport
 from models.labels import ChurnDefinition, label_churn
 from pipeline.tracking.descriptions import churn_words
@@ -52,15 +58,15 @@ def validate_exports(
     runner = check_runner(engine or EngineSettings())
     recording = cache_dir is not None and runner.engine == "duckdb"
     checked_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    key = content_key(source, as_of, runner) if recording else None
+    plan = growth_plan(source, as_of, cache_dir) if recording else None
+    key = content_key(source, as_of, runner, plan) if recording else None
     replay = replayed(cache_dir, key)  # None without a key
     if replay is not None:
         paths, report = replay
         for name, path in paths.items():
-            typed = f"SELECT * FROM read_parquet({sql_literal(str(path))})"
-            runner.create_view(f"typed_{name}", typed)
+            runner.create_view(f"typed_{name}", f"SELECT * FROM {typed_reader_sql(path)}")
     else:
-        report = check_exports(runner, source, as_of)
+        report = check_exports(runner, source, as_of, plan)
         if report.fatal:
             return ExportSummary(report, 0, [], definition)
         if key is not None:  # the next command on this content replays the verdict

@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 # Bump when the typed copy of the same exports changes (a new parsing or checking rule), so a
 # copy written by an earlier version is not reused. 2: decimal marks, duplicate rows left out;
 # 3: each part's digest recorded; 4: the checks' verdict recorded beside the copy; 5: CSV read in
-# its declared dialect (RFC 4180 unless configured), never sniffed.
-TYPED_FORMAT = 5
+# its declared dialect (RFC 4180 unless configured), never sniffed; 6: each export's state
+# recorded (appended rows alone checked next time), a table's copy may be a folder of parts.
+TYPED_FORMAT = 6
 MANIFEST = "report.json"
 STALE_TEMPORARY_SECONDS = 6 * 3600  # a run's temporary folder older than this was abandoned
 
@@ -63,7 +64,12 @@ def content_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export_fingerprint(source: ExportSource, as_of: dt.date | None, runner: Any = None) -> str:
+def export_fingerprint(
+    source: ExportSource,
+    as_of: dt.date | None,
+    runner: Any = None,
+    digests: dict[str, str] | None = None,
+) -> str:
     """A key that changes when any export's content or its mapping changes.
 
     Content, not size and modification time: an export rewritten in place with the same size
@@ -71,7 +77,8 @@ def export_fingerprint(source: ExportSource, as_of: dt.date | None, runner: Any 
     Hashing cost, measured on the 1M-customer synthetic exports (563 MB of Parquet): 0.4 s
     with sha256 (1.4 GB/s here; blake2b 0.7 s), against about 20 s to check and copy them.
     `runner` (features/exports/runners.py) locates and digests the exports where they are (a Spark
-    runner: URIs too); local files, located here, when not given.
+    runner: URIs too); local files, located here, when not given. `digests`: content digests
+    already read (features/exports/growth.py's states), by table.
     """
     parts = [f"typed format {TYPED_FORMAT}", repr(source), str(as_of)]
     if runner is not None and runner.engine != "duckdb":  # a copy in the engine's own layout
@@ -81,7 +88,8 @@ def export_fingerprint(source: ExportSource, as_of: dt.date | None, runner: Any 
     for name in TABLES:
         location = locate(source.directory, name, source.tables.get(name))
         if location is not None:
-            parts.append(f"{name}:{file_name(location)}:{digest(location)}")
+            known = (digests or {}).get(name)
+            parts.append(f"{name}:{file_name(location)}:{known or digest(location)}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

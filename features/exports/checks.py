@@ -44,16 +44,25 @@ def check_table(
     except UnreadableExport as exc:
         return [Problem(file_name(location), f"cannot be read: {exc}")], None
     try:
-        return _checked_rows(check, source, limit)
+        return checked_rows(check, source, limit)
     except MalformedCsv as exc:  # met by the first query that reads the whole file
         message = malformed_csv(str(exc), check.dialect or CsvDialect())
         return [Problem(check.label, message or f"cannot be read: {first_line(exc)}")], None
 
 
-def _checked_rows(
-    check: TableCheck, source: ExportSource, limit: dt.datetime | None
+def checked_rows(
+    check: TableCheck,
+    source: ExportSource,
+    limit: dt.datetime | None,
+    *,
+    timed_before: bool = False,
+    outliers: bool = True,
 ) -> tuple[list[Problem], TableSummary | None]:
-    """`check_table` once the export is open: its columns, rules, outliers and duplicates."""
+    """`check_table` once the export is open: its columns, rules, outliers and duplicates.
+
+    Checking rows appended to an export (features/exports/appends.py) says whether the rows
+    before them had a time of day (`timed_before`), and leaves out the outlier test, which
+    that caller runs over the old and new rows together."""
     runner, name = check.runner, check.name
     mark, problems = decimal_mark(check)
     columns, missing = check.columns(mark or ".")
@@ -64,7 +73,7 @@ def _checked_rows(
         return problems, None
     rules = value_rules(check.name, columns, limit)
     stamp = next(c for c in columns if c.spec.name == main_timestamp(name)).parsed
-    watched = [c for c in columns if c.spec.outliers and c.raw is not None]
+    watched = [c for c in columns if c.spec.outliers and c.raw is not None and outliers]
     # One pass over the export for every rule, the time-of-day test and the outlier figures;
     # on a CSV it reads every column the typed copy keeps, so bytes that are not UTF-8 are
     # found here with their line, not when the copy is written (DuckDB checks read values).
@@ -85,7 +94,9 @@ def _checked_rows(
         problems += _outlier_problems(check, col, top, positive)
     dropped, repeats = 0, None
     if name != "customers":  # a repeated customer row repeats its id, which is fatal anyway
-        found, dropped, repeats = duplicate_problems(check, columns, rows, source, timed > 0)
+        found, dropped, repeats = duplicate_problems(
+            check, columns, rows, source, timed > 0 or timed_before
+        )
         problems += found
     typed = typed_select(name, columns, repeats if dropped else None)
     runner.create_view(f"typed_{name}", typed)
@@ -94,7 +105,9 @@ def _checked_rows(
     runner.create_view(
         f"links_{name}", f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
     )
-    return problems, TableSummary(check.label, int(rows), duplicates=dropped)
+    summary = TableSummary(check.label, int(rows), duplicates=dropped)
+    summary.timed = timed > 0 or timed_before
+    return problems, summary
 
 
 def _rule_problems(
@@ -131,30 +144,39 @@ def _positive_sql(col: Column) -> str:
     return f"count(*) FILTER (WHERE {_positive(col)})"
 
 
-def _outlier_problems(check: TableCheck, col: Column, top: float | None, n: int) -> list[Problem]:
-    """Values over OUTLIER_FACTOR times the column's 99th percentile of positive values: kept,
-    counted, shown. `top` and `n` are the column's largest positive value and their count."""
-    if not n:
-        return []
-    value, positive = f"({col.parsed})", _positive(col)
-    table = f"raw_{check.name}"
+def outlier_count(
+    runner: CheckRunner, table: str, value: str, positive: str, top: float | None, n: int
+) -> tuple[int, float]:
+    """How many values of `table` exceed OUTLIER_FACTOR times the 99th percentile of its
+    positive values (`positive`: SQL true for those), and that percentile; `top` and `n` are
+    the largest positive value and how many there are."""
+    if not n or top is None:
+        return 0, 0.0
     # quantile_cont(0.99) is at least the value at sorted position floor(0.99 (n - 1)), so when
     # enough values reach top / factor no value can exceed factor x percentile: one cheap pass
     # (0.2 s on 50M rows) instead of the exact percentile's sort (1.8 s), in the usual case.
     needed = n - math.floor(0.99 * (n - 1))
-    reach = check.runner.rows(
+    reach = runner.rows(
         f"SELECT count(*) FILTER (WHERE {positive} AND {value} >= {top / OUTLIER_FACTOR!r}) "
         f"FROM {table}"
     )[0][0]
     if reach >= needed:
-        return []
-    p99 = check.runner.rows(
+        return 0, 0.0
+    p99 = runner.rows(
         f"SELECT quantile_cont({value}, 0.99) FILTER (WHERE {positive}) FROM {table}"
     )[0][0]
     beyond = f"{positive} AND {value} > {OUTLIER_FACTOR * p99!r}"
-    count = check.runner.rows(f"SELECT count(*) FILTER (WHERE {beyond}) FROM {table}")[0][0]
+    return runner.rows(f"SELECT count(*) FILTER (WHERE {beyond}) FROM {table}")[0][0], p99
+
+
+def _outlier_problems(check: TableCheck, col: Column, top: float | None, n: int) -> list[Problem]:
+    """Values over OUTLIER_FACTOR times the column's 99th percentile of positive values: kept,
+    counted, shown. `top` and `n` are the column's largest positive value and their count."""
+    value, positive = f"({col.parsed})", _positive(col)
+    count, p99 = outlier_count(check.runner, f"raw_{check.name}", value, positive, top, n)
     if not count:
         return []
+    beyond = f"{positive} AND {value} > {OUTLIER_FACTOR * p99!r}"
     message = (
         f"{count} rows with values over {OUTLIER_FACTOR:,} times the column's 99th percentile "
         f"of positive values ({p99:g}), kept; check for a unit or typing slip"

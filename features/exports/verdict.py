@@ -39,6 +39,7 @@ class TableSummary:
     last: dt.datetime | None = None
     orphans: int = 0
     duplicates: int = 0  # exact copies of other rows, left out of the typed copy
+    timed: bool = False  # some timestamps carry a time of day
 
 
 @dataclass
@@ -48,6 +49,8 @@ class ValidationReport:
     problems: list[Problem] = field(default_factory=list)
     tables: dict[str, TableSummary] = field(default_factory=dict)
     replayed_from: str | None = None  # when set: the recorded verdict of unchanged content
+    growth: dict | None = None  # each export's state, recorded so a later run sees appends
+    appended: dict[str, dict] = field(default_factory=dict)  # tables extended, not re-checked
 
     @property
     def fatal(self) -> list[Problem]:
@@ -78,6 +81,7 @@ class ValidationReport:
                 }
                 for name, t in self.tables.items()
             },
+            "growth": self.growth,
         }
 
     @classmethod
@@ -112,11 +116,23 @@ class TableCheck:
         location: str,
         source: TableSource | None,
         profile: ProfileColumns | None = None,
+        *,
+        label: str | None = None,
+        offset: int = 0,
+        reader: str | None = None,
     ):
+        """`label`, `offset` and `reader` check rows appended to an export: its file name, the
+        rows before them (positions count on from there) and the engine's reader of the new
+        rows alone, when it is not `location`."""
         self.runner, self.name, self.location = runner, name, location
-        self.source = source or TableSource(file=file_name(location))
-        self.label = file_name(location)
-        self.dialect = runner.read_export(f"raw_{name}", location, source)
+        self.label = label or file_name(location)
+        self.source = source or TableSource(file=self.label)
+        self.offset = offset
+        if reader is None:
+            self.dialect = runner.read_export(f"raw_{name}", location, source)
+        else:
+            runner.create_view(f"raw_{name}", f"SELECT * FROM {reader}")
+            self.dialect = None
         self.is_csv = self.dialect is not None
         self.raw_types = runner.columns(f"raw_{name}")
         contract = {c.name for c in TABLES[name].columns}
@@ -193,6 +209,7 @@ class TableCheck:
     def position(self, row: int) -> str:
         """Where 1-based data row `row` is: its line in a CSV (the header is line 1), else its
         row number."""
+        row += self.offset
         return f"line {row + 1:,}" if self.is_csv else f"row {row:,}"
 
     def naming(self) -> list[tuple[str, str]]:
@@ -226,7 +243,7 @@ class TableCheck:
             )
             word = key[0][0] if key else "row"
             return tuple(f"{word} {r[0]!r}: {r[1]!r}" for r in rows)
-        offset, word = (1, "line") if self.is_csv else (0, "row")
+        offset, word = (1 + self.offset, "line") if self.is_csv else (self.offset, "row")
         rows = self.runner.rows(
             f"SELECT __row + {offset}, {shown} FROM "
             f"(SELECT row_number() OVER () AS __row, * FROM raw_{self.name}) "

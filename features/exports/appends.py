@@ -1,0 +1,196 @@
+"""Check only what was appended to an export an earlier run found clean, and extend its typed
+copy instead of writing it again.
+
+The appended rows get every row check (rules, decimal mark, time of day, duplicates among
+themselves), numbered on from the rows before them. The checks that look across rows run over
+the old and new rows together: duplicates of an old row (any new row sharing a timestamp with
+an old one sends the whole export through the full checks, which name both lines), outliers
+against the column's 99th percentile over all rows, and, in features/exports/links.py, unknown
+customers and events before signup against today's customer table.
+
+Whenever the appended rows raise anything at all, the export is checked whole instead, so the
+counts and example lines of every warning are exactly those of a full check; an append is only
+a shortcut for the quiet nightly case, never a different verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+from features.errors import Problem
+from features.exports.checks import checked_rows, outlier_count
+from features.exports.contract import TABLES, ExportSource
+from features.exports.dialect import read_header
+from features.exports.growth import Appended
+from features.exports.rules import main_timestamp
+from features.exports.runners import CheckRunner, UnreadableExport
+from features.exports.sql import quote_name, sql_literal
+from features.exports.verdict import TableCheck, TableSummary
+
+MAX_PARTS = 32  # a typed copy made of more appended parts is written again as one file
+
+
+def typed_reader_sql(path: Path) -> str:
+    """DuckDB's reader of one table's typed copy: a Parquet file, or a folder of parts."""
+    if Path(path).is_dir():
+        return f"read_parquet({sql_literal(str(Path(path) / '*.parquet'))})"
+    return f"read_parquet({sql_literal(str(path))})"
+
+
+def _tail_csv(app: Appended, source: ExportSource, name: str, scratch: Path) -> Path:
+    """A CSV holding the export's header and its appended bytes only."""
+    dialect, names = read_header(app.location, source.tables.get(name))
+    tail = scratch / f"{name}.appended.csv"
+    with tail.open("w", newline="", encoding="utf-8") as out:
+        options = {"delimiter": dialect.delimiter, "lineterminator": "\n"}
+        if dialect.quote:
+            options["quotechar"] = dialect.quote
+        else:
+            options["quoting"] = csv.QUOTE_NONE
+            options["escapechar"] = "\\"
+        csv.writer(out, **options).writerow(names)
+    with app.location.open("rb") as src, tail.open("ab") as out:
+        src.seek(app.offset or 0)
+        shutil.copyfileobj(src, out, 1 << 22)
+    return tail
+
+
+def _open_appended(
+    runner: CheckRunner, name: str, app: Appended, source: ExportSource, scratch: Path
+) -> TableCheck:
+    """The check of the appended rows alone, named and numbered as rows of the whole export."""
+    table_source = source.tables.get(name)
+    label = app.location.name
+    if app.offset is not None:
+        tail = _tail_csv(app, source, name, scratch)
+        return TableCheck(
+            runner, name, str(tail), table_source, label=label, offset=app.rows_before
+        )
+    parts = ", ".join(sql_literal(str(p)) for p in app.parts)
+    reader = f"read_parquet([{parts}], hive_partitioning = true)"
+    return TableCheck(
+        runner, name, str(app.location), table_source, label=label, offset=app.rows_before,
+        reader=reader,
+    )  # fmt: skip
+
+
+def _repeats_old_time(runner: CheckRunner, name: str) -> bool:
+    """Whether an appended row shares its timestamp with a row checked before: it may repeat
+    it, which only the whole export's duplicate check can say with both lines."""
+    stamp = quote_name(main_timestamp(name))
+    return bool(
+        runner.rows(
+            f"SELECT count(*) FROM part_{name} WHERE {stamp} IN (SELECT {stamp} FROM "
+            f"before_{name} WHERE {stamp} >= (SELECT min({stamp}) FROM part_{name}))"
+        )[0][0]
+    )
+
+
+def _outliers_across(runner: CheckRunner, name: str) -> bool:
+    """Whether any watched column holds a value over OUTLIER_FACTOR times its percentile over
+    the old and new rows together."""
+    for spec in TABLES[name].columns:
+        if not spec.outliers:
+            continue
+        value = quote_name(spec.name)
+        positive = f"{value} > 0 AND isfinite({value})"
+        top, n = runner.rows(
+            f"SELECT max({value}) FILTER (WHERE {positive}), "
+            f"count(*) FILTER (WHERE {positive}) FROM typed_{name}"
+        )[0]
+        if outlier_count(runner, f"typed_{name}", value, positive, top, n)[0]:
+            return True
+    return False
+
+
+def _extend_views(runner: CheckRunner, name: str, with_part: bool) -> None:
+    """`typed_<name>` and `links_<name>` over the old rows and, `with_part`, the new ones."""
+    stamp = quote_name(main_timestamp(name))
+    typed = f"SELECT * FROM before_{name}"
+    links = f"SELECT customer_id AS raw_id, {stamp} AS stamp FROM before_{name}"
+    if with_part:
+        typed += f" UNION ALL BY NAME SELECT * FROM part_{name}"
+        links += f" UNION ALL SELECT raw_id, stamp FROM part_links_{name}"
+    runner.create_view(f"typed_{name}", typed)
+    runner.create_view(f"links_{name}", links)
+
+
+def check_appended(
+    runner: CheckRunner,
+    name: str,
+    app: Appended | None,
+    before: tuple[Path, dict],
+    source: ExportSource,
+    limit: dt.datetime | None,
+    scratch: Path,
+) -> tuple[list[Problem], TableSummary] | None:
+    """One export an earlier run found clean, extended by the rows `app` appended (None: the
+    export is unchanged): the typed and link views over old and new rows, and its summary; None
+    when anything about the new rows needs the whole export checked (see the module's note).
+
+    `before` is the earlier typed copy of the table and its recorded summary."""
+    part, summary = before
+    runner.create_view(f"before_{name}", f"SELECT * FROM {typed_reader_sql(part)}")
+    if app is None:
+        _extend_views(runner, name, with_part=False)
+        timed = bool(summary.get("timed"))
+        return [], TableSummary(summary["file"], int(summary["rows"]), timed=timed)
+    try:
+        check = _open_appended(runner, name, app, source, scratch)
+        problems, found = checked_rows(
+            check, source, limit, timed_before=bool(summary.get("timed")), outliers=False
+        )
+    except (UnreadableExport, OSError, csv.Error):
+        return None  # the whole export's check names what is wrong, with its line
+    if problems or found is None:
+        return None
+    runner.create_table(f"part_{name}", f"SELECT * FROM typed_{name}")
+    runner.create_table(f"part_links_{name}", f"SELECT * FROM links_{name}")
+    if _repeats_old_time(runner, name):
+        return None
+    _extend_views(runner, name, with_part=True)
+    if _outliers_across(runner, name):
+        return None
+    rows = int(summary["rows"]) + found.rows
+    return [], TableSummary(summary["file"], rows, timed=found.timed)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link to a part of an earlier copy (no bytes written), or a copy where links
+    cannot be made (another file system)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def write_extended(
+    runner: CheckRunner, name: str, before: Path, path: Path, with_part: bool
+) -> bool:
+    """Write an extended table's typed copy at `path` as the earlier copy's parts plus the new
+    rows' part; False (nothing written) when that would make more than MAX_PARTS parts, so the
+    caller writes it as one file."""
+    old = sorted(before.glob("*.parquet")) if before.is_dir() else [before]
+    if len(old) + with_part > MAX_PARTS:
+        return False
+    if not with_part and not before.is_dir():
+        _link_or_copy(before, path)
+        return True
+    path.mkdir()
+    try:
+        for i, part in enumerate(old):
+            _link_or_copy(part, path / f"part-{i:05d}.parquet")
+        if with_part:
+            runner.write_parquet(
+                f"SELECT * FROM part_{name}", str(path / f"part-{len(old):05d}.parquet")
+            )
+    except OSError:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path)
+        raise
+    return True
