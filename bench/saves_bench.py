@@ -13,8 +13,8 @@ customers no call can keep. Measured:
 2. **Ranking by who can be saved**: over the later half of the months, at the team's
    capacity, the true expected saves of the contact set ranked by risk (the list's order)
    against ranked by estimated uplift (risk x the play's relative effect, estimated from the
-   earlier half's contact arms against their control groups: `uplift_scores`) and against the
-   oracle (the true effect).
+   earlier half's contact arms against their control groups: models/uplift.py,
+   `uplift_scores`) and against the oracle (the true effect).
 
     python -m bench.saves_bench [--seeds 80] [--write]
 
@@ -35,7 +35,8 @@ import pandas as pd
 
 from bench.atomic import write_atomically
 from models.arms import CONTACT
-from models.saves import OVERALL, Z95, measure_saves
+from models.saves import OVERALL, measure_saves
+from models.uplift import relative_effects, uplift_scores
 from simulator import mechanism as mech
 from simulator.contacts import ContactPolicy, call_outcomes
 from simulator.history import simulate_history
@@ -59,35 +60,6 @@ def graded_from_truth(truth: pd.DataFrame) -> pd.DataFrame:
             "reached": truth["reached"],
         }
     )
-
-
-def relative_effects(graded: pd.DataFrame) -> dict[str, float]:
-    """Each play's share of churn a call removed (control churn minus contact churn, over
-    control churn), from past contact sets against their control groups, shrunk towards the
-    overall share by how noisy it is (empirical Bayes: each play's estimate weighs
-    tau^2 / (tau^2 + its variance), tau^2 the spread between plays beyond their noise);
-    plays without both arms take the overall share; never below zero."""
-    measured = measure_saves(graded).set_index("group")
-    control = measured["churn_control"].where(measured["churn_control"] > 0)
-    share = (measured["difference"] / control).fillna(0.0)
-    se = (measured["difference_high"] - measured["difference_low"]) / (2 * Z95) / control
-    overall = float(share.get(OVERALL, 0.0))
-    plays = measured[measured["kind"] == "play"]
-    if plays.empty:
-        return {"*": max(overall, 0.0)}
-    estimate, variance = share[plays.index], (se[plays.index] ** 2).fillna(np.inf)
-    finite = np.isfinite(variance)
-    spread = float(np.var(estimate[finite])) if finite.sum() > 1 else 0.0
-    tau2 = max(spread - float(variance[finite].mean()) if finite.any() else 0.0, 0.0)
-    weight = (tau2 / (tau2 + variance)).fillna(0.0)
-    shrunk = overall + weight * (estimate - overall)
-    return {"*": max(overall, 0.0), **{p: max(float(v), 0.0) for p, v in shrunk.items()}}
-
-
-def uplift_scores(risk: np.ndarray, plays: np.ndarray, effects: dict[str, float]) -> np.ndarray:
-    """Expected saves of a call: the probability of churning times the play's relative
-    effect."""
-    return risk * np.array([effects.get(p, effects["*"]) for p in plays])
 
 
 def month_candidates(terms: pd.DataFrame, policy: ContactPolicy) -> pd.DataFrame:
