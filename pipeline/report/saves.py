@@ -192,13 +192,14 @@ def ranking_grade_line(graded: pd.DataFrame) -> str:
         )
     first, rest = grades["first"], grades["rest"]
     per100 = lambda g: (  # noqa: E731
-        f"{100 * g['difference']:,.1f} per 100 put forward (95% interval "
-        f"{100 * g['low']:,.1f} to {100 * g['high']:,.1f})"
+        f"{100 * g['difference']:,.1f} (95% interval {100 * g['low']:,.1f} to "
+        f"{100 * g['high']:,.1f})"
     )
     return (
         "The contact order (each list's own: by risk, or by expected saved revenue when its "
-        f"manifest's contact.ranking says uplift): the first half of the contact sets saved "
-        f"{per100(first)}, the rest {per100(rest)}; Qini {grades['qini']:+,.1f} customers "
+        "manifest's contact.ranking says uplift): per 100 put forward, the first half of the "
+        f"contact sets saved {per100(first)}, the rest {per100(rest)}; Qini "
+        f"{grades['qini']:+,.1f} customers "
         "(the mean, over tenths of the contact sets, of the customers saved beyond a random "
         "order; positive: the order put those who could be saved first)."
     )
