@@ -92,8 +92,9 @@ lists, contact arm against control group), but only once the graded lists hold a
 `[contact] uplift_min_graded` (default 200) customers in each arm and the calls' saving is
 beyond chance; otherwise by risk as above. Either way the summary's line "contact set ranked
 by ..." and the manifest's `contact.ranking` (asked, used, reason, effects per play) say which
-ranking was used and why. The Spark engine ranks by risk. Measured in simulation, estimated
-effects ranked worse than risk: docs/contacts.md.
+ranking was used and why. The Spark engine ranks by risk. Measured in simulation, ranking by
+estimated effects saved 19% fewer customers than risk without the gate, and no more than risk
+with it: docs/contacts.md.
 
 ## The control group
 
