@@ -13,8 +13,10 @@ customers no call can keep. Measured:
 2. **Ranking by who can be saved**: over the later half of the months, at the team's
    capacity, the true expected saves of the contact set ranked by risk (the list's order)
    against ranked by estimated uplift (risk x the play's relative effect, estimated from the
-   earlier half's contact arms against their control groups: `uplift_scores`) and against the
-   oracle (the true effect).
+   earlier half's contact arms against their control groups: models/uplift.py,
+   `uplift_scores`) and against the oracle (the true effect); and the pipeline's gated
+   ranking (`choose_ranking` on the earlier half: uplift where it opens, risk elsewhere), at
+   the default count of graded customers per arm and with the 95% interval alone.
 
     python -m bench.saves_bench [--seeds 80] [--write]
 
@@ -34,13 +36,18 @@ import numpy as np
 import pandas as pd
 
 from bench.atomic import write_atomically
-from models.arms import CONTACT
-from models.saves import OVERALL, Z95, measure_saves
+from models.arms import CONTACT, ContactSettings
+from models.saves import OVERALL, measure_saves
+from models.uplift import UPLIFT, choose_ranking, relative_effects, uplift_scores
 from simulator import mechanism as mech
 from simulator.contacts import ContactPolicy, call_outcomes
 from simulator.history import simulate_history
 
 RESULTS = Path(__file__).parent / "results" / "saves.json"
+GATES = {"gated": ContactSettings().uplift_min_graded, "gated_interval_only": 1}
+"""The pipeline's gate (models/uplift.py, `choose_ranking`) at the default count of graded
+customers per arm, and with the count waived (the 95% interval alone)."""
+RANKINGS = ("risk", "uplift", "oracle", *GATES)
 CUSTOMERS, MONTHS, FIRST = 6000, 24, 6
 END = dt.date(2026, 11, 1)
 
@@ -59,35 +66,6 @@ def graded_from_truth(truth: pd.DataFrame) -> pd.DataFrame:
             "reached": truth["reached"],
         }
     )
-
-
-def relative_effects(graded: pd.DataFrame) -> dict[str, float]:
-    """Each play's share of churn a call removed (control churn minus contact churn, over
-    control churn), from past contact sets against their control groups, shrunk towards the
-    overall share by how noisy it is (empirical Bayes: each play's estimate weighs
-    tau^2 / (tau^2 + its variance), tau^2 the spread between plays beyond their noise);
-    plays without both arms take the overall share; never below zero."""
-    measured = measure_saves(graded).set_index("group")
-    control = measured["churn_control"].where(measured["churn_control"] > 0)
-    share = (measured["difference"] / control).fillna(0.0)
-    se = (measured["difference_high"] - measured["difference_low"]) / (2 * Z95) / control
-    overall = float(share.get(OVERALL, 0.0))
-    plays = measured[measured["kind"] == "play"]
-    if plays.empty:
-        return {"*": max(overall, 0.0)}
-    estimate, variance = share[plays.index], (se[plays.index] ** 2).fillna(np.inf)
-    finite = np.isfinite(variance)
-    spread = float(np.var(estimate[finite])) if finite.sum() > 1 else 0.0
-    tau2 = max(spread - float(variance[finite].mean()) if finite.any() else 0.0, 0.0)
-    weight = (tau2 / (tau2 + variance)).fillna(0.0)
-    shrunk = overall + weight * (estimate - overall)
-    return {"*": max(overall, 0.0), **{p: max(float(v), 0.0) for p, v in shrunk.items()}}
-
-
-def uplift_scores(risk: np.ndarray, plays: np.ndarray, effects: dict[str, float]) -> np.ndarray:
-    """Expected saves of a call: the probability of churning times the play's relative
-    effect."""
-    return risk * np.array([effects.get(p, effects["*"]) for p in plays])
 
 
 def month_candidates(terms: pd.DataFrame, policy: ContactPolicy) -> pd.DataFrame:
@@ -112,8 +90,12 @@ def one_world(seed: int) -> dict:
     months = sorted(truth["month_start"].unique())
     half = months[len(months) // 2]
     effects = relative_effects(graded[graded["as_of"] < half])
+    gates = {  # the pipeline's gate on the same earlier half, at its default and at any count
+        name: choose_ranking(graded[graded["as_of"] < half], asked=UPLIFT, min_graded=least)
+        for name, least in GATES.items()
+    }
     terms = world["truth_terms"]
-    saves = {"risk": 0.0, "uplift": 0.0, "oracle": 0.0}
+    saves = dict.fromkeys(RANKINGS, 0.0)
     for month in months:
         if month < half:
             continue
@@ -126,6 +108,9 @@ def one_world(seed: int) -> dict:
             ),
             "oracle": candidates["effect"].to_numpy(),
         }
+        for name, gate in gates.items():
+            risk, play = orders["risk"], candidates["play"].to_numpy()
+            orders[name] = uplift_scores(risk, play, gate.effects) if gate.used == UPLIFT else risk
         for name, score in orders.items():
             top = np.argsort(-score, kind="stable")[:k]
             saves[name] += float(candidates["effect"].to_numpy()[top].sum())
@@ -139,6 +124,7 @@ def one_world(seed: int) -> dict:
         "control": int(overall["control"]),
         "effects": {k: round(v, 3) for k, v in effects.items()},
         "expected_saves_by_ranking": {k: round(v, 2) for k, v in saves.items()},
+        "gate_opened": {name: gate.used == UPLIFT for name, gate in gates.items()},
     }
 
 
@@ -150,10 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     worlds = [one_world(seed) for seed in range(1, args.seeds + 1)]
     covered = sum(w["covered"] for w in worlds)
-    totals = {
-        name: sum(w["expected_saves_by_ranking"][name] for w in worlds)
-        for name in ("risk", "uplift", "oracle")
-    }
+    totals = {name: sum(w["expected_saves_by_ranking"][name] for w in worlds) for name in RANKINGS}
     result = {
         "what": "saves against the simulator's truth (bench/saves_bench.py)",
         "worlds": args.seeds,
@@ -164,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         "uplift_over_risk": round(totals["uplift"] / totals["risk"] - 1, 4),
         "oracle_over_risk": round(totals["oracle"] / totals["risk"] - 1, 4),
         "expected_saves": {k: round(v, 1) for k, v in totals.items()},
+        "gated": {
+            name: {
+                "min_graded": least,
+                "opened": sum(w["gate_opened"][name] for w in worlds),
+                "over_risk": round(totals[name] / totals["risk"] - 1, 4),
+            }
+            for name, least in GATES.items()
+        },
         "seconds": round(time.perf_counter() - started, 1),
         "by_world": worlds,
     }
@@ -172,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({result['covered_in_first_20']} of the first 20); expected saves "
         f"at the same capacity: risk {totals['risk']:.1f}, uplift {totals['uplift']:.1f} "
         f"({result['uplift_over_risk']:+.1%}), oracle {totals['oracle']:.1f} "
-        f"({result['oracle_over_risk']:+.1%})"
+        f"({result['oracle_over_risk']:+.1%}); gated: "
+        + ", ".join(
+            f"{name} opened in {g['opened']} worlds, {g['over_risk']:+.1%}"
+            for name, g in result["gated"].items()
+        )
     )
     if args.write:
         write_atomically(RESULTS, result)

@@ -26,24 +26,32 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from features.constraints import Number, Whole
+from features.constraints import Number, OneOf, Whole
 
 CONTACT = "contact"
 CONTROL = "control: do not contact"
 ARMS = (CONTACT, CONTROL)
+RANKINGS = ("risk", "uplift")
+"""How the contact set can be ranked: by risk, or by expected saved revenue (models/uplift.py)."""
 
 
 @dataclass(frozen=True)
 class ContactSettings:
-    """[contact]: the share of each contact set held back as a control group (0: none) and
-    the seed of the draw."""
+    """[contact]: the share of each contact set held back as a control group (0: none), the
+    seed of the draw, and how the contact set is ranked: by risk, or by expected saved
+    revenue ("uplift", models/uplift.py) once at least `uplift_min_graded` graded customers
+    are in each arm and the calls' saving is beyond chance."""
 
     control_share: float = 0.10
     seed: int = 7
+    rank_by: str = "risk"
+    uplift_min_graded: int = 200
 
     CHECKS: ClassVar[dict] = {
         "control_share": Number(0, 0.5),
         "seed": Whole(0, 2**31 - 1),
+        "rank_by": OneOf(RANKINGS),
+        "uplift_min_graded": Whole(1),
     }
 
 

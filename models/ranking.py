@@ -15,6 +15,7 @@ from models.arms import CONTROL, ArmDraw, arm_counts
 from models.explain import explain
 from models.plays import PlaySettings, suggest_plays
 from models.reason_rules import ReasonSettings
+from models.uplift import UPLIFT, ContactRanking, expected_saved_revenue
 
 TIERS = ("high", "medium", "low")
 
@@ -39,7 +40,8 @@ COLUMNS: dict[str, str] = {
     "always the strongest reason's (low tier: no action)",
     "contact_first": "in the contact set the team can call today (capacity)",
     "contact_order": "order within the contact set: high tier first, then by revenue at risk "
-    "(or by probability)",
+    "(or by probability; or by expected saved revenue with [contact] rank_by = 'uplift', "
+    "the manifest's contact.ranking says which)",
     "contact_arm": f"in the contact set: 'contact' (call them) or '{CONTROL}' (the randomised "
     "control group: no call, so what the calls bought can be measured); empty outside it",
     "previous_tier": "tier on the most recent earlier list (empty: not on it)",
@@ -64,6 +66,9 @@ class ListSettings:
     contact_floor: float | None = None
     tier_rule: str = ""
     """Where the thresholds came from, in words (set when scoring resolves them)."""
+    contact_ranking: ContactRanking = ContactRanking()
+    """Risk order, or expected saved revenue ([contact] rank_by, once past its gate: set
+    when scoring resolves it, models/uplift.py)."""
 
     CHECKS: ClassVar[dict] = {
         "high_threshold": Number(0, 1, open_low=True),
@@ -175,6 +180,9 @@ CONTACT_ORDER = (
 """The contact set's default order: high tier first, then revenue at risk (`not_high` is
 risk_tier != "high")."""
 
+UPLIFT_ORDER = (("expected_saved", False), *LIST_ORDER)
+"""The contact set's order ranked by who can be saved: expected saved revenue, then risk."""
+
 LIST_BATCH_ROWS = 100_000
 """Customers worded at once: explaining a row takes a few feature-wide arrays beside its
 contributions, so a million customers are done in batches (the rows do not depend on each
@@ -265,14 +273,19 @@ def mark_contacts(ranked: pd.DataFrame, settings: ListSettings) -> pd.DataFrame:
     """Flag up to `capacity` customers to contact first, among those at or above the contact
     floor: by default high tier first, then the most revenue at risk (probability x monthly
     revenue, the revenue a successful call saves); with `capacity_rank_by = "probability"`,
-    in pure risk order."""
+    in pure risk order; when the settings' contact ranking is uplift, by expected saved
+    revenue (revenue at risk x the suggested play's estimated effect), then by risk."""
     out = ranked.copy(deep=False)  # copy-on-write: the new columns leave `ranked` as it is
     out["contact_first"] = False
     out["contact_order"] = pd.array([pd.NA] * len(out), dtype="Int64")
     candidates = out[out["churn_probability"] >= settings.floor]
     if settings.capacity <= 0 or candidates.empty:
         return out
-    if settings.capacity_rank_by == "probability":
+    if settings.contact_ranking.used == UPLIFT:
+        keys, ascending = (list(t) for t in zip(*UPLIFT_ORDER, strict=True))
+        saved = expected_saved_revenue(candidates, settings.contact_ranking.effects)
+        ordered = candidates[keys[1:]].assign(expected_saved=saved)
+    elif settings.capacity_rank_by == "probability":
         keys, ascending = (list(t) for t in zip(*LIST_ORDER, strict=True))
         ordered = candidates[keys]
     else:
@@ -325,6 +338,7 @@ def contact_summary(
     return {
         "capacity": int(settings.capacity),
         "rank_by": settings.capacity_rank_by,
+        "ranking": settings.contact_ranking.record(),
         "floor": float(settings.floor),
         "contacts": int(contacts.sum()),
         "above_floor": above_floor,

@@ -21,7 +21,7 @@ from pipeline.outputs import dated_lists, list_column_names, read_list_file
 
 log = logging.getLogger(__name__)
 LIST_COLUMNS = ("customer_id", "churn_probability", "risk_tier", "contact_first")
-ARM_COLUMNS = ("contact_arm", "suggested_play", "monthly_revenue")
+ARM_COLUMNS = ("contact_arm", "contact_order", "suggested_play", "monthly_revenue")
 """What the saves read besides LIST_COLUMNS (lists before the control group lack the arm)."""
 
 

@@ -16,6 +16,7 @@ from models.labels import ChurnDefinition
 from models.outcomes import horizon_end
 from models.plays import PlaySettings
 from models.saves import OVERALL, lists_needed, measure_saves
+from models.uplift import ranking_grades
 from pipeline.report.data import ARM_COLUMNS
 from pipeline.report.html import Section, chart, notes, table
 
@@ -174,8 +175,33 @@ def saves_section(saves: Saves, key: str, *, currency: str = "") -> Section:
     return Section(
         title,
         (chart(key, charts.saves_figure, measured),),
-        saves_lines(overall, saves.lists, currency),
+        (*saves_lines(overall, saves.lists, currency), ranking_grade_line(saves.graded)),
         saves_table(measured) + _notes(saves, overall),
+    )
+
+
+def ranking_grade_line(graded: pd.DataFrame) -> str:
+    """How well the contact order picked who could be saved (models/uplift.py,
+    `ranking_grades`): saves per 100 put forward in the first half of each contact set and in
+    the rest, with 95% intervals, and the Qini figure."""
+    grades = ranking_grades(graded) if "contact_order" in graded else None
+    if grades is None:
+        return (
+            "The contact order is not graded: the first half of the contact sets or the rest "
+            "has no tier with customers in both arms."
+        )
+    first, rest = grades["first"], grades["rest"]
+    per100 = lambda g: (  # noqa: E731
+        f"{100 * g['difference']:,.1f} (95% interval {100 * g['low']:,.1f} to "
+        f"{100 * g['high']:,.1f})"
+    )
+    return (
+        "The contact order (each list's own: by risk, or by expected saved revenue when its "
+        "manifest's contact.ranking says uplift): per 100 put forward, the first half of the "
+        f"contact sets saved {per100(first)}, the rest {per100(rest)}; Qini "
+        f"{grades['qini']:+,.1f} customers "
+        "(the mean, over tenths of the contact sets, of the customers saved beyond a random "
+        "order; positive: the order put those who could be saved first)."
     )
 
 

@@ -18,6 +18,7 @@ from features.spec import FeatureSpec
 from models.arms import ArmDraw
 from models.drift import flagged_drift
 from models.ranking import ListSettings
+from models.uplift import ContactRanking
 from pipeline import tracking
 from pipeline.config import Config
 from pipeline.outputs import recent_arms
@@ -99,9 +100,15 @@ def checked_tables(
     return tables, freshness
 
 
-def list_settings(config: Config, capacity: int | None, metadata: dict) -> ListSettings:
+def list_settings(
+    config: Config,
+    capacity: int | None,
+    metadata: dict,
+    ranking: ContactRanking | None = None,
+) -> ListSettings:
     """Tiers and the contact set from the configuration (`--capacity` overrides), the tier
-    thresholds resolved against the base rate the model (`metadata`) was trained on."""
+    thresholds resolved against the base rate the model (`metadata`) was trained on, and
+    the contact set's `ranking` (None: by risk)."""
     scoring = config.scoring
     high, medium, rule = scoring.tiers((metadata.get("base_rate") or {}).get("rate"))
     return replace(
@@ -111,6 +118,7 @@ def list_settings(config: Config, capacity: int | None, metadata: dict) -> ListS
         tier_rule=rule,
         horizon_days=config.churn.horizon_days,
         capacity=scoring.capacity if capacity is None else capacity,
+        contact_ranking=ranking or ContactRanking(),
     )
 
 

@@ -37,6 +37,7 @@ from pipeline.score.common import (
     list_settings,
     profile_columns,
 )
+from pipeline.score.contact_ranking import contact_ranking
 from pipeline.score.manifest import ListFacts, list_manifest
 from pipeline.score.monitoring import log_monitoring
 from pipeline.score.reasons import population_reasons
@@ -157,8 +158,9 @@ def score_on_duckdb(
         )
     with timer("predict", "probabilities and contributions"):
         scores = champion.model.scores(population.features)
-    settings = list_settings(config, capacity, champion.metadata)
     with timer("rank_and_reasons", "tiers, reasons, plays and the contact set"):
+        ranking = contact_ranking(config, start.paths, when)
+        settings = list_settings(config, capacity, champion.metadata, ranking)
         ranked = rank(config, population, champion, scores=scores, settings=settings)
     with timer("drift", "feature drift against training"):
         reference = champion.metadata.get("reference_profile", {})

@@ -86,6 +86,16 @@ first, then by revenue at risk (probability x monthly revenue: the revenue a suc
 saves), or in pure probability order with `capacity_rank_by = "probability"`. The summary and
 the manifest say how many high-risk customers are outside the set and why.
 
+With `[contact] rank_by = "uplift"` the set is ranked instead by expected saved revenue
+(revenue at risk x the share of churn the customer's suggested play removed on earlier graded
+lists, contact arm against control group), but only once the graded lists hold at least
+`[contact] uplift_min_graded` (default 200) customers in each arm and the calls' saving is
+beyond chance; otherwise by risk as above. Either way the summary's line "contact set ranked
+by ..." and the manifest's `contact.ranking` (asked, used, reason, effects per play) say which
+ranking was used and why. The Spark engine ranks by risk. Measured in simulation, ranking by
+estimated effects saved 19% fewer customers than risk without the gate, and no more than risk
+with it: docs/contacts.md.
+
 ## The control group
 
 A share of the contact set (`[contact] control_share`, default 10%, per tier) is drawn at

@@ -25,6 +25,7 @@ from pipeline.score.common import (
     numeric_features,
     profile_columns,
 )
+from pipeline.score.contact_ranking import spark_contact_ranking
 from pipeline.score.manifest import ListFacts, list_manifest
 from pipeline.score.monitoring import log_monitoring
 from pipeline.score.reasons import reason_settings
@@ -120,7 +121,7 @@ def spark_population(
         model=start.champion.model,
         reasons=reasons,
         plays=config.plays,
-        settings=list_settings(config, capacity, metadata),
+        settings=list_settings(config, capacity, metadata, spark_contact_ranking(config)),
         profile_columns=profile,
         features=schema,
         rows=row_schema(schema, reasons.k, profile),

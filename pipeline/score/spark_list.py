@@ -269,6 +269,7 @@ class SparkList:
         summary = {
             "capacity": int(settings.capacity),
             "rank_by": settings.capacity_rank_by,
+            "ranking": settings.contact_ranking.record(),
             "floor": float(settings.floor),
             "contacts": int(row["contacts"]),
             "above_floor": int(row["floor"]),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.describe import count
+from models.uplift import ranking_line
 
 
 def _control_words(contact: dict) -> str:
@@ -75,6 +76,8 @@ def scoring_summary_lines(ranked: pd.DataFrame, manifest: dict, folder: Path) ->
         lines.append(f"tiers: {manifest['tier_rule']}")
     if manifest["contact"]["capacity"]:
         lines.append(_contact_line(manifest["contact"]))
+        if manifest["contact"].get("ranking"):
+            lines.append(ranking_line(manifest["contact"]["ranking"]))
     lines.append("plays: " + ", ".join(f"{k} {v:,}" for k, v in manifest["plays"].items()))
     changes = manifest["changes"]
     if changes.get("previous_as_of"):

@@ -48,6 +48,9 @@ name = "report-churn"
 
 [scoring]
 capacity = 40
+
+[contact]
+rank_by = "uplift"  # asked for on a history far too thin: the lists say why they use risk
 """
 FIRST_LIST, SECOND_LIST = "2025-10-01", "2025-11-01"
 # Lower case and trimmed: the exports' profile text is typed that way, and the list shows it.

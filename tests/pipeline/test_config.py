@@ -83,6 +83,11 @@ def _load(tmp_path: Path, text: str):
         ('[engine]\nconf = "x"\n', "[engine] conf = 'x': must be a table of Spark settings"),
         ("[engine]\nconf = { a = [1] }\n", "conf = {'a': [1]}: a = [1]: must be a text, a number"),
         ('[engine]\nmastr = "yarn"\n', "[engine] mastr unknown key (did you mean 'master'?)"),
+        (
+            '[contact]\nrank_by = "uplfit"\n',
+            "[contact] rank_by = 'uplfit': allowed: 'risk', 'uplift' (did you mean 'uplift'?)",
+        ),
+        ("[contact]\nuplift_min_graded = 0\n", "[contact] uplift_min_graded = 0: must be a whole"),
         ('[engin]\nbackend = "spark"\n', "unknown section [engin] (did you mean 'engine'?)"),
         (
             '[tables.customers.profile]\ncategorical = ["plan"]\nactionable = ["country"]\n',
@@ -103,6 +108,19 @@ def test_the_cli_exits_2_with_one_line(tmp_path, capsys):
     assert main(["score", "--config", str(tmp_path / "churn.toml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "high_threshold and medium_threshold: set both" in err[0]
+
+
+def test_an_unknown_contact_ranking_exits_2_with_one_line(tmp_path, capsys):
+    (tmp_path / "churn.toml").write_text('[contact]\nrank_by = "saves"\n')
+    assert main(["score", "--config", str(tmp_path / "churn.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "[contact] rank_by = 'saves': allowed: 'risk', 'uplift'" in err[0]
+
+
+def test_the_contact_set_is_ranked_by_risk_unless_asked(tmp_path):
+    assert load_config(ROOT / "churn.toml").contact.rank_by == "risk"
+    asked = _load(tmp_path, '[contact]\nrank_by = "uplift"\nuplift_min_graded = 50\n').contact
+    assert (asked.rank_by, asked.uplift_min_graded) == ("uplift", 50)
 
 
 def test_a_negative_capacity_on_the_command_line_is_refused(capsys):
