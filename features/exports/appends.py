@@ -1,16 +1,19 @@
-"""Check only what was appended to an export an earlier run found clean, and extend its typed
-copy instead of writing it again.
+"""Check only what was appended to an export an earlier run checked, and extend its typed copy
+instead of writing it again.
 
 The appended rows get every row check (rules, decimal mark, time of day, duplicates among
-themselves), numbered on from the rows before them. The checks that look across rows run over
-the old and new rows together: duplicates of an old row (any new row sharing a timestamp with
-an old one sends the whole export through the full checks, which name both lines), outliers
-against the column's 99th percentile over all rows, and, in features/exports/links.py, unknown
-customers and events before signup against today's customer table.
+themselves), numbered on from the rows before them, and their findings are added to those the
+earlier check recorded (features/exports/checks.py, `Prior`): counts, the first example rows,
+duplicate figures, shares of all rows. The checks that look across rows run over the old and
+new rows together: duplicates of an old row (any new row sharing a timestamp with an old one
+sends the whole export through the full check, which names both lines), outliers against the
+column's 99th percentile over all rows, and, in features/exports/links.py, unknown customers
+and events before signup against today's customer table.
 
-Whenever the appended rows raise anything at all, the export is checked whole instead, so the
-counts and example lines of every warning are exactly those of a full check; an append is only
-a shortcut for the quiet nightly case, never a different verdict.
+What cannot be added up exactly sends the export through the full check instead: an outlier,
+a decimal mark the values argue about, a fatal finding, columns other than before, rows for
+unknown customers left out earlier (today's customer table may know them). So the verdict and
+typed copy are always those of a full check of the grown export.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import shutil
 from pathlib import Path
 
 from features.errors import Problem
-from features.exports.checks import checked_rows, outlier_count
+from features.exports.checks import NotMergeable, Prior, checked_rows, outlier_count
 from features.exports.contract import TABLES, ExportSource
 from features.exports.dialect import read_header
 from features.exports.growth import Appended
@@ -129,25 +132,30 @@ def check_appended(
     limit: dt.datetime | None,
     scratch: Path,
 ) -> tuple[list[Problem], TableSummary] | None:
-    """One export an earlier run found clean, extended by the rows `app` appended (None: the
-    export is unchanged): the typed and link views over old and new rows, and its summary; None
-    when anything about the new rows needs the whole export checked (see the module's note).
+    """One export an earlier run checked, extended by the rows `app` appended (None: the export
+    is unchanged): its problems as a full check would give them, the typed and link views over
+    old and new rows, and its summary; None when the whole export must be checked (see the
+    module's note).
 
     `before` is the earlier typed copy of the table and its recorded summary."""
     part, summary = before
     runner.create_view(f"before_{name}", f"SELECT * FROM {typed_reader_sql(part)}")
+    prior = Prior(int(summary["rows"]), bool(summary.get("timed")), summary["findings"])
     if app is None:
         _extend_views(runner, name, with_part=False)
-        timed = bool(summary.get("timed"))
-        return [], TableSummary(summary["file"], int(summary["rows"]), timed=timed)
+        return _recorded_problems(prior), TableSummary(**{
+            **summary, "first": None, "last": None, "orphans": 0
+        })  # fmt: skip
     try:
         check = _open_appended(runner, name, app, source, scratch)
-        problems, found = checked_rows(
-            check, source, limit, timed_before=bool(summary.get("timed")), outliers=False
-        )
-    except (UnreadableExport, OSError, csv.Error):
+        if [[n, t] for n, t in check.raw_types.items()] != prior.findings.get("columns"):
+            return None
+        problems, found = checked_rows(check, source, limit, prior=prior)
+    except (UnreadableExport, OSError, csv.Error, NotMergeable):
         return None  # the whole export's check names what is wrong, with its line
-    if problems or found is None:
+    if found is None or not found.findings["plain"] or any(p.fatal for p in problems):
+        return None
+    if found.timed and not prior.timed:  # earlier rows were judged as dates only
         return None
     runner.create_table(f"part_{name}", f"SELECT * FROM typed_{name}")
     runner.create_table(f"part_links_{name}", f"SELECT * FROM links_{name}")
@@ -156,8 +164,14 @@ def check_appended(
     _extend_views(runner, name, with_part=True)
     if _outliers_across(runner, name):
         return None
-    rows = int(summary["rows"]) + found.rows
-    return [], TableSummary(summary["file"], rows, timed=found.timed)
+    return problems, found
+
+
+def _recorded_problems(prior: Prior) -> list[Problem]:
+    """The problems an unchanged export's own checks gave (rule hits, repeats), as recorded;
+    its links are checked again against today's customer table."""
+    recorded = prior.findings.get("problems", [])
+    return [Problem(**{**p, "examples": tuple(p["examples"])}) for p in recorded]
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

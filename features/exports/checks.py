@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import asdict, dataclass
 
 from features.errors import Problem
 from features.exports.contract import (
@@ -20,7 +21,7 @@ from features.exports.runners import CheckRunner, MalformedCsv, UnreadableExport
 from features.exports.sql import (
     is_text,
 )
-from features.exports.verdict import TableCheck, TableSummary, typed_select
+from features.exports.verdict import EXAMPLES, TableCheck, TableSummary, typed_select
 
 
 def _no_rows(name: str, label: str) -> Problem:
@@ -50,21 +51,38 @@ def check_table(
         return [Problem(check.label, message or f"cannot be read: {first_line(exc)}")], None
 
 
+@dataclass(frozen=True)
+class Prior:
+    """What the checks found in an export's rows before the appended ones being checked: how
+    many, whether any had a time of day, and the findings recorded for them (`TableSummary.
+    findings`: rule hits and duplicates, positions counted in the whole export)."""
+
+    rows: int
+    timed: bool
+    findings: dict
+
+
+class NotMergeable(Exception):
+    """The appended rows' findings cannot be added to the earlier ones exactly (a rule the
+    earlier check did not have): the whole export must be checked."""
+
+
 def checked_rows(
     check: TableCheck,
     source: ExportSource,
     limit: dt.datetime | None,
     *,
-    timed_before: bool = False,
-    outliers: bool = True,
+    prior: Prior | None = None,
 ) -> tuple[list[Problem], TableSummary | None]:
     """`check_table` once the export is open: its columns, rules, outliers and duplicates.
 
-    Checking rows appended to an export (features/exports/appends.py) says whether the rows
-    before them had a time of day (`timed_before`), and leaves out the outlier test, which
-    that caller runs over the old and new rows together."""
+    With a `prior` (features/exports/appends.py), the rows checked are those appended to an
+    export whose earlier rows were checked before: counts, example rows and duplicate figures
+    add to the earlier ones and every share is of all rows, so the problems are those of the
+    whole export; the outlier test is left to the caller, which runs it over all rows."""
     runner, name = check.runner, check.name
     mark, problems = decimal_mark(check)
+    plain = not problems
     columns, missing = check.columns(mark or ".")
     if missing:
         # An empty file (no header either) has no columns to name: say it is empty instead.
@@ -73,7 +91,7 @@ def checked_rows(
         return problems, None
     rules = value_rules(check.name, columns, limit)
     stamp = next(c for c in columns if c.spec.name == main_timestamp(name)).parsed
-    watched = [c for c in columns if c.spec.outliers and c.raw is not None and outliers]
+    watched = [c for c in columns if c.spec.outliers and c.raw is not None and prior is None]
     # One pass over the export for every rule, the time-of-day test and the outlier figures;
     # on a CSV it reads every column the typed copy keeps, so bytes that are not UTF-8 are
     # found here with their line, not when the copy is written (DuckDB checks read values).
@@ -89,13 +107,19 @@ def checked_rows(
     if rows == 0:
         return [_no_rows(name, check.label)], None
     timed, tops = counts[len(rules)], counts[len(rules) + 1 : len(counts) - len(kept)]
-    problems += _rule_problems(check, rules, counts[: len(rules)], rows)
+    before = prior.findings if prior else {}
+    total = rows + (prior.rows if prior else 0)
+    timed = timed > 0 or (prior is not None and prior.timed)
+    found, hits = _rule_problems(check, rules, counts[: len(rules)], total, before.get("rules"))
+    problems += found
     for col, top, positive in zip(watched, tops[::2], tops[1::2], strict=True):
-        problems += _outlier_problems(check, col, top, positive)
-    dropped, repeats = 0, None
+        outliers = _outlier_problems(check, col, top, positive)
+        plain = plain and not outliers
+        problems += outliers
+    dropped, repeats, repeated = 0, None, {}
     if name != "customers":  # a repeated customer row repeats its id, which is fatal anyway
-        found, dropped, repeats = duplicate_problems(
-            check, columns, rows, source, timed > 0 or timed_before
+        found, dropped, repeats, repeated = duplicate_problems(
+            check, columns, total, source, timed, before.get("duplicates")
         )
         problems += found
     typed = typed_select(name, columns, repeats if dropped else None)
@@ -105,24 +129,46 @@ def checked_rows(
     runner.create_view(
         f"links_{name}", f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
     )
-    summary = TableSummary(check.label, int(rows), duplicates=dropped)
-    summary.timed = timed > 0 or timed_before
+    columns_read = [[n, t] for n, t in check.raw_types.items()]
+    findings = {
+        "columns": columns_read,
+        "rules": hits,
+        "duplicates": repeated,
+        "plain": plain,
+        "problems": [{**asdict(p), "examples": list(p.examples)} for p in problems],
+    }
+    summary = TableSummary(check.label, int(total), duplicates=dropped, timed=timed)
+    summary.findings = findings
     return problems, summary
 
 
 def _rule_problems(
-    check: TableCheck, rules: list[Rule], counts: list[int], rows: int
-) -> list[Problem]:
-    """One problem per rule that some rows break, with a few of those rows."""
-    problems = []
+    check: TableCheck,
+    rules: list[Rule],
+    counts: list[int],
+    rows: int,
+    before: dict | None = None,
+) -> tuple[list[Problem], dict]:
+    """One problem per rule that some rows break, with a few of those rows, and the hits by
+    rule (count and examples) as the findings record them; `before`: the hits of rows checked
+    earlier, which these add to (`rows` counts both)."""
+    problems, hits, before = [], {}, dict(before or {})
     for rule, count in zip(rules, counts, strict=True):
+        earlier = before.pop(rule.message, {"count": 0, "examples": []})
+        shown = list(earlier["examples"])
+        if count and len(shown) < EXAMPLES:
+            shown += check.examples(rule.condition, rule.shown)
+        count += earlier["count"]
         if count:
-            examples = check.examples(rule.condition, rule.shown)
+            examples = tuple(shown[:EXAMPLES])
+            hits[rule.message] = {"count": int(count), "examples": list(examples)}
             message, fatal = f"{count} rows with {rule.message}", rule.fatal
             if rule.when_all and count == rows:
                 message, fatal = rule.when_all, True
             problems.append(Problem(check.label, message, rule.column, count, examples, fatal))
-    return problems
+    if before:
+        raise NotMergeable(f"earlier rule hits without a rule now: {', '.join(before)}")
+    return problems, hits
 
 
 # A value this many times the column's 99th percentile (of positive values) is far more often

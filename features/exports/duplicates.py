@@ -182,15 +182,43 @@ def percent(share: float) -> str:
     return f"{share:.1%}" if share >= 0.01 or share == 0 else f"{share:.2%}"
 
 
+def _with_earlier(found: Duplicates, offset: int, before: dict | None) -> Duplicates:
+    """Repeats among appended rows (positions counted from `offset` rows in) added to those
+    recorded for the rows before them. Appended rows share no timestamp with earlier ones
+    (features/exports/appends.py sends such exports to the full check), so no group spans
+    both; the first pairs in file order stay first."""
+
+    def moved(pairs: tuple) -> tuple:
+        return tuple((a + offset, b + offset) for a, b in pairs)
+
+    before = before or {}
+    earlier = tuple(tuple(p) for p in before.get("pairs", ()))
+    earlier_events = tuple(tuple(p) for p in before.get("event_pairs", ()))
+    return Duplicates(
+        extra=found.extra + before.get("extra", 0),
+        repeated_rows=found.repeated_rows + before.get("repeated_rows", 0),
+        event_extra=found.event_extra + before.get("event_extra", 0),
+        pairs=(earlier + moved(found.pairs))[:PAIRS],
+        event_pairs=(earlier_events + moved(found.event_pairs))[:PAIRS],
+        candidates=found.candidates,
+    )
+
+
 def duplicate_problems(
-    check: TableCheck, columns: list[Column], rows: int, source: ExportSource, timed: bool
-) -> tuple[list[Problem], int, str | None]:
-    """Problems about repeated rows, how many exact copies to leave out of the typed copy, and
-    SQL selecting the rows that may repeat.
+    check: TableCheck,
+    columns: list[Column],
+    rows: int,
+    source: ExportSource,
+    timed: bool,
+    before: dict | None = None,
+) -> tuple[list[Problem], int, str | None, dict]:
+    """Problems about repeated rows, how many exact copies to leave out of the typed copy, SQL
+    selecting the rows that may repeat, and the figures as findings record them.
 
     With a time of day (`timed`), engagement rows sharing customer, time and event type but
     differing elsewhere are duplicated events too; without one, two events on one day may look
-    identical, so only exact copies are counted.
+    identical, so only exact copies are counted. `before`: the figures recorded for the rows
+    an earlier check saw, when these rows were appended to them (`rows` counts both).
     """
     parsed = {c.spec.name: f"({c.parsed})" for c in columns}
     key = None
@@ -200,12 +228,21 @@ def duplicate_problems(
     stamp = parsed[main_timestamp(check.name)]
     named = [sql for _, sql in check.naming()]
     found = find_duplicates(check.runner, f"raw_{check.name}", every, stamp, key, named)
+    if check.runner.numbered:
+        found = _with_earlier(found, check.offset, before)
     tolerance = source.duplicate_share(check.name)
     problem, dropped = _exact_copies(check, found, rows, tolerance, timed)
     problems = [problem] if problem else []
     if found.event_extra:
         problems.append(_repeated_events(check, found, rows, tolerance))
-    return problems, dropped, found.candidates
+    record = {
+        "extra": found.extra,
+        "repeated_rows": found.repeated_rows,
+        "event_extra": found.event_extra,
+        "pairs": [list(p) for p in found.pairs],
+        "event_pairs": [list(p) for p in found.event_pairs],
+    }
+    return problems, dropped, found.candidates, record
 
 
 def _exact_copies(

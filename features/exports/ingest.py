@@ -33,9 +33,9 @@ from features.exports.contract import (
 from features.exports.growth import (
     EarlierCopy,
     appended,
-    clean_tables,
     earlier_copy,
     export_state,
+    extendable_tables,
     mapping_key,
     state_digest,
 )
@@ -98,7 +98,7 @@ def _extended(
     """Table `name` checked as an earlier clean copy plus its appended rows (or unchanged),
     with what writing its copy needs; None when it must be checked whole."""
     earlier = plan.earlier
-    if earlier is None or name not in plan.states or name not in clean_tables(earlier.verdict):
+    if earlier is None or name not in plan.states or name not in extendable_tables(earlier.verdict):
         return None
     path, state = plan.states[name]
     before = earlier.states.get(name)

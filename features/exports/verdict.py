@@ -40,6 +40,7 @@ class TableSummary:
     orphans: int = 0
     duplicates: int = 0  # exact copies of other rows, left out of the typed copy
     timed: bool = False  # some timestamps carry a time of day
+    findings: dict = field(default_factory=dict)  # rule hits, duplicates: what appends add to
 
 
 @dataclass
@@ -207,9 +208,8 @@ class TableCheck:
         return columns, problems
 
     def position(self, row: int) -> str:
-        """Where 1-based data row `row` is: its line in a CSV (the header is line 1), else its
-        row number."""
-        row += self.offset
+        """Where 1-based data row `row` of the whole export is: its line in a CSV (the header
+        is line 1), else its row number."""
         return f"line {row + 1:,}" if self.is_csv else f"row {row:,}"
 
     def naming(self) -> list[tuple[str, str]]:

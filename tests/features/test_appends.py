@@ -172,3 +172,38 @@ def test_an_appended_day_is_checked_again_in_full_after_the_cache_is_cleared(exp
     _append_lines(export_dir, "engagement", "c3,2024-06-01 08:00:00,login,2")
     _, report = _ingest(export_dir, "cache")
     assert report.appended == {} and report.tables["engagement"].rows == 6
+
+
+def test_tolerated_findings_add_up_across_the_append_as_in_a_full_check(export_dir):
+    stamps = pd.date_range("2024-04-01", periods=300, freq="h").strftime("%Y-%m-%d %H:%M:%S")
+    events = pd.DataFrame(
+        {"customer_id": "c1", "timestamp": stamps, "event_type": "login", "value": "2"}
+    )
+    pd.concat([events, events.iloc[[5]]]).to_csv(
+        export_dir / "exports" / "engagement.csv", index=False
+    )
+    _append_lines(export_dir, "purchases", "c3,2024-04-02,49.0,0,,subscription")
+
+    def grow(project: Path) -> None:
+        _append_lines(project, "engagement", "c3,2024-06-01 08:00:00,login,3")
+        _append_lines(project, "engagement", "c3,2024-06-01 08:00:00,login,3")  # left out too
+        _append_lines(project, "purchases", "c1,2024-05-01,49.0,0,,subscription")
+
+    incremental = _incremental_and_full(export_dir, grow)
+    paths, report = incremental[0]
+    assert {"engagement", "purchases"} <= set(report.appended)
+    _same(*incremental)
+    lines = [p.line() for p in report.warnings]
+    # the earlier pair first, then the appended one, numbered in the whole file
+    assert any(
+        "2 exact duplicate rows" in x and "line 7 = line 302; line 303 = line 304" in x
+        for x in lines
+    )
+    assert any("2 rows with empty status" in x and "line 5: None; line 6: None" in x for x in lines)
+    assert len(pd.read_parquet(paths["engagement"])) == 301
+    # another night: only engagement grows; purchases, unchanged, keeps its recorded finding
+    shutil.rmtree(export_dir / "fresh-cache")
+    _append_lines(export_dir, "engagement", "c2,2024-06-02 08:00:00,login,1")
+    again = _ingest(export_dir, "cache"), _ingest(export_dir, "fresh-cache")
+    assert {"engagement", "purchases"} <= set(again[0][1].appended)
+    _same(*again)
