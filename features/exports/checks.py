@@ -80,7 +80,7 @@ def checked_rows(
     export whose earlier rows were checked before: counts, example rows and duplicate figures
     add to the earlier ones and every share is of all rows, so the problems are those of the
     whole export; the outlier test is left to the caller, which runs it over all rows."""
-    runner, name = check.runner, check.name
+    name = check.name
     mark, problems = decimal_mark(check)
     plain = not problems
     columns, missing = check.columns(mark or ".")
@@ -92,25 +92,13 @@ def checked_rows(
     rules = value_rules(check.name, columns, limit)
     stamp = next(c for c in columns if c.spec.name == main_timestamp(name)).parsed
     watched = [c for c in columns if c.spec.outliers and c.raw is not None and prior is None]
-    # One pass over the export for every rule, the time-of-day test and the outlier figures;
-    # on a CSV it reads every column the typed copy keeps, so bytes that are not UTF-8 are
-    # found here with their line, not when the copy is written (DuckDB checks read values).
-    kept = [f"count({c.raw})" for c in columns if c.raw is not None] if check.is_csv else []
-    rows, *counts = runner.rows(
-        "SELECT count(*)"
-        + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
-        + f", count(*) FILTER (WHERE ({stamp}) <> date_trunc('day', {stamp}))"
-        + "".join(f", {_top_sql(c)}, {_positive_sql(c)}" for c in watched)
-        + "".join(f", {k}" for k in kept)
-        + f" FROM raw_{name}"
-    )[0]
+    rows, counts, timed, tops = _one_pass(check, columns, rules, stamp, watched)
     if rows == 0:
         return [_no_rows(name, check.label)], None
-    timed, tops = counts[len(rules)], counts[len(rules) + 1 : len(counts) - len(kept)]
     before = prior.findings if prior else {}
     total = rows + (prior.rows if prior else 0)
     timed = timed > 0 or (prior is not None and prior.timed)
-    found, hits = _rule_problems(check, rules, counts[: len(rules)], total, before.get("rules"))
+    found, hits = _rule_problems(check, rules, counts, total, before.get("rules"))
     problems += found
     for col, top, positive in zip(watched, tops[::2], tops[1::2], strict=True):
         outliers = _outlier_problems(check, col, top, positive)
@@ -122,24 +110,48 @@ def checked_rows(
             check, columns, total, source, timed, before.get("duplicates")
         )
         problems += found
-    typed = typed_select(name, columns, repeats if dropped else None)
-    runner.create_view(f"typed_{name}", typed)
-    raw_id = next(c for c in columns if c.spec.name == "customer_id")
-    raw_id_text = raw_id.raw if is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
-    runner.create_view(
-        f"links_{name}", f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
-    )
-    columns_read = [[n, t] for n, t in check.raw_types.items()]
-    findings = {
-        "columns": columns_read,
+    _typed_views(check, columns, stamp, repeats if dropped else None)
+    summary = TableSummary(check.label, int(total), duplicates=dropped, timed=timed)
+    summary.findings = {
+        "columns": [[n, t] for n, t in check.raw_types.items()],
         "rules": hits,
         "duplicates": repeated,
-        "plain": plain,
+        "plain": plain,  # no outlier, no decimal mark in doubt: appended rows can add up
         "problems": [{**asdict(p), "examples": list(p.examples)} for p in problems],
     }
-    summary = TableSummary(check.label, int(total), duplicates=dropped, timed=timed)
-    summary.findings = findings
     return problems, summary
+
+
+def _one_pass(
+    check: TableCheck, columns: list[Column], rules: list[Rule], stamp: str, watched: list[Column]
+) -> tuple[int, list[int], int, list]:
+    """Rows, each rule's count, rows with a time of day and each watched column's outlier
+    figures, in one pass over the export. On a CSV it reads every column the typed copy keeps,
+    so bytes that are not UTF-8 are found here with their line, not when the copy is written
+    (DuckDB checks read values)."""
+    kept = [f"count({c.raw})" for c in columns if c.raw is not None] if check.is_csv else []
+    rows, *counts = check.runner.rows(
+        "SELECT count(*)"
+        + "".join(f", count(*) FILTER (WHERE {r.condition})" for r in rules)
+        + f", count(*) FILTER (WHERE ({stamp}) <> date_trunc('day', {stamp}))"
+        + "".join(f", {_top_sql(c)}, {_positive_sql(c)}" for c in watched)
+        + "".join(f", {k}" for k in kept)
+        + f" FROM raw_{check.name}"
+    )[0]
+    tops = counts[len(rules) + 1 : len(counts) - len(kept)]
+    return rows, counts[: len(rules)], counts[len(rules)], tops
+
+
+def _typed_views(check: TableCheck, columns: list[Column], stamp: str, repeats: str | None) -> None:
+    """The checked table's typed view (exact copies among `repeats` left out) and the view of
+    its raw ids and timestamps the links across tables are checked on."""
+    name = check.name
+    check.runner.create_view(f"typed_{name}", typed_select(name, columns, repeats))
+    raw_id = next(c for c in columns if c.spec.name == "customer_id")
+    raw_id_text = raw_id.raw if is_text(raw_id.raw_type) else f"CAST({raw_id.raw} AS VARCHAR)"
+    check.runner.create_view(
+        f"links_{name}", f"SELECT {raw_id_text} AS raw_id, {stamp} AS stamp FROM raw_{name}"
+    )
 
 
 def _rule_problems(
