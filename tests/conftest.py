@@ -103,6 +103,17 @@ capacity = 25
 """
 
 
+TEST_SESSION_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+"""The test session's settings, for tiny data on a 2-core machine. Two shuffle partitions
+instead of Spark's 200: every shuffle of a few thousand rows otherwise runs as hundreds of
+tasks (Spark training on the parity project took 107 s with 200, 73 s with 2). The JVM
+compiles with its quick compiler only and collects garbage on one thread: a test run is
+short, and the optimising compiler's work never pays back (73 s -> 49 s)."""
+
+
 @pytest.fixture(scope="session")
 def spark():
     """The test run's one Ibis PySpark connection (local[2], UTC): a session takes seconds
@@ -114,7 +125,7 @@ def spark():
         pytest.skip(f"pyspark is not installed (the spark extra: {SPARK_INSTALL})")
     from features.engines.spark.session import spark_connection
 
-    con = spark_connection("local[2]", {})
+    con = spark_connection("local[2]", TEST_SESSION_CONF)
     yield con
     con._session.stop()
 
