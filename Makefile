@@ -57,10 +57,11 @@ train: $(STAMP)
 	@$(BIN)/python -m bench.reason_quality --config $(CONFIG) $(DATA_ARG)
 
 # On every core the machine has (pytest-xdist), a test file to a worker (some files share a
-# module-scoped project their tests build on in order); each worker has its own folders,
-# stores and Spark session. The slowest files run first (tests/conftest.py); measured 9.5-10.4
-# min on this 2-core machine. `make test-quick` leaves out the tests marked heavy (a Spark
-# session, the team-server test, the browser test) while working; `make test` runs everything.
+# module-scoped project their tests build on in order); each worker has its own folders and
+# stores. Files sharing the Spark session or the reported project go to one worker together,
+# and the slowest go first (tests/scheduling.py); measured 5 min 46 s on this 2-core machine.
+# `make test-quick` leaves out the tests marked heavy (a Spark session, the team-server test,
+# the browser test) while working; `make test` runs everything.
 test: $(DEVSTAMP)
 	@echo "test: running the suite on every core"
 	@$(BIN)/python -m pytest -n auto --dist loadfile

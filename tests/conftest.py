@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.scheduling import grouped_file_scheduling, misplaced, run_order
+
 CONFIG = """
 [data]
 dir = "exports"
@@ -103,6 +105,17 @@ capacity = 25
 """
 
 
+TEST_SESSION_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+"""The test session's settings, for tiny data on a 2-core machine. Two shuffle partitions
+instead of Spark's 200: every shuffle of a few thousand rows otherwise runs as hundreds of
+tasks (Spark training on the parity project took 107 s with 200, 73 s with 2). The JVM
+compiles with its quick compiler only and collects garbage on one thread: a test run is
+short, and the optimising compiler's work never pays back (73 s -> 49 s)."""
+
+
 @pytest.fixture(scope="session")
 def spark():
     """The test run's one Ibis PySpark connection (local[2], UTC): a session takes seconds
@@ -114,7 +127,7 @@ def spark():
         pytest.skip(f"pyspark is not installed (the spark extra: {SPARK_INSTALL})")
     from features.engines.spark.session import spark_connection
 
-    con = spark_connection("local[2]", {})
+    con = spark_connection("local[2]", TEST_SESSION_CONF)
     yield con
     con._session.stop()
 
@@ -134,39 +147,15 @@ def parity_project(tmp_path_factory) -> Path:
     return root
 
 
-SLOWEST_FIRST = (
-    "tests/pipeline/test_spark_training_and_scoring.py",
-    "tests/pipeline/test_end_to_end.py",
-    "tests/pipeline/test_retention_report.py",
-    "tests/features/test_ingest_on_spark.py",
-    "tests/pipeline/test_team_server.py",
-    "tests/pipeline/test_training_with_contacts.py",
-    "tests/features/test_point_in_time.py",
-    "tests/features/test_spark_parity.py",
-    "tests/features/test_rollup.py",
-    "tests/features/test_coverage.py",
-    "tests/features/test_cache.py",
-    "tests/pipeline/test_validate.py",
-    "tests/pipeline/test_train.py",
-    "tests/pipeline/test_datasets.py",
-)
-"""Test files that take longest (`pytest --durations`), run first, so the two workers
-(`--dist loadfile`) finish together instead of one idling while the other runs a long file
-collected last. Files that start a Spark session alternate with files that do not: two Spark
-sessions at once, each local[2] on a 2-core machine, ran the Spark training test in 265 s
-instead of 80 s. (Grouping them on one worker with `--dist loadgroup` would be the cure, but
-pytest-xdist 3.8 under pytest 9 does not group here.)"""
-
-
 HEAVY_FILES = ("tests/pipeline/test_team_server.py", "tests/pipeline/test_browser.py")
 """Files that start servers or a browser; with every test that starts a Spark session they
 are marked `heavy`, which `make test-quick` leaves out (`make test` and CI run them all)."""
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """The slowest files first, in SLOWEST_FIRST's order; the rest as collected. Tests on a
-    Spark session, a server or a browser are marked `heavy`."""
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    """The slowest work units first (tests/scheduling.py); the rest as collected. Tests on a
+    Spark session, a server or a browser are marked `heavy`. A file using a shared session
+    fixture outside the group of files that shares it stops the run."""
     root = Path(str(config.rootpath))
 
     def name(item) -> str:
@@ -175,4 +164,16 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     for item in items:
         if "spark" in item.fixturenames or name(item) in HEAVY_FILES:
             item.add_marker(pytest.mark.heavy)
-    items.sort(key=lambda item: rank.get(name(item), len(rank)))  # stable: files keep order
+        why = misplaced(name(item), item.fixturenames)
+        if why:
+            raise pytest.UsageError(why)
+    items.sort(key=lambda item: run_order(name(item)))  # stable: files keep their order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadfile`, files sharing a session fixture go to one worker as one unit,
+    and units go out in the collected order (tests/scheduling.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return grouped_file_scheduling(config, log)

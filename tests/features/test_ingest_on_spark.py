@@ -184,13 +184,9 @@ def _project(root: Path, case: str) -> Path:
 
 @pytest.fixture(scope="module")
 def runners(spark):
-    """Both runners; Spark's on the test run's session, with few shuffle partitions for
-    these five-row exports (restored after the module)."""
-    session = spark._session
-    before = session.conf.get("spark.sql.shuffle.partitions")
-    session.conf.set("spark.sql.shuffle.partitions", "2")
-    yield DuckDBRunner(connect()), SparkRunner(session)
-    session.conf.set("spark.sql.shuffle.partitions", before)
+    """Both runners; Spark's on the test run's session (tests/conftest.py: few shuffle
+    partitions, for these five-row exports)."""
+    return DuckDBRunner(connect()), SparkRunner(spark._session)
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -4,7 +4,6 @@ memory and thinned at once: the same training matrix, labels and weights."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,20 +65,21 @@ def history(tmp_path_factory) -> dict:
     }
 
 
-def _stream(history: dict, folder: Path) -> LabelledStream:
+@pytest.fixture(scope="module")
+def stream(history: dict, tmp_path_factory) -> LabelledStream:
+    """The history's queries streamed once to Parquet; the tests only read it back."""
     split = history["split"]
     parts = {p: getattr(split, p) for p in ("train", "valid", "test")}
+    folder = tmp_path_factory.mktemp("streamed")
     return LabelledStream(history["queries"], folder, parts, history["categorical"])
 
 
-def test_streamed_rows_unthinned_are_the_rows_held_in_memory(history, tmp_path):
-    stream = _stream(history, tmp_path)
+def test_streamed_rows_unthinned_are_the_rows_held_in_memory(history, stream):
     assert len(stream.batches) == len(history["queries"]) > 1
     pd.testing.assert_frame_equal(stream.held(NegativeDraw(1.0)), history["frame"])
 
 
-def test_counts_and_levels_seen_in_passing_are_those_of_the_frame(history, tmp_path):
-    stream = _stream(history, tmp_path)
+def test_counts_and_levels_seen_in_passing_are_those_of_the_frame(history, stream):
     frame, split = history["frame"], history["split"]
     for part, counted in stream.counts().items():
         rows = frame[frame["cutoff"].isin(getattr(split, part))]
@@ -94,16 +94,14 @@ def test_counts_and_levels_seen_in_passing_are_those_of_the_frame(history, tmp_p
     assert any(len(levels) > 1 for levels in expected.categories.values())
 
 
-def test_thinning_as_rows_stream_gives_the_training_matrix_of_thinning_at_once(history, tmp_path):
+def test_thinning_as_rows_stream_gives_the_training_matrix_of_thinning_at_once(history, stream):
     frame, split = history["frame"], history["split"]
     layout = FeatureLayout.from_frame(
         frame[frame["cutoff"].isin(split.train)], history["features"], history["categorical"]
     )
     numeric = [f for f in layout.features if f not in layout.categories]
     whole = split.train[-1]  # e.g. a backtest fold's validation month: held whole
-    held = _stream(history, tmp_path).held(
-        NegativeDraw(0.4, seed=11), whole=[whole], float32=numeric
-    )
+    held = stream.held(NegativeDraw(0.4, seed=11), whole=[whole], float32=numeric)
     at_once, weight, sample = subsample_negatives(
         frame[frame["cutoff"].isin(split.train)], LABEL, 0.4, seed=11
     )
