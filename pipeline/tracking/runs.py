@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import mlflow
 import pandas as pd
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
@@ -144,7 +145,26 @@ def log_dataset(frame: pd.DataFrame, source: str, *, name: str, context: str) ->
         # MLflow registers its local-file source type twice and warns that a path is ambiguous.
         warnings.filterwarnings("ignore", "The specified dataset source can be interpreted")
         dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets="churned")
-    mlflow.log_input(dataset, context=context)
+    _log_input(dataset, context)
+
+
+DATASET_ATTEMPTS = 4
+
+
+def _log_input(dataset: Any, context: str) -> None:
+    """Log a dataset input; when another run created the same dataset in the same instant (two
+    trainings on the same rows, one store), the store refuses the second insert of its key,
+    and the next attempt finds the dataset the other run created and links it."""
+    for attempt in range(DATASET_ATTEMPTS):
+        try:
+            mlflow.log_input(dataset, context=context)
+            return
+        except MlflowException as error:
+            text = str(error)
+            raced = any(s in text for s in ("UniqueViolation", "duplicate key", "UNIQUE constr"))
+            if not raced or attempt == DATASET_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @guarded

@@ -271,3 +271,43 @@ def test_a_full_disk_under_the_tracking_store_is_one_line_naming_it(tmp_path, mo
     full_store = pytest.raises(Fault, match=r"mlflow\.db: the disk is full; free space")
     with full_store, tracking.store_errors():
         raise sqlalchemy.exc.OperationalError("INSERT INTO metrics", {}, database_full)
+
+
+def test_a_dataset_another_run_created_in_the_same_instant_is_linked_not_fatal(
+    tmp_path, monkeypatch
+):
+    import mlflow
+    import pandas as pd
+    import pytest
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from pipeline import tracking
+    from pipeline.tracking import runs
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(runs.time, "sleep", lambda seconds: None)
+    store = open_store(TrackingSettings(store_dir=str(tmp_path / "mlruns")))
+    real, calls = mlflow.log_input, []
+
+    def racing(dataset, context=None):  # the other training's insert won the first attempt
+        calls.append(context)
+        if len(calls) == 1:
+            raise MlflowException('UniqueViolation: duplicate key value violates "dataset_pk"')
+        return real(dataset, context=context)
+
+    monkeypatch.setattr(runs.mlflow, "log_input", racing)
+    rows = pd.DataFrame({"tenure_days": [1, 2], "churned": [0, 1]})
+    with tracking.run(store, "churn", "train-x") as rid:
+        tracking.log_dataset(rows, "data/sample", name="training", context="training")
+    assert calls == ["training", "training"]
+    assert [d.dataset.name for d in MlflowClient().get_run(rid).inputs.dataset_inputs] == [
+        "training"
+    ]
+
+    def broken(dataset, context=None):
+        raise MlflowException("RESOURCE_DOES_NOT_EXIST: run gone")
+
+    monkeypatch.setattr(runs.mlflow, "log_input", broken)
+    with pytest.raises(Exception, match="run gone"), tracking.run(store, "churn", "train-y"):
+        tracking.log_dataset(rows, "data/sample", name="training", context="training")
