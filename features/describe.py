@@ -9,6 +9,7 @@ template that reads a missing value renders as None: the reader never sees "n/a"
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -172,12 +173,12 @@ class _Formatter(string.Formatter):
 
     def format_field(self, value: Any, format_spec: str) -> str:
         value = settled(value)
+        if isinstance(value, float) and math.isinf(value):  # "£inf", "inf days": no reading
+            raise _MissingValue("infinite")
         if format_spec == "money":
             return money(float(value), self.currency)
         if format_spec.startswith("n:"):
             return count(float(value), format_spec[2:])
-        if isinstance(value, float) and math.isinf(value):
-            raise _MissingValue("infinite")
         return super().format_field(value, format_spec)
 
 
@@ -191,12 +192,48 @@ def since(window_days: int | None, tenure: Any) -> str:
     return f"over the last {window_days} days"
 
 
+_NOT_FILLED = (_MissingValue, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(template: str) -> tuple[tuple[str, str | None, str], ...] | None:
+    """A template's literal text, field names and format specs, parsed once; None when it uses
+    what only string.Formatter's own filling handles (a conversion, a nested spec, a position,
+    attribute or index access) or does not parse."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    for _, field, spec, conversion in parts:
+        if field is not None and (conversion or not field.isidentifier() or "{" in (spec or "")):
+            return None
+    return tuple((literal, field, spec or "") for literal, field, spec, _ in parts)
+
+
+@functools.lru_cache(maxsize=16)
+def _formatter(currency: str) -> _Formatter:
+    return _Formatter(currency)
+
+
 def render_text(template: str, values: Mapping[str, Any], currency: str = "") -> str | None:
     """`template` filled from `values` (by name: `value`, `typical`, other features); None
-    when it reads a missing value or cannot be filled, so no reader sees 'n/a' or a code."""
+    when it reads a missing value or cannot be filled, so no reader sees 'n/a' or a code.
+
+    A list words every customer's reasons, so a plain template (named fields, format specs) is
+    parsed once and filled field by field, as string.Formatter fills it, at about half its
+    cost; any other goes through string.Formatter itself."""
+    formatter, parts = _formatter(currency), _parsed(template)
     try:
-        return _Formatter(currency).vformat(template, (), values)
-    except (_MissingValue, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        if parts is None:
+            return formatter.vformat(template, (), values)
+        pieces = []
+        for literal, field, spec in parts:
+            pieces.append(literal)
+            if field is not None:
+                value, _ = formatter.get_field(field, (), values)
+                pieces.append(formatter.format_field(value, spec))
+        return "".join(pieces)
+    except _NOT_FILLED:
         return None
 
 

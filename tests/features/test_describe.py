@@ -46,6 +46,8 @@ def test_templates_render_with_the_new_specs_and_refuse_missing_values():
     for missing in (None, float("nan"), np.nan, pd.NA, pd.NaT):
         assert render_text(template, {**values, "revenue": missing}, "GBP") is None
     assert render_text(template, {**values, "typical": float("inf")}) is None
+    for spec in ("n:day", "money", ".0f"):  # never "inf days" or "£inf", nor an overflow
+        assert render_text(f"{{value:{spec}}}", {"value": float("inf")}, "GBP") is None
     assert render_text("{nope}", values) is None  # a field the row does not have
     assert render_text("{value:.0f", values) is None  # a broken template
     assert template_fields(template) == ["value", "revenue", "typical"]
@@ -80,3 +82,32 @@ def test_a_sum_in_another_order_reads_the_same_at_a_rounding_edge():
 )
 def test_plain_names_read_as_words(feature, words):
     assert plain_name(feature, "minutes of use") == words
+
+
+def test_every_catalogue_sentence_reads_as_string_formatting_fills_it():
+    # render_text fills plain templates field by field, for speed; every sentence the feature
+    # catalogue declares must read exactly as string.Formatter itself fills it
+    from features.describe import _NOT_FILLED, _Formatter
+    from features.registry import feature_catalogue
+    from features.spec import FeatureSpec
+
+    rng = np.random.default_rng(7)
+    choices = [0, 1, 2, 0.5, 24.5, 1234.5678, -3.0, np.float32(2.5), np.int64(12), float("inf"),
+               float("nan"), None, pd.NA, "text", 1e-13, 123456789.0]  # fmt: skip
+    templates = {
+        text
+        for feature in feature_catalogue(FeatureSpec())
+        for text in (feature.describe, feature.describe_missing)
+        if text
+    }
+    assert len(templates) > 50
+    for template in sorted(templates):
+        names = ["value", "typical", "since", "note", *template_fields(template)]
+        for _ in range(12):
+            values = {n: choices[rng.integers(len(choices))] for n in names}
+            values["since"], values["note"] = "over the last 30 days", ""
+            try:
+                expected = _Formatter("GBP").vformat(template, (), values)
+            except _NOT_FILLED:
+                expected = None
+            assert render_text(template, values, "GBP") == expected, (template, values)
