@@ -237,12 +237,20 @@ def content_key(
 
 
 def replayed(
-    cache_dir: Path | str, key: str | None
-) -> tuple[dict[str, Path], ValidationReport] | None:
+    cache_dir: Path | str, key: str | None, runner: CheckRunner | None = None
+) -> tuple[dict[str, Any], ValidationReport] | None:
     """The typed copy and recorded verdict of exports whose content (and mapping and as-of
     date) an earlier run checked, when that copy is intact: unchanged content is not checked
-    again, its warnings are replayed, marked as recorded. None when there is no such copy."""
-    found = None if key is None else recorded_verdict(Path(cache_dir) / key)
+    again, its warnings are replayed, marked as recorded. None when there is no such copy.
+    A Spark `runner` looks through Spark's file system (the cache may be a URI)."""
+    if key is None:
+        return None
+    if runner is not None and runner.engine == "spark":
+        from features.engines.spark.cache import recorded_verdict_at
+
+        found = recorded_verdict_at(runner, join_location(str(cache_dir), key))
+    else:
+        found = recorded_verdict(Path(cache_dir) / key)
     if found is None:
         return None
     paths, verdict = found
@@ -272,7 +280,8 @@ def store_checked(
 
         folder = join_location(str(cache_dir), key)
         copy = intact_copy_at(runner, folder, names)
-        return copy or write_copy_at(runner, folder, names, write, summary)
+        verdict = report.record(checked_at)
+        return copy or write_copy_at(runner, folder, names, write, summary, verdict)
     out_dir = Path(cache_dir) / key
     copy = intact_copy(out_dir, names)
     return copy or write_copy(out_dir, names, write, summary, report.record(checked_at))
@@ -285,8 +294,8 @@ def ingest_exports(
     runner: CheckRunner | None = None,
 ) -> tuple[dict[str, Any], ValidationReport]:
     """Validate the exports and return typed Parquet copies, reusing an earlier copy while the
-    exports' content is unchanged and the copy intact (features/exports/cache.py); on DuckDB,
-    unchanged content is not even checked again: the verdict recorded with its copy is replayed.
+    exports' content is unchanged and the copy intact (features/exports/cache.py): unchanged
+    content is not even checked again, the verdict recorded with its copy is replayed.
 
     `runner` runs the checks and writes the copies (features/exports/runners.py; DuckDB on the
     driver when not given); a Spark runner keeps them through Spark's file system, so `cache_dir`
@@ -296,8 +305,8 @@ def ingest_exports(
     runner = runner or as_runner(connect())
     checked_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     plan = growth_plan(source, as_of, cache_dir) if runner.engine == "duckdb" else None
-    key = content_key(source, as_of, runner, plan) if runner.engine == "duckdb" else None
-    replay = replayed(cache_dir, key)
+    key = content_key(source, as_of, runner, plan)
+    replay = replayed(cache_dir, key, runner)
     if replay is not None:
         runner.close()
         return replay

@@ -5,8 +5,10 @@ shares (a bare path is one on Spark's default file system, fs.defaultFS).
 
 A copy is written into a temporary folder beside its place and renamed into it; a copy is
 reused only when its manifest is there and every part still holds the files (names and
-sizes) recorded at writing. On an object store the rename is a copy, not atomic; the
-manifest is written last, so a half-copied folder has none and is written again.
+sizes) recorded at writing. The checks' verdict is kept in the manifest, so exports whose
+content is unchanged are not checked again: their warnings are replayed, as on DuckDB. On an
+object store the rename is a copy, not atomic; the manifest is written last, so a half-copied
+folder has none and is written again.
 """
 
 from __future__ import annotations
@@ -53,23 +55,41 @@ def intact_copy_at(runner: SparkRunner, folder: str, names: list[str]) -> dict[s
     return parts
 
 
+def recorded_verdict_at(runner: SparkRunner, folder: str) -> tuple[dict[str, str], dict] | None:
+    """The intact typed copy at `folder` and the checks' verdict recorded with it, or None
+    when there is none, it holds no verdict, or a part is not as recorded (the checks then run
+    and rebuild it, saying so)."""
+    text = runner.read_text(join_location(folder, MANIFEST))
+    if text is None:
+        return None
+    try:
+        manifest = json.loads(text)
+        verdict, recorded = manifest["verdict"], manifest["parts"]
+        parts = part_locations(folder, list(verdict["tables"]))
+        if any(_files(runner, p) != recorded[n]["files"] for n, p in parts.items()):
+            return None
+    except (ValueError, KeyError, TypeError, UnreadableExport):
+        return None
+    return parts, verdict
+
+
 def write_copy_at(
     runner: SparkRunner,
     folder: str,
     names: list[str],
     write_part: Callable[[str, str], None],
     summary: dict[str, Any],
+    verdict: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Write the typed copy of `names` with Spark, its manifest last, and publish it at
-    `folder`; an unwritable cache is a Fault naming it."""
+    """Write the typed copy of `names` with Spark, its manifest (with the checks' `verdict`)
+    last, and publish it at `folder`; an unwritable cache is a Fault naming it."""
     tmp = f"{folder.rstrip('/')}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         for name, location in part_locations(tmp, names).items():
             write_part(name, location)
         files = {n: {"files": _files(runner, p)} for n, p in part_locations(tmp, names).items()}
-        runner.write_text(
-            join_location(tmp, MANIFEST), json.dumps({"tables": summary, "parts": files})
-        )
+        manifest = {"tables": summary, "parts": files, "verdict": verdict}
+        runner.write_text(join_location(tmp, MANIFEST), json.dumps(manifest))
         if not runner.rename(tmp, folder):  # another run published first: its copy stands
             runner.remove(tmp)
     except (OSError, UnreadableExport) as error:
