@@ -102,9 +102,7 @@ def state_digest(path: Path, state: dict) -> str:
     return digest.hexdigest()
 
 
-def appended(
-    name: str, path: Path, state: dict, earlier: dict | None, rows_before: int
-) -> Appended | None:
+def appended(path: Path, state: dict, earlier: dict | None, rows_before: int) -> Appended | None:
     """The part of export `path` appended since its `earlier` state, or None when the export
     did not grow by appends alone (unchanged, rewritten, shrunk, or a kind that cannot)."""
     if earlier is None or rows_before <= 0:

@@ -106,7 +106,7 @@ def _extended(
     if before is None or recorded.get("file") != path.name:
         return None
     unchanged = state.get("sha256", state.get("parts")) == before.get("sha256", before.get("parts"))
-    grown = None if unchanged else appended(name, path, state, before, int(recorded["rows"]))
+    grown = None if unchanged else appended(path, state, before, int(recorded["rows"]))
     if not unchanged and grown is None:
         return None
     parts = intact_copy(earlier.folder, [name], warn=False)
