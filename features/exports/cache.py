@@ -56,11 +56,27 @@ def content_digest(path: Path) -> str:
     """sha256 of an export's bytes; for a directory of Parquet parts, of every file in it and
     in its subfolders (a partitioned export: year=2025/part-0.parquet), named by relative path."""
     if not path.is_dir():
-        return hashlib.sha256(path.name.encode() + bytes.fromhex(file_digest(path))).hexdigest()
+        return named_digest(path.name, file_digest(path))
+    return parts_digest(folder_digests(path))
+
+
+def folder_digests(path: Path) -> dict[str, str]:
+    """Each file of a folder export (also in partition subfolders), by relative path, and the
+    sha256 of its bytes."""
     files = sorted(p for p in path.rglob("*") if p.is_file())
+    return {file.relative_to(path).as_posix(): file_digest(file) for file in files}
+
+
+def named_digest(name: str, sha256: str) -> str:
+    """The content digest of a one-file export from its name and its bytes' sha256."""
+    return hashlib.sha256(name.encode() + bytes.fromhex(sha256)).hexdigest()
+
+
+def parts_digest(parts: dict[str, str]) -> str:
+    """The content digest of a folder export from its parts' relative paths and sha256."""
     digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.relative_to(path).as_posix().encode() + bytes.fromhex(file_digest(file)))
+    for name, sha256 in sorted(parts.items()):
+        digest.update(name.encode() + bytes.fromhex(sha256))
     return digest.hexdigest()
 
 

@@ -19,6 +19,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from features.exports.cache import (
+    MANIFEST,
+    TYPED_FORMAT,
+    folder_digests,
+    named_digest,
+    parts_digest,
+)
 from features.exports.contract import TABLES, ExportSource
 
 CHUNK = 1 << 22
@@ -48,8 +55,6 @@ class Appended:
 def mapping_key(source: ExportSource) -> str:
     """What must be equal for an earlier copy's checks to stand for today's: the contract
     version and the exports' mapping (folder, files, columns, formats, tolerances)."""
-    from features.exports.cache import TYPED_FORMAT
-
     return hashlib.sha256(f"{TYPED_FORMAT}|{source!r}".encode()).hexdigest()[:16]
 
 
@@ -75,18 +80,12 @@ def file_state(path: Path, prefix: int | None = None) -> dict:
     return state
 
 
-def folder_state(path: Path) -> dict:
-    """A folder export's parts (relative paths, also in partition subfolders) and their
-    sha256."""
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    return {"parts": {f.relative_to(path).as_posix(): file_state(f)["sha256"] for f in files}}
-
-
 def export_state(path: Path, earlier: dict | None = None) -> dict:
     """The state of one local export, compared cheaply against `earlier` (that export's
-    recorded state) in the same read: for a file, the digest of the bytes it had then."""
+    recorded state) in the same read: for a file, the digest of the bytes it had then; for a
+    folder, its parts and their sha256."""
     if path.is_dir():
-        return folder_state(path)
+        return {"parts": folder_digests(path)}
     prefix = earlier.get("size") if earlier and "size" in earlier else None
     return file_state(path, prefix)
 
@@ -94,12 +93,9 @@ def export_state(path: Path, earlier: dict | None = None) -> dict:
 def state_digest(path: Path, state: dict) -> str:
     """The content digest a state stands for: features/exports/cache.py's `content_digest`
     of the same export, without reading it again."""
-    if "parts" not in state:
-        return hashlib.sha256(path.name.encode() + bytes.fromhex(state["sha256"])).hexdigest()
-    digest = hashlib.sha256()
-    for name, sha in sorted(state["parts"].items()):
-        digest.update(name.encode() + bytes.fromhex(sha))
-    return digest.hexdigest()
+    if "parts" in state:
+        return parts_digest(state["parts"])
+    return named_digest(path.name, state["sha256"])
 
 
 def appended(path: Path, state: dict, earlier: dict | None, rows_before: int) -> Appended | None:
@@ -130,7 +126,7 @@ def earlier_copy(
     a date no later than `as_of` (a check as of a later date may have allowed rows that are
     in the future today), or None."""
     wanted, best = mapping_key(source), None
-    for manifest in Path(cache_dir).glob("*/report.json"):
+    for manifest in Path(cache_dir).glob(f"*/{MANIFEST}"):
         if ".tmp-" in manifest.parent.name:
             continue
         try:
@@ -141,9 +137,7 @@ def earlier_copy(
         if not isinstance(growth, dict) or growth.get("mapping") != wanted:
             continue
         recorded = growth.get("as_of")
-        if as_of is not None and recorded not in (None, "None") and recorded > str(as_of):
-            continue
-        if (as_of is None) != (recorded in (None, "None")):
+        if (as_of is None) != (recorded is None) or (recorded or "") > str(as_of or ""):
             continue
         when = str(verdict.get("checked_at", ""))
         if best is None or when > best[0]:

@@ -58,7 +58,17 @@ class GrowthPlan:
     states: dict[str, tuple[Path, dict]]
     earlier: EarlierCopy | None
     cache_dir: Path
-    record: dict
+    mapping: str
+    as_of: dt.date | None
+
+    @property
+    def record(self) -> dict:
+        """What the copy records so that a later run can compare its exports with these."""
+        return {
+            "mapping": self.mapping,
+            "as_of": None if self.as_of is None else str(self.as_of),
+            "states": {name: state for name, (_, state) in self.states.items()},
+        }
 
 
 def growth_plan(
@@ -79,12 +89,7 @@ def growth_plan(
                 states[name] = (Path(location), export_state(Path(location), before))
     except OSError:
         return None
-    record = {
-        "mapping": mapping_key(source),
-        "as_of": None if as_of is None else str(as_of),
-        "states": {name: state for name, (_, state) in states.items()},
-    }
-    return GrowthPlan(states, earlier, Path(cache_dir), record)
+    return GrowthPlan(states, earlier, Path(cache_dir), mapping_key(source), as_of)
 
 
 def _extended(
