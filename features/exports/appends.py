@@ -33,7 +33,7 @@ from features.exports.growth import Appended
 from features.exports.rules import main_timestamp
 from features.exports.runners import CheckRunner, UnreadableExport
 from features.exports.sql import quote_name, sql_literal
-from features.exports.verdict import TableCheck, TableSummary
+from features.exports.verdict import TableCheck, TableSummary, recorded_problem
 
 MAX_PARTS = 32  # a typed copy made of more appended parts is written again as one file
 
@@ -170,8 +170,7 @@ def check_appended(
 def _recorded_problems(prior: Prior) -> list[Problem]:
     """The problems an unchanged export's own checks gave (rule hits, repeats), as recorded;
     its links are checked again against today's customer table."""
-    recorded = prior.findings.get("problems", [])
-    return [Problem(**{**p, "examples": tuple(p["examples"])}) for p in recorded]
+    return [recorded_problem(p) for p in prior.findings.get("problems", [])]
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from features.errors import Problem
 from features.exports.contract import (
@@ -21,7 +21,13 @@ from features.exports.runners import CheckRunner, MalformedCsv, UnreadableExport
 from features.exports.sql import (
     is_text,
 )
-from features.exports.verdict import EXAMPLES, TableCheck, TableSummary, typed_select
+from features.exports.verdict import (
+    EXAMPLES,
+    TableCheck,
+    TableSummary,
+    problem_record,
+    typed_select,
+)
 
 
 def _no_rows(name: str, label: str) -> Problem:
@@ -117,7 +123,7 @@ def checked_rows(
         "rules": hits,
         "duplicates": repeated,
         "plain": plain,  # no outlier, no decimal mark in doubt: appended rows can add up
-        "problems": [{**asdict(p), "examples": list(p.examples)} for p in problems],
+        "problems": [problem_record(p) for p in problems],
     }
     return problems, summary
 

@@ -43,6 +43,16 @@ class TableSummary:
     findings: dict = field(default_factory=dict)  # rule hits, duplicates: what appends add to
 
 
+def problem_record(problem: Problem) -> dict:
+    """A problem as JSON-ready data, as a recorded verdict keeps it."""
+    return {**asdict(problem), "examples": list(problem.examples)}
+
+
+def recorded_problem(record: dict, **changes) -> Problem:
+    """The problem a `problem_record` holds (with `changes`, e.g. when it was recorded)."""
+    return Problem(**{**record, "examples": tuple(record["examples"]), **changes})
+
+
 @dataclass
 class ValidationReport:
     """The outcome of checking all exports: problems found and a summary per table."""
@@ -71,9 +81,7 @@ class ValidationReport:
         so a later run on the same content can replay it instead of checking again."""
         return {
             "checked_at": checked_at.isoformat(timespec="seconds"),
-            "problems": [
-                {**asdict(p), "examples": list(p.examples)} for p in self.problems if not p.fatal
-            ],
+            "problems": [problem_record(p) for p in self.problems if not p.fatal],
             "tables": {
                 name: {
                     **asdict(t),
@@ -90,10 +98,7 @@ class ValidationReport:
         """The report a recorded verdict holds, its warnings marked with the time this content
         was checked (it is unchanged since, so its checks were not run again)."""
         when = record["checked_at"].replace("T", " ")[:16]
-        problems = [
-            Problem(**{**p, "examples": tuple(p["examples"]), "recorded": when})
-            for p in record["problems"]
-        ]
+        problems = [recorded_problem(p, recorded=when) for p in record["problems"]]
         tables = {
             name: TableSummary(
                 **{
