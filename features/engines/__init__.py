@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from features.constraints import Mapping, OneOf, Scalar
 from features.engines.spark.conf import conf_problems
 from features.engines.spark.master import SparkMaster
+from features.exports.cache import typed_files
 
 BACKENDS = ("duckdb", "spark")
 SPARK_INSTALL = "pip install '.[spark]'"
@@ -110,9 +111,6 @@ def open_tables(paths: dict[str, Path], con=None) -> dict[str, ir.Table]:
     con = con or duckdb_connection()
     duckdb = con.name == "duckdb"
     return {
-        name: con.read_parquet(
-            str(Path(path) / "*.parquet") if duckdb and Path(path).is_dir() else str(path),
-            table_name=f"t_{name}",
-        )
+        name: con.read_parquet(typed_files(path) if duckdb else str(path), table_name=f"t_{name}")
         for name, path in paths.items()
     }

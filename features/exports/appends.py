@@ -26,6 +26,7 @@ import shutil
 from pathlib import Path
 
 from features.errors import Problem
+from features.exports.cache import typed_files
 from features.exports.checks import NotMergeable, Prior, checked_rows, outlier_count
 from features.exports.contract import TABLES, ExportSource
 from features.exports.dialect import read_header
@@ -40,9 +41,7 @@ MAX_PARTS = 32  # a typed copy made of more appended parts is written again as o
 
 def typed_reader_sql(path: Path) -> str:
     """DuckDB's reader of one table's typed copy: a Parquet file, or a folder of parts."""
-    if Path(path).is_dir():
-        return f"read_parquet({sql_literal(str(Path(path) / '*.parquet'))})"
-    return f"read_parquet({sql_literal(str(path))})"
+    return f"read_parquet({sql_literal(typed_files(path))})"
 
 
 def _tail_csv(app: Appended, source: ExportSource, name: str, scratch: Path) -> Path:

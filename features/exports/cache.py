@@ -109,6 +109,12 @@ def export_fingerprint(
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+def typed_files(path: Path | str) -> str:
+    """What DuckDB reads for one table's typed copy: the Parquet file, or every part of a
+    copy written as a folder (Spark's, or an export extended by appended rows)."""
+    return str(Path(path) / "*.parquet") if Path(path).is_dir() else str(path)
+
+
 def part_paths(out_dir: Path, names: list[str]) -> dict[str, Path]:
     """Where each table's typed copy lives in a cache folder."""
     return {name: out_dir / f"{name}.parquet" for name in names}

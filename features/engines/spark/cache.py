@@ -37,8 +37,11 @@ def _files(runner: SparkRunner, location: str) -> list[list[Any]]:
     return [[name, size] for name, size, _ in runner.listing(location)]
 
 
-def intact_copy_at(runner: SparkRunner, folder: str, names: list[str]) -> dict[str, str] | None:
-    """The copy's parts when its manifest records them as they are now; else None."""
+def intact_copy_at(
+    runner: SparkRunner, folder: str, names: list[str], *, warn: bool = True
+) -> dict[str, str] | None:
+    """The copy's parts when its manifest records them as they are now; else None, and, unless
+    `warn` is off, a damaged copy is said and removed (it is rebuilt)."""
     text = runner.read_text(join_location(folder, MANIFEST))
     if text is None:
         return None
@@ -48,11 +51,10 @@ def intact_copy_at(runner: SparkRunner, folder: str, names: list[str]) -> dict[s
         damaged = [n for n, p in parts.items() if _files(runner, p) != recorded[n]["files"]]
     except (ValueError, KeyError, TypeError, UnreadableExport) as error:
         damaged = [f"{MANIFEST} or a part ({type(error).__name__})"]
-    if damaged:
+    if damaged and warn:
         log.warning("the typed copy in %s is incomplete (%s); rebuilding it", folder, damaged)
         runner.remove(folder)
-        return None
-    return parts
+    return None if damaged else parts
 
 
 def recorded_verdict_at(runner: SparkRunner, folder: str) -> tuple[dict[str, str], dict] | None:
@@ -60,17 +62,13 @@ def recorded_verdict_at(runner: SparkRunner, folder: str) -> tuple[dict[str, str
     when there is none, it holds no verdict, or a part is not as recorded (the checks then run
     and rebuild it, saying so)."""
     text = runner.read_text(join_location(folder, MANIFEST))
-    if text is None:
-        return None
     try:
-        manifest = json.loads(text)
-        verdict, recorded = manifest["verdict"], manifest["parts"]
-        parts = part_locations(folder, list(verdict["tables"]))
-        if any(_files(runner, p) != recorded[n]["files"] for n, p in parts.items()):
-            return None
-    except (ValueError, KeyError, TypeError, UnreadableExport):
+        verdict = json.loads(text)["verdict"]
+        names = list(verdict["tables"])
+    except (ValueError, KeyError, TypeError):
         return None
-    return parts, verdict
+    parts = intact_copy_at(runner, folder, names, warn=False)
+    return None if parts is None else (parts, verdict)
 
 
 def write_copy_at(
