@@ -107,13 +107,19 @@ capacity = 25
 
 TEST_SESSION_CONF = {
     "spark.sql.shuffle.partitions": "2",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.driver.extraJavaOptions": (
+        "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-SegmentedCodeCache "
+        "-XX:ReservedCodeCacheSize=512m"
+    ),
 }
 """The test session's settings, for tiny data on a 2-core machine. Two shuffle partitions
 instead of Spark's 200: every shuffle of a few thousand rows otherwise runs as hundreds of
 tasks (Spark training on the parity project took 107 s with 200, 73 s with 2). The JVM
 compiles with its quick compiler only and collects garbage on one thread: a test run is
-short, and the optimising compiler's work never pays back (73 s -> 49 s)."""
+short, and the optimising compiler's work never pays back (73 s -> 49 s). Its code cache is
+one undivided 512 MB heap: with the default split, the small part that holds the JVM's call
+adapters filled up after the Spark training, list parity and ingest files ran in one session
+("Out of space in CodeCache for adapters"), and the JVM died mid-test."""
 
 
 @pytest.fixture(scope="session")
