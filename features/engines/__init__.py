@@ -18,7 +18,6 @@ import ibis.expr.types as ir
 from features.constraints import Mapping, OneOf, Scalar
 from features.engines.spark.conf import conf_problems
 from features.engines.spark.master import SparkMaster
-from features.exports.cache import typed_files
 
 BACKENDS = ("duckdb", "spark")
 SPARK_INSTALL = "pip install '.[spark]'"
@@ -108,6 +107,8 @@ def open_tables(paths: dict[str, Path], con=None) -> dict[str, ir.Table]:
     readable by every executor: a shared file system or an object store (s3://, abfss://,
     gs://, dbfs:/), passed through untouched. A typed copy Spark wrote is a folder of parts,
     which DuckDB reads by its parts' pattern."""
+    from features.exports.cache import typed_files  # imports DuckDB: not on reading a config
+
     con = con or duckdb_connection()
     duckdb = con.name == "duckdb"
     return {
